@@ -1,0 +1,470 @@
+/*
+ * proto: the event model and the wire (PROTOCOL.md), pure C with no I/O.
+ * Parses a request line into a typed request, validates fields, formats responses
+ * and encodes/decodes the msgpack records that storage keeps on disk. Used by
+ * storage, daemon and client; it depends on nothing of theirs.
+ */
+#ifndef WM_PROTO_H
+#define WM_PROTO_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+/* ------------------------------------------------------------------------- */
+/* Errors: the one error space of the project.                               */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * Every function of every module returns WM_OK (0) or one of these negative codes.
+ * The first block maps one-to-one onto the protocol's ERR codes; the second block is
+ * internal and maps onto a protocol code through wm_err_code(). Foreign codes (LMDB,
+ * libevent, OpenSSL, errno) are translated into these where they are wrapped.
+ */
+enum wm_err {
+    WM_OK = 0,
+    WM_ESYNTAX = -1,          /* syntax */
+    WM_EUNKNOWN_COMMAND = -2, /* unknown-command */
+    WM_EAUTH_REQUIRED = -3,   /* auth-required */
+    WM_EAUTH_FAILED = -4,     /* auth-failed */
+    WM_EDENIED = -5,          /* denied */
+    WM_EINVALID = -6,         /* invalid */
+    WM_EUNKNOWN_PROJECT = -7, /* unknown-project */
+    WM_ECONFLICT = -8,        /* conflict */
+    WM_ENOT_FOUND = -9,       /* not-found */
+    WM_ETOO_LONG = -10,       /* too-long */
+    WM_ESTORAGE = -11,        /* storage */
+    WM_EUNAVAILABLE = -12,    /* unavailable */
+    WM_EINTERNAL = -13,       /* internal */
+    /* internal codes, never on the wire as such */
+    WM_ENOMEM = -20,    /* out of memory (wire: internal) */
+    WM_EIO = -21,       /* I/O error (wire: storage) */
+    WM_EMAPFULL = -22,  /* LMDB map full and cannot grow (wire: storage) */
+    WM_EVERSION = -23,  /* unknown schema or record version (wire: storage) */
+    WM_ECONNECT = -24,  /* client: cannot connect (wire: unavailable) */
+    WM_ECLOSED = -25,   /* peer closed the connection (wire: unavailable) */
+    WM_EPROTOCOL = -26, /* client: the server's reply cannot be parsed (wire: internal) */
+    WM_ECONFIG = -27,   /* bad configuration or command line (wire: invalid) */
+};
+
+/* Human-readable text for an error code ("invalid field", ...). Never NULL; static. */
+const char *wm_strerror(int err);
+
+/* The protocol's ERR code word for an error ("syntax", "invalid", ...), mapping the
+ * internal codes as noted above. WM_OK gives "ok". Never NULL; static. */
+const char *wm_err_code(int err);
+
+/* ------------------------------------------------------------------------- */
+/* Growable output buffer.                                                    */
+/* ------------------------------------------------------------------------- */
+
+/* A byte buffer that grows as needed. After an allocation failure it keeps its
+ * content, sets oom and ignores further appends, so callers may check once. */
+struct wm_buf {
+    char *data; /* owned; not NUL-terminated unless wm_buf_cstr() was called */
+    size_t len;
+    size_t cap;
+    int oom;
+};
+
+/* Initialise an empty buffer (no allocation). */
+void wm_buf_init(struct wm_buf *b);
+/* Free the buffer's memory and reinitialise it. */
+void wm_buf_free(struct wm_buf *b);
+/* Empty the buffer, keeping its memory. Clears oom. */
+void wm_buf_reset(struct wm_buf *b);
+/* Append n bytes. Returns WM_OK or WM_ENOMEM. */
+int wm_buf_append(struct wm_buf *b, const void *p, size_t n);
+/* Append a NUL-terminated string. Returns WM_OK or WM_ENOMEM. */
+int wm_buf_puts(struct wm_buf *b, const char *s);
+/* Append printf-formatted text. Returns WM_OK or WM_ENOMEM. */
+int wm_buf_printf(struct wm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int wm_buf_vprintf(struct wm_buf *b, const char *fmt, va_list ap);
+/* Append s (n bytes) escaped for the wire (see proto_escape). Returns WM_OK or WM_ENOMEM. */
+int wm_buf_append_escaped(struct wm_buf *b, const char *s, size_t n);
+/* NUL-terminate the content (not counted in len) and return data; "" when empty.
+ * Returns NULL after an allocation failure. Borrowed until the next change. */
+const char *wm_buf_cstr(struct wm_buf *b);
+
+/* ------------------------------------------------------------------------- */
+/* Values: escaping and dates.                                                */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * Decode the %XX escapes of a value in place. src/len is the raw token; the decoded
+ * bytes are written to dst (which may equal src; needs len + 1 bytes) and
+ * NUL-terminated; *out_len receives the decoded length. Fails with WM_ESYNTAX on a
+ * malformed escape, a decoded NUL, a decoded control character (< 0x20 or 0x7f), or a
+ * result that is not valid UTF-8 (overlongs and surrogates refused). err (may be NULL)
+ * receives a message naming the problem.
+ */
+int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char *err,
+                   size_t errlen);
+
+/*
+ * Escape s (n bytes) for the wire: space, '%', and every byte below 0x20 or equal to
+ * 0x7f become %XX (upper-case hex); all other bytes, UTF-8 included, pass unchanged.
+ * Writes at most dstlen - 1 bytes plus a NUL; returns the length the full result needs
+ * (excluding the NUL), like snprintf.
+ */
+size_t proto_escape(char *dst, size_t dstlen, const char *s, size_t n);
+
+/* Dates are counted in days since 1970-01-01 (int32_t). */
+#define WM_DATE_MIN 10957 /* 2000-01-01 */
+#define WM_DATE_NONE INT32_MIN
+
+/* Parse strict YYYY-MM-DD (exactly 10 bytes, a real calendar date, any year 0001-9999)
+ * into *days. Returns WM_OK or WM_EINVALID. */
+int proto_date_parse(const char *s, size_t len, int32_t *days);
+/* Format days as YYYY-MM-DD into out (11 bytes incl. NUL). */
+void proto_date_format(int32_t days, char out[11]);
+/* Split days into year, month (1-12) and day (1-31). */
+void proto_date_split(int32_t days, int *year, int *month, int *day);
+/* Days since 1970-01-01 of a (valid) y-m-d. */
+int32_t proto_date_from_ymd(int year, int month, int day);
+/* Months since year 0 (year * 12 + month - 1) of a date; the month key of rollups. */
+int32_t proto_date_month_index(int32_t days);
+
+/* ------------------------------------------------------------------------- */
+/* The event model.                                                          */
+/* ------------------------------------------------------------------------- */
+
+enum wm_type {
+    WM_TYPE_STARTED = 0,
+    WM_TYPE_COMPLETED = 1,
+    WM_TYPE_PLACED = 2,
+    WM_TYPE_OUTFLOW = 3,
+    WM_TYPE_COUNT_ = 4
+};
+
+#define WM_MAX_ENUMS 3 /* enumerated fields per type at most */
+#define WM_ID_MAX 128
+#define WM_PERSON_MAX 128
+#define WM_NAME_MAX 64 /* project, category, gemeente, principal names */
+#define WM_EMPLOYER_MAX 128
+#define WM_BY_MAX 64
+#define WM_TEXT_MAX 256 /* reason of a retraction, title of a project */
+
+/* One enumerated field of a type: its name and closed list of values. values[0] is
+ * the default when the field is optional and absent. */
+struct proto_enum_field {
+    const char *name;
+    const char *const *values;
+    uint8_t nvalues;
+    uint8_t required; /* 1: EVENT must give it */
+    uint8_t derived;  /* 1: not an input field; computed (placed: durable from months) */
+};
+
+/* A type's description: name, its enumerated fields (in dimension order ENUM0..2),
+ * and whether project is required. */
+struct proto_type_desc {
+    const char *name;
+    uint8_t nenums;
+    const struct proto_enum_field *enums[WM_MAX_ENUMS];
+    uint8_t project_required;
+};
+
+/* The description of a type (0 .. WM_TYPE_COUNT_-1), or NULL when out of range.
+ * Static; never freed. */
+const struct proto_type_desc *proto_type_desc(int type);
+/* The type index of a name ("started", ...; case-sensitive), or -1. */
+int proto_type_lookup(const char *name);
+/* Index of value in field's list, or -1. */
+int proto_enum_lookup(const struct proto_enum_field *f, const char *value);
+
+/* durable values (placed ENUM2) */
+enum { WM_DURABLE_UNKNOWN_IDX = 0, WM_DURABLE_YES_IDX = 1, WM_DURABLE_NO_IDX = 2 };
+/* completed.result values that count as successfully completed: diploma, certificaat,
+ * afgerond are indexes 0..2; uitgevallen is 3. */
+#define WM_RESULT_SUCCESS(idx) ((idx) <= 2)
+
+/*
+ * One event as validated and stored. Fixed size, no pointers, so it can be queued and
+ * copied without allocation. Strings are NUL-terminated; "" means absent.
+ */
+struct wm_event {
+    uint64_t seq;       /* assigned by storage when stored */
+    int64_t recv_time;  /* unix seconds when the daemon received it */
+    int32_t date;       /* days since epoch */
+    int16_t months;     /* placed: contract length 0-120, -1 when absent */
+    int16_t hours;      /* placed: 1-60, -1 when absent */
+    uint8_t type;       /* enum wm_type */
+    uint8_t enums[WM_MAX_ENUMS]; /* value index per enumerated field of the type */
+    char id[WM_ID_MAX + 1];
+    char person[WM_PERSON_MAX + 1];
+    char gemeente[WM_NAME_MAX + 1];
+    char project[WM_NAME_MAX + 1]; /* "" = none (outflow only) */
+    char principal[WM_NAME_MAX + 1];
+    char employer[WM_EMPLOYER_MAX + 1];
+    char by[WM_BY_MAX + 1];
+};
+
+/* A retraction of an earlier event, stored as its own record for the audit trail. */
+struct wm_retract {
+    uint64_t seq;      /* assigned by storage */
+    int64_t recv_time; /* unix seconds */
+    uint64_t ref_seq;  /* by seq (admin): the target's seq; by ref: 0 until resolved */
+    uint8_t by_seq;    /* 1 when the request named seq=, 0 when ref= */
+    char id[WM_ID_MAX + 1];
+    char ref[WM_ID_MAX + 1]; /* the retracted event's id ("" when by seq) */
+    char reason[WM_TEXT_MAX + 1];
+    char principal[WM_NAME_MAX + 1];
+};
+
+enum wm_scope { WM_SCOPE_REGIONAL = 0, WM_SCOPE_LOCAL = 1 };
+
+/* Which fields a PROJECT/PROGRAM request gave (set_mask bits). */
+enum {
+    WM_PSET_CATEGORY = 1 << 0,
+    WM_PSET_SCOPE = 1 << 1,
+    WM_PSET_START = 1 << 2,
+    WM_PSET_END = 1 << 3,
+    WM_PSET_TARGET_STARTED = 1 << 4,
+    WM_PSET_TARGET_COMPLETED = 1 << 5,
+    WM_PSET_TARGET_PLACED = 1 << 6,
+    WM_PSET_TITLE = 1 << 7,
+};
+
+/* A project of the registry, or (name "*") the program. Unset values: start/end
+ * WM_DATE_NONE, target -1, title "". */
+struct wm_project {
+    char name[WM_NAME_MAX + 1];
+    char category[WM_NAME_MAX + 1];
+    uint8_t scope; /* enum wm_scope */
+    int32_t start, end;
+    int64_t target[3]; /* started, completed, placed */
+    char title[WM_TEXT_MAX + 1];
+    unsigned set_mask; /* in a request: which fields were given */
+};
+
+/* ------------------------------------------------------------------------- */
+/* Requests.                                                                  */
+/* ------------------------------------------------------------------------- */
+
+enum proto_verb {
+    PROTO_VERB_UNKNOWN = 0,
+    PROTO_VERB_PING,
+    PROTO_VERB_HELLO,
+    PROTO_VERB_AUTH,
+    PROTO_VERB_QUIT,
+    PROTO_VERB_EVENT,
+    PROTO_VERB_RETRACT,
+    PROTO_VERB_COUNT,
+    PROTO_VERB_PROGRESS,
+    PROTO_VERB_PROJECT,
+    PROTO_VERB_PROGRAM,
+    PROTO_VERB_PROJECTS,
+    PROTO_VERB_WATCH,
+    PROTO_VERB_STATS,
+};
+
+#define PROTO_MAX_ARGS 40
+
+/* One argument: key=value (key non-NULL) or positional (key NULL). Both point into
+ * the request's own buffer, decoded and NUL-terminated. */
+struct proto_arg {
+    const char *key;
+    const char *val;
+    size_t val_len;
+};
+
+/* A parsed request line. Initialise with proto_request_init, reuse for many lines,
+ * release with proto_request_free. */
+struct proto_request {
+    enum proto_verb verb;
+    char verb_text[16]; /* the verb as sent, uppercased, truncated */
+    size_t nargs;
+    struct proto_arg args[PROTO_MAX_ARGS];
+    char *buf; /* owned; decoded tokens */
+    size_t cap;
+};
+
+void proto_request_init(struct proto_request *req);
+void proto_request_free(struct proto_request *req);
+
+/*
+ * Parse one request line (without its LF; a trailing CR must already be removed) into
+ * req, reusing req's buffer (grows to len + 1 when needed). Tokens are split on runs
+ * of spaces; the verb is matched case-insensitively (unknown verbs give
+ * PROTO_VERB_UNKNOWN and WM_OK: the caller answers unknown-command). Arguments with
+ * '=' become key/value, others positional; keys must match [a-z0-9._-]+.
+ * Returns WM_OK; WM_ESYNTAX for a bad escape, invalid UTF-8, a control character, a
+ * NUL byte, a bad key or a key given twice; WM_EINVALID for more than PROTO_MAX_ARGS
+ * arguments; WM_ENOMEM. err receives a message naming the token or key. An empty line
+ * (only spaces) gives WM_OK with verb PROTO_VERB_UNKNOWN and verb_text "" (the caller
+ * ignores it).
+ */
+int proto_parse_line(struct proto_request *req, const char *line, size_t len, char *err,
+                     size_t errlen);
+
+/* The value of key in req, or NULL. Borrowed from req. */
+const char *proto_request_get(const struct proto_request *req, const char *key);
+/* The i-th positional argument (0-based), or NULL. Borrowed from req. */
+const char *proto_request_positional(const struct proto_request *req, size_t i);
+
+/* What validation needs to know of the server: its municipalities and today's date. */
+struct proto_env {
+    const char *const *gemeenten; /* configured municipalities, borrowed */
+    size_t n_gemeenten;
+    int32_t today; /* server's local date, days since epoch */
+};
+
+/* The default municipalities of the region, NULL-terminated; static. */
+extern const char *const proto_default_gemeenten[];
+
+/*
+ * Build and validate an event from an EVENT request (positional 0 is the type),
+ * applying defaults, per PROTOCOL.md section 4: id, person (BSN-like refused),
+ * gemeente in env, date in [2000-01-01, today + 1], project name syntax (its existence
+ * is checked by storage), type fields and their domains; unknown fields refused;
+ * derived fields (durable) computed. ev->principal, seq and recv_time are left zero.
+ * Returns WM_OK, WM_ESYNTAX (missing type), WM_EINVALID; err names field and value.
+ */
+int proto_event_build(const struct proto_request *req, const struct proto_env *env,
+                      struct wm_event *ev, char *err, size_t errlen);
+
+/* 1 when two events carry the same content (type, every field after defaults),
+ * ignoring seq, recv_time and principal; else 0. Used for DUP versus conflict. */
+int proto_event_same(const struct wm_event *a, const struct wm_event *b);
+
+/*
+ * Build a retraction from RETRACT: id= required, exactly one of ref=<id> or
+ * seq=<n> (n >= 1), optional reason= (at most WM_TEXT_MAX bytes). Whether seq= is
+ * allowed (admin) is the caller's decision. Returns WM_OK or WM_EINVALID.
+ */
+int proto_retract_build(const struct proto_request *req, struct wm_retract *rt, char *err,
+                        size_t errlen);
+
+/*
+ * Build a project update from PROJECT <name> [...] (section 6). Names and categories
+ * [a-z0-9-]{1,64}; scope regional|local; dates as in events but any year >= 2000;
+ * targets non-negative integers up to 10^9; title at most WM_TEXT_MAX bytes; start not
+ * after end when both given. set_mask tells which fields were given. Whether category
+ * is required (creation) is for storage to decide. Returns WM_OK, WM_ESYNTAX (no
+ * name), WM_EINVALID.
+ */
+int proto_project_build(const struct proto_request *req, struct wm_project *p, char *err,
+                        size_t errlen);
+
+/* Build a program update from PROGRAM (start, end, targets only); name is "*".
+ * Returns WM_OK or WM_EINVALID. */
+int proto_program_build(const struct proto_request *req, struct wm_project *p, char *err,
+                        size_t errlen);
+
+/* ------------------------------------------------------------------------- */
+/* Queries.                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* COUNT dimensions. ENUM0..2 are the query type's enumerated fields, in the order of
+ * proto_type_desc(type)->enums. */
+enum wm_dim {
+    WM_DIM_PROJECT = 0,
+    WM_DIM_CATEGORY,
+    WM_DIM_SCOPE,
+    WM_DIM_GEMEENTE,
+    WM_DIM_YEAR,
+    WM_DIM_QUARTER,
+    WM_DIM_MONTH,
+    WM_DIM_ENUM0,
+    WM_DIM_ENUM1,
+    WM_DIM_ENUM2,
+    WM_DIM_COUNT_
+};
+
+#define WM_MAX_FILTER_VALUES 64
+
+/* A filter on one dimension: a comma list of values, any of which matches. */
+struct wm_filter {
+    uint8_t active;
+    size_t n;
+    /* project, category, gemeente: the names (borrowed from the request) */
+    const char *str[WM_MAX_FILTER_VALUES];
+    /* year: the year; quarter: year * 4 + q - 1; month: year * 12 + m - 1 */
+    int32_t num[WM_MAX_FILTER_VALUES];
+    /* scope and ENUM0..2: bit i set when value index i is allowed */
+    uint32_t mask;
+};
+
+/* A validated COUNT request. */
+struct wm_count_query {
+    uint8_t type;
+    size_t nby;
+    uint8_t by[WM_DIM_COUNT_]; /* enum wm_dim, in the order given */
+    int32_t from, to;          /* inclusive days; INT32_MIN / INT32_MAX when open */
+    uint8_t distinct;          /* 1: distinct=person */
+    struct wm_filter filter[WM_DIM_COUNT_];
+};
+
+/* Name of a dimension for a type ("project", ..., "sector"), or NULL. Static. */
+const char *proto_dim_name(int type, int dim);
+/* The dimension of a name for a type, or -1 ("durable" only for placed, ...). */
+int proto_dim_lookup(int type, const char *name);
+
+/*
+ * Build a COUNT query (section 5): positional 0 is the type; by= a comma list of
+ * dimensions (each at most once); from=, to= dates (from <= to); distinct=person;
+ * any other key must be a dimension of the type, whose comma-separated values are
+ * validated (gemeente against env, enums against their domain, scope regional|local,
+ * year/quarter/month syntax, project/category name syntax). String filter values
+ * point into req: the query is valid while req is unchanged.
+ * Returns WM_OK, WM_ESYNTAX (no type), WM_EINVALID naming the key and value.
+ */
+int proto_count_build(const struct proto_request *req, const struct proto_env *env,
+                      struct wm_count_query *q, char *err, size_t errlen);
+
+/* A validated PROGRESS request. */
+struct wm_progress_query {
+    int32_t asof;         /* days; env->today when not given */
+    const char *category; /* NULL = all; borrowed from the request */
+    const char *project;  /* NULL = all; borrowed from the request */
+};
+
+/* Build a PROGRESS query: asof=, category=, project= (all optional). Returns WM_OK or
+ * WM_EINVALID. */
+int proto_progress_build(const struct proto_request *req, const struct proto_env *env,
+                         struct wm_progress_query *q, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------- */
+/* Responses.                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/* Append "ERR <code> <msg>\n" for err (code from wm_err_code). msg must not hold CR or
+ * LF (they are replaced by spaces). Returns WM_OK or WM_ENOMEM. */
+int proto_fmt_error(struct wm_buf *out, int err, const char *msg);
+/* Append "OK <seq>\n" or "DUP <seq>\n". Returns WM_OK or WM_ENOMEM. */
+int proto_fmt_ack(struct wm_buf *out, int dup, uint64_t seq);
+/* Append " key=<escaped value>" (with the leading space). Returns WM_OK or WM_ENOMEM. */
+int proto_fmt_pair(struct wm_buf *out, const char *key, const char *val);
+/* Append " key=<n>". Returns WM_OK or WM_ENOMEM. */
+int proto_fmt_pair_u64(struct wm_buf *out, const char *key, uint64_t n);
+/* Append "END <n>\n". Returns WM_OK or WM_ENOMEM. */
+int proto_fmt_end(struct wm_buf *out, size_t n);
+
+/* ------------------------------------------------------------------------- */
+/* Records: msgpack maps with a format version, as stored by storage.         */
+/* ------------------------------------------------------------------------- */
+
+#define PROTO_RECORD_VERSION 1
+
+enum proto_record_kind { PROTO_RECORD_EVENT = 1, PROTO_RECORD_RETRACT = 2 };
+
+/* Encode an event as a msgpack map {"v":1,"k":"event","seq",...} appended to sb
+ * (the caller clears it first). Returns WM_OK or WM_ENOMEM. */
+int proto_event_encode(const struct wm_event *ev, msgpack_sbuffer *sb);
+/* Encode a retraction likewise ("k":"retract"). Returns WM_OK or WM_ENOMEM. */
+int proto_retract_encode(const struct wm_retract *rt, msgpack_sbuffer *sb);
+/* The kind of a stored record (PROTO_RECORD_*), or WM_EVERSION for an unknown format
+ * version or kind. */
+int proto_record_kind(const void *data, size_t len);
+/* Decode an event record. Returns WM_OK, WM_EVERSION (unknown version or not an
+ * event) or WM_EINTERNAL (malformed). */
+int proto_event_decode(const void *data, size_t len, struct wm_event *ev);
+/* Decode a retraction record. Same returns as proto_event_decode. */
+int proto_retract_decode(const void *data, size_t len, struct wm_retract *rt);
+/* Encode/decode a registry record (project or program; set_mask not stored). */
+int proto_project_encode(const struct wm_project *p, msgpack_sbuffer *sb);
+int proto_project_decode(const void *data, size_t len, struct wm_project *p);
+
+#endif /* WM_PROTO_H */

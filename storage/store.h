@@ -1,0 +1,123 @@
+/*
+ * storage: the LMDB event store. Appends batches of events, retractions and registry
+ * changes with idempotency and rollups in one durable transaction, and answers COUNT,
+ * PROGRESS, PROJECTS, totals and statistics from read transactions. No sockets.
+ *
+ * Threads: store_apply is called by one writer thread only. Every read function may be
+ * called from any other thread at the same time (LMDB readers never block the writer).
+ */
+#ifndef WM_STORE_H
+#define WM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+/* The schema version this build writes and reads. A store with another version is
+ * refused by store_open with WM_EVERSION. */
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+struct store_options {
+    const char *dir;          /* data directory; created when missing */
+    size_t map_size;          /* initial LMDB map size in bytes (0 = 1 GiB) */
+    size_t map_max;           /* the map grows by doubling up to this (0 = 64 GiB) */
+    const char *const *gemeenten; /* configured municipalities (borrowed during open) */
+    size_t n_gemeenten;
+};
+
+/*
+ * Open (creating when needed) the store in opt->dir. Checks the schema version.
+ * Returns WM_OK and *out (free with store_close), WM_EVERSION (unknown schema
+ * version), WM_EIO (cannot create or open; err says which file and why), WM_ENOMEM.
+ */
+int store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen);
+
+/* Close the store. No call may be running. NULL is allowed. */
+void store_close(struct store *s);
+
+enum store_op {
+    STORE_OP_EVENT = 1,   /* u.event; principal set by the daemon */
+    STORE_OP_RETRACT = 2, /* u.retract; principal set; admin says whether seq= may
+                             name another principal's event */
+    STORE_OP_PROJECT = 3, /* u.project: create or update (category required on create) */
+    STORE_OP_PROGRAM = 4, /* u.project with name "*": program period and targets */
+};
+
+/* One write of a batch, with its outcome filled in by store_apply. */
+struct store_item {
+    enum store_op op;
+    uint8_t admin; /* RETRACT: the principal is an admin */
+    union {
+        struct wm_event event;
+        struct wm_retract retract;
+        struct wm_project project;
+    } u;
+    /* outcome */
+    int result;       /* WM_OK, or WM_EUNKNOWN_PROJECT, WM_ECONFLICT, WM_ENOT_FOUND,
+                         WM_EINVALID, WM_EDENIED, WM_ESTORAGE, ... */
+    uint8_t dup;      /* EVENT/RETRACT with result WM_OK: 1 when it was already stored */
+    uint64_t seq;     /* EVENT/RETRACT with result WM_OK: the (original) seq */
+    char err[192];    /* message when result != WM_OK, naming the field and value */
+};
+
+/*
+ * Apply a batch in one LMDB write transaction, committed and synced before returning.
+ * Items are applied in order; an item that fails validation (unknown project,
+ * conflict, not found, ...) gets its result and changes nothing, the others still
+ * apply. An item sees the items before it (two equal events in one batch: the second
+ * is a DUP of the first). On map full the map grows and the whole batch is retried.
+ * Returns WM_OK when the transaction committed (each item's own result says how it
+ * went), or WM_ESTORAGE / WM_EMAPFULL / WM_EIO when nothing was written: then every
+ * item's result is WM_ESTORAGE with a message.
+ */
+int store_apply(struct store *s, struct store_item *items, size_t n);
+
+/*
+ * COUNT (PROTOCOL.md section 5) from rollups: appends the ROW lines ("ROW k=v ...
+ * count=n\n") to out and sets *nrows; the caller appends END. Returns WM_OK,
+ * WM_EUNKNOWN_PROJECT (a project filter names no registered project), WM_EIO,
+ * WM_ENOMEM; err says why.
+ */
+int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *out,
+                size_t *nrows, char *err, size_t errlen);
+
+/*
+ * PROGRESS (section 5): appends the project rows and the three program rows to out and
+ * sets *nrows. Returns WM_OK, WM_EUNKNOWN_PROJECT (project= not registered), WM_EIO,
+ * WM_ENOMEM.
+ */
+int store_progress(struct store *s, const struct wm_progress_query *q, struct wm_buf *out,
+                   size_t *nrows, char *err, size_t errlen);
+
+/* PROJECTS (section 6): appends a ROW per project (by name) and the program row. */
+int store_projects(struct store *s, struct wm_buf *out, size_t *nrows, char *err,
+                   size_t errlen);
+
+/* Whole-store figures for WATCH (section 7), retracted events excluded. */
+struct store_totals {
+    uint64_t seq; /* last seq stored (0 when empty) */
+    uint64_t started, completed, placed, placed_persons, outflow;
+};
+/* Read the totals (cheap: counters, no scan). Returns WM_OK or WM_EIO. */
+int store_totals(struct store *s, struct store_totals *t);
+
+struct store_stats {
+    uint64_t events;      /* event records stored (retracted included) */
+    uint64_t retracted;   /* events retracted */
+    uint64_t retractions; /* retraction records */
+    uint64_t last_seq;
+    uint64_t db_bytes;  /* size of the data file */
+    uint64_t map_bytes; /* current map size */
+    uint64_t map_grows; /* times the map grew since open */
+};
+/* Read the statistics. Returns WM_OK or WM_EIO. */
+int store_stats(struct store *s, struct store_stats *st);
+
+/* Hot backup: a consistent compacted copy of the store into the empty or new
+ * directory path, while writes go on. Returns WM_OK or WM_EIO. */
+int store_backup(struct store *s, const char *path, char *err, size_t errlen);
+
+#endif /* WM_STORE_H */
