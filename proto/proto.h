@@ -111,6 +111,43 @@ int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char
  */
 size_t proto_escape(char *dst, size_t dstlen, const char *s, size_t n);
 
+/*
+ * Helpers shared by proto's files and useful to its users (additive to the first
+ * contract; none of them allocates).
+ */
+
+/* 1 when s (n bytes) is valid UTF-8: no overlong forms, no surrogates, nothing above
+ * U+10FFFF; else 0. */
+int proto_utf8_valid(const char *s, size_t n);
+
+/*
+ * Quote s (n bytes, any bytes) for a human message: like proto_escape, but bytes that
+ * are not part of valid UTF-8 also become %XX, and a result longer than dstlen - 1
+ * bytes is cut at a character boundary and ends in "...". Always NUL-terminates when
+ * dstlen > 0. Used to name a value in an error text without breaking the line.
+ */
+void proto_quote(char *dst, size_t dstlen, const char *s, size_t n);
+
+/* 1 when s (n bytes) is a registry name, 1-64 bytes of [a-z0-9-] (project, category);
+ * else 0. */
+int proto_name_valid(const char *s, size_t n);
+
+/* Parse s (n bytes) as an unsigned decimal: digits only, no sign, at most max (no
+ * overflow). Returns WM_OK and *out, or WM_EINVALID. */
+int proto_parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out);
+
+/*
+ * Look value up in a closed list (values[0..n-1]). Returns its index, or WM_EINVALID
+ * with err = "<field>: unknown value '<value>' (allowed: a, b, ...)".
+ */
+int proto_choice(const char *field, const char *const *values, size_t n, const char *value,
+                 char *err, size_t errlen);
+
+/* Format a message into err like snprintf; does nothing when err is NULL or errlen
+ * is 0. */
+void proto_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Dates are counted in days since 1970-01-01 (int32_t). */
 #define WM_DATE_MIN 10957 /* 2000-01-01 */
 #define WM_DATE_NONE INT32_MIN
@@ -289,7 +326,8 @@ void proto_request_free(struct proto_request *req);
  * req, reusing req's buffer (grows to len + 1 when needed). Tokens are split on runs
  * of spaces; the verb is matched case-insensitively (unknown verbs give
  * PROTO_VERB_UNKNOWN and WM_OK: the caller answers unknown-command). Arguments with
- * '=' become key/value, others positional; keys must match [a-z0-9._-]+.
+ * '=' become key/value, others positional; keys must match [a-z0-9._-]+. The arguments
+ * of AUTH are always positional (a token may hold '=').
  * Returns WM_OK; WM_ESYNTAX for a bad escape, invalid UTF-8, a control character, a
  * NUL byte, a bad key or a key given twice; WM_EINVALID for more than PROTO_MAX_ARGS
  * arguments; WM_ENOMEM. err receives a message naming the token or key. An empty line
@@ -408,7 +446,10 @@ int proto_dim_lookup(int type, const char *name);
  * any other key must be a dimension of the type, whose comma-separated values are
  * validated (gemeente against env, enums against their domain, scope regional|local,
  * year/quarter/month syntax, project/category name syntax). String filter values
- * point into req: the query is valid while req is unchanged.
+ * point into req: the query is valid while req is unchanged. To give each value of a
+ * comma list its own NUL-terminated string, the commas are turned into NULs in req's
+ * buffer (so proto_request_get then sees only the first element of such a list);
+ * building again from the same req gives the same query.
  * Returns WM_OK, WM_ESYNTAX (no type), WM_EINVALID naming the key and value.
  */
 int proto_count_build(const struct proto_request *req, const struct proto_env *env,
@@ -448,7 +489,11 @@ int proto_fmt_end(struct wm_buf *out, size_t n);
 
 #define PROTO_RECORD_VERSION 1
 
-enum proto_record_kind { PROTO_RECORD_EVENT = 1, PROTO_RECORD_RETRACT = 2 };
+enum proto_record_kind {
+    PROTO_RECORD_EVENT = 1,
+    PROTO_RECORD_RETRACT = 2,
+    PROTO_RECORD_PROJECT = 3 /* a registry record (project or program) */
+};
 
 /* Encode an event as a msgpack map {"v":1,"k":"event","seq",...} appended to sb
  * (the caller clears it first). Returns WM_OK or WM_ENOMEM. */

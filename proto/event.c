@@ -1,0 +1,501 @@
+/*
+ * event: validation of the write requests EVENT and RETRACT (PROTOCOL.md section 4)
+ * and PROJECT and PROGRAM (section 6) into fixed-size structs. Messages name the field
+ * and quote the value, except a person value, which is never echoed.
+ */
+#include <string.h>
+
+#include "proto.h"
+
+/* Room for a quoted value inside a message. */
+#define QUOTE_MAX 72
+
+static int id_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
+}
+
+static int person_char(unsigned char c)
+{
+    return c != '/' && id_char(c);
+}
+
+static const struct proto_arg *find_arg(const struct proto_request *req, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < req->nargs; i++)
+        if (req->args[i].key != NULL && strcmp(req->args[i].key, key) == 0)
+            return &req->args[i];
+    return NULL;
+}
+
+static int missing(const char *field, char *err, size_t errlen)
+{
+    proto_errf(err, errlen, "missing field %s", field);
+    return WM_EINVALID;
+}
+
+/* "<field>: <what>, got '<value>'" */
+static int bad_value(const char *field, const char *what, const struct proto_arg *a, char *err,
+                     size_t errlen)
+{
+    char q[QUOTE_MAX];
+
+    proto_quote(q, sizeof(q), a->val, a->val_len);
+    proto_errf(err, errlen, "%s: %s, got '%s'", field, what, q);
+    return WM_EINVALID;
+}
+
+/* The first positional argument after the ones a command takes, or WM_OK. */
+static int no_extra_positional(const struct proto_request *req, size_t allowed, char *err,
+                               size_t errlen)
+{
+    const char *extra = proto_request_positional(req, allowed);
+    char q[QUOTE_MAX];
+
+    if (extra == NULL)
+        return WM_OK;
+    proto_quote(q, sizeof(q), extra, strlen(extra));
+    proto_errf(err, errlen, "unexpected argument '%s'", q);
+    return WM_EINVALID;
+}
+
+static int unknown_field(const struct proto_arg *a, const char *for_what, char *err,
+                         size_t errlen)
+{
+    proto_errf(err, errlen, "unknown field %s for %s", a->key, for_what);
+    return WM_EINVALID;
+}
+
+/* An id-like value (event id, ref): 1-WM_ID_MAX of [A-Za-z0-9._:/-], copied to out. */
+static int get_id(const struct proto_request *req, const char *field, char out[WM_ID_MAX + 1],
+                  char *err, size_t errlen)
+{
+    const struct proto_arg *a = find_arg(req, field);
+    size_t i;
+
+    if (a == NULL)
+        return missing(field, err, errlen);
+    for (i = 0; i < a->val_len && id_char((unsigned char)a->val[i]); i++)
+        ;
+    if (a->val_len < 1 || a->val_len > WM_ID_MAX || i < a->val_len)
+        return bad_value(field, "must be 1-128 characters of [A-Za-z0-9._:/-]", a, err,
+                         errlen);
+    memcpy(out, a->val, a->val_len + 1);
+    return WM_OK;
+}
+
+/* Optional free text of at most max bytes (already valid UTF-8 without controls). */
+static int get_text(const struct proto_request *req, const char *field, size_t max, char *out,
+                    char *err, size_t errlen)
+{
+    const struct proto_arg *a = find_arg(req, field);
+    char what[48];
+
+    out[0] = '\0';
+    if (a == NULL)
+        return WM_OK;
+    if (a->val_len > max) {
+        proto_errf(what, sizeof(what), "longer than %zu bytes", max);
+        return bad_value(field, what, a, err, errlen);
+    }
+    memcpy(out, a->val, a->val_len + 1);
+    return WM_OK;
+}
+
+/* Optional unsigned integer in [lo, hi]; *out stays untouched when absent. Returns 1
+ * when given, 0 when absent, WM_EINVALID when bad. */
+static int get_uint(const struct proto_request *req, const char *field, uint64_t lo,
+                    uint64_t hi, uint64_t *out, char *err, size_t errlen)
+{
+    const struct proto_arg *a = find_arg(req, field);
+    char what[64];
+    uint64_t v;
+
+    if (a == NULL)
+        return 0;
+    if (proto_parse_uint(a->val, a->val_len, hi, &v) != WM_OK || v < lo) {
+        proto_errf(what, sizeof(what), "must be an integer %llu-%llu", (unsigned long long)lo,
+                   (unsigned long long)hi);
+        return bad_value(field, what, a, err, errlen);
+    }
+    *out = v;
+    return 1;
+}
+
+/* Optional date not before 2000-01-01 and not after max. Returns 1 when given, 0 when
+ * absent, WM_EINVALID when bad. */
+static int get_date(const struct proto_request *req, const char *field, int32_t max,
+                    int32_t *out, char *err, size_t errlen)
+{
+    const struct proto_arg *a = find_arg(req, field);
+    char lim[11];
+    char what[48];
+
+    if (a == NULL)
+        return 0;
+    if (proto_date_parse(a->val, a->val_len, out) != WM_OK)
+        return bad_value(field, "not a date YYYY-MM-DD", a, err, errlen);
+    if (*out < WM_DATE_MIN)
+        return bad_value(field, "before 2000-01-01", a, err, errlen);
+    if (*out > max) {
+        proto_date_format(max, lim);
+        proto_errf(what, sizeof(what), "after %s", lim);
+        return bad_value(field, what, a, err, errlen);
+    }
+    return 1;
+}
+
+/* Optional registry name ([a-z0-9-]{1,64}). Returns 1, 0 or WM_EINVALID. */
+static int get_name(const struct proto_request *req, const char *field, char *out, char *err,
+                    size_t errlen)
+{
+    const struct proto_arg *a = find_arg(req, field);
+
+    if (a == NULL)
+        return 0;
+    if (!proto_name_valid(a->val, a->val_len))
+        return bad_value(field, "must be 1-64 characters of [a-z0-9-]", a, err, errlen);
+    memcpy(out, a->val, a->val_len + 1);
+    return 1;
+}
+
+static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX + 1],
+                        char *err, size_t errlen)
+{
+    const struct proto_arg *a = find_arg(req, "person");
+    size_t i, digits = 0;
+
+    if (a == NULL)
+        return missing("person", err, errlen);
+    /* Never quote a person value: it must not leave the server in any response. */
+    for (i = 0; i < a->val_len; i++) {
+        if (!person_char((unsigned char)a->val[i])) {
+            proto_errf(err, errlen,
+                       "person: must be a pseudonym of 8-128 characters of [A-Za-z0-9._:-]");
+            return WM_EINVALID;
+        }
+        if (a->val[i] >= '0' && a->val[i] <= '9')
+            digits++;
+    }
+    if (a->val_len < 8 || a->val_len > WM_PERSON_MAX) {
+        proto_errf(err, errlen,
+                   "person: must be a pseudonym of 8-128 characters of [A-Za-z0-9._:-]");
+        return WM_EINVALID;
+    }
+    if (digits == a->val_len && a->val_len <= 9) {
+        proto_errf(err, errlen, "person looks like a BSN (only 8 or 9 digits): send a pseudonym");
+        return WM_EINVALID;
+    }
+    memcpy(out, a->val, a->val_len + 1);
+    return WM_OK;
+}
+
+/* Is key a field EVENT accepts for this type? */
+static int event_key_known(const struct proto_type_desc *td, int type, const char *key)
+{
+    static const char *const common[] = {"id", "person", "gemeente", "date", "project"};
+    static const char *const placed[] = {"months", "hours", "employer", "by"};
+    size_t i;
+
+    for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        if (strcmp(common[i], key) == 0)
+            return 1;
+    for (i = 0; i < td->nenums; i++)
+        if (!td->enums[i]->derived && strcmp(td->enums[i]->name, key) == 0)
+            return 1;
+    if (type == WM_TYPE_PLACED)
+        for (i = 0; i < sizeof(placed) / sizeof(placed[0]); i++)
+            if (strcmp(placed[i], key) == 0)
+                return 1;
+    return 0;
+}
+
+int proto_event_build(const struct proto_request *req, const struct proto_env *env,
+                      struct wm_event *ev, char *err, size_t errlen)
+{
+    const struct proto_type_desc *td;
+    const struct proto_arg *a;
+    const char *tname;
+    char q[QUOTE_MAX];
+    uint64_t v;
+    size_t i;
+    int type, rc, idx;
+
+    memset(ev, 0, sizeof(*ev));
+    ev->months = -1;
+    ev->hours = -1;
+    tname = proto_request_positional(req, 0);
+    if (tname == NULL) {
+        proto_errf(err, errlen, "missing event type (started, completed, placed, outflow)");
+        return WM_ESYNTAX;
+    }
+    type = proto_type_lookup(tname);
+    if (type < 0) {
+        proto_quote(q, sizeof(q), tname, strlen(tname));
+        proto_errf(err, errlen,
+                   "type: unknown value '%s' (allowed: started, completed, placed, outflow)", q);
+        return WM_EINVALID;
+    }
+    td = proto_type_desc(type);
+    ev->type = (uint8_t)type;
+    if ((rc = no_extra_positional(req, 1, err, errlen)) != WM_OK)
+        return rc;
+    for (i = 0; i < req->nargs; i++) {
+        a = &req->args[i];
+        if (a->key == NULL || event_key_known(td, type, a->key))
+            continue;
+        if (type == WM_TYPE_PLACED && strcmp(a->key, "durable") == 0) {
+            proto_errf(err, errlen, "durable: not an input field (derived from months)");
+            return WM_EINVALID;
+        }
+        return unknown_field(a, td->name, err, errlen);
+    }
+
+    if ((rc = get_id(req, "id", ev->id, err, errlen)) != WM_OK)
+        return rc;
+    if ((rc = check_person(req, ev->person, err, errlen)) != WM_OK)
+        return rc;
+    a = find_arg(req, "gemeente");
+    if (a == NULL)
+        return missing("gemeente", err, errlen);
+    rc = proto_choice("gemeente", env->gemeenten, env->n_gemeenten, a->val, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (a->val_len > WM_NAME_MAX)
+        return bad_value("gemeente", "longer than 64 bytes", a, err, errlen);
+    memcpy(ev->gemeente, a->val, a->val_len + 1);
+    rc = get_date(req, "date", env->today + 1, &ev->date, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return missing("date", err, errlen);
+    rc = get_name(req, "project", ev->project, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 && td->project_required)
+        return missing("project", err, errlen);
+
+    for (i = 0; i < td->nenums; i++) {
+        const struct proto_enum_field *f = td->enums[i];
+        if (f->derived)
+            continue;
+        a = find_arg(req, f->name);
+        if (a == NULL) {
+            if (f->required)
+                return missing(f->name, err, errlen);
+            ev->enums[i] = 0;
+            continue;
+        }
+        idx = proto_choice(f->name, f->values, f->nvalues, a->val, err, errlen);
+        if (idx < 0)
+            return idx;
+        ev->enums[i] = (uint8_t)idx;
+    }
+
+    if (type == WM_TYPE_PLACED) {
+        rc = get_uint(req, "months", 0, 120, &v, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            ev->months = (int16_t)v;
+        rc = get_uint(req, "hours", 1, 60, &v, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            ev->hours = (int16_t)v;
+        if ((rc = get_text(req, "employer", WM_EMPLOYER_MAX, ev->employer, err, errlen)) < 0)
+            return rc;
+        if ((rc = get_text(req, "by", WM_BY_MAX, ev->by, err, errlen)) < 0)
+            return rc;
+        /* WSP's definition: a placement for at least six months is durable. */
+        ev->enums[2] = (uint8_t)(ev->months < 0   ? WM_DURABLE_UNKNOWN_IDX
+                                 : ev->months >= 6 ? WM_DURABLE_YES_IDX
+                                                   : WM_DURABLE_NO_IDX);
+    }
+    return WM_OK;
+}
+
+int proto_event_same(const struct wm_event *a, const struct wm_event *b)
+{
+    const struct proto_type_desc *td;
+    int i;
+
+    if (a->type != b->type || a->date != b->date || a->months != b->months ||
+        a->hours != b->hours)
+        return 0;
+    td = proto_type_desc(a->type);
+    for (i = 0; td != NULL && i < td->nenums; i++)
+        if (a->enums[i] != b->enums[i])
+            return 0;
+    return strcmp(a->id, b->id) == 0 && strcmp(a->person, b->person) == 0 &&
+           strcmp(a->gemeente, b->gemeente) == 0 && strcmp(a->project, b->project) == 0 &&
+           strcmp(a->employer, b->employer) == 0 && strcmp(a->by, b->by) == 0;
+}
+
+/* Refuse any key not in keys (n of them). */
+static int only_keys(const struct proto_request *req, const char *const *keys, size_t n,
+                     const char *for_what, char *err, size_t errlen)
+{
+    size_t i, k;
+
+    for (i = 0; i < req->nargs; i++) {
+        if (req->args[i].key == NULL)
+            continue;
+        for (k = 0; k < n; k++)
+            if (strcmp(keys[k], req->args[i].key) == 0)
+                break;
+        if (k == n)
+            return unknown_field(&req->args[i], for_what, err, errlen);
+    }
+    return WM_OK;
+}
+
+int proto_retract_build(const struct proto_request *req, struct wm_retract *rt, char *err,
+                        size_t errlen)
+{
+    static const char *const keys[] = {"id", "ref", "seq", "reason"};
+    const struct proto_arg *ref, *seq;
+    int rc;
+
+    memset(rt, 0, sizeof(*rt));
+    if ((rc = no_extra_positional(req, 0, err, errlen)) != WM_OK)
+        return rc;
+    if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "RETRACT", err, errlen)))
+        return rc;
+    if ((rc = get_id(req, "id", rt->id, err, errlen)) != WM_OK)
+        return rc;
+    ref = find_arg(req, "ref");
+    seq = find_arg(req, "seq");
+    if (ref != NULL && seq != NULL) {
+        proto_errf(err, errlen, "give ref or seq, not both");
+        return WM_EINVALID;
+    }
+    if (ref == NULL && seq == NULL)
+        return missing("ref", err, errlen);
+    if (ref != NULL) {
+        if ((rc = get_id(req, "ref", rt->ref, err, errlen)) != WM_OK)
+            return rc;
+    } else {
+        rc = get_uint(req, "seq", 1, UINT64_MAX, &rt->ref_seq, err, errlen);
+        if (rc < 0)
+            return rc;
+        rt->by_seq = 1;
+    }
+    return get_text(req, "reason", WM_TEXT_MAX, rt->reason, err, errlen);
+}
+
+/* The fields PROJECT and PROGRAM share: start, end and targets. */
+static int period_targets(const struct proto_request *req, struct wm_project *p, char *err,
+                          size_t errlen)
+{
+    static const char *const tkeys[3] = {"target.started", "target.completed", "target.placed"};
+    static const unsigned tbits[3] = {WM_PSET_TARGET_STARTED, WM_PSET_TARGET_COMPLETED,
+                                      WM_PSET_TARGET_PLACED};
+    uint64_t v;
+    int rc, i;
+
+    rc = get_date(req, "start", INT32_MAX, &p->start, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        p->set_mask |= WM_PSET_START;
+    rc = get_date(req, "end", INT32_MAX, &p->end, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        p->set_mask |= WM_PSET_END;
+    if ((p->set_mask & WM_PSET_START) && (p->set_mask & WM_PSET_END) && p->start > p->end) {
+        proto_errf(err, errlen, "start: after end");
+        return WM_EINVALID;
+    }
+    for (i = 0; i < 3; i++) {
+        rc = get_uint(req, tkeys[i], 0, 1000000000, &v, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            p->target[i] = (int64_t)v;
+            p->set_mask |= tbits[i];
+        }
+    }
+    return WM_OK;
+}
+
+static void project_clear(struct wm_project *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->scope = WM_SCOPE_REGIONAL;
+    p->start = WM_DATE_NONE;
+    p->end = WM_DATE_NONE;
+    p->target[0] = p->target[1] = p->target[2] = -1;
+}
+
+int proto_project_build(const struct proto_request *req, struct wm_project *p, char *err,
+                        size_t errlen)
+{
+    static const char *const keys[] = {"category",         "scope",         "start",
+                                       "end",              "target.started", "target.completed",
+                                       "target.placed",    "title"};
+    static const char *const scopes[] = {"regional", "local"};
+    const struct proto_arg *a;
+    const char *name;
+    char q[QUOTE_MAX];
+    int rc;
+
+    project_clear(p);
+    name = proto_request_positional(req, 0);
+    if (name == NULL) {
+        proto_errf(err, errlen, "missing project name");
+        return WM_ESYNTAX;
+    }
+    if (!proto_name_valid(name, strlen(name))) {
+        proto_quote(q, sizeof(q), name, strlen(name));
+        proto_errf(err, errlen, "project: must be 1-64 characters of [a-z0-9-], got '%s'", q);
+        return WM_EINVALID;
+    }
+    memcpy(p->name, name, strlen(name) + 1);
+    if ((rc = no_extra_positional(req, 1, err, errlen)) != WM_OK)
+        return rc;
+    if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "PROJECT", err, errlen)))
+        return rc;
+    rc = get_name(req, "category", p->category, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        p->set_mask |= WM_PSET_CATEGORY;
+    a = find_arg(req, "scope");
+    if (a != NULL) {
+        rc = proto_choice("scope", scopes, 2, a->val, err, errlen);
+        if (rc < 0)
+            return rc;
+        p->scope = (uint8_t)rc;
+        p->set_mask |= WM_PSET_SCOPE;
+    }
+    if ((rc = period_targets(req, p, err, errlen)) != WM_OK)
+        return rc;
+    if (find_arg(req, "title") != NULL) {
+        if ((rc = get_text(req, "title", WM_TEXT_MAX, p->title, err, errlen)) < 0)
+            return rc;
+        p->set_mask |= WM_PSET_TITLE;
+    }
+    return WM_OK;
+}
+
+int proto_program_build(const struct proto_request *req, struct wm_project *p, char *err,
+                        size_t errlen)
+{
+    static const char *const keys[] = {"start", "end", "target.started", "target.completed",
+                                       "target.placed"};
+    int rc;
+
+    project_clear(p);
+    p->name[0] = '*';
+    p->name[1] = '\0';
+    if ((rc = no_extra_positional(req, 0, err, errlen)) != WM_OK)
+        return rc;
+    if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "PROGRAM", err, errlen)))
+        return rc;
+    return period_targets(req, p, err, errlen);
+}

@@ -1,0 +1,235 @@
+/*
+ * request: one request line into a struct proto_request (PROTOCOL.md section 1):
+ * tokens split on runs of spaces, a case-insensitive verb, key=value or positional
+ * arguments with %XX-decoded, UTF-8-checked values. No I/O and no semantics here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+static const struct {
+    const char *name;
+    enum proto_verb verb;
+} verbs[] = {
+    {"PING", PROTO_VERB_PING},         {"HELLO", PROTO_VERB_HELLO},
+    {"AUTH", PROTO_VERB_AUTH},         {"QUIT", PROTO_VERB_QUIT},
+    {"EVENT", PROTO_VERB_EVENT},       {"RETRACT", PROTO_VERB_RETRACT},
+    {"COUNT", PROTO_VERB_COUNT},       {"PROGRESS", PROTO_VERB_PROGRESS},
+    {"PROJECT", PROTO_VERB_PROJECT},   {"PROGRAM", PROTO_VERB_PROGRAM},
+    {"PROJECTS", PROTO_VERB_PROJECTS}, {"WATCH", PROTO_VERB_WATCH},
+    {"STATS", PROTO_VERB_STATS},
+};
+
+void proto_request_init(struct proto_request *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->verb = PROTO_VERB_UNKNOWN;
+}
+
+void proto_request_free(struct proto_request *req)
+{
+    free(req->buf);
+    proto_request_init(req);
+}
+
+static int key_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+}
+
+static char upper(char c)
+{
+    return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+/* Quote a raw token for a syntax message as the client typed it: like proto_quote, but
+ * a literal '%' stays '%' (the token's own escapes are what the message is about). */
+static void quote_raw(char *dst, size_t dstlen, const char *tok, size_t n)
+{
+    size_t i, o = 0;
+
+    proto_quote(dst, dstlen, tok, n);
+    for (i = 0; dst[i] != '\0'; i++) {
+        dst[o++] = dst[i];
+        if (dst[i] == '%' && dst[i + 1] == '2' && dst[i + 2] == '5')
+            i += 2; /* proto_quote writes "%25" only for a literal '%' */
+    }
+    dst[o] = '\0';
+}
+
+/* Set verb and verb_text from the first token (raw, not decoded: verbs are words). */
+static int parse_verb(struct proto_request *req, const char *tok, size_t n, char *err,
+                      size_t errlen)
+{
+    char q[64];
+    size_t i, keep;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)tok[i];
+        if (c < 0x20 || c == 0x7f)
+            break;
+    }
+    if (i < n || !proto_utf8_valid(tok, n)) {
+        quote_raw(q, sizeof(q), tok, n);
+        proto_errf(err, errlen, "bad command '%s': control character or invalid UTF-8", q);
+        return WM_ESYNTAX;
+    }
+    /* Truncate at a character boundary so verb_text stays valid UTF-8. */
+    keep = n < sizeof(req->verb_text) - 1 ? n : sizeof(req->verb_text) - 1;
+    while (keep > 0 && keep < n && ((unsigned char)tok[keep] & 0xC0) == 0x80)
+        keep--;
+    for (i = 0; i < keep; i++)
+        req->verb_text[i] = upper(tok[i]);
+    req->verb_text[keep] = '\0';
+    req->verb = PROTO_VERB_UNKNOWN;
+    if (keep == n) {
+        for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+            if (strcmp(verbs[i].name, req->verb_text) == 0) {
+                req->verb = verbs[i].verb;
+                break;
+            }
+        }
+    }
+    return WM_OK;
+}
+
+/* Decode one argument token in place (tok points into req->buf, the byte after it is
+ * a space or the end, so the terminating NUL always fits) and append it to args. raw
+ * is the same token in the caller's line, quoted in messages because decoding in place
+ * overwrites tok. */
+static int parse_arg(struct proto_request *req, char *tok, const char *raw, size_t n,
+                     char *err, size_t errlen)
+{
+    struct proto_arg *a;
+    char q[64], why[96];
+    char *eq = memchr(tok, '=', n);
+    char *val = tok;
+    size_t vlen = n, klen, i, vdec;
+    int rc;
+
+    if (req->nargs >= PROTO_MAX_ARGS) {
+        proto_errf(err, errlen, "too many arguments (at most %d)", PROTO_MAX_ARGS);
+        return WM_EINVALID;
+    }
+    a = &req->args[req->nargs];
+    a->key = NULL;
+    /* AUTH's argument is positional by the contract, and a token may hold '='. */
+    if (req->verb == PROTO_VERB_AUTH)
+        eq = NULL;
+    if (eq != NULL) {
+        klen = (size_t)(eq - tok);
+        for (i = 0; i < klen && key_char((unsigned char)tok[i]); i++)
+            ;
+        if (klen == 0 || i < klen) {
+            quote_raw(q, sizeof(q), tok, klen);
+            if (klen == 0)
+                proto_errf(err, errlen, "empty key in argument %zu", req->nargs + 1);
+            else
+                proto_errf(err, errlen, "bad key '%s' (keys are [a-z0-9._-])", q);
+            return WM_ESYNTAX;
+        }
+        *eq = '\0';
+        for (i = 0; i < req->nargs; i++) {
+            if (req->args[i].key != NULL && strcmp(req->args[i].key, tok) == 0) {
+                proto_errf(err, errlen, "duplicate key '%s'", tok);
+                return WM_ESYNTAX;
+            }
+        }
+        a->key = tok;
+        val = eq + 1;
+        vlen = n - klen - 1;
+    }
+    rc = proto_unescape(val, val, vlen, &vdec, why, sizeof(why));
+    if (rc != WM_OK) {
+        quote_raw(q, sizeof(q), raw + (val - tok), vlen);
+        if (a->key != NULL)
+            proto_errf(err, errlen, "%s: %s in '%s'", a->key, why, q);
+        else
+            proto_errf(err, errlen, "argument %zu: %s in '%s'", req->nargs + 1, why, q);
+        return rc;
+    }
+    a->val = val;
+    a->val_len = vdec;
+    req->nargs++;
+    return WM_OK;
+}
+
+int proto_parse_line(struct proto_request *req, const char *line, size_t len, char *err,
+                     size_t errlen)
+{
+    size_t i, start;
+    char *nb;
+    int rc, have_verb = 0;
+
+    req->verb = PROTO_VERB_UNKNOWN;
+    req->verb_text[0] = '\0';
+    req->nargs = 0;
+    if (len > 0 && memchr(line, '\0', len) != NULL) {
+        proto_errf(err, errlen, "NUL byte in line");
+        return WM_ESYNTAX;
+    }
+    if (req->cap < len + 1) {
+        nb = realloc(req->buf, len + 1);
+        if (nb == NULL) {
+            proto_errf(err, errlen, "out of memory");
+            return WM_ENOMEM;
+        }
+        req->buf = nb;
+        req->cap = len + 1;
+    }
+    if (len > 0)
+        memcpy(req->buf, line, len);
+    req->buf[len] = '\0';
+
+    i = 0;
+    for (;;) {
+        while (i < len && req->buf[i] == ' ')
+            i++;
+        if (i >= len)
+            break;
+        start = i;
+        while (i < len && req->buf[i] != ' ')
+            i++;
+        /* The space after the token (or the final NUL) becomes its terminator. */
+        req->buf[i] = '\0';
+        if (!have_verb) {
+            rc = parse_verb(req, req->buf + start, i - start, err, errlen);
+            have_verb = 1;
+        } else {
+            rc = parse_arg(req, req->buf + start, line + start, i - start, err, errlen);
+        }
+        if (rc != WM_OK) {
+            req->nargs = 0;
+            return rc;
+        }
+        if (i < len)
+            i++;
+    }
+    return WM_OK;
+}
+
+const char *proto_request_get(const struct proto_request *req, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < req->nargs; i++)
+        if (req->args[i].key != NULL && strcmp(req->args[i].key, key) == 0)
+            return req->args[i].val;
+    return NULL;
+}
+
+const char *proto_request_positional(const struct proto_request *req, size_t i)
+{
+    size_t k;
+
+    for (k = 0; k < req->nargs; k++) {
+        if (req->args[k].key == NULL) {
+            if (i == 0)
+                return req->args[k].val;
+            i--;
+        }
+    }
+    return NULL;
+}
