@@ -3,6 +3,7 @@
  * (wm_strerror) and for the wire (wm_err_code), plus the message helper proto_errf.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "proto.h"
 
@@ -105,10 +106,28 @@ const char *wm_err_code(int err)
 void proto_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
+    size_t len, lead, need;
+    int n;
 
     if (err == NULL || errlen == 0)
         return;
     va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
+    n = vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    if (n < 0 || (size_t)n < errlen)
+        return;
+    /* Cut short: drop a UTF-8 character split by the cut, so the message stays valid
+     * UTF-8 on the wire. */
+    len = strlen(err);
+    lead = len;
+    while (lead > 0 && len - lead < 3 && ((unsigned char)err[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead == 0 || ((unsigned char)err[lead - 1] & 0x80) == 0)
+        return;
+    lead--; /* err[lead] is the lead byte of the last character */
+    need = ((unsigned char)err[lead] & 0xE0) == 0xC0   ? 2
+           : ((unsigned char)err[lead] & 0xF0) == 0xE0 ? 3
+                                                       : 4;
+    if (len - lead < need)
+        err[lead] = '\0';
 }

@@ -12,8 +12,8 @@
 
 static int id_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '/' || c == '-';
 }
 
 static int person_char(unsigned char c)
@@ -62,8 +62,7 @@ static int no_extra_positional(const struct proto_request *req, size_t allowed, 
     return WM_EINVALID;
 }
 
-static int unknown_field(const struct proto_arg *a, const char *for_what, char *err,
-                         size_t errlen)
+static int unknown_field(const struct proto_arg *a, const char *for_what, char *err, size_t errlen)
 {
     proto_errf(err, errlen, "unknown field %s for %s", a->key, for_what);
     return WM_EINVALID;
@@ -81,8 +80,7 @@ static int get_id(const struct proto_request *req, const char *field, char out[W
     for (i = 0; i < a->val_len && id_char((unsigned char)a->val[i]); i++)
         ;
     if (a->val_len < 1 || a->val_len > WM_ID_MAX || i < a->val_len)
-        return bad_value(field, "must be 1-128 characters of [A-Za-z0-9._:/-]", a, err,
-                         errlen);
+        return bad_value(field, "must be 1-128 characters of [A-Za-z0-9._:/-]", a, err, errlen);
     memcpy(out, a->val, a->val_len + 1);
     return WM_OK;
 }
@@ -107,8 +105,8 @@ static int get_text(const struct proto_request *req, const char *field, size_t m
 
 /* Optional unsigned integer in [lo, hi]; *out stays untouched when absent. Returns 1
  * when given, 0 when absent, WM_EINVALID when bad. */
-static int get_uint(const struct proto_request *req, const char *field, uint64_t lo,
-                    uint64_t hi, uint64_t *out, char *err, size_t errlen)
+static int get_uint(const struct proto_request *req, const char *field, uint64_t lo, uint64_t hi,
+                    uint64_t *out, char *err, size_t errlen)
 {
     const struct proto_arg *a = find_arg(req, field);
     char what[64];
@@ -127,8 +125,8 @@ static int get_uint(const struct proto_request *req, const char *field, uint64_t
 
 /* Optional date not before 2000-01-01 and not after max. Returns 1 when given, 0 when
  * absent, WM_EINVALID when bad. */
-static int get_date(const struct proto_request *req, const char *field, int32_t max,
-                    int32_t *out, char *err, size_t errlen)
+static int get_date(const struct proto_request *req, const char *field, int32_t max, int32_t *out,
+                    char *err, size_t errlen)
 {
     const struct proto_arg *a = find_arg(req, field);
     char lim[11];
@@ -162,8 +160,8 @@ static int get_name(const struct proto_request *req, const char *field, char *ou
     return 1;
 }
 
-static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX + 1],
-                        char *err, size_t errlen)
+static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX + 1], char *err,
+                        size_t errlen)
 {
     const struct proto_arg *a = find_arg(req, "person");
     size_t i, digits = 0;
@@ -311,7 +309,7 @@ int proto_event_build(const struct proto_request *req, const struct proto_env *e
         if ((rc = get_text(req, "by", WM_BY_MAX, ev->by, err, errlen)) < 0)
             return rc;
         /* WSP's definition: a placement for at least six months is durable. */
-        ev->enums[2] = (uint8_t)(ev->months < 0   ? WM_DURABLE_UNKNOWN_IDX
+        ev->enums[2] = (uint8_t)(ev->months < 0    ? WM_DURABLE_UNKNOWN_IDX
                                  : ev->months >= 6 ? WM_DURABLE_YES_IDX
                                                    : WM_DURABLE_NO_IDX);
     }
@@ -323,8 +321,7 @@ int proto_event_same(const struct wm_event *a, const struct wm_event *b)
     const struct proto_type_desc *td;
     int i;
 
-    if (a->type != b->type || a->date != b->date || a->months != b->months ||
-        a->hours != b->hours)
+    if (a->type != b->type || a->date != b->date || a->months != b->months || a->hours != b->hours)
         return 0;
     td = proto_type_desc(a->type);
     for (i = 0; td != NULL && i < td->nenums; i++)
@@ -435,9 +432,9 @@ static void project_clear(struct wm_project *p)
 int proto_project_build(const struct proto_request *req, struct wm_project *p, char *err,
                         size_t errlen)
 {
-    static const char *const keys[] = {"category",         "scope",         "start",
-                                       "end",              "target.started", "target.completed",
-                                       "target.placed",    "title"};
+    static const char *const keys[] = {"category",      "scope",          "start",
+                                       "end",           "target.started", "target.completed",
+                                       "target.placed", "title"};
     static const char *const scopes[] = {"regional", "local"};
     const struct proto_arg *a;
     const char *name;

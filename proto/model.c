@@ -9,8 +9,8 @@
 #include "proto.h"
 
 const char *const proto_default_gemeenten[] = {
-    "blaricum", "eemnes", "gooise-meren", "hilversum", "huizen", "laren",
-    "weesp",    "wijdemeren", NULL,
+    "blaricum", "eemnes", "gooise-meren", "hilversum", "huizen",
+    "laren",    "weesp",  "wijdemeren",   NULL,
 };
 
 #define NVALUES(a) ((uint8_t)(sizeof(a) / sizeof((a)[0])))
@@ -18,26 +18,25 @@ const char *const proto_default_gemeenten[] = {
 /* started */
 static const char *const kind_values[] = {"overig", "scholing", "begeleiding", "werkervaring",
                                           "taal"};
-static const char *const doelgroep_values[] = {
-    "overig", "jongeren", "statushouders", "50plus", "arbeidsbeperking", "ggz"};
+static const char *const doelgroep_values[] = {"overig", "jongeren",         "statushouders",
+                                               "50plus", "arbeidsbeperking", "ggz"};
 static const char *const started_benefit_values[] = {"onbekend", "pw",  "ww",  "wajong",
                                                      "wia",      "wao", "geen"};
-static const struct proto_enum_field started_kind = {"kind", kind_values, NVALUES(kind_values),
-                                                     0, 0};
-static const struct proto_enum_field started_doelgroep = {
-    "doelgroep", doelgroep_values, NVALUES(doelgroep_values), 0, 0};
-static const struct proto_enum_field started_benefit = {
-    "benefit", started_benefit_values, NVALUES(started_benefit_values), 0, 0};
+static const struct proto_enum_field started_kind = {"kind", kind_values, NVALUES(kind_values), 0,
+                                                     0};
+static const struct proto_enum_field started_doelgroep = {"doelgroep", doelgroep_values,
+                                                          NVALUES(doelgroep_values), 0, 0};
+static const struct proto_enum_field started_benefit = {"benefit", started_benefit_values,
+                                                        NVALUES(started_benefit_values), 0, 0};
 
 /* completed: indexes 0..2 count as success (WM_RESULT_SUCCESS) */
-static const char *const result_values[] = {"diploma", "certificaat", "afgerond",
-                                            "uitgevallen"};
+static const char *const result_values[] = {"diploma", "certificaat", "afgerond", "uitgevallen"};
 static const struct proto_enum_field completed_result = {"result", result_values,
                                                          NVALUES(result_values), 1, 0};
 
 /* placed: durable follows WM_DURABLE_*_IDX */
-static const char *const sector_values[] = {"zorg",  "techniek", "bouw",      "ict",    "media",
-                                            "horeca", "vervoer", "onderwijs", "handel", "overig"};
+static const char *const sector_values[] = {"zorg",   "techniek", "bouw",      "ict",    "media",
+                                            "horeca", "vervoer",  "onderwijs", "handel", "overig"};
 static const char *const contract_values[] = {"betaald", "leerwerk"};
 static const char *const durable_values[] = {"unknown", "yes", "no"};
 static const struct proto_enum_field placed_sector = {"sector", sector_values,
@@ -50,8 +49,8 @@ static const struct proto_enum_field placed_durable = {"durable", durable_values
 /* outflow */
 static const char *const outflow_benefit_values[] = {"pw", "ww", "wajong", "wia", "wao"};
 static const char *const reason_values[] = {"werk", "scholing", "verhuizing", "overig"};
-static const struct proto_enum_field outflow_benefit = {
-    "benefit", outflow_benefit_values, NVALUES(outflow_benefit_values), 1, 0};
+static const struct proto_enum_field outflow_benefit = {"benefit", outflow_benefit_values,
+                                                        NVALUES(outflow_benefit_values), 1, 0};
 static const struct proto_enum_field outflow_reason = {"reason", reason_values,
                                                        NVALUES(reason_values), 1, 0};
 
@@ -94,8 +93,8 @@ int proto_enum_lookup(const struct proto_enum_field *f, const char *value)
 }
 
 static const char *const fixed_dims[WM_DIM_ENUM0] = {
-    [WM_DIM_PROJECT] = "project", [WM_DIM_CATEGORY] = "category", [WM_DIM_SCOPE] = "scope",
-    [WM_DIM_GEMEENTE] = "gemeente", [WM_DIM_YEAR] = "year",       [WM_DIM_QUARTER] = "quarter",
+    [WM_DIM_PROJECT] = "project",   [WM_DIM_CATEGORY] = "category", [WM_DIM_SCOPE] = "scope",
+    [WM_DIM_GEMEENTE] = "gemeente", [WM_DIM_YEAR] = "year",         [WM_DIM_QUARTER] = "quarter",
     [WM_DIM_MONTH] = "month",
 };
 
@@ -130,7 +129,7 @@ int proto_dim_lookup(int type, const char *name)
 int proto_choice(const char *field, const char *const *values, size_t n, const char *value,
                  char *err, size_t errlen)
 {
-    char q[80], allowed[256];
+    char q[80], allowed[160];
     size_t i, o = 0;
     int w;
 
@@ -138,7 +137,12 @@ int proto_choice(const char *field, const char *const *values, size_t n, const c
         if (strcmp(values[i], value) == 0)
             return (int)i;
     allowed[0] = '\0';
-    for (i = 0; i < n && o < sizeof(allowed); i++) {
+    for (i = 0; i < n; i++) {
+        /* Whole names only, so a long configured list never ends in half a character. */
+        if (strlen(values[i]) + 2 + 5 >= sizeof(allowed) - o) {
+            snprintf(allowed + o, sizeof(allowed) - o, ", ...");
+            break;
+        }
         w = snprintf(allowed + o, sizeof(allowed) - o, "%s%s", i ? ", " : "", values[i]);
         if (w < 0)
             break;

@@ -222,12 +222,12 @@ enum { WM_DURABLE_UNKNOWN_IDX = 0, WM_DURABLE_YES_IDX = 1, WM_DURABLE_NO_IDX = 2
  * copied without allocation. Strings are NUL-terminated; "" means absent.
  */
 struct wm_event {
-    uint64_t seq;       /* assigned by storage when stored */
-    int64_t recv_time;  /* unix seconds when the daemon received it */
-    int32_t date;       /* days since epoch */
-    int16_t months;     /* placed: contract length 0-120, -1 when absent */
-    int16_t hours;      /* placed: 1-60, -1 when absent */
-    uint8_t type;       /* enum wm_type */
+    uint64_t seq;                /* assigned by storage when stored */
+    int64_t recv_time;           /* unix seconds when the daemon received it */
+    int32_t date;                /* days since epoch */
+    int16_t months;              /* placed: contract length 0-120, -1 when absent */
+    int16_t hours;               /* placed: 1-60, -1 when absent */
+    uint8_t type;                /* enum wm_type */
     uint8_t enums[WM_MAX_ENUMS]; /* value index per enumerated field of the type */
     char id[WM_ID_MAX + 1];
     char person[WM_PERSON_MAX + 1];

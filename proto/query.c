@@ -33,8 +33,8 @@ static int parse_year(const char *s, int32_t *year)
 /* Validate one value of a filter on dim and add it to f (duplicates are dropped so a
  * storage that sums per value never counts twice). val is NUL-terminated. */
 static int filter_add(const struct proto_env *env, const struct proto_type_desc *td, int dim,
-                      const char *key, struct wm_filter *f, const char *val, size_t len,
-                      char *err, size_t errlen)
+                      const char *key, struct wm_filter *f, const char *val, size_t len, char *err,
+                      size_t errlen)
 {
     static const char *const scopes[] = {"regional", "local"};
     int32_t year, num = 0;
@@ -202,8 +202,8 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
         } else if (strcmp(a->key, "distinct") == 0) {
             rc = WM_OK;
             if (strcmp(a->val, "person") != 0)
-                rc = bad("distinct", "only distinct=person is supported", a->val, a->val_len,
-                         err, errlen);
+                rc = bad("distinct", "only distinct=person is supported", a->val, a->val_len, err,
+                         errlen);
             q->distinct = 1;
         } else {
             dim = proto_dim_lookup(type, a->key);
@@ -219,8 +219,8 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
                     proto_errf(err, errlen, "%s: empty value in list", a->key);
                     return WM_EINVALID;
                 }
-                rc = filter_add(env, td, dim, a->key, &q->filter[dim], list + off, len, err,
-                                errlen);
+                rc =
+                    filter_add(env, td, dim, a->key, &q->filter[dim], list + off, len, err, errlen);
                 if (rc != WM_OK)
                     return rc;
             }
@@ -262,8 +262,8 @@ int proto_progress_build(const struct proto_request *req, const struct proto_env
                 return bad("asof", "not a date YYYY-MM-DD", a->val, a->val_len, err, errlen);
         } else if (strcmp(a->key, "category") == 0 || strcmp(a->key, "project") == 0) {
             if (!proto_name_valid(a->val, a->val_len))
-                return bad(a->key, "must be 1-64 characters of [a-z0-9-]", a->val, a->val_len,
-                           err, errlen);
+                return bad(a->key, "must be 1-64 characters of [a-z0-9-]", a->val, a->val_len, err,
+                           errlen);
             if (a->key[0] == 'c')
                 q->category = a->val;
             else

@@ -105,8 +105,7 @@ int proto_retract_encode(const struct wm_retract *rt, msgpack_sbuffer *sb)
     return rc ? WM_ENOMEM : WM_OK;
 }
 
-static const char *const target_keys[3] = {"target.started", "target.completed",
-                                           "target.placed"};
+static const char *const target_keys[3] = {"target.started", "target.completed", "target.placed"};
 static const char *const scope_names[2] = {"regional", "local"};
 
 int proto_project_encode(const struct wm_project *p, msgpack_sbuffer *sb)
@@ -213,20 +212,41 @@ static int mp_well_formed(const unsigned char *p, size_t len)
         } else {
             /* width of a length or value field, by type byte 0xc4..0xdf */
             static const unsigned char fixed[32] = {
-                [0x0a] = 4, [0x0b] = 8, [0x0c] = 1, [0x0d] = 2, [0x0e] = 4, [0x0f] = 8,
-                [0x10] = 1, [0x11] = 2, [0x12] = 4, [0x13] = 8, [0x14] = 2, [0x15] = 3,
-                [0x16] = 5, [0x17] = 9, [0x18] = 17};
+                [0x0a] = 4, [0x0b] = 8, [0x0c] = 1, [0x0d] = 2, [0x0e] = 4,
+                [0x0f] = 8, [0x10] = 1, [0x11] = 2, [0x12] = 4, [0x13] = 8,
+                [0x14] = 2, [0x15] = 3, [0x16] = 5, [0x17] = 9, [0x18] = 17};
             size_t w;
 
             switch (c) {
-            case 0xc4: case 0xd9: w = 1; break; /* bin8, str8 */
-            case 0xc5: case 0xda: w = 2; break; /* bin16, str16 */
-            case 0xc6: case 0xdb: w = 4; break; /* bin32, str32 */
-            case 0xc7: w = 1; break;            /* ext8 */
-            case 0xc8: w = 2; break;            /* ext16 */
-            case 0xc9: w = 4; break;            /* ext32 */
-            case 0xdc: case 0xde: w = 2; break; /* array16, map16 */
-            case 0xdd: case 0xdf: w = 4; break; /* array32, map32 */
+            case 0xc4:
+            case 0xd9:
+                w = 1;
+                break; /* bin8, str8 */
+            case 0xc5:
+            case 0xda:
+                w = 2;
+                break; /* bin16, str16 */
+            case 0xc6:
+            case 0xdb:
+                w = 4;
+                break; /* bin32, str32 */
+            case 0xc7:
+                w = 1;
+                break; /* ext8 */
+            case 0xc8:
+                w = 2;
+                break; /* ext16 */
+            case 0xc9:
+                w = 4;
+                break; /* ext32 */
+            case 0xdc:
+            case 0xde:
+                w = 2;
+                break; /* array16, map16 */
+            case 0xdd:
+            case 0xdf:
+                w = 4;
+                break; /* array32, map32 */
             default:
                 if (c == 0xc1 || fixed[c - 0xc0] == 0)
                     return 0; /* 0xc1 is never used */
@@ -300,8 +320,7 @@ static int rec_open(struct rec *r, const void *data, size_t len)
 
 /* Copy a string value into out (capacity cap incl. NUL); refuse NULs and overlength.
  * An absent value gives "" when optional. */
-static int get_str(const msgpack_object *map, const char *key, char *out, size_t cap,
-                   int required)
+static int get_str(const msgpack_object *map, const char *key, char *out, size_t cap, int required)
 {
     const msgpack_object *o = map_get(map, key);
 
@@ -317,8 +336,7 @@ static int get_str(const msgpack_object *map, const char *key, char *out, size_t
 }
 
 /* An integer in [lo, hi]. Returns 1 when present, 0 when absent, WM_EINTERNAL. */
-static int get_int(const msgpack_object *map, const char *key, int64_t lo, int64_t hi,
-                   int64_t *out)
+static int get_int(const msgpack_object *map, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
     const msgpack_object *o = map_get(map, key);
 

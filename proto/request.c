@@ -35,8 +35,7 @@ void proto_request_free(struct proto_request *req)
 
 static int key_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 static char upper(char c)
@@ -99,8 +98,8 @@ static int parse_verb(struct proto_request *req, const char *tok, size_t n, char
  * a space or the end, so the terminating NUL always fits) and append it to args. raw
  * is the same token in the caller's line, quoted in messages because decoding in place
  * overwrites tok. */
-static int parse_arg(struct proto_request *req, char *tok, const char *raw, size_t n,
-                     char *err, size_t errlen)
+static int parse_arg(struct proto_request *req, char *tok, const char *raw, size_t n, char *err,
+                     size_t errlen)
 {
     struct proto_arg *a;
     char q[64], why[96];
@@ -144,7 +143,12 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
     rc = proto_unescape(val, val, vlen, &vdec, why, sizeof(why));
     if (rc != WM_OK) {
         quote_raw(q, sizeof(q), raw + (val - tok), vlen);
-        if (a->key != NULL)
+        /* Never echo a secret or a person value, not even a broken one. */
+        if (req->verb == PROTO_VERB_AUTH)
+            proto_errf(err, errlen, "token: %s", why);
+        else if (a->key != NULL && strcmp(a->key, "person") == 0)
+            proto_errf(err, errlen, "person: %s", why);
+        else if (a->key != NULL)
             proto_errf(err, errlen, "%s: %s in '%s'", a->key, why, q);
         else
             proto_errf(err, errlen, "argument %zu: %s in '%s'", req->nargs + 1, why, q);

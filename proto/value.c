@@ -151,8 +151,7 @@ size_t proto_escape(char *dst, size_t dstlen, const char *s, size_t n)
 
 /* One output piece of proto_quote for the input at s[i]: a whole UTF-8 character or
  * an escape. Returns the input bytes consumed; *piece receives the output length. */
-static size_t quote_piece(const unsigned char *u, size_t n, size_t i, char tmp[4],
-                          size_t *piece)
+static size_t quote_piece(const unsigned char *u, size_t n, size_t i, char tmp[4], size_t *piece)
 {
     size_t l = utf8_seq_len(u, n, i);
 

@@ -21,9 +21,9 @@
 struct store;
 
 struct store_options {
-    const char *dir;          /* data directory; created when missing */
-    size_t map_size;          /* initial LMDB map size in bytes (0 = 1 GiB) */
-    size_t map_max;           /* the map grows by doubling up to this (0 = 64 GiB) */
+    const char *dir;              /* data directory; created when missing */
+    size_t map_size;              /* initial LMDB map size in bytes (0 = 1 GiB) */
+    size_t map_max;               /* the map grows by doubling up to this (0 = 64 GiB) */
     const char *const *gemeenten; /* configured municipalities (borrowed during open) */
     size_t n_gemeenten;
 };
@@ -56,11 +56,11 @@ struct store_item {
         struct wm_project project;
     } u;
     /* outcome */
-    int result;       /* WM_OK, or WM_EUNKNOWN_PROJECT, WM_ECONFLICT, WM_ENOT_FOUND,
-                         WM_EINVALID, WM_EDENIED, WM_ESTORAGE, ... */
-    uint8_t dup;      /* EVENT/RETRACT with result WM_OK: 1 when it was already stored */
-    uint64_t seq;     /* EVENT/RETRACT with result WM_OK: the (original) seq */
-    char err[192];    /* message when result != WM_OK, naming the field and value */
+    int result;    /* WM_OK, or WM_EUNKNOWN_PROJECT, WM_ECONFLICT, WM_ENOT_FOUND,
+                      WM_EINVALID, WM_EDENIED, WM_ESTORAGE, ... */
+    uint8_t dup;   /* EVENT/RETRACT with result WM_OK: 1 when it was already stored */
+    uint64_t seq;  /* EVENT/RETRACT with result WM_OK: the (original) seq */
+    char err[192]; /* message when result != WM_OK, naming the field and value */
 };
 
 /*
@@ -81,8 +81,8 @@ int store_apply(struct store *s, struct store_item *items, size_t n);
  * WM_EUNKNOWN_PROJECT (a project filter names no registered project), WM_EIO,
  * WM_ENOMEM; err says why.
  */
-int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *out,
-                size_t *nrows, char *err, size_t errlen);
+int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *out, size_t *nrows,
+                char *err, size_t errlen);
 
 /*
  * PROGRESS (section 5): appends the project rows and the three program rows to out and
@@ -93,8 +93,7 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
                    size_t *nrows, char *err, size_t errlen);
 
 /* PROJECTS (section 6): appends a ROW per project (by name) and the program row. */
-int store_projects(struct store *s, struct wm_buf *out, size_t *nrows, char *err,
-                   size_t errlen);
+int store_projects(struct store *s, struct wm_buf *out, size_t *nrows, char *err, size_t errlen);
 
 /* Whole-store figures for WATCH (section 7), retracted events excluded. */
 struct store_totals {

@@ -86,10 +86,9 @@ static void test_started_all_fields(void **state)
     struct wm_event ev;
 
     (void)state;
-    assert_int_equal(build("event started " COMMON
-                           "project=taal kind=taal doelgroep=ggz benefit=geen",
-                           &ev),
-                     WM_OK);
+    assert_int_equal(
+        build("event started " COMMON "project=taal kind=taal doelgroep=ggz benefit=geen", &ev),
+        WM_OK);
     assert_int_equal(ev.enums[0], 4);
     assert_int_equal(ev.enums[1], 5);
     assert_int_equal(ev.enums[2], 6);
@@ -167,8 +166,8 @@ static void test_durable_derived(void **state)
     static const struct {
         const char *months;
         int durable;
-    } cases[] = {{"0", WM_DURABLE_NO_IDX},   {"5", WM_DURABLE_NO_IDX},
-                 {"6", WM_DURABLE_YES_IDX},  {"12", WM_DURABLE_YES_IDX},
+    } cases[] = {{"0", WM_DURABLE_NO_IDX},    {"5", WM_DURABLE_NO_IDX},
+                 {"6", WM_DURABLE_YES_IDX},   {"12", WM_DURABLE_YES_IDX},
                  {"120", WM_DURABLE_YES_IDX}, {"006", WM_DURABLE_YES_IDX}};
     struct wm_event ev;
     char line[256];
@@ -188,8 +187,8 @@ static void test_durable_derived(void **state)
 
 static void test_integer_ranges(void **state)
 {
-    static const char *const bad_months[] = {"121", "-1", "+6", "6.0", "", "1e2", " 6",
-                                             "99999999999999999999999", "0x6", "six"};
+    static const char *const bad_months[] = {
+        "121", "-1", "+6", "6.0", "", "1e2", " 6", "99999999999999999999999", "0x6", "six"};
     static const char *const bad_hours[] = {"0", "61", "-5", "+1", "", "18446744073709551617"};
     struct wm_event ev;
     char line[256];
@@ -229,8 +228,7 @@ static void test_text_lengths(void **state)
     snprintf(line, sizeof(line), "EVENT placed " COMMON "project=p sector=zorg employer=%s", text);
     assert_int_equal(build(line, &ev), WM_OK);
     assert_int_equal(strlen(ev.employer), 128);
-    snprintf(line, sizeof(line), "EVENT placed " COMMON "project=p sector=zorg employer=%se",
-             text);
+    snprintf(line, sizeof(line), "EVENT placed " COMMON "project=p sector=zorg employer=%se", text);
     expect_invalid(line, "employer: longer than 128 bytes");
     /* The limit counts bytes of the decoded value: 64 x "%C3%A9" is 128 bytes. */
     text[0] = '\0';
@@ -253,8 +251,7 @@ static void test_outflow(void **state)
     assert_string_equal(ev.project, "");
     assert_int_equal(ev.enums[0], 4);
     assert_int_equal(ev.enums[1], 2);
-    assert_int_equal(build("EVENT outflow " COMMON "benefit=pw reason=werk project=wsp-werkt",
-                           &ev),
+    assert_int_equal(build("EVENT outflow " COMMON "benefit=pw reason=werk project=wsp-werkt", &ev),
                      WM_OK);
     assert_string_equal(ev.project, "wsp-werkt");
     assert_int_equal(ev.enums[0], 0);
@@ -309,8 +306,7 @@ static void test_id(void **state)
     memset(id, 'i', 128);
     id[128] = '\0';
     snprintf(line, sizeof(line),
-             "EVENT started id=%s person=pseudo-0001 gemeente=laren date=2024-01-01 project=p",
-             id);
+             "EVENT started id=%s person=pseudo-0001 gemeente=laren date=2024-01-01 project=p", id);
     assert_int_equal(build(line, &ev), WM_OK);
     assert_int_equal(strlen(ev.id), 128);
     snprintf(line, sizeof(line),
@@ -324,8 +320,8 @@ static void test_person(void **state)
     static const char *const bsn[] = {"12345678", "123456789", "00000000", "999999999"};
     static const char *const ok[] = {"1234567890", "a2345678", "12345678a", "ab:cd.ef_gh-ij",
                                      "abcdefgh"};
-    static const char *const bad[] = {"1234567", "abc", "pseudo/001", "pseudo%20001", "",
-                                      "pseud\xc3\xa9-001"};
+    static const char *const bad[] = {"1234567",      "abc", "pseudo/001",
+                                      "pseudo%20001", "",    "pseud\xc3\xa9-001"};
     struct wm_event ev;
     char line[512], p[200];
     size_t i;
@@ -394,6 +390,24 @@ static void test_gemeente(void **state)
     expect_invalid("EVENT started id=x person=pseudo-0001 gemeente=laren date=2024-01-01 "
                    "project=p",
                    "gemeente: unknown value 'laren' (allowed: amsterdam, utrecht)");
+    /* A long configured list is cut at a whole name. */
+    {
+        static const char *const many[] = {
+            "gemeente-met-een-heel-lange-naam-nummer-een-\xc3\xa9\xc3\xa9n",
+            "gemeente-met-een-heel-lange-naam-nummer-twee-tw\xc3\xa9\xc3\xa9",
+            "gemeente-met-een-heel-lange-naam-nummer-drie-dri\xc3\xa9\xc3\xa9",
+            "gemeente-met-een-heel-lange-naam-nummer-vier-vi\xc3\xa9\xc3\xa9r",
+            "gemeente-met-een-heel-lange-naam-nummer-vijf-vi\xc3\xa9\xc3\xa9"
+            "f",
+        };
+        env.gemeenten = many;
+        env.n_gemeenten = 5;
+        expect_invalid("EVENT started id=x person=pseudo-0001 gemeente=laren date=2024-01-01 "
+                       "project=p",
+                       "gemeente: unknown value 'laren' (allowed: gemeente-met");
+        assert_non_null(strstr(err, ", ...)"));
+        assert_true(proto_utf8_valid(err, strlen(err)));
+    }
     env.gemeenten = proto_default_gemeenten;
     env.n_gemeenten = 8;
 }
@@ -404,13 +418,13 @@ static void test_dates(void **state)
         const char *date;
         int ok;
     } cases[] = {
-        {"2000-01-01", 1}, {"1999-12-31", 0}, {"2024-02-28", 1}, /* today */
-        {"2024-02-29", 1},                                       /* tomorrow, leap day */
-        {"2024-03-01", 0},                                       /* day after tomorrow */
-        {"2020-02-29", 1}, {"2023-02-29", 0}, {"2000-02-29", 1}, /* 2000 is a leap year */
-        {"2021-04-31", 0}, {"2021-12-31", 1}, {"2021-13-01", 0}, {"2021-00-10", 0},
-        {"2021-01-00", 0}, {"2021-1-01", 0},  {"21-01-01", 0},   {"2021/01/01", 0},
-        {"2021-01-011", 0}, {"", 0},          {"2021-01-0a", 0}, {"+021-01-01", 0},
+        {"2000-01-01", 1},  {"1999-12-31", 0}, {"2024-02-28", 1}, /* today */
+        {"2024-02-29", 1},                                        /* tomorrow, leap day */
+        {"2024-03-01", 0},                                        /* day after tomorrow */
+        {"2020-02-29", 1},  {"2023-02-29", 0}, {"2000-02-29", 1}, /* 2000 is a leap year */
+        {"2021-04-31", 0},  {"2021-12-31", 1}, {"2021-13-01", 0}, {"2021-00-10", 0},
+        {"2021-01-00", 0},  {"2021-1-01", 0},  {"21-01-01", 0},   {"2021/01/01", 0},
+        {"2021-01-011", 0}, {"", 0},           {"2021-01-0a", 0}, {"+021-01-01", 0},
     };
     struct wm_event ev;
     char line[256];
@@ -471,7 +485,8 @@ static void test_project_syntax(void **state)
 static void test_unknown_field(void **state)
 {
     (void)state;
-    expect_invalid("EVENT started " COMMON "project=p colour=blue", "unknown field colour for started");
+    expect_invalid("EVENT started " COMMON "project=p colour=blue",
+                   "unknown field colour for started");
     expect_invalid("EVENT outflow " COMMON "benefit=pw reason=werk employer=x",
                    "unknown field employer for outflow");
     expect_invalid("EVENT outflow " COMMON "benefit=pw reason=werk principal=x",
@@ -522,14 +537,22 @@ static void test_event_same(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_started_defaults), cmocka_unit_test(test_started_all_fields),
-        cmocka_unit_test(test_completed),        cmocka_unit_test(test_placed),
-        cmocka_unit_test(test_durable_derived),  cmocka_unit_test(test_integer_ranges),
-        cmocka_unit_test(test_text_lengths),     cmocka_unit_test(test_outflow),
-        cmocka_unit_test(test_type),             cmocka_unit_test(test_id),
-        cmocka_unit_test(test_person),           cmocka_unit_test(test_gemeente),
-        cmocka_unit_test(test_dates),            cmocka_unit_test(test_project_syntax),
-        cmocka_unit_test(test_unknown_field),    cmocka_unit_test(test_event_same),
+        cmocka_unit_test(test_started_defaults),
+        cmocka_unit_test(test_started_all_fields),
+        cmocka_unit_test(test_completed),
+        cmocka_unit_test(test_placed),
+        cmocka_unit_test(test_durable_derived),
+        cmocka_unit_test(test_integer_ranges),
+        cmocka_unit_test(test_text_lengths),
+        cmocka_unit_test(test_outflow),
+        cmocka_unit_test(test_type),
+        cmocka_unit_test(test_id),
+        cmocka_unit_test(test_person),
+        cmocka_unit_test(test_gemeente),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_project_syntax),
+        cmocka_unit_test(test_unknown_field),
+        cmocka_unit_test(test_event_same),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -130,8 +130,7 @@ static void test_fmt_error(void **state)
     assert_string_equal(wm_buf_cstr(&b), "ERR internal out of memory\n");
     /* Appends, never replaces. */
     assert_int_equal(proto_fmt_error(&b, WM_EUNKNOWN_COMMAND, "FROB"), WM_OK);
-    assert_string_equal(wm_buf_cstr(&b),
-                        "ERR internal out of memory\nERR unknown-command FROB\n");
+    assert_string_equal(wm_buf_cstr(&b), "ERR internal out of memory\nERR unknown-command FROB\n");
     wm_buf_free(&b);
 }
 
@@ -190,14 +189,31 @@ static void test_errf(void **state)
     proto_errf(err, 0, "x");
     proto_errf(err, sizeof(err), "%s-%d", "abcdef", 12);
     assert_string_equal(err, "abcdef-");
+    /* A cut never leaves half a character behind (7 bytes fit). */
+    proto_errf(err, sizeof(err), "abcde\xc3\xa9");
+    assert_string_equal(err, "abcde\xc3\xa9"); /* fits: untouched */
+    proto_errf(err, sizeof(err), "abcdef\xc3\xa9");
+    assert_string_equal(err, "abcdef");
+    proto_errf(err, sizeof(err), "abcde\xe2\x82\xac");
+    assert_string_equal(err, "abcde");
+    proto_errf(err, sizeof(err), "abcd\xe2\x82\xac!");
+    assert_string_equal(err, "abcd\xe2\x82\xac");
+    proto_errf(err, sizeof(err), "abcd\xf0\x9f\x98\x80");
+    assert_string_equal(err, "abcd");
+    proto_errf(err, sizeof(err), "abc\xf0\x9f\x98\x80!");
+    assert_string_equal(err, "abc\xf0\x9f\x98\x80");
+    proto_errf(err, sizeof(err), "abcdefg\xc3\xa9");
+    assert_string_equal(err, "abcdefg");
+    proto_errf(err, sizeof(err), "abcdefghij");
+    assert_string_equal(err, "abcdefg");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_basics), cmocka_unit_test(test_buf_oom_sticky),
+        cmocka_unit_test(test_buf_basics),  cmocka_unit_test(test_buf_oom_sticky),
         cmocka_unit_test(test_buf_escaped), cmocka_unit_test(test_fmt),
-        cmocka_unit_test(test_fmt_error),  cmocka_unit_test(test_err_codes),
+        cmocka_unit_test(test_fmt_error),   cmocka_unit_test(test_err_codes),
         cmocka_unit_test(test_errf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -381,8 +381,7 @@ static void test_progress(void **state)
         "PROGRESS project=",        "PROGRESS type=placed", "PROGRESS zorgstart",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(proto_parse_line(&req, bad[i], strlen(bad[i]), err, sizeof(err)),
-                         WM_OK);
+        assert_int_equal(proto_parse_line(&req, bad[i], strlen(bad[i]), err, sizeof(err)), WM_OK);
         assert_int_equal(proto_progress_build(&req, &env, &q, err, sizeof(err)), WM_EINVALID);
         assert_true(strlen(err) > 0);
     }
@@ -391,10 +390,10 @@ static void test_progress(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_tables),      cmocka_unit_test(test_dims),
-        cmocka_unit_test(test_count_plain),      cmocka_unit_test(test_count_by_every_dim),
-        cmocka_unit_test(test_count_dates),      cmocka_unit_test(test_count_distinct),
-        cmocka_unit_test(test_count_filters),    cmocka_unit_test(test_count_bad_filters),
+        cmocka_unit_test(test_type_tables),   cmocka_unit_test(test_dims),
+        cmocka_unit_test(test_count_plain),   cmocka_unit_test(test_count_by_every_dim),
+        cmocka_unit_test(test_count_dates),   cmocka_unit_test(test_count_distinct),
+        cmocka_unit_test(test_count_filters), cmocka_unit_test(test_count_bad_filters),
         cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

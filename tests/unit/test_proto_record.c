@@ -130,9 +130,21 @@ static void test_enums_stored_by_name(void **state)
 }
 
 /* Pack a hand-made event map; which lets a test change one thing at a time. */
-enum variant { V_PLAIN, V_EXTRA_KEYS, V_VERSION2, V_NO_VERSION, V_KIND_BAD, V_UNKNOWN_ENUM,
-               V_UNKNOWN_TYPE, V_MISSING_ID, V_ID_NOT_STR, V_NO_DURABLE, V_MONTHS_BAD,
-               V_VERSION_STR, V_ID_TOO_LONG };
+enum variant {
+    V_PLAIN,
+    V_EXTRA_KEYS,
+    V_VERSION2,
+    V_NO_VERSION,
+    V_KIND_BAD,
+    V_UNKNOWN_ENUM,
+    V_UNKNOWN_TYPE,
+    V_MISSING_ID,
+    V_ID_NOT_STR,
+    V_NO_DURABLE,
+    V_MONTHS_BAD,
+    V_VERSION_STR,
+    V_ID_TOO_LONG
+};
 
 static void pack_s(msgpack_packer *pk, const char *s)
 {
@@ -144,8 +156,8 @@ static void pack_custom(msgpack_sbuffer *sb, enum variant v)
 {
     msgpack_packer pk;
     char longid[200];
-    size_t n = 13 + (v == V_EXTRA_KEYS ? 2 : 0) - (v == V_NO_VERSION || v == V_MISSING_ID ||
-                                                   v == V_NO_DURABLE);
+    size_t n = 13 + (v == V_EXTRA_KEYS ? 2 : 0) -
+               (v == V_NO_VERSION || v == V_MISSING_ID || v == V_NO_DURABLE);
 
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, n);
@@ -539,12 +551,15 @@ static void test_encode_refuses_bad_struct(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_round_trip),   cmocka_unit_test(test_enums_stored_by_name),
-        cmocka_unit_test(test_decode_variants),    cmocka_unit_test(test_record_kind),
+        cmocka_unit_test(test_event_round_trip),
+        cmocka_unit_test(test_enums_stored_by_name),
+        cmocka_unit_test(test_decode_variants),
+        cmocka_unit_test(test_record_kind),
         cmocka_unit_test(test_truncations_never_crash),
         cmocka_unit_test(test_unknown_keys_of_every_type),
         cmocka_unit_test(test_huge_counts_refused),
-        cmocka_unit_test(test_retract_round_trip), cmocka_unit_test(test_project_round_trip),
+        cmocka_unit_test(test_retract_round_trip),
+        cmocka_unit_test(test_project_round_trip),
         cmocka_unit_test(test_encode_refuses_bad_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

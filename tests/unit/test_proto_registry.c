@@ -53,11 +53,11 @@ static int program(const char *line, struct wm_project *p)
     return proto_program_build(&req, p, err, sizeof(err));
 }
 
-#define EXPECT(call, rc, want)                                                                 \
-    do {                                                                                       \
-        assert_int_equal((call), (rc));                                                        \
-        if (strstr(err, (want)) == NULL)                                                       \
-            fail_msg("message '%s' lacks '%s'", err, (want));                                  \
+#define EXPECT(call, rc, want)                                                                     \
+    do {                                                                                           \
+        assert_int_equal((call), (rc));                                                            \
+        if (strstr(err, (want)) == NULL)                                                           \
+            fail_msg("message '%s' lacks '%s'", err, (want));                                      \
     } while (0)
 
 static void test_retract_ref(void **state)
@@ -138,10 +138,9 @@ static void test_project_full(void **state)
     assert_int_equal(p.target[1], 40);
     assert_int_equal(p.target[2], 36);
     assert_string_equal(p.title, "ZorgStart \xe2\x80\x93 Wijkleerbedrijf");
-    assert_int_equal(p.set_mask, WM_PSET_CATEGORY | WM_PSET_SCOPE | WM_PSET_START |
-                                     WM_PSET_END | WM_PSET_TARGET_STARTED |
-                                     WM_PSET_TARGET_COMPLETED | WM_PSET_TARGET_PLACED |
-                                     WM_PSET_TITLE);
+    assert_int_equal(p.set_mask, WM_PSET_CATEGORY | WM_PSET_SCOPE | WM_PSET_START | WM_PSET_END |
+                                     WM_PSET_TARGET_STARTED | WM_PSET_TARGET_COMPLETED |
+                                     WM_PSET_TARGET_PLACED | WM_PSET_TITLE);
 }
 
 static void test_project_partial(void **state)
@@ -235,17 +234,16 @@ static void test_program(void **state)
     EXPECT(program("PROGRAM category=x", &p), WM_EINVALID, "unknown field category");
     EXPECT(program("PROGRAM title=x", &p), WM_EINVALID, "unknown field title");
     EXPECT(program("PROGRAM main", &p), WM_EINVALID, "unexpected argument 'main'");
-    EXPECT(program("PROGRAM start=2024-01-01 end=2023-01-01", &p), WM_EINVALID,
-           "start: after end");
+    EXPECT(program("PROGRAM start=2024-01-01 end=2023-01-01", &p), WM_EINVALID, "start: after end");
     EXPECT(program("PROGRAM target.placed=x", &p), WM_EINVALID, "target.placed:");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_retract_ref),      cmocka_unit_test(test_retract_seq),
-        cmocka_unit_test(test_retract_invalid),  cmocka_unit_test(test_project_full),
-        cmocka_unit_test(test_project_partial),  cmocka_unit_test(test_project_invalid),
+        cmocka_unit_test(test_retract_ref),     cmocka_unit_test(test_retract_seq),
+        cmocka_unit_test(test_retract_invalid), cmocka_unit_test(test_project_full),
+        cmocka_unit_test(test_project_partial), cmocka_unit_test(test_project_invalid),
         cmocka_unit_test(test_program),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -26,15 +26,24 @@ static void test_verbs_case_insensitive(void **state)
         enum proto_verb verb;
         const char *text;
     } cases[] = {
-        {"PING", PROTO_VERB_PING, "PING"},         {"ping", PROTO_VERB_PING, "PING"},
-        {"PiNg", PROTO_VERB_PING, "PING"},         {"hello", PROTO_VERB_HELLO, "HELLO"},
-        {"auth x", PROTO_VERB_AUTH, "AUTH"},       {"Quit", PROTO_VERB_QUIT, "QUIT"},
-        {"event", PROTO_VERB_EVENT, "EVENT"},      {"retract", PROTO_VERB_RETRACT, "RETRACT"},
-        {"count", PROTO_VERB_COUNT, "COUNT"},      {"progress", PROTO_VERB_PROGRESS, "PROGRESS"},
-        {"project", PROTO_VERB_PROJECT, "PROJECT"}, {"program", PROTO_VERB_PROGRAM, "PROGRAM"},
-        {"projects", PROTO_VERB_PROJECTS, "PROJECTS"}, {"watch", PROTO_VERB_WATCH, "WATCH"},
-        {"stats", PROTO_VERB_STATS, "STATS"},      {"frobnicate", PROTO_VERB_UNKNOWN, "FROBNICATE"},
-        {"PINGX", PROTO_VERB_UNKNOWN, "PINGX"},    {"PIN", PROTO_VERB_UNKNOWN, "PIN"},
+        {"PING", PROTO_VERB_PING, "PING"},
+        {"ping", PROTO_VERB_PING, "PING"},
+        {"PiNg", PROTO_VERB_PING, "PING"},
+        {"hello", PROTO_VERB_HELLO, "HELLO"},
+        {"auth x", PROTO_VERB_AUTH, "AUTH"},
+        {"Quit", PROTO_VERB_QUIT, "QUIT"},
+        {"event", PROTO_VERB_EVENT, "EVENT"},
+        {"retract", PROTO_VERB_RETRACT, "RETRACT"},
+        {"count", PROTO_VERB_COUNT, "COUNT"},
+        {"progress", PROTO_VERB_PROGRESS, "PROGRESS"},
+        {"project", PROTO_VERB_PROJECT, "PROJECT"},
+        {"program", PROTO_VERB_PROGRAM, "PROGRAM"},
+        {"projects", PROTO_VERB_PROJECTS, "PROJECTS"},
+        {"watch", PROTO_VERB_WATCH, "WATCH"},
+        {"stats", PROTO_VERB_STATS, "STATS"},
+        {"frobnicate", PROTO_VERB_UNKNOWN, "FROBNICATE"},
+        {"PINGX", PROTO_VERB_UNKNOWN, "PINGX"},
+        {"PIN", PROTO_VERB_UNKNOWN, "PIN"},
     };
     struct proto_request req;
     size_t i;
@@ -177,16 +186,17 @@ static void test_escapes(void **state)
     assert_string_equal(proto_request_positional(&req, 0), "QUJD==");
     assert_int_equal(parse(&req, "AUTH =x"), WM_OK);
     assert_string_equal(proto_request_positional(&req, 0), "=x");
-    assert_int_equal(parse(&req, "AUTH a%zz"), WM_ESYNTAX);
+    assert_int_equal(parse(&req, "AUTH secret%zz"), WM_ESYNTAX);
+    assert_null(strstr(err, "secret"));
+    assert_non_null(strstr(err, "token: malformed"));
     proto_request_free(&req);
 }
 
 static void test_bad_escapes(void **state)
 {
     static const char *const bad[] = {
-        "X a=%zz",     "X a=%",      "X a=abc%",   "X a=%4",     "X a=%4g",
-        "X a=%0A",     "X a=%0d",    "X a=%00",    "X a=%7F",    "X a=%1f",
-        "X a=%09",     "X pos%",     "X a=%G0",    "X a=%%41",
+        "X a=%zz", "X a=%",   "X a=abc%", "X a=%4",  "X a=%4g", "X a=%0A", "X a=%0d",
+        "X a=%00", "X a=%7F", "X a=%1f",  "X a=%09", "X pos%",  "X a=%G0", "X a=%%41",
     };
     struct proto_request req;
     size_t i;
@@ -203,39 +213,45 @@ static void test_bad_escapes(void **state)
     assert_non_null(strstr(err, "'a%20b%zz'"));
     assert_int_equal(parse(&req, "X a=%00"), WM_ESYNTAX);
     assert_non_null(strstr(err, "NUL"));
+    /* A person value is never echoed, not even a broken one. */
+    assert_int_equal(parse(&req, "EVENT person=123456789%zz"), WM_ESYNTAX);
+    assert_null(strstr(err, "12345"));
+    assert_non_null(strstr(err, "person: malformed"));
+    assert_int_equal(parse(&req, "EVENT person=123456789%0A"), WM_ESYNTAX);
+    assert_null(strstr(err, "12345"));
     proto_request_free(&req);
 }
 
 static void test_utf8(void **state)
 {
     static const char *const bad[] = {
-        "X a=\xc3",                 /* truncated 2-byte */
-        "X a=\x80",                 /* lone continuation */
-        "X a=\xc0\xaf",             /* overlong '/' */
-        "X a=\xc1\xbf",             /* overlong */
-        "X a=%C0%AF",               /* overlong, escaped */
-        "X a=\xe0\x80\xaf",         /* overlong 3-byte */
-        "X a=\xf0\x80\x80\xaf",     /* overlong 4-byte */
-        "X a=\xed\xa0\x80",         /* surrogate U+D800 */
-        "X a=%ED%BF%BF",            /* surrogate U+DFFF */
-        "X a=\xf4\x90\x80\x80",     /* U+110000 */
-        "X a=\xf5\x80\x80\x80",     /* bad lead */
-        "X a=\xff",                 /* bad byte */
-        "X a=\xe2\x82",             /* truncated 3-byte */
-        "X \xe2\x28\xa1",           /* bad continuation, positional */
-        "\xff",                     /* invalid verb */
-        "P\x01NG",                  /* control char in verb */
+        "X a=\xc3",             /* truncated 2-byte */
+        "X a=\x80",             /* lone continuation */
+        "X a=\xc0\xaf",         /* overlong '/' */
+        "X a=\xc1\xbf",         /* overlong */
+        "X a=%C0%AF",           /* overlong, escaped */
+        "X a=\xe0\x80\xaf",     /* overlong 3-byte */
+        "X a=\xf0\x80\x80\xaf", /* overlong 4-byte */
+        "X a=\xed\xa0\x80",     /* surrogate U+D800 */
+        "X a=%ED%BF%BF",        /* surrogate U+DFFF */
+        "X a=\xf4\x90\x80\x80", /* U+110000 */
+        "X a=\xf5\x80\x80\x80", /* bad lead */
+        "X a=\xff",             /* bad byte */
+        "X a=\xe2\x82",         /* truncated 3-byte */
+        "X \xe2\x28\xa1",       /* bad continuation, positional */
+        "\xff",                 /* invalid verb */
+        "P\x01NG",              /* control char in verb */
     };
     static const char *const good[] = {
-        "X a=\xc2\x80",             /* U+0080 */
-        "X a=\xdf\xbf",             /* U+07FF */
-        "X a=\xe0\xa0\x80",         /* U+0800 */
-        "X a=\xed\x9f\xbf",         /* U+D7FF */
-        "X a=\xee\x80\x80",         /* U+E000 */
-        "X a=\xef\xbf\xbf",         /* U+FFFF */
-        "X a=\xf0\x9f\x98\x80",     /* U+1F600, 4 bytes */
-        "X a=%F0%9F%98%80",         /* the same, escaped */
-        "X a=\xf4\x8f\xbf\xbf",     /* U+10FFFF */
+        "X a=\xc2\x80",         /* U+0080 */
+        "X a=\xdf\xbf",         /* U+07FF */
+        "X a=\xe0\xa0\x80",     /* U+0800 */
+        "X a=\xed\x9f\xbf",     /* U+D7FF */
+        "X a=\xee\x80\x80",     /* U+E000 */
+        "X a=\xef\xbf\xbf",     /* U+FFFF */
+        "X a=\xf0\x9f\x98\x80", /* U+1F600, 4 bytes */
+        "X a=%F0%9F%98%80",     /* the same, escaped */
+        "X a=\xf4\x8f\xbf\xbf", /* U+10FFFF */
     };
     struct proto_request req;
     size_t i;
@@ -258,8 +274,7 @@ static void test_raw_control_and_nul(void **state)
 
     (void)state;
     proto_request_init(&req);
-    assert_int_equal(proto_parse_line(&req, line, sizeof(line) - 1, err, sizeof(err)),
-                     WM_ESYNTAX);
+    assert_int_equal(proto_parse_line(&req, line, sizeof(line) - 1, err, sizeof(err)), WM_ESYNTAX);
     assert_non_null(strstr(err, "NUL"));
     assert_int_equal(parse(&req, "X a=b\tc"), WM_ESYNTAX);
     assert_int_equal(parse(&req, "X\ta=b"), WM_ESYNTAX);

@@ -198,10 +198,8 @@ static void test_parse_uint(void **state)
     assert_int_equal(proto_parse_uint("1 ", 2, 10, &v), WM_EINVALID);
     assert_int_equal(proto_parse_uint("18446744073709551615", 20, UINT64_MAX, &v), WM_OK);
     assert_true(v == UINT64_MAX);
-    assert_int_equal(proto_parse_uint("18446744073709551616", 20, UINT64_MAX, &v),
-                     WM_EINVALID);
-    assert_int_equal(proto_parse_uint("99999999999999999999999", 23, UINT64_MAX, &v),
-                     WM_EINVALID);
+    assert_int_equal(proto_parse_uint("18446744073709551616", 20, UINT64_MAX, &v), WM_EINVALID);
+    assert_int_equal(proto_parse_uint("99999999999999999999999", 23, UINT64_MAX, &v), WM_EINVALID);
     assert_int_equal(proto_parse_uint("1000000000", 10, 1000000000, &v), WM_OK);
     assert_int_equal(proto_parse_uint("1000000001", 10, 1000000000, &v), WM_EINVALID);
 }
@@ -242,8 +240,8 @@ static void test_date_known_values(void **state)
 static void test_date_invalid(void **state)
 {
     static const char *const bad[] = {
-        "0000-01-01", "2023-02-29", "1900-02-29", "2021-04-31", "2021-06-31", "2021-13-01",
-        "2021-00-01", "2021-01-00", "2021-01-32", "2021-1-1",   "2021-01-1",  "20210101",
+        "0000-01-01",  "2023-02-29", "1900-02-29", "2021-04-31", "2021-06-31", "2021-13-01",
+        "2021-00-01",  "2021-01-00", "2021-01-32", "2021-1-1",   "2021-01-1",  "20210101",
         "2021-01-01T", "2021/01/01", "2021-01-0a", " 2021-01-0", "-021-01-01", "2021--1-01",
     };
     int32_t d = 5;
@@ -283,11 +281,11 @@ static void test_date_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unescape),          cmocka_unit_test(test_utf8_valid),
-        cmocka_unit_test(test_escape),            cmocka_unit_test(test_escape_round_trip),
-        cmocka_unit_test(test_quote),             cmocka_unit_test(test_name_valid),
-        cmocka_unit_test(test_parse_uint),        cmocka_unit_test(test_date_known_values),
-        cmocka_unit_test(test_date_invalid),      cmocka_unit_test(test_date_round_trip),
+        cmocka_unit_test(test_unescape),     cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_escape),       cmocka_unit_test(test_escape_round_trip),
+        cmocka_unit_test(test_quote),        cmocka_unit_test(test_name_valid),
+        cmocka_unit_test(test_parse_uint),   cmocka_unit_test(test_date_known_values),
+        cmocka_unit_test(test_date_invalid), cmocka_unit_test(test_date_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

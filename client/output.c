@@ -1,0 +1,295 @@
+/*
+ * Output of tabular responses (COUNT, PROGRESS, PROJECTS, STATS): an aligned table for
+ * people, CSV (RFC 4180) and JSON (jansson) for programs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "client.h"
+
+#define ANSI_RESET "\033[0m"
+#define ANSI_BOLD "\033[1m"
+#define ANSI_GREEN "\033[32m"
+#define ANSI_YELLOW "\033[33m" /* the traffic light's orange: yellow is what terminals have */
+#define ANSI_RED "\033[31m"
+
+int cli_format_parse(const char *s, enum cli_format *f)
+{
+    if (strcmp(s, "table") == 0)
+        *f = CLI_FMT_TABLE;
+    else if (strcmp(s, "csv") == 0)
+        *f = CLI_FMT_CSV;
+    else if (strcmp(s, "json") == 0)
+        *f = CLI_FMT_JSON;
+    else
+        return WM_ECONFIG;
+    return WM_OK;
+}
+
+size_t cli_text_width(const char *s)
+{
+    size_t w = 0;
+
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+static int all_digits(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* digits '.' digits */
+static int is_decimal(const char *s)
+{
+    const char *dot = strchr(s, '.');
+    size_t n = strlen(s);
+
+    if (dot == NULL || dot == s || dot == s + n - 1)
+        return 0;
+    for (const char *p = s; *p != '\0'; p++)
+        if (p != dot && (*p < '0' || *p > '9'))
+            return 0;
+    return 1;
+}
+
+/* A copy of s with every non-ASCII byte replaced by '?', for text that is not UTF-8. */
+static json_t *ascii_string(const char *s)
+{
+    char *copy = strdup(s);
+    json_t *j;
+
+    if (copy == NULL)
+        return NULL;
+    for (char *p = copy; *p != '\0'; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
+json_t *cli_json_value(const char *v)
+{
+    json_t *j;
+
+    if (strcmp(v, "-") == 0)
+        return json_null();
+    if (all_digits(v) && strlen(v) <= 18)
+        return json_integer(strtoll(v, NULL, 10));
+    if (is_decimal(v) && strlen(v) <= 30)
+        return json_real(strtod(v, NULL));
+    j = json_string(v);
+    return j != NULL ? j : ascii_string(v);
+}
+
+static const char *status_color(const char *v)
+{
+    if (strcmp(v, "green") == 0)
+        return ANSI_GREEN;
+    if (strcmp(v, "orange") == 0)
+        return ANSI_YELLOW;
+    if (strcmp(v, "red") == 0)
+        return ANSI_RED;
+    return NULL;
+}
+
+static void pad(FILE *out, size_t n)
+{
+    while (n-- > 0)
+        fputc(' ', out);
+}
+
+static int print_table(FILE *out, const struct cli_table *t, int color)
+{
+    size_t *width = NULL;
+    int *numeric = NULL;
+    long status_col = -1;
+    int rc = WM_OK;
+
+    if (t->nrows == 0 || t->ncols == 0) {
+        fputs("(no rows)\n", out);
+        return WM_OK;
+    }
+    width = calloc(t->ncols, sizeof(*width));
+    numeric = calloc(t->ncols, sizeof(*numeric));
+    if (width == NULL || numeric == NULL) {
+        rc = WM_ENOMEM;
+        goto out;
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        int digits = 0, other = 0;
+
+        width[c] = cli_text_width(t->cols[c]);
+        if (strcmp(t->cols[c], "status") == 0)
+            status_col = (long)c;
+        for (size_t r = 0; r < t->nrows; r++) {
+            const char *v = t->cells[r * t->ncols + c];
+            size_t w;
+
+            if (v == NULL)
+                continue;
+            w = cli_text_width(v);
+            if (w > width[c])
+                width[c] = w;
+            if (all_digits(v) || is_decimal(v))
+                digits = 1;
+            else if (strcmp(v, "-") != 0)
+                other = 1;
+        }
+        /* counts and targets read best right-aligned; "-" (unset) does not spoil that */
+        numeric[c] = digits && !other;
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        size_t w = cli_text_width(t->cols[c]);
+        int last = c + 1 == t->ncols;
+
+        if (c > 0)
+            fputs("  ", out);
+        if (numeric[c])
+            pad(out, width[c] - w);
+        if (color)
+            fputs(ANSI_BOLD, out);
+        fputs(t->cols[c], out);
+        if (color)
+            fputs(ANSI_RESET, out);
+        if (!numeric[c] && !last)
+            pad(out, width[c] - w);
+    }
+    fputc('\n', out);
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *v = t->cells[r * t->ncols + c];
+            const char *col = NULL;
+            size_t w;
+            int last = c + 1 == t->ncols;
+
+            if (v == NULL)
+                v = "";
+            w = cli_text_width(v);
+            if (c > 0)
+                fputs("  ", out);
+            if (numeric[c])
+                pad(out, width[c] - w);
+            if (color && (long)c == status_col)
+                col = status_color(v);
+            if (col != NULL)
+                fputs(col, out);
+            fputs(v, out);
+            if (col != NULL)
+                fputs(ANSI_RESET, out);
+            if (!numeric[c] && !last)
+                pad(out, width[c] - w);
+        }
+        fputc('\n', out);
+    }
+out:
+    free(width);
+    free(numeric);
+    return rc;
+}
+
+/* One CSV field, quoted when it holds a delimiter, quote, line break or edge space. */
+static void csv_field(FILE *out, const char *v)
+{
+    size_t n = strlen(v);
+    int quote = n > 0 && (v[0] == ' ' || v[n - 1] == ' ' || strpbrk(v, ",\"\r\n") != NULL);
+
+    if (!quote) {
+        fputs(v, out);
+        return;
+    }
+    fputc('"', out);
+    for (const char *p = v; *p != '\0'; p++) {
+        if (*p == '"')
+            fputc('"', out);
+        fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static int print_csv(FILE *out, const struct cli_table *t)
+{
+    if (t->ncols == 0)
+        return WM_OK;
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (c > 0)
+            fputc(',', out);
+        csv_field(out, t->cols[c]);
+    }
+    fputs("\r\n", out);
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *v = t->cells[r * t->ncols + c];
+
+            if (c > 0)
+                fputc(',', out);
+            if (v != NULL)
+                csv_field(out, v);
+        }
+        fputs("\r\n", out);
+    }
+    return WM_OK;
+}
+
+static int print_json(FILE *out, const struct cli_table *t)
+{
+    if (t->nrows == 0) {
+        fputs("[]\n", out);
+        return WM_OK;
+    }
+    fputs("[\n", out);
+    for (size_t r = 0; r < t->nrows; r++) {
+        json_t *obj = json_object();
+        char *text;
+
+        if (obj == NULL)
+            return WM_ENOMEM;
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *v = t->cells[r * t->ncols + c];
+
+            if (v != NULL && json_object_set_new(obj, t->cols[c], cli_json_value(v)) != 0) {
+                json_decref(obj);
+                return WM_ENOMEM;
+            }
+        }
+        text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+        json_decref(obj);
+        if (text == NULL)
+            return WM_ENOMEM;
+        fprintf(out, "  %s%s\n", text, r + 1 < t->nrows ? "," : "");
+        free(text);
+    }
+    fputs("]\n", out);
+    return WM_OK;
+}
+
+int cli_table_print(FILE *out, const struct cli_table *t, enum cli_format fmt, int color)
+{
+    int rc;
+
+    switch (fmt) {
+    case CLI_FMT_CSV:
+        rc = print_csv(out, t);
+        break;
+    case CLI_FMT_JSON:
+        rc = print_json(out, t);
+        break;
+    default:
+        rc = print_table(out, t, color);
+        break;
+    }
+    if (rc == WM_OK && (fflush(out) != 0 || ferror(out)))
+        rc = WM_EIO;
+    return rc;
+}

@@ -1,0 +1,248 @@
+/*
+ * Personal data and credentials on the client side: the BSN eleven-test, pseudonym
+ * keys and HMAC-SHA256 pseudonyms (so that no BSN ever leaves the client), new tokens
+ * and their SHA-256 line for the daemon's tokens file. OpenSSL is wrapped here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "client.h"
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void to_hex(const unsigned char *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hexdig[b[i] >> 4];
+        out[2 * i + 1] = hexdig[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int cli_bsn_check(const char *bsn, char *err, size_t errlen)
+{
+    static const int weight[9] = {9, 8, 7, 6, 5, 4, 3, 2, -1};
+    size_t n = strlen(bsn);
+    int sum = 0, nonzero = 0;
+
+    if (n != 9) {
+        snprintf(err, errlen, "a BSN has exactly 9 digits (this one has %zu characters)", n);
+        return WM_EINVALID;
+    }
+    for (size_t i = 0; i < 9; i++) {
+        if (bsn[i] < '0' || bsn[i] > '9') {
+            snprintf(err, errlen, "a BSN has only digits (character %zu is not one)", i + 1);
+            return WM_EINVALID;
+        }
+        sum += (bsn[i] - '0') * weight[i];
+        nonzero |= bsn[i] != '0';
+    }
+    if (!nonzero || sum % 11 != 0) {
+        snprintf(err, errlen, "the BSN fails the eleven-test (elfproef): it has a typing error");
+        return WM_EINVALID;
+    }
+    return WM_OK;
+}
+
+int cli_looks_like_bsn(const char *v, size_t n)
+{
+    if (n != 8 && n != 9)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+    return 1;
+}
+
+int cli_key_load(struct cli_key *k, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd;
+    int rc;
+    size_t got = 0;
+
+    memset(k, 0, sizeof(*k));
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open pseudonym key %s: %s", path, strerror(errno));
+        return WM_ECONFIG;
+    }
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "cannot stat pseudonym key %s: %s", path, strerror(errno));
+        rc = WM_EIO;
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "pseudonym key %s is not a regular file", path);
+        rc = WM_ECONFIG;
+        goto fail;
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        snprintf(err, errlen,
+                 "pseudonym key %s is accessible by group or others (mode %04o); "
+                 "refusing to use it: run chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        rc = WM_ECONFIG;
+        goto fail;
+    }
+    if (st.st_size < CLI_KEY_MIN) {
+        snprintf(err, errlen, "pseudonym key %s is too short: %lld bytes, at least %d needed",
+                 path, (long long)st.st_size, CLI_KEY_MIN);
+        rc = WM_ECONFIG;
+        goto fail;
+    }
+    if (st.st_size > CLI_KEY_MAX) {
+        snprintf(err, errlen, "pseudonym key %s is too large: at most %d bytes", path,
+                 CLI_KEY_MAX);
+        rc = WM_ECONFIG;
+        goto fail;
+    }
+    k->bytes = malloc((size_t)st.st_size);
+    if (k->bytes == NULL) {
+        rc = WM_ENOMEM;
+        goto fail;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, k->bytes + got, (size_t)st.st_size - got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(err, errlen, "cannot read pseudonym key %s: %s", path,
+                     r < 0 ? strerror(errno) : "file shrank while reading");
+            rc = WM_EIO;
+            goto fail;
+        }
+        got += (size_t)r;
+    }
+    k->len = got;
+    close(fd);
+    fd = -1;
+    {
+        OSSL_PARAM params[2];
+
+        params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+        params[1] = OSSL_PARAM_construct_end();
+        k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        k->mac_ctx = k->mac != NULL ? EVP_MAC_CTX_new(k->mac) : NULL;
+        if (k->mac_ctx == NULL || EVP_MAC_init(k->mac_ctx, k->bytes, k->len, params) != 1) {
+            snprintf(err, errlen, "cannot set up HMAC-SHA256 (OpenSSL)");
+            rc = WM_EINTERNAL;
+            goto fail;
+        }
+    }
+    return WM_OK;
+fail:
+    if (fd >= 0)
+        close(fd);
+    cli_key_free(k);
+    return rc;
+}
+
+void cli_key_free(struct cli_key *k)
+{
+    EVP_MAC_CTX_free(k->mac_ctx);
+    EVP_MAC_free(k->mac);
+    if (k->bytes != NULL) {
+        OPENSSL_cleanse(k->bytes, k->len);
+        free(k->bytes);
+    }
+    memset(k, 0, sizeof(*k));
+}
+
+int cli_pseudonym(struct cli_key *k, const char *bsn, char out[CLI_PSEUDONYM_LEN + 1])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    size_t maclen = 0;
+
+    /* init with a NULL key restarts the MAC under the key given at load time */
+    if (k->mac_ctx == NULL || EVP_MAC_init(k->mac_ctx, NULL, 0, NULL) != 1 ||
+        EVP_MAC_update(k->mac_ctx, (const unsigned char *)bsn, strlen(bsn)) != 1 ||
+        EVP_MAC_final(k->mac_ctx, mac, &maclen, sizeof(mac)) != 1 ||
+        maclen != CLI_PSEUDONYM_LEN / 2)
+        return WM_EINTERNAL;
+    to_hex(mac, maclen, out);
+    return WM_OK;
+}
+
+int cli_keygen(const char *path, char *err, size_t errlen)
+{
+    unsigned char key[CLI_KEY_MIN];
+    size_t done = 0;
+    int fd;
+    int rc = WM_OK;
+
+    if (RAND_bytes(key, sizeof(key)) != 1) {
+        snprintf(err, errlen, "no random bytes available from OpenSSL");
+        return WM_EINTERNAL;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s%s", path, strerror(errno),
+                 errno == EEXIST ? " (refusing to overwrite a key)" : "");
+        rc = errno == EEXIST ? WM_ECONFIG : WM_EIO;
+        goto out;
+    }
+    /* the umask may have narrowed 0600 further, never widened it; make it exact */
+    if (fchmod(fd, 0600) < 0) {
+        snprintf(err, errlen, "cannot set mode 0600 on %s: %s", path, strerror(errno));
+        rc = WM_EIO;
+    }
+    while (rc == WM_OK && done < sizeof(key)) {
+        ssize_t w = write(fd, key + done, sizeof(key) - done);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+            rc = WM_EIO;
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (rc == WM_OK && fsync(fd) < 0) {
+        snprintf(err, errlen, "cannot sync %s: %s", path, strerror(errno));
+        rc = WM_EIO;
+    }
+    if (close(fd) < 0 && rc == WM_OK) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        rc = WM_EIO;
+    }
+    if (rc != WM_OK)
+        unlink(path); /* never leave a short or unsynced key behind */
+out:
+    OPENSSL_cleanse(key, sizeof(key));
+    return rc;
+}
+
+int cli_token_new(char out[2 * CLI_TOKEN_BYTES + 1])
+{
+    unsigned char b[CLI_TOKEN_BYTES];
+
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        return WM_EINTERNAL;
+    to_hex(b, sizeof(b), out);
+    OPENSSL_cleanse(b, sizeof(b));
+    return WM_OK;
+}
+
+int cli_sha256_hex(const char *s, size_t n, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(s, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return WM_EINTERNAL;
+    to_hex(md, mdlen, out);
+    return WM_OK;
+}

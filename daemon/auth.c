@@ -1,0 +1,266 @@
+/*
+ * auth: parses the token file into a table of hashes and answers which role may run
+ * which verb. Reloading builds a new table; the caller swaps it in only when the whole
+ * file is valid, so a bad edit never locks everybody out.
+ */
+#include "auth.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int principal_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > WM_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '@' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Parse one non-comment line into e. Returns WM_OK or WM_ECONFIG with msg. */
+static int parse_line(char *line, const char *const *gemeenten, size_t n_gemeenten,
+                      struct auth_entry *e, char *msg, size_t msglen)
+{
+    char *tok[5];
+    size_t ntok = 0;
+    char *save = NULL;
+    const char *hex;
+
+    for (char *t = strtok_r(line, " \t", &save); t != NULL; t = strtok_r(NULL, " \t", &save)) {
+        if (ntok == 4) {
+            proto_errf(msg, msglen, "too many fields");
+            return WM_ECONFIG;
+        }
+        tok[ntok++] = t;
+    }
+    if (ntok < 3) {
+        proto_errf(msg, msglen, "want '<principal> <role> [gemeente=<g>] sha256:<hex>'");
+        return WM_ECONFIG;
+    }
+    memset(e, 0, sizeof(*e));
+    if (!principal_valid(tok[0], strlen(tok[0]))) {
+        proto_errf(msg, msglen, "bad principal '%.64s' (1-64 of [A-Za-z0-9._@-])", tok[0]);
+        return WM_ECONFIG;
+    }
+    memcpy(e->principal, tok[0], strlen(tok[0]) + 1);
+    if (strcmp(tok[1], "reader") == 0) {
+        e->role = AUTH_ROLE_READER;
+    } else if (strcmp(tok[1], "writer") == 0) {
+        e->role = AUTH_ROLE_WRITER;
+    } else if (strcmp(tok[1], "admin") == 0) {
+        e->role = AUTH_ROLE_ADMIN;
+    } else {
+        proto_errf(msg, msglen, "bad role '%.32s' (want reader, writer or admin)", tok[1]);
+        return WM_ECONFIG;
+    }
+    if (ntok == 4) {
+        const char *g = tok[2];
+        size_t i;
+        if (strncmp(g, "gemeente=", 9) != 0) {
+            proto_errf(msg, msglen, "unexpected field '%.64s'", g);
+            return WM_ECONFIG;
+        }
+        g += 9;
+        if (e->role != AUTH_ROLE_WRITER) {
+            proto_errf(msg, msglen, "only a writer can be bound to a gemeente");
+            return WM_ECONFIG;
+        }
+        for (i = 0; i < n_gemeenten; i++) {
+            if (strcmp(gemeenten[i], g) == 0)
+                break;
+        }
+        if (i == n_gemeenten) {
+            proto_errf(msg, msglen, "gemeente '%.64s' is not configured", g);
+            return WM_ECONFIG;
+        }
+        memcpy(e->gemeente, g, strlen(g) + 1);
+    }
+    hex = tok[ntok - 1];
+    if (strncmp(hex, "sha256:", 7) != 0 || strlen(hex + 7) != 64) {
+        proto_errf(msg, msglen, "the hash must be sha256: and 64 hex digits");
+        return WM_ECONFIG;
+    }
+    hex += 7;
+    for (int i = 0; i < 32; i++) {
+        int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            proto_errf(msg, msglen, "the hash must be sha256: and 64 hex digits");
+            return WM_ECONFIG;
+        }
+        e->hash[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return WM_OK;
+}
+
+int auth_table_load(const char *path, const char *const *gemeenten, size_t n_gemeenten,
+                    struct auth_table **out, char *err, size_t errlen)
+{
+    struct auth_table *t = NULL;
+    size_t cap = 0;
+    FILE *f = NULL;
+    char line[1024], msg[256];
+    unsigned lineno = 0;
+    int rc = WM_OK;
+
+    *out = NULL;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return WM_ENOMEM;
+    f = fopen(path, "r");
+    if (f == NULL) {
+        proto_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        rc = WM_ECONFIG;
+        goto fail;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        size_t n = strlen(line);
+        char *p = line;
+        struct auth_entry e;
+
+        lineno++;
+        if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+            proto_errf(err, errlen, "%s:%u: line too long", path, lineno);
+            rc = WM_ECONFIG;
+            goto fail;
+        }
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0' || *p == '#')
+            continue;
+        if (parse_line(p, gemeenten, n_gemeenten, &e, msg, sizeof(msg)) != WM_OK) {
+            proto_errf(err, errlen, "%s:%u: %s", path, lineno, msg);
+            rc = WM_ECONFIG;
+            goto fail;
+        }
+        for (size_t i = 0; i < t->n; i++) {
+            if (strcmp(t->entries[i].principal, e.principal) == 0) {
+                proto_errf(err, errlen, "%s:%u: principal '%s' given twice", path, lineno,
+                           e.principal);
+                rc = WM_ECONFIG;
+                goto fail;
+            }
+            if (CRYPTO_memcmp(t->entries[i].hash, e.hash, sizeof(e.hash)) == 0) {
+                proto_errf(err, errlen, "%s:%u: the same token as principal '%s'", path,
+                           lineno, t->entries[i].principal);
+                rc = WM_ECONFIG;
+                goto fail;
+            }
+        }
+        if (t->n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct auth_entry *ne = realloc(t->entries, ncap * sizeof(*ne));
+            if (ne == NULL) {
+                rc = WM_ENOMEM;
+                goto fail;
+            }
+            t->entries = ne;
+            cap = ncap;
+        }
+        t->entries[t->n++] = e;
+    }
+    if (ferror(f)) {
+        proto_errf(err, errlen, "%s: read error", path);
+        rc = WM_ECONFIG;
+        goto fail;
+    }
+    fclose(f);
+    *out = t;
+    return WM_OK;
+fail:
+    if (f != NULL)
+        fclose(f);
+    auth_table_free(t);
+    return rc;
+}
+
+void auth_table_free(struct auth_table *t)
+{
+    if (t == NULL)
+        return;
+    /* the hashes are not secrets, but there is no reason to leave them around */
+    if (t->entries != NULL)
+        OPENSSL_cleanse(t->entries, t->n * sizeof(*t->entries));
+    free(t->entries);
+    free(t);
+}
+
+const struct auth_entry *auth_table_lookup(const struct auth_table *t, const char *token,
+                                           size_t len)
+{
+    unsigned char hash[32];
+    unsigned int hlen = 0;
+    const struct auth_entry *found = NULL;
+
+    if (t == NULL || EVP_Digest(token, len, hash, &hlen, EVP_sha256(), NULL) != 1 ||
+        hlen != sizeof(hash))
+        return NULL;
+    /* no early exit: the time taken does not depend on which entry matched */
+    for (size_t i = 0; i < t->n; i++) {
+        if (CRYPTO_memcmp(t->entries[i].hash, hash, sizeof(hash)) == 0)
+            found = &t->entries[i];
+    }
+    OPENSSL_cleanse(hash, sizeof(hash));
+    return found;
+}
+
+const char *auth_role_name(enum auth_role role)
+{
+    switch (role) {
+    case AUTH_ROLE_READER:
+        return "reader";
+    case AUTH_ROLE_WRITER:
+        return "writer";
+    case AUTH_ROLE_ADMIN:
+        return "admin";
+    case AUTH_ROLE_NONE:
+        break;
+    }
+    return "none";
+}
+
+int auth_role_allows(enum auth_role role, enum proto_verb verb)
+{
+    switch (verb) {
+    case PROTO_VERB_UNKNOWN:
+    case PROTO_VERB_PING:
+    case PROTO_VERB_HELLO:
+    case PROTO_VERB_AUTH:
+    case PROTO_VERB_QUIT:
+        return 1;
+    case PROTO_VERB_COUNT:
+    case PROTO_VERB_PROGRESS:
+    case PROTO_VERB_PROJECTS:
+    case PROTO_VERB_WATCH:
+    case PROTO_VERB_STATS:
+        return role >= AUTH_ROLE_READER;
+    case PROTO_VERB_EVENT:
+    case PROTO_VERB_RETRACT:
+        return role >= AUTH_ROLE_WRITER;
+    case PROTO_VERB_PROJECT:
+    case PROTO_VERB_PROGRAM:
+        return role >= AUTH_ROLE_ADMIN;
+    }
+    return 0;
+}

@@ -1,0 +1,383 @@
+/*
+ * cmd: one handler per verb. A handler validates through proto (the daemon never
+ * parses by hand), checks the role, then either answers at once (reads) or queues a
+ * store item for the commit thread (writes), whose response comes in conn_write_done.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/* Room for a validation message from proto or storage. */
+#define CMD_ERRLEN 256
+
+static void cmd_ping(struct conn *c)
+{
+    conn_reply(c, "PONG\n", 5);
+}
+
+static void cmd_hello(struct conn *c)
+{
+    char line[128];
+    int n = snprintf(line, sizeof(line), "OK werkmonitor %s proto=1 role=%s\n", WM_VERSION,
+                     auth_role_name(c->role));
+
+    conn_reply(c, line, (size_t)n);
+}
+
+static int cmd_auth(struct conn *c)
+{
+    struct server *srv = c->srv;
+    const struct proto_request *req = &srv->req;
+    const struct auth_entry *e;
+    const char *token = proto_request_positional(req, 0);
+    char joined[8192];
+    size_t len;
+    struct wm_buf *out = &srv->out;
+
+    /* a token holding '=' (base64 padding) parses as key=value: join it again */
+    if (token == NULL && req->nargs == 1 && req->args[0].key != NULL) {
+        snprintf(joined, sizeof(joined), "%s=%s", req->args[0].key, req->args[0].val);
+        token = joined;
+    }
+    if (token == NULL || req->nargs != 1)
+        return conn_reply_err(c, WM_ESYNTAX, "AUTH needs exactly one token");
+    len = strlen(token);
+    if (srv->tokens == NULL) {
+        /* open mode: every connection is already admin */
+        conn_reply(c, "OK local role=admin\n", 20);
+        return WM_OK;
+    }
+    e = auth_table_lookup(srv->tokens, token, len);
+    if (e == NULL) {
+        c->auth_failures++;
+        srv->stats.auth_failures++;
+        log_msg(LOG_WARN, "auth failed from %s (%u of 3)", c->peer, c->auth_failures);
+        if (c->auth_failures >= 3) {
+            conn_reply_err(c, WM_EAUTH_FAILED, "wrong token; closing after 3 failures");
+            conn_begin_close(c);
+            return WM_EAUTH_FAILED;
+        }
+        return conn_reply_err(c, WM_EAUTH_FAILED, "wrong token");
+    }
+    memcpy(c->principal, e->principal, sizeof(c->principal));
+    memcpy(c->gemeente, e->gemeente, sizeof(c->gemeente));
+    c->role = e->role;
+    log_msg(LOG_INFO, "auth principal=%s role=%s%s%s from %s", c->principal,
+            auth_role_name(c->role), c->gemeente[0] ? " gemeente=" : "", c->gemeente,
+            c->peer);
+    wm_buf_reset(out);
+    wm_buf_puts(out, "OK ");
+    wm_buf_puts(out, c->principal);
+    proto_fmt_pair(out, "role", auth_role_name(c->role));
+    if (c->gemeente[0] != '\0')
+        proto_fmt_pair(out, "gemeente", c->gemeente);
+    wm_buf_puts(out, "\n");
+    if (!out->oom)
+        conn_reply(c, out->data, out->len);
+    return WM_OK;
+}
+
+static void cmd_quit(struct conn *c)
+{
+    conn_reply(c, "OK bye\n", 7);
+    conn_begin_close(c);
+}
+
+/* Reserve c's response slot and queue it (the item was filled by the caller). */
+static int cmd_queue(struct conn *c)
+{
+    if (conn_wait_write(c) != WM_OK)
+        return conn_reply_err(c, WM_EINTERNAL, "out of memory");
+    commit_push(c->srv->commit, c, c->principal);
+    return WM_OK;
+}
+
+static struct store_item *cmd_item(struct conn *c)
+{
+    struct store_item *it;
+
+    if (c->srv->stopping) {
+        conn_reply_err(c, WM_EUNAVAILABLE, "the server is shutting down");
+        return NULL;
+    }
+    it = commit_next(c->srv->commit);
+    if (it == NULL)
+        conn_reply_err(c, WM_EINTERNAL, "out of memory");
+    return it;
+}
+
+static int cmd_event(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct store_item *it;
+    struct wm_event *ev;
+    char err[CMD_ERRLEN];
+    time_t now = server_now(srv);
+    int rc;
+
+    if ((it = cmd_item(c)) == NULL)
+        return WM_EUNAVAILABLE;
+    ev = &it->u.event;
+    rc = proto_event_build(&srv->req, &srv->env, ev, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    if (c->gemeente[0] != '\0' && strcmp(ev->gemeente, c->gemeente) != 0) {
+        srv->stats.denials++;
+        log_msg(LOG_INFO, "denied: principal=%s may not write for gemeente=%s", c->principal,
+                ev->gemeente);
+        return conn_reply_err(c, WM_EDENIED, "gemeente=%s: principal %s writes for gemeente %s only",
+                              ev->gemeente, c->principal, c->gemeente);
+    }
+    memcpy(ev->principal, c->principal, sizeof(ev->principal));
+    ev->recv_time = (int64_t)now;
+    it->op = STORE_OP_EVENT;
+    return cmd_queue(c);
+}
+
+static int cmd_retract(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct store_item *it;
+    struct wm_retract *rt;
+    char err[CMD_ERRLEN];
+    time_t now = server_now(srv);
+    int rc;
+
+    if ((it = cmd_item(c)) == NULL)
+        return WM_EUNAVAILABLE;
+    rt = &it->u.retract;
+    rc = proto_retract_build(&srv->req, rt, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    if (rt->by_seq && c->role != AUTH_ROLE_ADMIN) {
+        srv->stats.denials++;
+        log_msg(LOG_INFO, "denied: principal=%s may not retract by seq", c->principal);
+        return conn_reply_err(c, WM_EDENIED, "seq: only an admin may retract by seq; use ref=<id>");
+    }
+    memcpy(rt->principal, c->principal, sizeof(rt->principal));
+    rt->recv_time = (int64_t)now;
+    it->op = STORE_OP_RETRACT;
+    it->admin = c->role == AUTH_ROLE_ADMIN;
+    return cmd_queue(c);
+}
+
+static int cmd_project(struct conn *c, int program)
+{
+    struct server *srv = c->srv;
+    struct store_item *it;
+    char err[CMD_ERRLEN];
+    int rc;
+
+    if ((it = cmd_item(c)) == NULL)
+        return WM_EUNAVAILABLE;
+    if (program)
+        rc = proto_program_build(&srv->req, &it->u.project, err, sizeof(err));
+    else
+        rc = proto_project_build(&srv->req, &it->u.project, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    it->op = program ? STORE_OP_PROGRAM : STORE_OP_PROJECT;
+    return cmd_queue(c);
+}
+
+/* Send the block in srv->out after appending END n. */
+static void cmd_reply_block(struct conn *c, size_t nrows)
+{
+    struct wm_buf *out = &c->srv->out;
+
+    proto_fmt_end(out, nrows);
+    if (out->oom) {
+        conn_reply_err(c, WM_EINTERNAL, "out of memory");
+        return;
+    }
+    conn_reply(c, out->data, out->len);
+}
+
+static int cmd_projects(struct conn *c)
+{
+    struct server *srv = c->srv;
+    char err[CMD_ERRLEN];
+    size_t n = 0;
+    int rc;
+
+    wm_buf_reset(&srv->out);
+    rc = store_projects(srv->store, &srv->out, &n, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    cmd_reply_block(c, n);
+    return WM_OK;
+}
+
+static int cmd_count(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct wm_count_query q;
+    char err[CMD_ERRLEN];
+    size_t n = 0;
+    int rc;
+
+    server_now(srv);
+    rc = proto_count_build(&srv->req, &srv->env, &q, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    wm_buf_reset(&srv->out);
+    rc = store_count(srv->store, &q, &srv->out, &n, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    cmd_reply_block(c, n);
+    return WM_OK;
+}
+
+static int cmd_progress(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct wm_progress_query q;
+    char err[CMD_ERRLEN];
+    size_t n = 0;
+    int rc;
+
+    server_now(srv);
+    rc = proto_progress_build(&srv->req, &srv->env, &q, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    wm_buf_reset(&srv->out);
+    rc = store_progress(srv->store, &q, &srv->out, &n, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    cmd_reply_block(c, n);
+    return WM_OK;
+}
+
+static int cmd_stats(struct conn *c)
+{
+    struct server *srv = c->srv;
+    char err[CMD_ERRLEN];
+    int rc;
+
+    wm_buf_reset(&srv->out);
+    rc = stats_format(srv, &srv->out, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    conn_reply(c, srv->out.data, srv->out.len);
+    return WM_OK;
+}
+
+static void cmd_watch(struct conn *c)
+{
+    conn_begin_watch(c);
+    conn_reply(c, "OK watching\n", 12);
+    /* the first TOTAL follows every earlier response: at once, or when this
+     * connection's last write comes back (conn_write_done) */
+    if (c->nwait == 0)
+        watch_start(c);
+}
+
+/* The verb as sent, quoted for the message. */
+static void cmd_unknown(struct conn *c, const char *line, size_t len)
+{
+    char q[80];
+    size_t i = 0, start;
+
+    while (i < len && line[i] == ' ')
+        i++;
+    start = i;
+    while (i < len && line[i] != ' ')
+        i++;
+    proto_quote(q, sizeof(q), line + start, i - start);
+    conn_reply_err(c, WM_EUNKNOWN_COMMAND, "%s", q);
+}
+
+/* Queries that must see this connection's own earlier writes. */
+static int cmd_reads_store(enum proto_verb v)
+{
+    return v == PROTO_VERB_COUNT || v == PROTO_VERB_PROGRESS || v == PROTO_VERB_PROJECTS ||
+           v == PROTO_VERB_STATS;
+}
+
+void cmd_dispatch(struct conn *c, const char *line, size_t len)
+{
+    struct server *srv = c->srv;
+    struct proto_request *req = &srv->req;
+    char err[CMD_ERRLEN];
+    int rc;
+
+    rc = proto_parse_line(req, line, len, err, sizeof(err));
+    if (rc != WM_OK) {
+        conn_reply_err(c, rc, "%s", err);
+        return;
+    }
+    if (req->verb == PROTO_VERB_UNKNOWN && req->verb_text[0] == '\0')
+        return; /* only spaces: an empty line */
+    if (c->state == CONN_WATCHING && req->verb != PROTO_VERB_QUIT) {
+        conn_reply_err(c, WM_EINVALID, "only QUIT is accepted after WATCH");
+        return;
+    }
+    if (req->verb == PROTO_VERB_UNKNOWN) {
+        cmd_unknown(c, line, len);
+        return;
+    }
+    if (!auth_role_allows(c->role, req->verb)) {
+        if (c->role == AUTH_ROLE_NONE) {
+            conn_reply_err(c, WM_EAUTH_REQUIRED, "%s needs AUTH first", req->verb_text);
+            return;
+        }
+        srv->stats.denials++;
+        log_msg(LOG_INFO, "denied: principal=%s role=%s may not %s", c->principal,
+                auth_role_name(c->role), req->verb_text);
+        conn_reply_err(c, WM_EDENIED, "role %s may not %s", auth_role_name(c->role),
+                       req->verb_text);
+        return;
+    }
+    /* read-your-writes inside one pipeline: a query waits for this connection's
+     * earlier writes to be committed */
+    if (c->nwait > 0 && cmd_reads_store(req->verb)) {
+        conn_defer(c, line, len);
+        return;
+    }
+    switch (req->verb) {
+    case PROTO_VERB_PING:
+        cmd_ping(c);
+        break;
+    case PROTO_VERB_HELLO:
+        cmd_hello(c);
+        break;
+    case PROTO_VERB_AUTH:
+        cmd_auth(c);
+        break;
+    case PROTO_VERB_QUIT:
+        cmd_quit(c);
+        break;
+    case PROTO_VERB_EVENT:
+        cmd_event(c);
+        break;
+    case PROTO_VERB_RETRACT:
+        cmd_retract(c);
+        break;
+    case PROTO_VERB_PROJECT:
+        cmd_project(c, 0);
+        break;
+    case PROTO_VERB_PROGRAM:
+        cmd_project(c, 1);
+        break;
+    case PROTO_VERB_PROJECTS:
+        cmd_projects(c);
+        break;
+    case PROTO_VERB_COUNT:
+        cmd_count(c);
+        break;
+    case PROTO_VERB_PROGRESS:
+        cmd_progress(c);
+        break;
+    case PROTO_VERB_WATCH:
+        cmd_watch(c);
+        break;
+    case PROTO_VERB_STATS:
+        cmd_stats(c);
+        break;
+    case PROTO_VERB_UNKNOWN:
+        cmd_unknown(c, line, len);
+        break;
+    }
+}

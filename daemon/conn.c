@@ -1,0 +1,571 @@
+/*
+ * conn: a client connection. Splits the input into lines (bounded by max_line),
+ * hands each to cmd_dispatch, keeps the responses in request order while writes wait
+ * for the commit thread, applies backpressure, and closes connections gracefully.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "daemon.h"
+#include "log.h"
+
+static void conn_readcb(struct bufferevent *bev, void *arg);
+static void conn_writecb(struct bufferevent *bev, void *arg);
+static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
+static void conn_settle(struct conn *c);
+
+static size_t conn_unsent(const struct conn *c)
+{
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+    if (c->held != NULL)
+        n += evbuffer_get_length(c->held);
+    return n;
+}
+
+/* 1 when c must not take more requests now; with half set, the lower thresholds at
+ * which a paused connection is read again. */
+static int conn_over_limit(const struct conn *c, int half)
+{
+    size_t pending = commit_pending(c->srv->commit);
+
+    if (half)
+        return conn_unsent(c) >= CONN_HIGH_WATER / 2 || c->nwait >= CONN_MAX_WAITING / 2 ||
+               pending >= SERVER_MAX_QUEUED / 2;
+    return conn_unsent(c) >= CONN_HIGH_WATER || c->nwait >= CONN_MAX_WAITING ||
+           pending >= SERVER_MAX_QUEUED;
+}
+
+static void conn_pause(struct conn *c)
+{
+    if (!c->paused) {
+        c->paused = 1;
+        c->srv->npaused++;
+    }
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+static void conn_set_idle_timeout(struct conn *c)
+{
+    struct timeval tv = {(time_t)c->srv->cfg->idle_timeout, 0};
+
+    if (c->srv->cfg->idle_timeout == 0)
+        bufferevent_set_timeouts(c->bev, NULL, NULL);
+    else if (c->state == CONN_WATCHING)
+        bufferevent_set_timeouts(c->bev, NULL, &tv); /* a watcher is silent by design */
+    else
+        bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(out, outlen, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, outlen, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, outlen, "unknown");
+    }
+}
+
+void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
+                 SSL *ssl, int refused)
+{
+    struct conn *c;
+    int one = 1;
+
+    (void)salen;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        goto fail;
+    /* acks are small and latency matters: no Nagle delay behind a delayed ACK */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (ssl != NULL) {
+        c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL)
+            goto fail;
+        ssl = NULL; /* owned by the bufferevent now, and fd with it */
+        fd = -1;
+        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        c->tls = 1;
+    } else {
+        c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL)
+            goto fail;
+        fd = -1;
+    }
+    c->srv = srv;
+    c->id = ++srv->next_conn_id;
+    c->state = CONN_READING;
+    c->refused = (uint8_t)(refused != 0);
+    format_peer(sa, c->peer, sizeof(c->peer));
+    if (srv->tokens == NULL) {
+        c->role = AUTH_ROLE_ADMIN;
+        snprintf(c->principal, sizeof(c->principal), "local");
+    }
+    c->next = srv->conns;
+    if (srv->conns != NULL)
+        srv->conns->prev = c;
+    srv->conns = c;
+    if (refused) {
+        srv->nrefusing++;
+        srv->stats.connections_refused++;
+    } else {
+        srv->nconns++;
+        srv->stats.connections_total++;
+    }
+    bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
+    conn_set_idle_timeout(c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    log_msg(LOG_DEBUG, "connection %llu from %s%s%s", (unsigned long long)c->id, c->peer,
+            c->tls ? " (tls)" : "", refused ? " refused: too many connections" : "");
+    if (refused) {
+        conn_reply_err(c, WM_EUNAVAILABLE, "too many connections");
+        conn_begin_close(c);
+    }
+    return;
+fail:
+    log_msg(LOG_ERROR, "cannot set up a connection: out of memory");
+    if (c != NULL && c->bev != NULL)
+        bufferevent_free(c->bev);
+    free(c);
+    if (ssl != NULL)
+        SSL_free(ssl);
+    if (fd >= 0)
+        evutil_closesocket(fd);
+}
+
+/* Unlink and free the struct (socket already gone, nothing at the writer). */
+static void conn_free_struct(struct conn *c)
+{
+    struct server *srv = c->srv;
+
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    if (c->held != NULL)
+        evbuffer_free(c->held);
+    free(c->seg);
+    free(c->deferred);
+    free(c);
+    server_check_stopped(srv);
+}
+
+void conn_close(struct conn *c)
+{
+    struct server *srv = c->srv;
+
+    if (c->state == CONN_DEAD)
+        return;
+    if (c->watch_live)
+        watch_stop(c);
+    if (c->paused) {
+        c->paused = 0;
+        srv->npaused--;
+    }
+    log_msg(LOG_DEBUG, "connection %llu closed", (unsigned long long)c->id);
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    if (c->refused)
+        srv->nrefusing--;
+    else
+        srv->nconns--;
+    if (c->nwait > 0) {
+        /* its writes are still committed; their acks have nowhere to go */
+        c->state = CONN_DEAD;
+        c->stalled = 0;
+        if (c->held != NULL) {
+            evbuffer_free(c->held);
+            c->held = NULL;
+        }
+        return;
+    }
+    conn_free_struct(c);
+}
+
+void conn_free_all(struct server *srv)
+{
+    struct conn *c, *next;
+
+    for (c = srv->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->watch_live)
+            watch_stop(c);
+        if (c->bev != NULL)
+            bufferevent_free(c->bev);
+        if (c->held != NULL)
+            evbuffer_free(c->held);
+        free(c->seg);
+        free(c->deferred);
+        free(c);
+    }
+    srv->conns = NULL;
+    srv->nconns = 0;
+    srv->nrefusing = 0;
+    srv->npaused = 0;
+}
+
+void conn_begin_close(struct conn *c)
+{
+    if (c->state == CONN_CLOSING || c->state == CONN_LINGER || c->state == CONN_DEAD)
+        return;
+    if (c->watch_live)
+        watch_stop(c);
+    c->state = CONN_CLOSING;
+    bufferevent_disable(c->bev, EV_READ);
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
+}
+
+/* Every response is out: shut our side and wait briefly for the peer's EOF, so that
+ * closing with unread input does not reset the connection before the peer has read
+ * our last line. */
+static void conn_linger(struct conn *c)
+{
+    struct timeval tv = {CONN_LINGER_SECONDS, 0};
+    evutil_socket_t fd;
+
+    if (c->tls) {
+        conn_close(c);
+        return;
+    }
+    fd = bufferevent_getfd(c->bev);
+    if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->state = CONN_LINGER;
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+/* End of every callback that touched c: close it when its time has come. */
+static void conn_settle(struct conn *c)
+{
+    if (c->state == CONN_DEAD || c->state == CONN_LINGER)
+        return;
+    if (c->close_now) {
+        conn_close(c);
+        return;
+    }
+    if (c->state == CONN_CLOSING && c->nwait == 0 && !c->stalled && conn_unsent(c) == 0)
+        conn_linger(c);
+}
+
+void conn_shutdown(struct conn *c)
+{
+    conn_begin_close(c);
+    conn_settle(c);
+}
+
+void conn_begin_watch(struct conn *c)
+{
+    c->state = CONN_WATCHING;
+    conn_set_idle_timeout(c);
+}
+
+/* "GET ", "POST ", "HEAD " as the first bytes: a web browser or scanner. */
+static int conn_looks_http(struct evbuffer *in)
+{
+    char head[5];
+    ev_ssize_t n = evbuffer_copyout(in, head, sizeof(head));
+
+    return (n >= 4 && memcmp(head, "GET ", 4) == 0) ||
+           (n >= 5 && (memcmp(head, "POST ", 5) == 0 || memcmp(head, "HEAD ", 5) == 0));
+}
+
+static void conn_process_input(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t max = srv->cfg->max_line;
+
+    while ((c->state == CONN_READING || c->state == CONN_WATCHING) && !c->close_now &&
+           !c->stalled) {
+        size_t avail = evbuffer_get_length(in), lim, len;
+        struct evbuffer_ptr end, lf;
+
+        if (avail == 0)
+            break;
+        if (conn_over_limit(c, 0)) {
+            conn_pause(c);
+            break;
+        }
+        /* a LF can only matter within max_line + CR + LF bytes */
+        lim = avail < max + 2 ? avail : max + 2;
+        evbuffer_ptr_set(in, &end, lim, EVBUFFER_PTR_SET);
+        lf = evbuffer_search_range(in, "\n", 1, NULL, &end);
+        if (c->discarding) {
+            if (lf.pos < 0) {
+                evbuffer_drain(in, lim);
+                continue;
+            }
+            evbuffer_drain(in, (size_t)lf.pos + 1);
+            c->discarding = 0;
+            conn_reply_err(c, WM_ETOO_LONG, "line exceeds %zu bytes", max);
+            continue;
+        }
+        if (lf.pos < 0 && avail <= max + 1)
+            break; /* an incomplete line that may still fit: wait for more */
+        if (!c->saw_line) {
+            c->saw_line = 1;
+            if (conn_looks_http(in)) {
+                log_msg(LOG_INFO, "closing connection from %s: HTTP request on the protocol port",
+                        c->peer);
+                c->close_now = 1;
+                break;
+            }
+        }
+        if (lf.pos < 0) {
+            /* too long already; drop it through its LF, however it arrives */
+            c->discarding = 1;
+            evbuffer_drain(in, lim);
+            continue;
+        }
+        len = (size_t)lf.pos;
+        evbuffer_remove(in, srv->line, len + 1);
+        if (len > 0 && srv->line[len - 1] == '\r')
+            len--;
+        if (len > max) {
+            conn_reply_err(c, WM_ETOO_LONG, "line exceeds %zu bytes", max);
+            continue;
+        }
+        if (len == 0)
+            continue;
+        srv->line[len] = '\0';
+        cmd_dispatch(c, srv->line, len);
+    }
+}
+
+/* Read c again if it was paused and has come below the low thresholds. */
+static void conn_try_resume(struct conn *c)
+{
+    if (!c->paused || c->stalled || conn_over_limit(c, 1))
+        return;
+    c->paused = 0;
+    c->srv->npaused--;
+    conn_process_input(c);
+    if (!c->paused && !c->stalled && (c->state == CONN_READING || c->state == CONN_WATCHING))
+        bufferevent_enable(c->bev, EV_READ);
+}
+
+static void conn_readcb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    if (c->state != CONN_READING && c->state != CONN_WATCHING) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    conn_process_input(c);
+    conn_settle(c);
+}
+
+/* The output buffer has drained completely. */
+static void conn_writecb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    conn_try_resume(c);
+    conn_settle(c);
+}
+
+static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED)
+        return; /* TLS handshake done */
+    if (c->state == CONN_LINGER) {
+        conn_close(c);
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        if (c->tls) {
+            unsigned long e = bufferevent_get_openssl_error(c->bev);
+            if (e != 0) {
+                char buf[256];
+                ERR_error_string_n(e, buf, sizeof(buf));
+                log_msg(LOG_INFO, "tls connection from %s failed: %s", c->peer, buf);
+            }
+        }
+        conn_close(c);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        log_msg(LOG_DEBUG, "connection %llu from %s: idle timeout", (unsigned long long)c->id,
+                c->peer);
+        conn_close(c);
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        /* the peer will send no more; answer what it sent, then close */
+        if (c->state == CONN_READING || c->state == CONN_WATCHING)
+            conn_begin_close(c);
+        conn_settle(c);
+    }
+}
+
+void conn_reply(struct conn *c, const char *data, size_t len)
+{
+    if (c->bev == NULL)
+        return;
+    if (c->nwait == 0) {
+        evbuffer_add(bufferevent_get_output(c->bev), data, len);
+        return;
+    }
+    if (c->held == NULL) {
+        c->held = evbuffer_new();
+        if (c->held == NULL) {
+            log_msg(LOG_ERROR, "connection %llu: out of memory, closing",
+                    (unsigned long long)c->id);
+            c->close_now = 1;
+            return;
+        }
+    }
+    evbuffer_add(c->held, data, len);
+    c->seg[(c->seg_head + c->nwait - 1) % c->seg_cap] += (uint32_t)len;
+}
+
+/* Format "ERR ..." into out (reset first) and count it. */
+static void conn_format_err(struct server *srv, struct wm_buf *out, int err, const char *msg)
+{
+    wm_buf_reset(out);
+    proto_fmt_error(out, err, msg);
+    stats_count_error(srv, err);
+}
+
+int conn_reply_err(struct conn *c, int err, const char *fmt, ...)
+{
+    struct server *srv = c->srv;
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    conn_format_err(srv, &srv->out, err, msg);
+    if (!srv->out.oom)
+        conn_reply(c, srv->out.data, srv->out.len);
+    return err;
+}
+
+int conn_wait_write(struct conn *c)
+{
+    if (c->nwait == c->seg_cap) {
+        size_t ncap = c->seg_cap ? c->seg_cap * 2 : 64;
+        uint32_t *ns = malloc(ncap * sizeof(*ns));
+        if (ns == NULL)
+            return WM_ENOMEM;
+        /* unwrap the ring into the new array, oldest first */
+        for (size_t i = 0; i < c->nwait; i++)
+            ns[i] = c->seg[(c->seg_head + i) % c->seg_cap];
+        free(c->seg);
+        c->seg = ns;
+        c->seg_cap = ncap;
+        c->seg_head = 0;
+    }
+    c->seg[(c->seg_head + c->nwait) % c->seg_cap] = 0;
+    c->nwait++;
+    return WM_OK;
+}
+
+void conn_defer(struct conn *c, const char *line, size_t len)
+{
+    if (c->deferred == NULL) {
+        c->deferred = malloc(c->srv->cfg->max_line + 1);
+        if (c->deferred == NULL) {
+            conn_reply_err(c, WM_EINTERNAL, "out of memory");
+            return;
+        }
+    }
+    memcpy(c->deferred, line, len);
+    c->deferred[len] = '\0';
+    c->deferred_len = len;
+    c->stalled = 1;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+void conn_write_done(struct conn *c, const struct store_item *it)
+{
+    struct server *srv = c->srv;
+    struct evbuffer *out;
+    uint32_t seg;
+
+    seg = c->seg[c->seg_head];
+    c->seg_head = (c->seg_head + 1) % c->seg_cap;
+    c->nwait--;
+    if (c->state == CONN_DEAD) {
+        if (c->nwait == 0)
+            conn_free_struct(c);
+        return;
+    }
+    out = bufferevent_get_output(c->bev);
+    wm_buf_reset(&srv->out);
+    if (it->result != WM_OK)
+        conn_format_err(srv, &srv->out, it->result, it->err);
+    else if (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT)
+        proto_fmt_ack(&srv->out, it->dup, it->seq);
+    else
+        wm_buf_puts(&srv->out, "OK\n");
+    if (!srv->out.oom)
+        evbuffer_add(out, srv->out.data, srv->out.len);
+    if (seg > 0)
+        evbuffer_remove_buffer(c->held, out, seg);
+
+    if (c->nwait == 0) {
+        if (c->stalled) {
+            c->stalled = 0;
+            cmd_dispatch(c, c->deferred, c->deferred_len);
+            if (!c->paused && (c->state == CONN_READING || c->state == CONN_WATCHING)) {
+                conn_process_input(c);
+                if (!c->paused && !c->stalled &&
+                    (c->state == CONN_READING || c->state == CONN_WATCHING))
+                    bufferevent_enable(c->bev, EV_READ);
+            }
+        }
+        if (c->state == CONN_WATCHING && !c->watch_live)
+            watch_start(c);
+    }
+    conn_try_resume(c);
+    conn_settle(c);
+}
+
+void conn_resume_queue_waiters(struct server *srv)
+{
+    struct conn *c, *next;
+
+    if (srv->npaused == 0)
+        return;
+    for (c = srv->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->paused) {
+            conn_try_resume(c);
+            conn_settle(c);
+        }
+    }
+}

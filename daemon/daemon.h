@@ -1,0 +1,265 @@
+/*
+ * daemon: the server and its connections. The server owns the event loop, the
+ * listeners, the store, the commit queue, the token table and the statistics; a
+ * connection owns its bufferevent, its identity and its ordered response queue.
+ * Everything here runs on the loop thread; only commit.c talks to the writer thread.
+ */
+#ifndef WM_DAEMON_H
+#define WM_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "auth.h"
+#include "commit.h"
+#include "config.h"
+#include "proto.h"
+#include "store.h"
+
+/* Backpressure: a connection stops being read while its unsent responses pass
+ * CONN_HIGH_WATER bytes or it has CONN_MAX_WAITING writes awaiting commit; it is read
+ * again once its output has drained and its writes came back (below half). */
+#define CONN_HIGH_WATER (1u << 20)
+#define CONN_MAX_WAITING 4096
+/* All connections together: no more writes are taken while this many are queued. */
+#define SERVER_MAX_QUEUED 32768
+/* Seconds a closing connection waits for the peer's EOF after our own shutdown. */
+#define CONN_LINGER_SECONDS 2
+/* Seconds SIGTERM waits for clients to take their last responses. */
+#define SERVER_SHUTDOWN_GRACE 10
+/* WATCH: at most one push per this many milliseconds, a heartbeat every so many s. */
+#define WATCH_MIN_INTERVAL_MS 100
+#define WATCH_HEARTBEAT_S 30
+/* Commit latencies kept for STATS percentiles. */
+#define STATS_LATENCY_RING 1024
+/* Protocol error codes counted in STATS (WM_ESYNTAX .. WM_EINTERNAL). */
+#define STATS_NCODES 13
+
+/* The states of a connection (memcached style). */
+enum conn_state {
+    CONN_READING,  /* reading request lines and answering them, in order */
+    CONN_WATCHING, /* after WATCH: gets TOTAL pushes, accepts only QUIT; no idle timeout */
+    CONN_CLOSING,  /* QUIT, EOF, 3 auth failures, refusal or shutdown: no more requests;
+                      closes once every response has been written */
+    CONN_LINGER,   /* responses written and our side shut down: waiting briefly for the
+                      peer's EOF so the last response is not lost to a reset */
+    CONN_DEAD,     /* socket freed (peer gone, timeout, shutdown) while writes were still
+                      with the writer: kept until they come back, then freed */
+};
+
+struct server;
+
+struct conn {
+    struct server *srv;
+    struct bufferevent *bev; /* NULL once CONN_DEAD */
+    enum conn_state state;
+    uint64_t id;
+    uint8_t tls;
+    uint8_t refused;     /* over max_connections: gets ERR unavailable and closes */
+    uint8_t paused;      /* backpressure: EV_READ disabled until drained */
+    uint8_t discarding;  /* inside a too-long line: dropping bytes through its LF */
+    uint8_t saw_line;    /* the first line was seen (the HTTP check is done) */
+    uint8_t stalled;     /* a read request waits in deferred for this connection's
+                            writes to be committed (read-your-writes in one pipeline) */
+    uint8_t watch_live;  /* WATCHING and its OK watching is out: gets pushes */
+    uint8_t close_now;   /* drop the connection without a reply (HTTP) */
+    char peer[64];       /* "127.0.0.1:53422", for logs */
+
+    /* identity */
+    enum auth_role role;
+    char principal[WM_NAME_MAX + 1]; /* "" before AUTH */
+    char gemeente[WM_NAME_MAX + 1];  /* writer bound to a municipality; "" = any */
+    unsigned auth_failures;
+
+    /*
+     * The response queue. Responses leave in request order. Writes wait for the commit
+     * thread; every response that is ready while a write of this connection is still
+     * waiting is held back. nwait counts the waiting writes; seg is a ring with one
+     * entry per waiting write, the number of held bytes that follow it in `held`. When
+     * a write comes back (always the oldest, as batches keep order), its ack goes out,
+     * then its seg bytes of held responses.
+     */
+    size_t nwait;
+    uint32_t *seg;
+    size_t seg_cap, seg_head;
+    struct evbuffer *held;
+
+    char *deferred; /* the stalled request line (max_line + 1 bytes, allocated once) */
+    size_t deferred_len;
+
+    struct conn *prev, *next;   /* server's connections */
+    struct conn *wprev, *wnext; /* server's live watchers */
+};
+
+struct server_stats {
+    time_t started;
+    uint64_t connections_total;
+    uint64_t connections_refused;
+    uint64_t commits;          /* store_apply calls */
+    uint64_t items_committed;  /* items in those batches */
+    uint64_t events_committed; /* EVENT items in those batches */
+    uint64_t errors[STATS_NCODES + 1]; /* by -code, 1..13 */
+    uint64_t auth_failures;
+    uint64_t denials;
+    uint32_t latency_us[STATS_LATENCY_RING]; /* recent store_apply durations */
+    size_t latency_n, latency_pos;
+};
+
+struct server {
+    struct config *cfg;
+    struct event_base *base;
+    struct store *store;
+    struct commit_queue *commit;
+    struct auth_table *tokens; /* NULL: open mode (every connection admin "local") */
+    int audit_fd;              /* -1: none; 2: stderr; else the audit file */
+    SSL_CTX *tls_ctx;
+
+    struct evconnlistener *listeners[2 * CONFIG_MAX_LISTEN];
+    size_t nlisteners;
+    struct event *ev_sigterm, *ev_sigint, *ev_sighup;
+    struct event *ev_grace;     /* shutdown deadline */
+    struct event *ev_watch;     /* coalesced WATCH push */
+    struct event *ev_heartbeat; /* WATCH heartbeat */
+    struct event *ev_accept_pause; /* accept failed (EMFILE): listeners resume later */
+
+    struct conn *conns; /* every connection not yet freed, dead ones included */
+    size_t nconns;      /* counted against max_connections (refused and dead excluded) */
+    size_t nrefusing;   /* refused connections still saying why */
+    struct conn *watchers;
+    size_t nwatchers;
+    size_t npaused; /* connections paused by backpressure (any reason) */
+    uint64_t next_conn_id;
+    int stopping;
+    int exit_code;
+
+    /* the request being handled; reused for every line (loop thread only) */
+    struct proto_request req;
+    char *line; /* max_line + 2 bytes */
+    struct wm_buf out;
+    struct proto_env env;
+    time_t today_at; /* time() of the last computation of env.today */
+
+    /* WATCH */
+    int watch_dirty;
+    uint64_t watch_last_push_ms;
+
+    struct server_stats stats;
+};
+
+/* ---- server.c ----------------------------------------------------------- */
+
+/* Set everything up (store, writer, listeners, signals) for cfg. Returns WM_OK, or an
+ * error with err saying what failed (the daemon exits 1). */
+int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen);
+
+/* Run the event loop until shutdown; returns the exit code (0 after SIGTERM/SIGINT). */
+int server_run(struct server *srv);
+
+/* Free what server_init set up. */
+void server_free(struct server *srv);
+
+/* Refresh srv->env.today (the server's local date) when the second changed. Returns
+ * the current unix time. */
+time_t server_now(struct server *srv);
+
+/* Called when a connection is freed or a batch is done: finishes a shutdown once
+ * nothing is left. */
+void server_check_stopped(struct server *srv);
+
+/* 1 when every address of every listener of cfg is loopback; else 0, with err naming
+ * the first other one. */
+int server_listeners_loopback(const struct config *cfg, char *err, size_t errlen);
+
+/* ---- conn.c ------------------------------------------------------------- */
+
+/* Take an accepted socket (TLS when ssl != NULL, owned from here on). refused: the
+ * connection is over the limit; it gets ERR unavailable and is closed. */
+void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
+                 SSL *ssl, int refused);
+
+/* Queue a ready response (one or more complete lines) behind the earlier ones. */
+void conn_reply(struct conn *c, const char *data, size_t len);
+
+/*
+ * Format "ERR <code> <message>" for err and queue it, counting it in STATS. Every
+ * error response goes through here. Returns err, so a handler can
+ * `return conn_reply_err(c, WM_EINVALID, "...")`.
+ */
+int conn_reply_err(struct conn *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reserve the response slot of a write just queued with commit_push(). */
+int conn_wait_write(struct conn *c);
+
+/* A write of c came back from the writer with its outcome: send its response and the
+ * ready ones held behind it. May free c (only when nothing else refers to it). */
+void conn_write_done(struct conn *c, const struct store_item *it);
+
+/* After a batch: resume connections paused for the global queue limit. */
+void conn_resume_queue_waiters(struct server *srv);
+
+/* Stop reading c; c closes once its responses are out. */
+void conn_begin_close(struct conn *c);
+
+/* Free every connection at once, whatever its state (the writer must be stopped). */
+void conn_free_all(struct server *srv);
+
+/* Shutdown: stop reading c and close it as soon as its responses are out. */
+void conn_shutdown(struct conn *c);
+
+/* c sent WATCH: it becomes CONN_WATCHING (no idle timeout, only QUIT accepted). */
+void conn_begin_watch(struct conn *c);
+
+/* Free c now (its socket); a connection with writes still at the writer becomes
+ * CONN_DEAD and is freed when they come back. */
+void conn_close(struct conn *c);
+
+/* Stall c's input until its writes are committed, keeping line (the request that must
+ * see them) to run then. */
+void conn_defer(struct conn *c, const char *line, size_t len);
+
+/* ---- cmd.c -------------------------------------------------------------- */
+
+/* Handle one request line (no LF, no CR, len > 0) of c. */
+void cmd_dispatch(struct conn *c, const char *line, size_t len);
+
+/* ---- watch.c ------------------------------------------------------------ */
+
+/* c sent WATCH and every earlier response is out: push its first TOTAL, then keep it
+ * on the list of live watchers. */
+void watch_start(struct conn *c);
+
+/* Remove c from the live watchers (when it closes). */
+void watch_stop(struct conn *c);
+
+/* A commit changed a figure: schedule a coalesced push to every live watcher. */
+void watch_changed(struct server *srv);
+
+/* The timer callbacks (registered by server_init). */
+void watch_on_timer(evutil_socket_t fd, short what, void *arg);
+void watch_on_heartbeat(evutil_socket_t fd, short what, void *arg);
+
+/* ---- stats.c ------------------------------------------------------------ */
+
+/* Count an error response by its protocol code. */
+void stats_count_error(struct server *srv, int err);
+
+/* Record a finished batch (size, events, store_apply time). */
+void stats_commit(struct server *srv, const struct commit_batch *b);
+
+/* Append the STATS rows and END to out. Returns WM_OK or an error with err. */
+int stats_format(struct server *srv, struct wm_buf *out, char *err, size_t errlen);
+
+/* ---- tls.c -------------------------------------------------------------- */
+
+/* A server SSL_CTX with the certificate chain and key (TLS 1.2 minimum). Returns NULL
+ * with err naming the file and OpenSSL's reason. */
+SSL_CTX *tls_ctx_new(const char *cert, const char *key, char *err, size_t errlen);
+
+#endif /* WM_DAEMON_H */

@@ -1,0 +1,537 @@
+/*
+ * server: sets up the store, the writer thread, the listeners (TCP and TLS) and the
+ * signals, runs the event loop, and shuts down gracefully: stop accepting, commit and
+ * acknowledge what is queued, let clients take their responses, close, exit 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/* Refused connections that may still be told why at the same time; more are closed
+ * without a word, so a flood cannot make us buffer replies for it. */
+#define SERVER_MAX_REFUSING 64
+
+time_t server_now(struct server *srv)
+{
+    time_t now = time(NULL);
+
+    if (now != srv->today_at) {
+        struct tm tm;
+        localtime_r(&now, &tm);
+        srv->env.today = proto_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        srv->today_at = now;
+    }
+    return now;
+}
+
+static int addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        const uint8_t *b = in6->sin6_addr.s6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && b[12] == 127;
+    }
+    return 0;
+}
+
+static int resolve(const struct config_addr *a, struct addrinfo **res, char *err, size_t errlen)
+{
+    struct addrinfo hints;
+    char text[300];
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(a->host, a->port, &hints, res);
+    if (rc != 0) {
+        config_addr_format(a, text, sizeof(text));
+        proto_errf(err, errlen, "cannot resolve %s: %s", text, gai_strerror(rc));
+        return WM_ECONFIG;
+    }
+    return WM_OK;
+}
+
+int server_listeners_loopback(const struct config *cfg, char *err, size_t errlen)
+{
+    for (int tls = 0; tls < 2; tls++) {
+        const struct config_addr *list = tls ? cfg->tls_listen : cfg->listen;
+        size_t n = tls ? cfg->n_tls_listen : cfg->n_listen;
+        for (size_t i = 0; i < n; i++) {
+            struct addrinfo *res = NULL, *ai;
+            char text[300];
+            int ok = 1;
+            if (resolve(&list[i], &res, err, errlen) != WM_OK)
+                return 0;
+            for (ai = res; ai != NULL; ai = ai->ai_next)
+                ok = ok && addr_is_loopback(ai->ai_addr);
+            freeaddrinfo(res);
+            if (!ok) {
+                config_addr_format(&list[i], text, sizeof(text));
+                proto_errf(err, errlen, "%s is not a loopback address", text);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static void format_sockaddr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, outlen, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(out, outlen, "%s:%u", host, ntohs(in->sin_port));
+    }
+}
+
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg, int tls)
+{
+    struct server *srv = arg;
+    SSL *ssl = NULL;
+    int refused;
+
+    (void)lev;
+    if (srv->stopping) {
+        evutil_closesocket(fd);
+        return;
+    }
+    refused = srv->nconns >= srv->cfg->max_connections;
+    if (refused) {
+        log_msg(LOG_WARN, "connection refused: %zu connections open (max-connections)",
+                srv->nconns);
+        if (srv->nrefusing >= SERVER_MAX_REFUSING) {
+            srv->stats.connections_refused++;
+            evutil_closesocket(fd);
+            return;
+        }
+    }
+    if (tls) {
+        ssl = SSL_new(srv->tls_ctx);
+        if (ssl == NULL) {
+            log_msg(LOG_ERROR, "cannot create a TLS session: out of memory");
+            evutil_closesocket(fd);
+            return;
+        }
+    }
+    conn_accept(srv, fd, sa, salen, ssl, refused);
+}
+
+static void on_accept_plain(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                            int salen, void *arg)
+{
+    on_accept(lev, fd, sa, salen, arg, 0);
+}
+
+static void on_accept_tls(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                          int salen, void *arg)
+{
+    on_accept(lev, fd, sa, salen, arg, 1);
+}
+
+/* Out of file descriptors and the like: pause accepting for a second instead of
+ * spinning on the error. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    struct server *srv = arg;
+    struct timeval tv = {1, 0};
+    int e = EVUTIL_SOCKET_ERROR();
+
+    log_msg(LOG_WARN, "accept failed: %s; pausing new connections for 1 s",
+            evutil_socket_error_to_string(e));
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        evconnlistener_disable(srv->listeners[i]);
+    (void)lev;
+    event_add(srv->ev_accept_pause, &tv);
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+
+    (void)fd;
+    (void)what;
+    if (srv->stopping)
+        return;
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        evconnlistener_enable(srv->listeners[i]);
+}
+
+static int server_listen(struct server *srv, const struct config_addr *a, int tls, char *err,
+                         size_t errlen)
+{
+    struct addrinfo *res = NULL;
+    struct evconnlistener *lev;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    char text[300];
+    unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+
+    if (resolve(a, &res, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    if (res->ai_family == AF_INET6)
+        flags |= LEV_OPT_BIND_IPV6ONLY;
+    lev = evconnlistener_new_bind(srv->base, tls ? on_accept_tls : on_accept_plain, srv, flags,
+                                  511, res->ai_addr, (int)res->ai_addrlen);
+    if (lev == NULL) {
+        int e = errno;
+        config_addr_format(a, text, sizeof(text));
+        proto_errf(err, errlen, "cannot listen on %s: %s", text, strerror(e));
+        freeaddrinfo(res);
+        return WM_EIO;
+    }
+    freeaddrinfo(res);
+    evconnlistener_set_error_cb(lev, on_accept_error);
+    srv->listeners[srv->nlisteners++] = lev;
+    if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &sslen) == 0)
+        format_sockaddr((struct sockaddr *)&ss, text, sizeof(text));
+    else
+        config_addr_format(a, text, sizeof(text));
+    log_msg(LOG_INFO, "listening on %s%s", text, tls ? " (tls)" : "");
+    return WM_OK;
+}
+
+static void server_close_listeners(struct server *srv)
+{
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        evconnlistener_free(srv->listeners[i]);
+    srv->nlisteners = 0;
+}
+
+void server_check_stopped(struct server *srv)
+{
+    if (srv->stopping && srv->commit != NULL && srv->conns == NULL && commit_idle(srv->commit))
+        event_base_loopexit(srv->base, NULL);
+}
+
+static void on_batch_done(struct commit_batch *b, void *arg)
+{
+    struct server *srv = arg;
+    int changed = 0;
+
+    stats_commit(srv, b);
+    for (size_t i = 0; i < b->n; i++) {
+        const struct store_item *it = &b->items[i];
+        if (it->result == WM_OK && !it->dup &&
+            (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT))
+            changed = 1;
+        conn_write_done(b->owners[i], it);
+    }
+    if (changed)
+        watch_changed(srv);
+    conn_resume_queue_waiters(srv);
+    server_check_stopped(srv);
+}
+
+static void on_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    struct conn *c, *next;
+
+    (void)fd;
+    (void)what;
+    log_msg(LOG_WARN, "shutdown: closing connections that did not take their responses");
+    for (c = srv->conns; c != NULL; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    server_check_stopped(srv);
+}
+
+static const char *signame(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    struct timeval grace = {SERVER_SHUTDOWN_GRACE, 0};
+    struct conn *c, *next;
+
+    (void)what;
+    if (srv->stopping) {
+        log_msg(LOG_INFO, "%s again: still finishing queued writes", signame((int)sig));
+        return;
+    }
+    srv->stopping = 1;
+    log_msg(LOG_INFO, "%s: shutting down, committing %zu queued writes", signame((int)sig),
+            commit_pending(srv->commit));
+    sd_notify(0, "STOPPING=1");
+    server_close_listeners(srv);
+    event_del(srv->ev_heartbeat);
+    event_del(srv->ev_watch);
+    for (c = srv->conns; c != NULL; c = next) {
+        next = c->next;
+        conn_shutdown(c);
+    }
+    event_add(srv->ev_grace, &grace);
+    server_check_stopped(srv);
+}
+
+/* The audit destination: stderr (as info log lines, so only at log level info or
+ * debug), none, or a file opened for appending. */
+static int server_open_audit(struct server *srv, char *err, size_t errlen)
+{
+    const char *path = srv->cfg->audit_log;
+
+    srv->audit_fd = -1;
+    if (strcmp(path, "none") == 0)
+        return WM_OK;
+    if (strcmp(path, "stderr") == 0) {
+        if (log_enabled(LOG_INFO))
+            srv->audit_fd = STDERR_FILENO;
+        return WM_OK;
+    }
+    srv->audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (srv->audit_fd < 0) {
+        proto_errf(err, errlen, "cannot open the audit log %s: %s", path, strerror(errno));
+        return WM_EIO;
+    }
+    return WM_OK;
+}
+
+/* SIGHUP after log rotation: the same descriptor number now writes to a new file, so
+ * the writer thread never sees a closed descriptor. */
+static void server_reopen_audit(struct server *srv)
+{
+    const char *path = srv->cfg->audit_log;
+    int fd;
+
+    if (srv->audit_fd < 0 || srv->audit_fd == STDERR_FILENO)
+        return;
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        log_msg(LOG_ERROR, "SIGHUP: cannot reopen the audit log %s: %s; keeping the old one",
+                path, strerror(errno));
+        return;
+    }
+    if (dup2(fd, srv->audit_fd) < 0 || fcntl(srv->audit_fd, F_SETFD, FD_CLOEXEC) < 0)
+        log_msg(LOG_ERROR, "SIGHUP: cannot reopen the audit log %s: %s", path, strerror(errno));
+    else
+        log_msg(LOG_INFO, "SIGHUP: reopened the audit log %s", path);
+    close(fd);
+}
+
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    struct auth_table *t = NULL;
+    char err[512];
+    int rc;
+
+    (void)sig;
+    (void)what;
+    server_reopen_audit(srv);
+    if (srv->cfg->tokens_file[0] == '\0') {
+        log_msg(LOG_INFO, "SIGHUP: open mode, no token file to reload");
+        return;
+    }
+    rc = auth_table_load(srv->cfg->tokens_file, srv->cfg->gemeenten, srv->cfg->n_gemeenten, &t,
+                         err, sizeof(err));
+    if (rc != WM_OK) {
+        log_msg(LOG_ERROR, "SIGHUP: token file refused, keeping the old tokens: %s",
+                rc == WM_ENOMEM ? "out of memory" : err);
+        return;
+    }
+    /* connections keep the identity they authenticated with (copied at AUTH) */
+    auth_table_free(srv->tokens);
+    srv->tokens = t;
+    log_msg(LOG_INFO, "SIGHUP: reloaded %zu tokens from %s", t->n, srv->cfg->tokens_file);
+}
+
+/* Allow max_connections descriptors plus some for the store and listeners. */
+static void server_raise_nofile(const struct config *cfg)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg->max_connections + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want)
+        log_msg(LOG_WARN, "open file limit %llu is below max-connections + 64",
+                (unsigned long long)rl.rlim_cur);
+}
+
+int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen)
+{
+    struct store_options opt;
+    struct timeval hb = {WATCH_HEARTBEAT_S, 0};
+    char msg[512];
+    int rc;
+
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->audit_fd = -1;
+    srv->stats.started = time(NULL);
+    proto_request_init(&srv->req);
+    wm_buf_init(&srv->out);
+    srv->env.gemeenten = cfg->gemeenten;
+    srv->env.n_gemeenten = cfg->n_gemeenten;
+    server_now(srv);
+    srv->line = malloc(cfg->max_line + 2);
+    if (srv->line == NULL) {
+        proto_errf(err, errlen, "out of memory");
+        return WM_ENOMEM;
+    }
+
+    if (cfg->tokens_file[0] != '\0') {
+        rc = auth_table_load(cfg->tokens_file, cfg->gemeenten, cfg->n_gemeenten, &srv->tokens,
+                             err, errlen);
+        if (rc != WM_OK)
+            return rc;
+        log_msg(LOG_INFO, "loaded %zu tokens from %s", srv->tokens->n, cfg->tokens_file);
+    } else {
+        if (!server_listeners_loopback(cfg, msg, sizeof(msg))) {
+            proto_errf(err, errlen,
+                       "refusing to start in open mode (no token file: everyone is admin) on a "
+                       "non-loopback listener: %s; give --tokens FILE or listen on 127.0.0.1",
+                       msg);
+            return WM_ECONFIG;
+        }
+        log_msg(LOG_WARN, "open mode: no token file, every connection is admin (loopback only)");
+    }
+    if (cfg->n_tls_listen > 0) {
+        srv->tls_ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, errlen);
+        if (srv->tls_ctx == NULL)
+            return WM_ECONFIG;
+    }
+    server_raise_nofile(cfg);
+
+    srv->base = event_base_new();
+    if (srv->base == NULL) {
+        proto_errf(err, errlen, "cannot create the event loop");
+        return WM_EINTERNAL;
+    }
+
+    memset(&opt, 0, sizeof(opt));
+    opt.dir = cfg->data_dir;
+    opt.map_size = cfg->map_size;
+    opt.map_max = cfg->map_max;
+    opt.gemeenten = cfg->gemeenten;
+    opt.n_gemeenten = cfg->n_gemeenten;
+    rc = store_open(&opt, &srv->store, msg, sizeof(msg));
+    if (rc != WM_OK) {
+        proto_errf(err, errlen, "cannot open the store in %s: %s", cfg->data_dir,
+                   msg[0] ? msg : wm_strerror(rc));
+        return rc;
+    }
+    log_msg(LOG_INFO, "store opened in %s", cfg->data_dir);
+
+    rc = server_open_audit(srv, err, errlen);
+    if (rc != WM_OK)
+        return rc;
+    rc = commit_queue_new(srv->base, srv->store, on_batch_done, srv, srv->audit_fd,
+                          &srv->commit);
+    if (rc != WM_OK) {
+        proto_errf(err, errlen, "cannot start the writer thread: %s", wm_strerror(rc));
+        return rc;
+    }
+
+    srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, on_stop, srv);
+    srv->ev_sigint = evsignal_new(srv->base, SIGINT, on_stop, srv);
+    srv->ev_sighup = evsignal_new(srv->base, SIGHUP, on_reload, srv);
+    srv->ev_grace = evtimer_new(srv->base, on_grace_over, srv);
+    srv->ev_watch = evtimer_new(srv->base, watch_on_timer, srv);
+    srv->ev_heartbeat = event_new(srv->base, -1, EV_PERSIST, watch_on_heartbeat, srv);
+    srv->ev_accept_pause = evtimer_new(srv->base, on_accept_resume, srv);
+    if (srv->ev_sigterm == NULL || srv->ev_sigint == NULL || srv->ev_sighup == NULL ||
+        srv->ev_grace == NULL || srv->ev_watch == NULL || srv->ev_heartbeat == NULL ||
+        srv->ev_accept_pause == NULL) {
+        proto_errf(err, errlen, "cannot create events: out of memory");
+        return WM_ENOMEM;
+    }
+    event_add(srv->ev_sigterm, NULL);
+    event_add(srv->ev_sigint, NULL);
+    event_add(srv->ev_sighup, NULL);
+    event_add(srv->ev_heartbeat, &hb);
+
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        rc = server_listen(srv, &cfg->listen[i], 0, err, errlen);
+        if (rc != WM_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < cfg->n_tls_listen; i++) {
+        rc = server_listen(srv, &cfg->tls_listen[i], 1, err, errlen);
+        if (rc != WM_OK)
+            return rc;
+    }
+    return WM_OK;
+}
+
+int server_run(struct server *srv)
+{
+    sd_notify(0, "READY=1");
+    log_msg(LOG_INFO, "werkmonitord %s ready", WM_VERSION);
+    event_base_dispatch(srv->base);
+    log_msg(LOG_INFO, "stopped");
+    return srv->exit_code;
+}
+
+void server_free(struct server *srv)
+{
+    server_close_listeners(srv);
+    /* after a normal shutdown nothing is left; after a failed start or a loop error,
+     * stop the writer first so no batch refers to a connection being freed */
+    commit_queue_free(srv->commit);
+    srv->commit = NULL;
+    conn_free_all(srv);
+    store_close(srv->store);
+    srv->store = NULL;
+    if (srv->audit_fd > STDERR_FILENO)
+        close(srv->audit_fd);
+    if (srv->ev_sigterm != NULL)
+        event_free(srv->ev_sigterm);
+    if (srv->ev_sigint != NULL)
+        event_free(srv->ev_sigint);
+    if (srv->ev_sighup != NULL)
+        event_free(srv->ev_sighup);
+    if (srv->ev_grace != NULL)
+        event_free(srv->ev_grace);
+    if (srv->ev_watch != NULL)
+        event_free(srv->ev_watch);
+    if (srv->ev_heartbeat != NULL)
+        event_free(srv->ev_heartbeat);
+    if (srv->ev_accept_pause != NULL)
+        event_free(srv->ev_accept_pause);
+    if (srv->base != NULL)
+        event_base_free(srv->base);
+    if (srv->tls_ctx != NULL)
+        SSL_CTX_free(srv->tls_ctx);
+    auth_table_free(srv->tokens);
+    proto_request_free(&srv->req);
+    wm_buf_free(&srv->out);
+    free(srv->line);
+    memset(srv, 0, sizeof(*srv));
+}

@@ -1,0 +1,51 @@
+#!/bin/sh
+# Installs the Debian 12 packages werkmonitor needs to build, run and test.
+# Quick no-op when every package is already installed; otherwise runs apt-get as root
+# (directly, or through sudo for a normal user). Safe to run again and again.
+set -eu
+
+PACKAGES="build-essential make cmake pkg-config libevent-dev liblmdb-dev libmsgpack-dev
+libssl-dev libcmocka-dev libjansson-dev libcsv-dev libsystemd-dev python3
+netcat-openbsd openssl"
+
+missing=""
+for p in $PACKAGES; do
+    # dpkg-query prints "install ok installed" only for a fully installed package.
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+    *"ok installed") ;;
+    *) missing="$missing $p" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deps: missing packages:$missing" >&2
+    echo "deps: run this script as root (or install sudo) to install them" >&2
+    exit 1
+fi
+
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+
+# apt-get update only when the package lists are absent or the install cannot find a
+# package: a fresh container has no lists, a configured machine usually has them.
+have_lists=0
+for f in /var/lib/apt/lists/*_Packages /var/lib/apt/lists/*_Packages.*; do
+    [ -e "$f" ] && have_lists=1 && break
+done
+if [ "$have_lists" -eq 0 ]; then
+    $SUDO apt-get update
+fi
+# shellcheck disable=SC2086 # $missing is a list of words on purpose
+if ! $SUDO apt-get install -y --no-install-recommends $missing; then
+    $SUDO apt-get update
+    $SUDO apt-get install -y --no-install-recommends $missing
+fi

@@ -1,0 +1,17 @@
+#!/bin/bash
+# The README's second command (and CI's): install the packages, build the normal tree
+# (build/) and the sanitizer tree (build-san/, ASan + UBSan), and run every test in both
+# with ctest. Fails when anything fails.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+./scripts/deps.sh
+./scripts/build.sh build
+./scripts/build.sh build-san -DWM_SANITIZE=ON
+
+ctest --test-dir build --output-on-failure
+
+# Leaks are errors; UBSan stops at the first finding with a stack trace.
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-san --output-on-failure

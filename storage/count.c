@@ -1,0 +1,657 @@
+/*
+ * storage: COUNT. Event counts come from rollup cells, never from events: the query
+ * reads the smallest rollup kind that holds its dimensions over at most five runs of
+ * time units (edge days, edge months, whole years), each one cursor run.
+ * Cost: the cells of the chosen kind in those runs, i.e. (years + up to 2*11 months +
+ * up to 2*30 days) x the projects x gemeenten x enum-value combinations that occur in
+ * them; it does not grow with the number of events, only with the variety of their
+ * values (an all-time query without month/quarter reads year cells only).
+ *
+ * distinct=person walks the person index (pidx) of the type, one cursor per year
+ * touched, merged by person id so each person's entries are seen together and counted
+ * once per group. Cost: the index entries (about one per live event) of the type in
+ * the years that [from, to] overlaps; it grows with the events of those years, not
+ * with the whole store.
+ */
+#define _GNU_SOURCE /* qsort_r, pthread_rwlockattr_setkind_np */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define DATE_MAX_DAYS 2932896 /* 9999-12-31 */
+
+/* One group of the answer: its dimension values (ids, indexes or time units). */
+struct group {
+    uint32_t vals[WM_DIM_COUNT_];
+    uint64_t count;
+    uint64_t stamp; /* distinct: the last person counted in this group */
+    uint8_t used;
+};
+
+struct count_ctx {
+    struct store *s;
+    MDB_txn *txn;
+    const struct wm_count_query *q;
+    const struct proto_type_desc *td;
+    struct store_registry reg;
+    uint8_t *proj_ok; /* by project id (reg.nid) */
+    uint8_t *gem_ok;  /* by gemeente id (reg.ngem); NULL: every gemeente */
+    uint32_t enum_mask[WM_MAX_ENUMS];
+    int32_t a, b; /* dates, clamped */
+    struct group *g;
+    size_t gcap, gused;
+};
+
+/* ---- groups ------------------------------------------------------------------- */
+
+static uint64_t group_hash(const uint32_t *v, size_t n)
+{
+    uint64_t h = 0x84222325cbf29ce4ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ v[i]) * 0x100000001b3ull;
+    return h ^ (h >> 31);
+}
+
+static int groups_grow(struct count_ctx *c)
+{
+    size_t cap = c->gcap ? c->gcap * 2 : 64;
+    struct group *g = calloc(cap, sizeof *g);
+    size_t nby = c->q->nby;
+
+    if (!g)
+        return WM_ENOMEM;
+    for (size_t i = 0; i < c->gcap; i++) {
+        size_t j;
+        if (!c->g[i].used)
+            continue;
+        j = group_hash(c->g[i].vals, nby) & (cap - 1);
+        while (g[j].used)
+            j = (j + 1) & (cap - 1);
+        g[j] = c->g[i];
+    }
+    free(c->g);
+    c->g = g;
+    c->gcap = cap;
+    return WM_OK;
+}
+
+/* Add n to the group vals. With stamp != 0 (distinct) a group counts each stamp (a
+ * person) once. */
+static int group_add(struct count_ctx *c, const uint32_t *vals, uint64_t n, uint64_t stamp)
+{
+    size_t nby = c->q->nby, j;
+
+    if ((c->gused + 1) * 2 > c->gcap && groups_grow(c) != WM_OK)
+        return WM_ENOMEM;
+    j = group_hash(vals, nby) & (c->gcap - 1);
+    for (;;) {
+        struct group *e = &c->g[j];
+        if (!e->used) {
+            e->used = 1;
+            memcpy(e->vals, vals, nby * sizeof *vals);
+            e->count = n;
+            e->stamp = stamp;
+            c->gused++;
+            return WM_OK;
+        }
+        if (memcmp(e->vals, vals, nby * sizeof *vals) == 0) {
+            if (stamp == 0 || e->stamp != stamp)
+                e->count += n;
+            e->stamp = stamp;
+            return WM_OK;
+        }
+        j = (j + 1) & (c->gcap - 1);
+    }
+}
+
+/* ---- filters -------------------------------------------------------------------- */
+
+static int resolve_filters(struct count_ctx *c, char *err, size_t errlen)
+{
+    const struct wm_count_query *q = c->q;
+    const struct store_registry *r = &c->reg;
+    const struct wm_filter *f;
+
+    c->proj_ok = malloc(r->nid);
+    if (!c->proj_ok)
+        return WM_ENOMEM;
+    for (uint32_t id = 0; id < r->nid; id++)
+        c->proj_ok[id] = id == 0 || r->by_id[id] >= 0;
+
+    f = &q->filter[WM_DIM_PROJECT];
+    if (f->active) {
+        memset(c->proj_ok, 0, r->nid);
+        for (size_t i = 0; i < f->n; i++) {
+            const struct store_reg_project *p = store_registry_find(r, f->str[i]);
+            if (p) {
+                c->proj_ok[p->id] = 1;
+            } else if (strcmp(f->str[i], "-") == 0) {
+                c->proj_ok[0] = 1; /* the group of events without a project */
+            } else {
+                proto_errf(err, errlen, "unknown project '%s'", f->str[i]);
+                return WM_EUNKNOWN_PROJECT;
+            }
+        }
+    }
+    f = &q->filter[WM_DIM_CATEGORY];
+    if (f->active) {
+        for (uint32_t id = 0; id < r->nid; id++) {
+            const char *cat = id == 0             ? "-"
+                              : r->by_id[id] >= 0 ? r->proj[r->by_id[id]].p.category
+                                                  : NULL;
+            int hit = 0;
+            for (size_t i = 0; cat && i < f->n && !hit; i++)
+                hit = strcmp(cat, f->str[i]) == 0;
+            if (!hit)
+                c->proj_ok[id] = 0;
+        }
+    }
+    f = &q->filter[WM_DIM_SCOPE];
+    if (f->active) {
+        c->proj_ok[0] = 0;
+        for (uint32_t id = 1; id < r->nid; id++)
+            if (r->by_id[id] >= 0 && !(f->mask & (1u << r->proj[r->by_id[id]].p.scope)))
+                c->proj_ok[id] = 0;
+    }
+    f = &q->filter[WM_DIM_GEMEENTE];
+    if (f->active) {
+        c->gem_ok = calloc(r->ngem ? r->ngem : 1, 1);
+        if (!c->gem_ok)
+            return WM_ENOMEM;
+        for (size_t i = 0; i < f->n; i++)
+            for (uint32_t id = 1; id < r->ngem; id++)
+                if (strcmp(r->gem[id], f->str[i]) == 0)
+                    c->gem_ok[id] = 1;
+    }
+    for (int i = 0; i < WM_MAX_ENUMS; i++) {
+        f = &q->filter[WM_DIM_ENUM0 + i];
+        c->enum_mask[i] = f->active ? f->mask : UINT32_MAX;
+    }
+    return WM_OK;
+}
+
+/* Narrow [a, b] to the periods a year, quarter or month filter allows. */
+static void narrow_dates(struct count_ctx *c)
+{
+    static const int dims[3] = {WM_DIM_YEAR, WM_DIM_QUARTER, WM_DIM_MONTH};
+
+    for (int d = 0; d < 3; d++) {
+        const struct wm_filter *f = &c->q->filter[dims[d]];
+        int32_t lo = INT32_MAX, hi = INT32_MIN;
+        if (!f->active)
+            continue;
+        for (size_t i = 0; i < f->n; i++) {
+            int32_t first, last, v = f->num[i];
+            if (d == 0) {
+                first = store_unit_first(STORE_GRAN_YEAR, v);
+                last = store_unit_last(STORE_GRAN_YEAR, v);
+            } else if (d == 1) {
+                first = store_unit_first(STORE_GRAN_MONTH, v / 4 * 12 + v % 4 * 3);
+                last = store_unit_last(STORE_GRAN_MONTH, v / 4 * 12 + v % 4 * 3 + 2);
+            } else {
+                first = store_unit_first(STORE_GRAN_MONTH, v);
+                last = store_unit_last(STORE_GRAN_MONTH, v);
+            }
+            lo = first < lo ? first : lo;
+            hi = last > hi ? last : hi;
+        }
+        c->a = lo > c->a ? lo : c->a;
+        c->b = hi < c->b ? hi : c->b;
+    }
+}
+
+static int num_in(const struct wm_filter *f, int32_t v)
+{
+    if (!f->active)
+        return 1;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->num[i] == v)
+            return 1;
+    return 0;
+}
+
+/* The period of a cell or entry: year, quarter index, month index (-1 when the unit
+ * is coarser). */
+struct period {
+    int32_t year, quarter, month;
+};
+
+static struct period unit_period(int gran, int32_t unit)
+{
+    struct period p = {unit, -1, -1};
+
+    if (gran == STORE_GRAN_DAY)
+        unit = store_time_unit(unit, STORE_GRAN_MONTH);
+    if (gran != STORE_GRAN_YEAR) {
+        p.year = unit / 12;
+        p.month = unit;
+        p.quarter = p.year * 4 + unit % 12 / 3;
+    }
+    return p;
+}
+
+static int period_ok(const struct count_ctx *c, const struct period *p)
+{
+    const struct wm_count_query *q = c->q;
+
+    return num_in(&q->filter[WM_DIM_YEAR], p->year) &&
+           num_in(&q->filter[WM_DIM_QUARTER], p->quarter) &&
+           num_in(&q->filter[WM_DIM_MONTH], p->month);
+}
+
+/* Filters on project (incl. category, scope), gemeente and enums. */
+static int dims_ok(const struct count_ctx *c, uint32_t project, uint32_t gem, const uint8_t *enums)
+{
+    if (project >= c->reg.nid || !c->proj_ok[project])
+        return 0;
+    if (c->gem_ok && (gem >= c->reg.ngem || !c->gem_ok[gem]))
+        return 0;
+    for (int i = 0; i < c->td->nenums; i++)
+        if (!(c->enum_mask[i] & (1u << enums[i])))
+            return 0;
+    return 1;
+}
+
+static void group_vals(const struct count_ctx *c, uint32_t project, uint32_t gem,
+                       const uint8_t *enums, const struct period *p, uint32_t *vals)
+{
+    const struct store_registry *r = &c->reg;
+    int32_t idx = project ? r->by_id[project] : -1;
+
+    for (size_t i = 0; i < c->q->nby; i++) {
+        switch (c->q->by[i]) {
+        case WM_DIM_PROJECT:
+            vals[i] = project;
+            break;
+        case WM_DIM_CATEGORY:
+            vals[i] = idx >= 0 ? r->proj[idx].cat + 1 : 0;
+            break;
+        case WM_DIM_SCOPE:
+            vals[i] = idx >= 0 ? r->proj[idx].p.scope + 1u : 0;
+            break;
+        case WM_DIM_GEMEENTE:
+            vals[i] = gem;
+            break;
+        case WM_DIM_YEAR:
+            vals[i] = (uint32_t)p->year;
+            break;
+        case WM_DIM_QUARTER:
+            vals[i] = (uint32_t)p->quarter;
+            break;
+        case WM_DIM_MONTH:
+            vals[i] = (uint32_t)p->month;
+            break;
+        default:
+            vals[i] = enums[c->q->by[i] - WM_DIM_ENUM0];
+            break;
+        }
+    }
+}
+
+/* ---- counting from rollups ------------------------------------------------------- */
+
+static int uses_dim(const struct wm_count_query *q, int dim)
+{
+    if (q->filter[dim].active)
+        return 1;
+    for (size_t i = 0; i < q->nby; i++)
+        if (q->by[i] == dim)
+            return 1;
+    return 0;
+}
+
+static int count_rollups(struct count_ctx *c)
+{
+    const struct wm_count_query *q = c->q;
+    struct store_span spans[5];
+    size_t nspans;
+    int kind = STORE_ROLL_BASE, nused = 0, month_mode;
+    MDB_cursor *cur = NULL;
+    int rc = 0, ret = WM_OK;
+
+    for (int i = 0; i < c->td->nenums; i++)
+        if (uses_dim(q, WM_DIM_ENUM0 + i)) {
+            nused++;
+            kind = STORE_ROLL_ENUM0 + i;
+        }
+    if (nused > 1)
+        kind = STORE_ROLL_FULL;
+    month_mode = uses_dim(q, WM_DIM_MONTH) || uses_dim(q, WM_DIM_QUARTER);
+    nspans = store_decompose(c->a, c->b, month_mode, spans);
+    if (nspans == 0)
+        return WM_OK;
+    rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_ROLLUP], &cur);
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    for (size_t si = 0; si < nspans && ret == WM_OK; si++) {
+        uint8_t k0[16], enums[WM_MAX_ENUMS] = {0};
+        MDB_val k, v;
+        const struct store_span *sp = &spans[si];
+        int skind = store_rollup_kind_at(c->td, kind, sp->gran);
+        store_rollup_key(k0, skind, q->type, 0, sp->gran, sp->lo, 0, enums);
+        k.mv_size = STORE_RK_PROJECT;
+        k.mv_data = k0;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            const uint8_t *kb = k.mv_data;
+            struct period p;
+            uint32_t pj, gem, vals[WM_DIM_COUNT_];
+            int32_t unit;
+            if (k.mv_size < STORE_RK_ENUMS || memcmp(kb, k0, STORE_RK_TIME) != 0)
+                break;
+            unit = store_get_time(kb + STORE_RK_TIME);
+            if (unit > sp->hi)
+                break;
+            pj = store_get_u16(kb + STORE_RK_PROJECT);
+            gem = store_get_u16(kb + STORE_RK_GEM);
+            if (skind == STORE_ROLL_FULL)
+                memcpy(enums, kb + STORE_RK_ENUMS, WM_MAX_ENUMS);
+            else if (skind != STORE_ROLL_BASE)
+                enums[skind - STORE_ROLL_ENUM0] = kb[STORE_RK_ENUMS];
+            p = unit_period(sp->gran, unit);
+            if (!dims_ok(c, pj, gem, enums) || !period_ok(c, &p))
+                continue;
+            group_vals(c, pj, gem, enums, &p, vals);
+            ret = group_add(c, vals, store_val_u64(&v), 0);
+            if (ret != WM_OK)
+                break;
+        }
+        if (rc != 0 && rc != MDB_NOTFOUND && ret == WM_OK)
+            ret = store_lmdb_err(rc);
+    }
+    mdb_cursor_close(cur);
+    return ret;
+}
+
+/* ---- distinct persons from the person index --------------------------------------- */
+
+struct ycur {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint32_t year;
+    int live;
+};
+
+static void ycur_check(struct ycur *y, int type, int rc)
+{
+    const uint8_t *kb = y->k.mv_data;
+
+    y->live = rc == 0 && y->k.mv_size == STORE_PIDX_LEN && kb[0] == type &&
+              store_get_u16(kb + 1) == y->year;
+}
+
+/* The years of the type present in pidx: [*lo, *hi], or *lo > *hi when none. */
+static int pidx_years(struct count_ctx *c, MDB_cursor *cur, uint32_t *lo, uint32_t *hi)
+{
+    uint8_t k0[1] = {c->q->type};
+    MDB_val k = {1, k0}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+
+    *lo = 1;
+    *hi = 0;
+    if (rc == MDB_NOTFOUND)
+        return WM_OK;
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    if (((const uint8_t *)k.mv_data)[0] != c->q->type)
+        return WM_OK;
+    *lo = store_get_u16((const uint8_t *)k.mv_data + 1);
+    k0[0] = (uint8_t)(c->q->type + 1);
+    k.mv_size = 1;
+    k.mv_data = k0;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    *hi = store_get_u16((const uint8_t *)k.mv_data + 1);
+    return WM_OK;
+}
+
+static int count_distinct(struct count_ctx *c)
+{
+    struct ycur *yc = NULL;
+    MDB_cursor *probe = NULL;
+    uint32_t ylo, yhi, ny = 0;
+    uint64_t stamp = 0;
+    int rc, ret;
+
+    rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PIDX], &probe);
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    ret = pidx_years(c, probe, &ylo, &yhi);
+    mdb_cursor_close(probe);
+    if (ret != WM_OK)
+        return ret;
+    if ((int32_t)ylo < store_time_unit(c->a, STORE_GRAN_YEAR))
+        ylo = (uint32_t)store_time_unit(c->a, STORE_GRAN_YEAR);
+    if ((int32_t)yhi > store_time_unit(c->b, STORE_GRAN_YEAR))
+        yhi = (uint32_t)store_time_unit(c->b, STORE_GRAN_YEAR);
+    if (ylo > yhi)
+        return WM_OK;
+    yc = calloc(yhi - ylo + 1, sizeof *yc);
+    if (!yc)
+        return WM_ENOMEM;
+    for (uint32_t y = ylo; y <= yhi; y++) {
+        struct ycur *e = &yc[ny++];
+        uint8_t k0[3];
+        k0[0] = c->q->type;
+        store_put_u16(k0 + 1, y);
+        e->year = y;
+        rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PIDX], &e->cur);
+        if (rc != 0) {
+            ny--;
+            ret = store_lmdb_err(rc);
+            goto out;
+        }
+        e->k.mv_size = 3;
+        e->k.mv_data = k0;
+        rc = mdb_cursor_get(e->cur, &e->k, &e->v, MDB_SET_RANGE);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            ret = store_lmdb_err(rc);
+            goto out;
+        }
+        ycur_check(e, c->q->type, rc);
+    }
+    /* Merge the years by person: each person's entries of every year come together,
+     * so a group counts a person once without a set of (group, person). */
+    for (;;) {
+        uint32_t person = UINT32_MAX;
+        int any = 0;
+        for (uint32_t i = 0; i < ny; i++)
+            if (yc[i].live) {
+                uint32_t p = store_get_u32((const uint8_t *)yc[i].k.mv_data + 3);
+                if (!any || p < person)
+                    person = p;
+                any = 1;
+            }
+        if (!any)
+            break;
+        stamp++;
+        for (uint32_t i = 0; i < ny; i++) {
+            struct ycur *e = &yc[i];
+            while (e->live) {
+                const uint8_t *kb = e->k.mv_data;
+                uint32_t pj, gem, vals[WM_DIM_COUNT_];
+                int32_t date;
+                if (store_get_u32(kb + 3) != person)
+                    break;
+                date = store_get_time(kb + 7);
+                pj = store_get_u16(kb + 11);
+                gem = store_get_u16(kb + 13);
+                if (date >= c->a && date <= c->b && dims_ok(c, pj, gem, kb + 15)) {
+                    struct period p = unit_period(STORE_GRAN_DAY, date);
+                    if (period_ok(c, &p)) {
+                        group_vals(c, pj, gem, kb + 15, &p, vals);
+                        ret = group_add(c, vals, 1, stamp);
+                        if (ret != WM_OK)
+                            goto out;
+                    }
+                }
+                rc = mdb_cursor_get(e->cur, &e->k, &e->v, MDB_NEXT);
+                if (rc != 0 && rc != MDB_NOTFOUND) {
+                    ret = store_lmdb_err(rc);
+                    goto out;
+                }
+                ycur_check(e, c->q->type, rc);
+            }
+        }
+    }
+out:
+    for (uint32_t i = 0; i < ny; i++)
+        mdb_cursor_close(yc[i].cur);
+    free(yc);
+    return ret;
+}
+
+/* ---- the answer ------------------------------------------------------------------- */
+
+struct row {
+    const char *v[WM_DIM_COUNT_];
+    char buf[WM_DIM_COUNT_][16];
+    uint64_t count;
+};
+
+static const char *dim_text(const struct count_ctx *c, int dim, uint32_t val, char *buf)
+{
+    const struct store_registry *r = &c->reg;
+
+    switch (dim) {
+    case WM_DIM_PROJECT:
+        return val == 0 ? "-" : r->proj[r->by_id[val]].p.name;
+    case WM_DIM_CATEGORY:
+        return val == 0 ? "-" : r->cats[val - 1];
+    case WM_DIM_SCOPE:
+        return val == 0 ? "-" : val == 1 + WM_SCOPE_LOCAL ? "local" : "regional";
+    case WM_DIM_GEMEENTE:
+        return val < r->ngem && r->gem[val][0] ? r->gem[val] : "-";
+    case WM_DIM_YEAR:
+        snprintf(buf, 16, "%04u", val);
+        return buf;
+    case WM_DIM_QUARTER:
+        snprintf(buf, 16, "%04u-Q%u", val / 4, val % 4 + 1);
+        return buf;
+    case WM_DIM_MONTH:
+        snprintf(buf, 16, "%04u-%02u", val / 12, val % 12 + 1);
+        return buf;
+    default: {
+        const struct proto_enum_field *f = c->td->enums[dim - WM_DIM_ENUM0];
+        return val < f->nvalues ? f->values[val] : "-";
+    }
+    }
+}
+
+static int row_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct row *a = *(const struct row *const *)pa, *b = *(const struct row *const *)pb;
+    size_t nby = *(const size_t *)arg;
+
+    for (size_t i = 0; i < nby; i++) {
+        int d = strcmp(a->v[i], b->v[i]);
+        if (d)
+            return d;
+    }
+    return 0;
+}
+
+static int emit_rows(struct count_ctx *c, struct wm_buf *out, size_t *nrows)
+{
+    size_t nby = c->q->nby, n = 0;
+    struct row *rows, **order;
+
+    if (nby == 0) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < c->gcap; i++)
+            if (c->g[i].used)
+                total = c->g[i].count;
+        wm_buf_puts(out, "ROW");
+        proto_fmt_pair_u64(out, "count", total);
+        wm_buf_puts(out, "\n");
+        *nrows = 1;
+        return out->oom ? WM_ENOMEM : WM_OK;
+    }
+    rows = malloc((c->gused ? c->gused : 1) * sizeof *rows);
+    order = malloc((c->gused ? c->gused : 1) * sizeof *order);
+    if (!rows || !order) {
+        free(rows);
+        free(order);
+        return WM_ENOMEM;
+    }
+    for (size_t i = 0; i < c->gcap; i++) {
+        const struct group *g = &c->g[i];
+        if (!g->used || g->count == 0)
+            continue;
+        for (size_t d = 0; d < nby; d++)
+            rows[n].v[d] = dim_text(c, c->q->by[d], g->vals[d], rows[n].buf[d]);
+        rows[n].count = g->count;
+        order[n] = &rows[n]; /* rows point into themselves: sort pointers, not rows */
+        n++;
+    }
+    qsort_r(order, n, sizeof *order, row_cmp, &nby);
+    for (size_t i = 0; i < n; i++) {
+        wm_buf_puts(out, "ROW");
+        for (size_t d = 0; d < nby; d++)
+            proto_fmt_pair(out, proto_dim_name(c->q->type, c->q->by[d]), order[i]->v[d]);
+        proto_fmt_pair_u64(out, "count", order[i]->count);
+        wm_buf_puts(out, "\n");
+    }
+    free(rows);
+    free(order);
+    *nrows = n;
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *out, size_t *nrows,
+                char *err, size_t errlen)
+{
+    struct count_ctx c;
+    int ret;
+
+    *nrows = 0;
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    c.q = q;
+    c.td = proto_type_desc(q->type);
+    if (!c.td) {
+        proto_errf(err, errlen, "unknown type %d", (int)q->type);
+        return WM_EINVALID;
+    }
+    ret = store_read_begin(s, &c.txn);
+    if (ret != WM_OK) {
+        proto_errf(err, errlen, "cannot read the store: %s", wm_strerror(ret));
+        return WM_EIO;
+    }
+    ret = store_registry_load(s, c.txn, &c.reg);
+    if (ret != WM_OK) {
+        store_read_end(s, c.txn);
+        proto_errf(err, errlen, "cannot read the registry: %s", wm_strerror(ret));
+        return ret == WM_ENOMEM ? WM_ENOMEM : WM_EIO;
+    }
+    ret = resolve_filters(&c, err, errlen);
+    if (ret != WM_OK)
+        goto out;
+    c.a = q->from > WM_DATE_MIN ? q->from : WM_DATE_MIN;
+    c.b = q->to < DATE_MAX_DAYS ? q->to : DATE_MAX_DAYS;
+    narrow_dates(&c);
+    ret = groups_grow(&c);
+    if (ret == WM_OK && c.a <= c.b)
+        ret = q->distinct ? count_distinct(&c) : count_rollups(&c);
+    if (ret == WM_OK)
+        ret = emit_rows(&c, out, nrows);
+    if (ret != WM_OK)
+        proto_errf(err, errlen, "count failed: %s", wm_strerror(ret));
+out:
+    store_read_end(s, c.txn);
+    store_registry_free(&c.reg);
+    free(c.proj_ok);
+    free(c.gem_ok);
+    free(c.g);
+    if (ret != WM_OK && ret != WM_EUNKNOWN_PROJECT && ret != WM_ENOMEM)
+        ret = WM_EIO;
+    return ret;
+}

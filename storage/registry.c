@@ -1,0 +1,293 @@
+/*
+ * storage: the project registry and the gemeente dictionary as the queries see them
+ * (one load per read transaction; the registry is small), and PROJECTS.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+void store_program_default(struct wm_project *p)
+{
+    memset(p, 0, sizeof *p);
+    p->name[0] = '*';
+    p->start = p->end = WM_DATE_NONE;
+    for (int i = 0; i < 3; i++)
+        p->target[i] = -1;
+}
+
+int store_project_value(const MDB_val *v, uint32_t *id, struct wm_project *p)
+{
+    int ret;
+
+    if (v->mv_size < 4)
+        return WM_EVERSION;
+    *id = store_get_u32(v->mv_data);
+    ret = proto_project_decode((const uint8_t *)v->mv_data + 4, v->mv_size - 4, p);
+    return ret == WM_OK ? WM_OK : WM_EVERSION;
+}
+
+int store_gemeente_id(struct store *s, MDB_txn *txn, const char *name, int create,
+                      struct store_counters *c, uint32_t *id)
+{
+    uint8_t fk[1 + WM_NAME_MAX], rk[5];
+    size_t len = strlen(name);
+    MDB_val k = {len + 1, fk}, v;
+    int rc;
+
+    if (len > WM_NAME_MAX)
+        return WM_EINVALID;
+    fk[0] = 0x01;
+    memcpy(fk + 1, name, len);
+    rc = mdb_get(txn, s->dbi[STORE_DBI_NAMES], &k, &v);
+    if (rc == 0 && v.mv_size == 4) {
+        *id = store_get_u32(v.mv_data);
+        return WM_OK;
+    }
+    if (rc != MDB_NOTFOUND)
+        return rc == 0 ? WM_EVERSION : store_lmdb_err(rc);
+    if (!create)
+        return WM_ENOT_FOUND;
+    if (c->next_gemeente > 0xffff)
+        return WM_EINVALID; /* ids are u16 in rollup keys */
+    *id = (uint32_t)c->next_gemeente++;
+    store_put_u32(rk + 1, *id);
+    v.mv_size = 4;
+    v.mv_data = rk + 1;
+    rc = mdb_put(txn, s->dbi[STORE_DBI_NAMES], &k, &v, 0);
+    if (rc == 0) {
+        rk[0] = 0x02;
+        k.mv_size = 5;
+        k.mv_data = rk;
+        v.mv_size = len;
+        v.mv_data = (void *)name;
+        rc = mdb_put(txn, s->dbi[STORE_DBI_NAMES], &k, &v, 0);
+    }
+    return store_lmdb_err(rc);
+}
+
+static int cat_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void store_registry_free(struct store_registry *r)
+{
+    free(r->proj);
+    free(r->by_id);
+    free(r->cats);
+    free(r->gem);
+    memset(r, 0, sizeof *r);
+}
+
+static int registry_load_gemeenten(struct store *s, MDB_txn *txn, struct store_registry *r)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t first = 0x02;
+    int rc, ret = WM_OK;
+
+    rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_NAMES], &cur);
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    k.mv_size = 1;
+    k.mv_data = &first;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        uint32_t id;
+        if (k.mv_size != 5 || kb[0] != 0x02)
+            break;
+        id = store_get_u32(kb + 1);
+        if (id >= r->ngem) {
+            uint32_t n = id + 16;
+            void *g = realloc(r->gem, n * sizeof *r->gem);
+            if (!g) {
+                ret = WM_ENOMEM;
+                goto out;
+            }
+            r->gem = g;
+            memset(r->gem + r->ngem, 0, (n - r->ngem) * sizeof *r->gem);
+            r->ngem = n;
+        }
+        if (v.mv_size > WM_NAME_MAX) {
+            ret = WM_EVERSION;
+            goto out;
+        }
+        memcpy(r->gem[id], v.mv_data, v.mv_size);
+        r->gem[id][v.mv_size] = '\0';
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        ret = store_lmdb_err(rc);
+out:
+    mdb_cursor_close(cur);
+    return ret;
+}
+
+int store_registry_load(struct store *s, MDB_txn *txn, struct store_registry *r)
+{
+    MDB_cursor *cur = NULL;
+    MDB_stat st;
+    MDB_val k = {7, "program"}, v;
+    int rc, ret;
+
+    memset(r, 0, sizeof *r);
+    rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+    if (rc == 0) {
+        if (proto_project_decode(v.mv_data, v.mv_size, &r->program) != WM_OK)
+            return WM_EVERSION;
+    } else if (rc == MDB_NOTFOUND) {
+        store_program_default(&r->program);
+    } else {
+        return store_lmdb_err(rc);
+    }
+    rc = mdb_stat(txn, s->dbi[STORE_DBI_PROJECTS], &st);
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    r->proj = calloc(st.ms_entries + 1, sizeof *r->proj);
+    r->cats = calloc(st.ms_entries + 1, sizeof *r->cats);
+    if (!r->proj || !r->cats) {
+        ret = WM_ENOMEM;
+        goto fail;
+    }
+    rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_PROJECTS], &cur);
+    if (rc != 0) {
+        ret = store_lmdb_err(rc);
+        goto fail;
+    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && r->nproj < st.ms_entries;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct store_reg_project *rp = &r->proj[r->nproj];
+        ret = store_project_value(&v, &rp->id, &rp->p);
+        if (ret != WM_OK)
+            goto fail;
+        if (rp->id >= r->nid)
+            r->nid = rp->id + 1;
+        r->nproj++;
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        ret = store_lmdb_err(rc);
+        goto fail;
+    }
+    /* Id 0 is "no project": by_id always has it. */
+    if (r->nid == 0)
+        r->nid = 1;
+    r->by_id = malloc(r->nid * sizeof *r->by_id);
+    if (!r->by_id) {
+        ret = WM_ENOMEM;
+        goto fail;
+    }
+    for (uint32_t i = 0; i < r->nid; i++)
+        r->by_id[i] = -1;
+    for (size_t i = 0; i < r->nproj; i++) {
+        r->by_id[r->proj[i].id] = (int32_t)i;
+        r->cats[i] = r->proj[i].p.category;
+    }
+    qsort(r->cats, r->nproj, sizeof *r->cats, cat_cmp);
+    for (size_t i = 0; i < r->nproj; i++)
+        if (r->ncats == 0 || strcmp(r->cats[r->ncats - 1], r->cats[i]) != 0)
+            r->cats[r->ncats++] = r->cats[i];
+    for (size_t i = 0; i < r->nproj; i++) {
+        const char *key = r->proj[i].p.category;
+        const char **hit = bsearch(&key, r->cats, r->ncats, sizeof *r->cats, cat_cmp);
+        r->proj[i].cat = (uint32_t)(hit - r->cats);
+    }
+    ret = registry_load_gemeenten(s, txn, r);
+    if (ret != WM_OK)
+        goto fail;
+    return WM_OK;
+fail:
+    if (cur)
+        mdb_cursor_close(cur);
+    store_registry_free(r);
+    return ret;
+}
+
+const struct store_reg_project *store_registry_find(const struct store_registry *r,
+                                                    const char *name)
+{
+    size_t lo = 0, hi = r->nproj;
+
+    /* LMDB's order of the names is strcmp's: they hold no NUL. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(r->proj[mid].p.name, name);
+        if (c == 0)
+            return &r->proj[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int fmt_date_pair(struct wm_buf *out, const char *key, int32_t d)
+{
+    char buf[11];
+
+    if (d == WM_DATE_NONE)
+        return proto_fmt_pair(out, key, "-");
+    proto_date_format(d, buf);
+    return proto_fmt_pair(out, key, buf);
+}
+
+static int fmt_target_pair(struct wm_buf *out, const char *key, int64_t t)
+{
+    if (t < 0)
+        return proto_fmt_pair(out, key, "-");
+    return proto_fmt_pair_u64(out, key, (uint64_t)t);
+}
+
+/* One PROJECTS row: category, scope and title given by the caller (the program has
+ * none of its own). */
+static void fmt_project_row(struct wm_buf *out, const struct wm_project *p, const char *category,
+                            const char *scope, const char *title)
+{
+    wm_buf_puts(out, "ROW");
+    proto_fmt_pair(out, "project", p->name);
+    proto_fmt_pair(out, "category", category);
+    proto_fmt_pair(out, "scope", scope);
+    fmt_date_pair(out, "start", p->start);
+    fmt_date_pair(out, "end", p->end);
+    fmt_target_pair(out, "target.started", p->target[0]);
+    fmt_target_pair(out, "target.completed", p->target[1]);
+    fmt_target_pair(out, "target.placed", p->target[2]);
+    proto_fmt_pair(out, "title", title[0] ? title : "-");
+    wm_buf_puts(out, "\n");
+}
+
+int store_projects(struct store *s, struct wm_buf *out, size_t *nrows, char *err, size_t errlen)
+{
+    struct store_registry r;
+    MDB_txn *txn;
+    int ret;
+
+    *nrows = 0;
+    ret = store_read_begin(s, &txn);
+    if (ret != WM_OK) {
+        proto_errf(err, errlen, "cannot read the store: %s", wm_strerror(ret));
+        return WM_EIO;
+    }
+    ret = store_registry_load(s, txn, &r);
+    store_read_end(s, txn);
+    if (ret != WM_OK) {
+        proto_errf(err, errlen, "cannot read the registry: %s", wm_strerror(ret));
+        return ret == WM_ENOMEM ? WM_ENOMEM : WM_EIO;
+    }
+    for (size_t i = 0; i < r.nproj; i++) {
+        const struct wm_project *p = &r.proj[i].p;
+        fmt_project_row(out, p, p->category, p->scope == WM_SCOPE_LOCAL ? "local" : "regional",
+                        p->title);
+    }
+    fmt_project_row(out, &r.program, "*", "-", "");
+    *nrows = r.nproj + 1;
+    store_registry_free(&r);
+    if (out->oom) {
+        proto_errf(err, errlen, "out of memory");
+        return WM_ENOMEM;
+    }
+    return WM_OK;
+}

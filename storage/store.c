@@ -1,0 +1,373 @@
+/*
+ * storage: the LMDB environment's life (open, schema check, close), the one
+ * translation of LMDB codes into wm_err, read transactions under the resize lock,
+ * map growth, and the cheap whole-store reads: totals, statistics, hot backup.
+ */
+#define _GNU_SOURCE /* qsort_r, pthread_rwlockattr_setkind_np */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "store_int.h"
+
+#define STORE_DEFAULT_MAP ((size_t)1 << 30)
+#define STORE_DEFAULT_MAP_MAX ((size_t)64 << 30)
+
+static const char *const dbi_names[STORE_DBI_COUNT_] = {
+    [STORE_DBI_META] = "meta",         [STORE_DBI_EVENTS] = "events",
+    [STORE_DBI_IDS] = "ids",           [STORE_DBI_RETRACTED] = "retracted",
+    [STORE_DBI_PROJECTS] = "projects", [STORE_DBI_NAMES] = "names",
+    [STORE_DBI_PERSONS] = "persons",   [STORE_DBI_ROLLUP] = "rollup",
+    [STORE_DBI_PIDX] = "pidx",         [STORE_DBI_PPLACE] = "pplace",
+    [STORE_DBI_PFIRST] = "pfirst",     [STORE_DBI_PMULTI] = "pmulti",
+};
+
+int store_lmdb_err(int rc)
+{
+    switch (rc) {
+    case 0:
+        return WM_OK;
+    case MDB_NOTFOUND:
+        return WM_ENOT_FOUND;
+    case MDB_KEYEXIST:
+        return WM_ECONFLICT;
+    case MDB_MAP_FULL:
+        return WM_EMAPFULL;
+    case MDB_VERSION_MISMATCH:
+    case MDB_INVALID:
+        return WM_EVERSION;
+    case MDB_TXN_FULL:
+    case MDB_CURSOR_FULL:
+    case MDB_PAGE_FULL:
+    case MDB_DBS_FULL:
+    case MDB_READERS_FULL:
+    case MDB_TLS_FULL:
+    case MDB_MAP_RESIZED:
+    case MDB_BAD_RSLOT:
+    case MDB_BAD_TXN:
+    case MDB_BAD_VALSIZE:
+    case MDB_BAD_DBI:
+        return WM_ESTORAGE;
+    case ENOMEM:
+        return WM_ENOMEM;
+    default:
+        /* EIO, ENOSPC, EACCES, MDB_CORRUPTED, MDB_PANIC, ...: the disk failed us. */
+        return WM_EIO;
+    }
+}
+
+int store_read_begin(struct store *s, MDB_txn **txn)
+{
+    int rc;
+
+    if (pthread_rwlock_rdlock(&s->resize_lock) != 0)
+        return WM_EINTERNAL;
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    if (rc != 0) {
+        pthread_rwlock_unlock(&s->resize_lock);
+        return store_lmdb_err(rc);
+    }
+    return WM_OK;
+}
+
+void store_read_end(struct store *s, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->resize_lock);
+}
+
+int store_grow(struct store *s)
+{
+    size_t next;
+    int rc;
+
+    if (s->map_size >= s->map_max)
+        return WM_EMAPFULL;
+    next = s->map_size > s->map_max / 2 ? s->map_max : s->map_size * 2;
+    if (pthread_rwlock_wrlock(&s->resize_lock) != 0)
+        return WM_EINTERNAL;
+    rc = mdb_env_set_mapsize(s->env, next);
+    if (rc == 0)
+        s->map_size = next;
+    pthread_rwlock_unlock(&s->resize_lock);
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    atomic_fetch_add(&s->map_grows, 1);
+    return WM_OK;
+}
+
+int store_counters_get(struct store *s, MDB_txn *txn, struct store_counters *c)
+{
+    MDB_val k = {8, "counters"}, v;
+    int rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+
+    memset(c, 0, sizeof *c);
+    if (rc == MDB_NOTFOUND)
+        return WM_OK;
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    if (v.mv_size != sizeof *c)
+        return WM_EVERSION;
+    memcpy(c, v.mv_data, sizeof *c);
+    return WM_OK;
+}
+
+/* Create the named DBIs, write or check the schema version, and register the
+ * configured municipalities, in one write transaction. */
+static int store_init_txn(struct store *s, const struct store_options *opt, char *err,
+                          size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    struct store_counters c;
+    MDB_val k = {6, "schema"}, v;
+    uint32_t ver;
+    int rc, ret;
+
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0)
+        goto lmdb_fail;
+    for (int i = 0; i < STORE_DBI_COUNT_; i++) {
+        rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &s->dbi[i]);
+        if (rc != 0)
+            goto lmdb_fail;
+    }
+    rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+    if (rc == 0) {
+        if (v.mv_size != sizeof ver) {
+            proto_errf(err, errlen, "store in %s: malformed schema version", opt->dir);
+            ret = WM_EVERSION;
+            goto fail;
+        }
+        memcpy(&ver, v.mv_data, sizeof ver);
+        if (ver != STORE_SCHEMA_VERSION) {
+            proto_errf(err, errlen,
+                       "store in %s has schema version %u; this build reads version %d only",
+                       opt->dir, (unsigned)ver, STORE_SCHEMA_VERSION);
+            ret = WM_EVERSION;
+            goto fail;
+        }
+    } else if (rc == MDB_NOTFOUND) {
+        ver = STORE_SCHEMA_VERSION;
+        v.mv_size = sizeof ver;
+        v.mv_data = &ver;
+        rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
+        if (rc != 0)
+            goto lmdb_fail;
+    } else {
+        goto lmdb_fail;
+    }
+    ret = store_counters_get(s, txn, &c);
+    if (ret != WM_OK) {
+        proto_errf(err, errlen, "store in %s: cannot read counters", opt->dir);
+        goto fail;
+    }
+    if (c.next_person == 0) {
+        c.next_person = c.next_project = c.next_gemeente = 1;
+    }
+    for (size_t i = 0; i < opt->n_gemeenten; i++) {
+        uint32_t id;
+        ret = store_gemeente_id(s, txn, opt->gemeenten[i], 1, &c, &id);
+        if (ret != WM_OK) {
+            proto_errf(err, errlen, "store in %s: cannot register gemeente '%s': %s", opt->dir,
+                       opt->gemeenten[i], wm_strerror(ret));
+            goto fail;
+        }
+    }
+    k.mv_size = 8;
+    k.mv_data = "counters";
+    v.mv_size = sizeof c;
+    v.mv_data = &c;
+    rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
+    if (rc != 0)
+        goto lmdb_fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != 0)
+        goto lmdb_fail;
+    return WM_OK;
+
+lmdb_fail:
+    ret = store_lmdb_err(rc);
+    proto_errf(err, errlen, "cannot initialise store in %s: %s", opt->dir, mdb_strerror(rc));
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    return ret;
+}
+
+int store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen)
+{
+    struct store *s;
+    pthread_rwlockattr_t attr;
+    MDB_envinfo info;
+    size_t plen;
+    int rc, ret = WM_ENOMEM;
+
+    *out = NULL;
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        proto_errf(err, errlen, "out of memory");
+        return WM_ENOMEM;
+    }
+    atomic_init(&s->map_grows, 0);
+    msgpack_sbuffer_init(&s->sb);
+    /* A queue of readers must not starve the writer waiting to grow the map. */
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    rc = pthread_rwlock_init(&s->resize_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (rc != 0) {
+        free(s);
+        proto_errf(err, errlen, "cannot create lock: %s", strerror(rc));
+        return WM_ENOMEM;
+    }
+    plen = strlen(opt->dir) + sizeof "/data.mdb";
+    s->data_path = malloc(plen);
+    if (!s->data_path) {
+        proto_errf(err, errlen, "out of memory");
+        goto fail;
+    }
+    snprintf(s->data_path, plen, "%s/data.mdb", opt->dir);
+
+    if (mkdir(opt->dir, 0700) != 0 && errno != EEXIST) {
+        proto_errf(err, errlen, "cannot create directory %s: %s", opt->dir, strerror(errno));
+        ret = WM_EIO;
+        goto fail;
+    }
+    s->map_size = opt->map_size ? opt->map_size : STORE_DEFAULT_MAP;
+    s->map_max = opt->map_max ? opt->map_max : STORE_DEFAULT_MAP_MAX;
+    if (s->map_max < s->map_size)
+        s->map_max = s->map_size;
+
+    rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, STORE_DBI_COUNT_ + 4);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, 1022);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, s->map_size);
+    /* MDB_NOTLS: read transactions belong to the transaction, not the thread, so any
+     * thread may read. No MDB_NOSYNC/NOMETASYNC: a commit is durable when it returns. */
+    if (rc == 0)
+        rc = mdb_env_open(s->env, opt->dir, MDB_NOTLS, 0600);
+    if (rc != 0) {
+        ret = store_lmdb_err(rc);
+        if (ret != WM_EVERSION && ret != WM_ENOMEM)
+            ret = WM_EIO;
+        proto_errf(err, errlen, "cannot open store in %s: %s", opt->dir, mdb_strerror(rc));
+        goto fail;
+    }
+    /* An existing store may be larger than the size asked for: LMDB keeps its size. */
+    if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
+        s->map_size = info.me_mapsize;
+    if (s->map_max < s->map_size)
+        s->map_max = s->map_size;
+
+    for (;;) {
+        ret = store_init_txn(s, opt, err, errlen);
+        if (ret != WM_EMAPFULL)
+            break;
+        ret = store_grow(s);
+        if (ret != WM_OK) {
+            proto_errf(err, errlen, "store in %s: map full at %zu bytes", opt->dir, s->map_size);
+            if (ret == WM_EMAPFULL)
+                ret = WM_EIO;
+            break;
+        }
+    }
+    if (ret != WM_OK)
+        goto fail;
+    *out = s;
+    return WM_OK;
+
+fail:
+    store_close(s);
+    return ret;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->env)
+        mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->resize_lock);
+    msgpack_sbuffer_destroy(&s->sb);
+    store_deltas_free(&s->deltas);
+    free(s->data_path);
+    free(s);
+}
+
+int store_totals(struct store *s, struct store_totals *t)
+{
+    struct store_counters c;
+    MDB_txn *txn;
+    int ret = store_read_begin(s, &txn);
+
+    memset(t, 0, sizeof *t);
+    if (ret != WM_OK)
+        return WM_EIO;
+    ret = store_counters_get(s, txn, &c);
+    store_read_end(s, txn);
+    if (ret != WM_OK)
+        return WM_EIO;
+    t->seq = c.last_seq;
+    t->started = c.started;
+    t->completed = c.completed;
+    t->placed = c.placed;
+    t->placed_persons = c.placed_persons;
+    t->outflow = c.outflow;
+    return WM_OK;
+}
+
+int store_stats(struct store *s, struct store_stats *st)
+{
+    struct store_counters c;
+    struct stat sb;
+    MDB_txn *txn;
+    int ret = store_read_begin(s, &txn);
+
+    memset(st, 0, sizeof *st);
+    if (ret != WM_OK)
+        return WM_EIO;
+    ret = store_counters_get(s, txn, &c);
+    /* Read under the lock: the writer changes map_size only while holding it. */
+    st->map_bytes = s->map_size;
+    store_read_end(s, txn);
+    if (ret != WM_OK)
+        return WM_EIO;
+    st->events = c.events;
+    st->retracted = c.retracted;
+    st->retractions = c.retractions;
+    st->last_seq = c.last_seq;
+    st->map_grows = atomic_load(&s->map_grows);
+    if (stat(s->data_path, &sb) == 0)
+        st->db_bytes = (uint64_t)sb.st_size;
+    return WM_OK;
+}
+
+int store_backup(struct store *s, const char *path, char *err, size_t errlen)
+{
+    int rc;
+
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        proto_errf(err, errlen, "cannot create backup directory %s: %s", path, strerror(errno));
+        return WM_EIO;
+    }
+    /* mdb_env_copy2 runs its own read transaction: hold the lock like any reader.
+     * Meanwhile the writer goes on; only a map growth waits for the copy to end. */
+    if (pthread_rwlock_rdlock(&s->resize_lock) != 0) {
+        proto_errf(err, errlen, "cannot take the store lock");
+        return WM_EIO;
+    }
+    rc = mdb_env_copy2(s->env, path, MDB_CP_COMPACT);
+    pthread_rwlock_unlock(&s->resize_lock);
+    if (rc != 0) {
+        proto_errf(err, errlen, "backup to %s failed: %s", path, mdb_strerror(rc));
+        return WM_EIO;
+    }
+    return WM_OK;
+}

@@ -1,0 +1,318 @@
+/*
+ * storage internals: the store's state, the LMDB layout and the binary key encodings
+ * shared by the write path (write.c, placement.c) and the queries (count.c,
+ * progress.c). Nothing here is visible outside storage/.
+ *
+ * LMDB layout, one named DBI per concern. Integers in keys are big-endian so that
+ * LMDB's byte order is numeric order; dates and time units are stored as
+ * u32(value XOR 0x80000000) so that signed order survives. Counter values are u64 in
+ * host order (an LMDB file is not portable across byte orders anyway).
+ *
+ *   meta       "schema" -> u32 version; "counters" -> struct store_counters;
+ *              "program" -> program record (proto_project_encode)
+ *   events     seq u64 -> msgpack record (event or retraction)
+ *   ids        principal NUL id -> seq u64 (events and retractions share it)
+ *   retracted  target seq u64 -> retraction seq u64
+ *   projects   name -> u32 project id + project record (ids are dense, from 1)
+ *   names      0x01 gemeente -> u32 id; 0x02 u32 id -> gemeente (ids from 1)
+ *   persons    person pseudonym -> u32 person id (never reversed: no person leaves)
+ *   rollup     rollup cell key -> u64 count, see "Rollups" below
+ *   pidx       [type][year u16][person u32][date][project u16][gemeente u16][e0 e1 e2]
+ *              -> u64 number of live events with exactly these values (distinct=person)
+ *   pplace     [person u32][project u16][date] -> u64 live placements (PROGRESS)
+ *   pfirst     [project u16][first date][person u32] -> empty: the earliest live
+ *              placement date of each (project, person)
+ *   pmulti     [person u32] -> empty: persons placed in two or more projects
+ *
+ * Rollups (DBI rollup): [kind][type][granularity][time][project u16][gemeente u16]
+ * followed by no enum byte (kind BASE), enum i's value (kind ENUM0+i) or all three
+ * enum values (kind FULL, only for types with two or more enums). Per-enum kinds of such
+ * types have year and month cells only: edge days read FULL's day cells (see
+ * store_rollup_has). Project 0 means "no project" (outflow). Time is the year, the
+ * month index (year*12+month-1) or the date, by granularity. Time before project: a
+ * batch's events share a few weeks, so its cells land on few pages (fewer pages to
+ * write per commit), and a query reads a time range as one run. The kind PROJ holds
+ * per-project indicator counters for PROGRESS, project first because PROGRESS reads
+ * each project over its own window: [PROJ][indicator][project][gran][time].
+ */
+#ifndef WM_STORE_INT_H
+#define WM_STORE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include <lmdb.h>
+#include <msgpack.h>
+
+#include "store.h"
+
+enum store_dbi_id {
+    STORE_DBI_META,
+    STORE_DBI_EVENTS,
+    STORE_DBI_IDS,
+    STORE_DBI_RETRACTED,
+    STORE_DBI_PROJECTS,
+    STORE_DBI_NAMES,
+    STORE_DBI_PERSONS,
+    STORE_DBI_ROLLUP,
+    STORE_DBI_PIDX,
+    STORE_DBI_PPLACE,
+    STORE_DBI_PFIRST,
+    STORE_DBI_PMULTI,
+    STORE_DBI_COUNT_
+};
+
+/* Whole-store counters, kept under meta "counters" and rewritten once per batch. */
+struct store_counters {
+    uint64_t last_seq;
+    uint64_t events, retracted, retractions;
+    uint64_t started, completed, placed, outflow, placed_persons;
+    uint64_t next_person, next_project, next_gemeente;
+};
+
+/* One pending counter change of a batch: key bytes of a DBI and the summed delta. */
+#define STORE_DKEY_MAX 22
+struct store_delta {
+    uint8_t dbi; /* enum store_dbi_id */
+    uint8_t len; /* 0: free slot */
+    uint8_t key[STORE_DKEY_MAX];
+    int64_t delta;
+};
+
+struct sort_key;
+
+/* Open-addressing table of the batch's counter deltas, reused from batch to batch so
+ * the hot path allocates nothing once it has grown to the batch size. */
+struct store_deltas {
+    struct store_delta *slots;
+    size_t cap, used;
+    uint32_t *order;       /* the used slots, in insertion order */
+    struct sort_key *sort; /* flush order (rollup.c) */
+    size_t sort_cap;
+};
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[STORE_DBI_COUNT_];
+    /* Readers hold it shared for the life of their read transaction; the writer takes
+     * it exclusively only around mdb_env_set_mapsize, which LMDB allows only while no
+     * transaction of this process is active. */
+    pthread_rwlock_t resize_lock;
+    size_t map_size; /* current map size; changed by the writer under resize_lock */
+    size_t map_max;
+    _Atomic uint64_t map_grows;
+    char *data_path; /* dir/data.mdb, for db_bytes */
+    /* writer thread only */
+    msgpack_sbuffer sb;
+    struct store_deltas deltas;
+};
+
+/* Translate an LMDB (or errno) code into wm_err: the one place that does it. */
+int store_lmdb_err(int rc);
+
+/* Begin/end a read transaction under the shared resize lock. store_read_begin
+ * returns WM_OK and *txn, or a wm_err (nothing held). */
+int store_read_begin(struct store *s, MDB_txn **txn);
+void store_read_end(struct store *s, MDB_txn *txn);
+
+/* Double the map (up to map_max). WM_OK, WM_EMAPFULL (at the limit) or WM_EIO. */
+int store_grow(struct store *s);
+
+/* Read the counters (all zero on a fresh store). */
+int store_counters_get(struct store *s, MDB_txn *txn, struct store_counters *c);
+
+/* ---- key encoding -------------------------------------------------------- */
+
+static inline void store_put_u16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline void store_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline void store_put_u64(uint8_t *p, uint64_t v)
+{
+    store_put_u32(p, (uint32_t)(v >> 32));
+    store_put_u32(p + 4, (uint32_t)v);
+}
+static inline uint32_t store_get_u16(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 8 | p[1];
+}
+static inline uint32_t store_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t store_get_u64(const uint8_t *p)
+{
+    return (uint64_t)store_get_u32(p) << 32 | store_get_u32(p + 4);
+}
+/* A signed day or time unit as an order-preserving u32. */
+static inline void store_put_time(uint8_t *p, int32_t t)
+{
+    store_put_u32(p, (uint32_t)t ^ 0x80000000u);
+}
+static inline int32_t store_get_time(const uint8_t *p)
+{
+    return (int32_t)(store_get_u32(p) ^ 0x80000000u);
+}
+/* Counter values: u64 in host order, possibly unaligned in LMDB's pages. */
+static inline uint64_t store_val_u64(const MDB_val *v)
+{
+    uint64_t x = 0;
+    if (v->mv_size == sizeof x)
+        memcpy(&x, v->mv_data, sizeof x);
+    return x;
+}
+
+/* ---- rollups -------------------------------------------------------------- */
+
+enum store_rollup_kind {
+    STORE_ROLL_BASE = 0,
+    STORE_ROLL_ENUM0 = 1, /* ENUM0 + i for enum i */
+    STORE_ROLL_FULL = 4,
+    STORE_ROLL_PROJ = 5,
+};
+enum store_gran { STORE_GRAN_YEAR = 0, STORE_GRAN_MONTH = 1, STORE_GRAN_DAY = 2 };
+/* PROGRESS indicators of the PROJ rollup. */
+enum store_indicator {
+    STORE_IND_STARTED = 0,   /* started events */
+    STORE_IND_COMPLETED = 1, /* completed events with a successful result */
+    STORE_IND_FIRST = 2,     /* (project, person) pairs by earliest live placement date */
+};
+
+/* Byte offsets of a rollup key. */
+#define STORE_RK_GRAN 2
+#define STORE_RK_TIME 3
+#define STORE_RK_PROJECT 7
+#define STORE_RK_GEM 9
+#define STORE_RK_ENUMS 11
+#define STORE_PK_LEN 9 /* PROJ key: kind, indicator, project, gran, time */
+#define STORE_PIDX_LEN 18
+
+/* 1 when a type keeps cells of a rollup kind at a granularity. */
+int store_rollup_has(const struct proto_type_desc *td, int kind, int gran);
+/* The kind that holds the cells a query of kind needs at gran. */
+int store_rollup_kind_at(const struct proto_type_desc *td, int kind, int gran);
+
+/* The time unit of a date at a granularity: year, month index or the date itself. */
+int32_t store_time_unit(int32_t date, int gran);
+/* The first and last date of a time unit. */
+int32_t store_unit_first(int gran, int32_t unit);
+int32_t store_unit_last(int gran, int32_t unit);
+
+/* Encode a rollup cell key into k (at least 14 bytes); returns its length. enums are
+ * the event's enum values (used by kind ENUM0+i and FULL). */
+size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gran, int32_t unit,
+                        uint32_t gemeente, const uint8_t *enums);
+/* Encode a PROJ key (STORE_PK_LEN bytes). */
+void store_proj_key(uint8_t *k, int indicator, uint32_t project, int gran, int32_t unit);
+
+/* One run of whole time units [lo, hi] of a granularity. */
+struct store_span {
+    int gran;
+    int32_t lo, hi;
+};
+/* Split the dates [a, b] (a <= b) into at most 5 spans: single days at the edges, whole
+ * months, whole years in the middle (no years when month_mode: grouping or filtering
+ * by month or quarter needs month cells). Returns the number of spans. */
+size_t store_decompose(int32_t a, int32_t b, int month_mode, struct store_span out[5]);
+
+/* Add delta to the counter (dbi, key) of the current batch. WM_OK or WM_ENOMEM. */
+int store_deltas_add(struct store_deltas *d, int dbi, const uint8_t *key, size_t len,
+                     int64_t delta);
+/* Forget every pending delta, keeping the memory. */
+void store_deltas_reset(struct store_deltas *d);
+void store_deltas_free(struct store_deltas *d);
+/* Write every non-zero delta once, in key order, into txn (deleting counters that
+ * reach zero). WM_OK, WM_EINTERNAL (a counter would go negative) or a translated
+ * LMDB error. */
+int store_deltas_flush(struct store *s, MDB_txn *txn);
+
+/* ---- registry ------------------------------------------------------------- */
+
+/* A project as a query sees it. */
+struct store_reg_project {
+    uint32_t id;
+    uint32_t cat; /* index into the registry's cats */
+    struct wm_project p;
+};
+
+/* The registry and gemeente names read in one read transaction. */
+struct store_registry {
+    struct store_reg_project *proj; /* by name */
+    size_t nproj;
+    int32_t *by_id; /* project id -> index into proj, or -1; nid entries */
+    uint32_t nid;
+    const char **cats; /* distinct categories, sorted; borrowed from proj */
+    size_t ncats;
+    struct wm_project program;
+    char (*gem)[WM_NAME_MAX + 1]; /* gemeente name by id ("" unused); ngem entries */
+    uint32_t ngem;
+};
+
+/* Load the registry. WM_OK, WM_ENOMEM, WM_EIO, WM_EVERSION (bad record). */
+int store_registry_load(struct store *s, MDB_txn *txn, struct store_registry *r);
+void store_registry_free(struct store_registry *r);
+/* The project named name, or NULL. */
+const struct store_reg_project *store_registry_find(const struct store_registry *r,
+                                                    const char *name);
+/* The program record when none was set: everything unset. */
+void store_program_default(struct wm_project *p);
+
+/* A project record's value: u32 id then the msgpack record. */
+int store_project_value(const MDB_val *v, uint32_t *id, struct wm_project *p);
+
+/* The id of a gemeente (names DBI). Returns WM_OK and *id, WM_ENOT_FOUND, or an
+ * LMDB error. With create, a missing name gets the next id (counter in c). */
+int store_gemeente_id(struct store *s, MDB_txn *txn, const char *name, int create,
+                      struct store_counters *c, uint32_t *id);
+
+/* ---- the write transaction (writer thread only) ---------------------------- */
+
+/* One attempt at a batch: the transaction, the counters as they will be committed,
+ * the first LMDB error seen, and scratch records (kept here, not on the stack, so a
+ * batch allocates nothing per event). */
+struct store_wtx {
+    struct store *s;
+    MDB_txn *txn;
+    struct store_counters c;
+    int mdb_rc;
+    struct wm_event scratch_ev;
+    struct wm_retract scratch_rt;
+    struct wm_project scratch_p;
+};
+
+/* The dictionary ids of an event's strings. */
+struct store_event_ids {
+    uint32_t project; /* 0: none */
+    uint32_t gemeente;
+    uint32_t person;
+};
+
+/* LMDB calls of the write path; each records the first LMDB code in w->mdb_rc and
+ * returns a wm_err. store_wtx_get returns 1 (found, v set), 0 (absent) or an error. */
+int store_wtx_get(struct store_wtx *w, int dbi, const void *key, size_t klen, MDB_val *v);
+int store_wtx_put(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
+                  size_t vlen, unsigned flags);
+int store_wtx_del(struct store_wtx *w, int dbi, const void *key, size_t klen);
+int store_wtx_cursor(struct store_wtx *w, int dbi, MDB_cursor **cur);
+/* Record and translate the result of any other LMDB call (0 gives WM_OK). */
+int store_wtx_lmdb(struct store_wtx *w, int rc);
+
+/* Move the earliest placement of (project, person): sign 1 counts date as a first
+ * placement, -1 uncounts it (PROJ indicator FIRST, all granularities). */
+int store_wtx_first_delta(struct store_wtx *w, uint32_t project, int32_t date, int sign);
+
+/* Keep pplace, pfirst, pmulti, the FIRST counters and placed_persons in step with one
+ * placement added (sign 1) or retracted (sign -1). WM_OK or an error (the batch fails). */
+int store_placement_update(struct store_wtx *w, uint32_t person, uint32_t project, int32_t date,
+                           int sign);
+
+#endif /* WM_STORE_INT_H */

@@ -1,0 +1,635 @@
+/*
+ * storage: the write path. store_apply runs a whole batch in one LMDB write
+ * transaction: idempotency, seq assignment, records, registry changes and every
+ * counter an event touches (summed in memory, written once per batch), then one
+ * durable commit. On map full the map grows and the whole batch runs again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* ---- small LMDB helpers: each keeps the first LMDB code in w->mdb_rc ------- */
+
+static int w_fail(struct store_wtx *w, int rc)
+{
+    if (w->mdb_rc == 0)
+        w->mdb_rc = rc;
+    return store_lmdb_err(rc);
+}
+
+/* 1 found (v set), 0 not found, < 0 error. */
+int store_wtx_get(struct store_wtx *w, int dbi, const void *key, size_t klen, MDB_val *v)
+{
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_get(w->txn, w->s->dbi[dbi], &k, v);
+
+    if (rc == 0)
+        return 1;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return w_fail(w, rc);
+}
+
+int store_wtx_put(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
+                  size_t vlen, unsigned flags)
+{
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_put(w->txn, w->s->dbi[dbi], &k, &v, flags);
+
+    return rc == 0 ? WM_OK : w_fail(w, rc);
+}
+
+int store_wtx_del(struct store_wtx *w, int dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_del(w->txn, w->s->dbi[dbi], &k, NULL);
+
+    return rc == 0 ? WM_OK : w_fail(w, rc);
+}
+
+int store_wtx_cursor(struct store_wtx *w, int dbi, MDB_cursor **cur)
+{
+    int rc = mdb_cursor_open(w->txn, w->s->dbi[dbi], cur);
+
+    return rc == 0 ? WM_OK : w_fail(w, rc);
+}
+
+int store_wtx_lmdb(struct store_wtx *w, int rc)
+{
+    return rc == 0 ? WM_OK : w_fail(w, rc);
+}
+
+/* ---- records --------------------------------------------------------------- */
+
+static size_t id_key(uint8_t *k, const char *principal, const char *id)
+{
+    size_t pl = strlen(principal), il = strlen(id);
+
+    memcpy(k, principal, pl);
+    k[pl] = '\0';
+    memcpy(k + pl + 1, id, il);
+    return pl + 1 + il;
+}
+
+/* Read the record stored under seq: its kind, decoded into ev or rt (either may be
+ * NULL when that kind is not wanted). Returns the PROTO_RECORD_* kind, 0 when absent,
+ * or an error. */
+static int load_record(struct store_wtx *w, uint64_t seq, struct wm_event *ev,
+                       struct wm_retract *rt)
+{
+    uint8_t k[8];
+    MDB_val v;
+    int kind, ret;
+
+    store_put_u64(k, seq);
+    ret = store_wtx_get(w, STORE_DBI_EVENTS, k, 8, &v);
+    if (ret <= 0)
+        return ret;
+    kind = proto_record_kind(v.mv_data, v.mv_size);
+    if (kind == PROTO_RECORD_EVENT && ev)
+        ret = proto_event_decode(v.mv_data, v.mv_size, ev);
+    else if (kind == PROTO_RECORD_RETRACT && rt)
+        ret = proto_retract_decode(v.mv_data, v.mv_size, rt);
+    else
+        ret = kind < 0 ? kind : WM_OK;
+    return ret < 0 ? WM_EVERSION : kind;
+}
+
+static int store_record(struct store_wtx *w, uint64_t seq)
+{
+    uint8_t k[8];
+
+    store_put_u64(k, seq);
+    /* seqs only grow, so every record is an append: full pages, no splits. */
+    return store_wtx_put(w, STORE_DBI_EVENTS, k, 8, w->s->sb.data, w->s->sb.size, MDB_APPEND);
+}
+
+/* ---- counters of one event --------------------------------------------------- */
+
+static int proj_delta(struct store_wtx *w, int ind, uint32_t project, int32_t date, int sign)
+{
+    uint8_t k[STORE_PK_LEN];
+
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
+        int ret;
+        store_proj_key(k, ind, project, g, store_time_unit(date, g));
+        ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, STORE_PK_LEN, sign);
+        if (ret != WM_OK)
+            return ret;
+    }
+    return WM_OK;
+}
+
+int store_wtx_first_delta(struct store_wtx *w, uint32_t project, int32_t date, int sign)
+{
+    return proj_delta(w, STORE_IND_FIRST, project, date, sign);
+}
+
+/* Add (sign 1) or remove (sign -1) an event to/from every counter and index. */
+static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
+                        const struct store_event_ids *ids, int sign)
+{
+    const struct proto_type_desc *td = proto_type_desc(ev->type);
+    uint8_t enums[WM_MAX_ENUMS] = {0}, k[STORE_PIDX_LEN];
+    int y, m, d, ret = WM_OK;
+
+    if (!td)
+        return WM_EINTERNAL;
+    memcpy(enums, ev->enums, td->nenums);
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY && ret == WM_OK; g++) {
+        int32_t unit = store_time_unit(ev->date, g);
+        size_t len;
+        len = store_rollup_key(k, STORE_ROLL_BASE, ev->type, ids->project, g, unit, ids->gemeente,
+                               enums);
+        ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len, sign);
+        /* Per-enum kinds have no day cells when FULL exists: a query's edge days read
+         * FULL's, which costs little there and saves most of a batch's distinct cells. */
+        for (int i = 0;
+             i < td->nenums && ret == WM_OK && store_rollup_has(td, STORE_ROLL_ENUM0 + i, g); i++) {
+            len = store_rollup_key(k, STORE_ROLL_ENUM0 + i, ev->type, ids->project, g, unit,
+                                   ids->gemeente, enums);
+            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len, sign);
+        }
+        if (store_rollup_has(td, STORE_ROLL_FULL, g) && ret == WM_OK) {
+            len = store_rollup_key(k, STORE_ROLL_FULL, ev->type, ids->project, g, unit,
+                                   ids->gemeente, enums);
+            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len, sign);
+        }
+    }
+    if (ret != WM_OK)
+        return ret;
+
+    proto_date_split(ev->date, &y, &m, &d);
+    k[0] = ev->type;
+    store_put_u16(k + 1, (uint32_t)y);
+    store_put_u32(k + 3, ids->person);
+    store_put_time(k + 7, ev->date);
+    store_put_u16(k + 11, ids->project);
+    store_put_u16(k + 13, ids->gemeente);
+    memcpy(k + 15, enums, WM_MAX_ENUMS);
+    ret = store_deltas_add(&w->s->deltas, STORE_DBI_PIDX, k, STORE_PIDX_LEN, sign);
+    if (ret != WM_OK)
+        return ret;
+
+    switch (ev->type) {
+    case WM_TYPE_STARTED:
+        w->c.started += (uint64_t)(int64_t)sign;
+        return proj_delta(w, STORE_IND_STARTED, ids->project, ev->date, sign);
+    case WM_TYPE_COMPLETED:
+        if (!WM_RESULT_SUCCESS(ev->enums[0]))
+            return WM_OK;
+        w->c.completed += (uint64_t)(int64_t)sign;
+        return proj_delta(w, STORE_IND_COMPLETED, ids->project, ev->date, sign);
+    case WM_TYPE_PLACED:
+        w->c.placed += (uint64_t)(int64_t)sign;
+        return store_placement_update(w, ids->person, ids->project, ev->date, sign);
+    default:
+        w->c.outflow += (uint64_t)(int64_t)sign;
+        return WM_OK;
+    }
+}
+
+/* The project id of a registered name: WM_OK, WM_EUNKNOWN_PROJECT or an error. */
+static int project_id(struct store_wtx *w, const char *name, uint32_t *id)
+{
+    MDB_val v;
+    int ret = store_wtx_get(w, STORE_DBI_PROJECTS, name, strlen(name), &v);
+
+    if (ret < 0)
+        return ret;
+    if (ret == 0)
+        return WM_EUNKNOWN_PROJECT;
+    if (v.mv_size < 4)
+        return WM_EVERSION;
+    *id = store_get_u32(v.mv_data);
+    return WM_OK;
+}
+
+/* Resolve gemeente and person ids; create them when missing (create=1). */
+static int event_ids(struct store_wtx *w, const struct wm_event *ev, int create,
+                     struct store_event_ids *ids)
+{
+    MDB_val k = {strlen(ev->person), (void *)ev->person}, v;
+    uint8_t idb[4];
+    int rc, ret;
+
+    ret = store_gemeente_id(w->s, w->txn, ev->gemeente, create, &w->c, &ids->gemeente);
+    if (ret != WM_OK)
+        return ret == WM_ENOT_FOUND ? WM_EINTERNAL : ret;
+    if (!create) {
+        ret = store_wtx_get(w, STORE_DBI_PERSONS, ev->person, k.mv_size, &v);
+        if (ret <= 0)
+            return ret == 0 ? WM_EINTERNAL : ret;
+    } else {
+        if (w->c.next_person > UINT32_MAX)
+            return WM_ESTORAGE;
+        store_put_u32(idb, (uint32_t)w->c.next_person);
+        v.mv_size = 4;
+        v.mv_data = idb;
+        /* One descent both finds a known person and inserts a new one. */
+        rc = mdb_put(w->txn, w->s->dbi[STORE_DBI_PERSONS], &k, &v, MDB_NOOVERWRITE);
+        if (rc == 0)
+            w->c.next_person++;
+        else if (rc != MDB_KEYEXIST)
+            return w_fail(w, rc);
+    }
+    if (v.mv_size != 4)
+        return WM_EVERSION;
+    ids->person = store_get_u32(v.mv_data);
+    return WM_OK;
+}
+
+/* ---- the operations ---------------------------------------------------------- */
+
+static int apply_event(struct store_wtx *w, struct store_item *it)
+{
+    const struct wm_event *in = &it->u.event;
+    struct wm_event *ev = &w->scratch_ev;
+    struct store_event_ids ids = {0};
+    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], sb[8];
+    size_t klen;
+    uint64_t seq;
+    MDB_val v;
+    int rc, ret;
+
+    if (in->project[0]) {
+        ret = project_id(w, in->project, &ids.project);
+        if (ret == WM_EUNKNOWN_PROJECT) {
+            it->result = ret;
+            proto_errf(it->err, sizeof it->err, "unknown project '%s'", in->project);
+            return WM_OK;
+        }
+        if (ret != WM_OK)
+            return ret;
+    }
+    seq = w->c.last_seq + 1;
+    klen = id_key(k, in->principal, in->id);
+    store_put_u64(sb, seq);
+    v.mv_size = 8;
+    v.mv_data = sb;
+    {
+        MDB_val kv = {klen, k};
+        rc = mdb_put(w->txn, w->s->dbi[STORE_DBI_IDS], &kv, &v, MDB_NOOVERWRITE);
+    }
+    if (rc == MDB_KEYEXIST) {
+        uint64_t old = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
+        int kind = load_record(w, old, ev, NULL);
+        if (kind < 0)
+            return kind;
+        if (kind == PROTO_RECORD_EVENT && proto_event_same(ev, in)) {
+            it->result = WM_OK;
+            it->dup = 1;
+            it->seq = old;
+            return WM_OK;
+        }
+        it->result = WM_ECONFLICT;
+        proto_errf(it->err, sizeof it->err, "id '%s' was already used for %s (seq %llu)", in->id,
+                   kind == PROTO_RECORD_EVENT ? "a different event" : "a retraction",
+                   (unsigned long long)old);
+        return WM_OK;
+    }
+    if (rc != 0)
+        return w_fail(w, rc);
+
+    *ev = *in;
+    ev->seq = seq;
+    msgpack_sbuffer_clear(&w->s->sb);
+    ret = proto_event_encode(ev, &w->s->sb);
+    if (ret == WM_OK)
+        ret = store_record(w, seq);
+    if (ret == WM_OK)
+        ret = event_ids(w, ev, 1, &ids);
+    if (ret == WM_OK)
+        ret = apply_counts(w, ev, &ids, 1);
+    if (ret != WM_OK)
+        return ret;
+    w->c.last_seq = seq;
+    w->c.events++;
+    it->result = WM_OK;
+    it->seq = seq;
+    return WM_OK;
+}
+
+static int same_reference(const struct wm_retract *a, const struct wm_retract *b)
+{
+    if (a->by_seq != b->by_seq)
+        return 0;
+    return a->by_seq ? a->ref_seq == b->ref_seq : strcmp(a->ref, b->ref) == 0;
+}
+
+static int apply_retract(struct store_wtx *w, struct store_item *it)
+{
+    const struct wm_retract *in = &it->u.retract;
+    struct wm_retract *rt = &w->scratch_rt;
+    struct wm_event *target = &w->scratch_ev;
+    struct store_event_ids ids = {0};
+    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], sk[8], rv[8];
+    size_t klen;
+    uint64_t tseq, seq;
+    MDB_val v;
+    int kind, ret;
+
+    if (in->by_seq && !it->admin) {
+        it->result = WM_EDENIED;
+        proto_errf(it->err, sizeof it->err, "retract by seq= needs the admin role; use ref=");
+        return WM_OK;
+    }
+    klen = id_key(k, in->principal, in->id);
+    ret = store_wtx_get(w, STORE_DBI_IDS, k, klen, &v);
+    if (ret < 0)
+        return ret;
+    if (ret == 1) {
+        uint64_t old = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
+        kind = load_record(w, old, NULL, rt);
+        if (kind < 0)
+            return kind;
+        if (kind == PROTO_RECORD_RETRACT && same_reference(rt, in)) {
+            it->result = WM_OK;
+            it->dup = 1;
+            it->seq = old;
+            return WM_OK;
+        }
+        it->result = WM_ECONFLICT;
+        proto_errf(it->err, sizeof it->err, "id '%s' was already used for %s (seq %llu)", in->id,
+                   kind == PROTO_RECORD_RETRACT ? "a retraction of another event" : "an event",
+                   (unsigned long long)old);
+        return WM_OK;
+    }
+
+    if (in->by_seq) {
+        tseq = in->ref_seq;
+    } else {
+        uint8_t rk[WM_NAME_MAX + WM_ID_MAX + 2];
+        size_t rlen = id_key(rk, in->principal, in->ref);
+        ret = store_wtx_get(w, STORE_DBI_IDS, rk, rlen, &v);
+        if (ret < 0)
+            return ret;
+        if (ret == 0) {
+            it->result = WM_ENOT_FOUND;
+            proto_errf(it->err, sizeof it->err, "no event with id '%s'", in->ref);
+            return WM_OK;
+        }
+        tseq = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
+    }
+    kind = tseq ? load_record(w, tseq, target, NULL) : 0;
+    if (kind < 0)
+        return kind;
+    if (kind != PROTO_RECORD_EVENT) {
+        it->result = WM_ENOT_FOUND;
+        if (in->by_seq)
+            proto_errf(it->err, sizeof it->err, "no event with seq %llu%s",
+                       (unsigned long long)tseq, kind ? " (it is a retraction)" : "");
+        else
+            proto_errf(it->err, sizeof it->err, "no event with id '%s' (it is a retraction)",
+                       in->ref);
+        return WM_OK;
+    }
+    store_put_u64(sk, tseq);
+    ret = store_wtx_get(w, STORE_DBI_RETRACTED, sk, 8, &v);
+    if (ret < 0)
+        return ret;
+    if (ret == 1) {
+        it->result = WM_ECONFLICT;
+        proto_errf(it->err, sizeof it->err, "event seq %llu is already retracted (by seq %llu)",
+                   (unsigned long long)tseq,
+                   (unsigned long long)(v.mv_size == 8 ? store_get_u64(v.mv_data) : 0));
+        return WM_OK;
+    }
+
+    seq = w->c.last_seq + 1;
+    *rt = *in;
+    rt->seq = seq;
+    rt->ref_seq = tseq;
+    msgpack_sbuffer_clear(&w->s->sb);
+    ret = proto_retract_encode(rt, &w->s->sb);
+    if (ret == WM_OK)
+        ret = store_record(w, seq);
+    store_put_u64(rv, seq);
+    if (ret == WM_OK)
+        ret = store_wtx_put(w, STORE_DBI_IDS, k, klen, rv, 8, 0);
+    if (ret == WM_OK)
+        ret = store_wtx_put(w, STORE_DBI_RETRACTED, sk, 8, rv, 8, 0);
+    if (ret == WM_OK && target->project[0])
+        ret = project_id(w, target->project, &ids.project);
+    if (ret == WM_OK)
+        ret = event_ids(w, target, 0, &ids);
+    if (ret == WM_OK)
+        ret = apply_counts(w, target, &ids, -1);
+    if (ret != WM_OK)
+        return ret == WM_EUNKNOWN_PROJECT ? WM_EINTERNAL : ret;
+    w->c.last_seq = seq;
+    w->c.retracted++;
+    w->c.retractions++;
+    it->result = WM_OK;
+    it->seq = seq;
+    return WM_OK;
+}
+
+/* Copy the fields a PROJECT/PROGRAM request gave onto p. */
+static void project_merge(struct wm_project *p, const struct wm_project *in)
+{
+    if (in->set_mask & WM_PSET_CATEGORY)
+        memcpy(p->category, in->category, sizeof p->category);
+    if (in->set_mask & WM_PSET_SCOPE)
+        p->scope = in->scope;
+    if (in->set_mask & WM_PSET_START)
+        p->start = in->start;
+    if (in->set_mask & WM_PSET_END)
+        p->end = in->end;
+    for (int i = 0; i < 3; i++)
+        if (in->set_mask & (WM_PSET_TARGET_STARTED << i))
+            p->target[i] = in->target[i];
+    if (in->set_mask & WM_PSET_TITLE)
+        memcpy(p->title, in->title, sizeof p->title);
+}
+
+static int period_ok(struct store_item *it, const struct wm_project *p)
+{
+    if (p->start != WM_DATE_NONE && p->end != WM_DATE_NONE && p->start > p->end) {
+        it->result = WM_EINVALID;
+        proto_errf(it->err, sizeof it->err, "start after end for %s %s",
+                   it->op == STORE_OP_PROGRAM ? "the program" : "project", it->u.project.name);
+        return 0;
+    }
+    return 1;
+}
+
+static int apply_project(struct store_wtx *w, struct store_item *it)
+{
+    const struct wm_project *in = &it->u.project;
+    struct wm_project *p = &w->scratch_p;
+    const char *name = in->name;
+    uint32_t id;
+    uint8_t idb[4];
+    MDB_val v;
+    int ret = store_wtx_get(w, STORE_DBI_PROJECTS, name, strlen(name), &v);
+
+    if (ret < 0)
+        return ret;
+    if (ret == 1) {
+        ret = store_project_value(&v, &id, p);
+        if (ret != WM_OK)
+            return ret;
+    } else {
+        if (!(in->set_mask & WM_PSET_CATEGORY)) {
+            it->result = WM_EINVALID;
+            proto_errf(it->err, sizeof it->err, "missing field category for new project %s", name);
+            return WM_OK;
+        }
+        if (w->c.next_project > 0xffff) {
+            it->result = WM_EINVALID;
+            proto_errf(it->err, sizeof it->err, "too many projects: cannot create %s", name);
+            return WM_OK;
+        }
+        store_program_default(p);
+        memcpy(p->name, name, sizeof p->name);
+        p->scope = WM_SCOPE_REGIONAL;
+        id = (uint32_t)w->c.next_project;
+    }
+    project_merge(p, in);
+    if (!period_ok(it, p))
+        return WM_OK;
+    msgpack_sbuffer_clear(&w->s->sb);
+    store_put_u32(idb, id);
+    if (msgpack_sbuffer_write(&w->s->sb, (const char *)idb, 4) != 0)
+        return WM_ENOMEM;
+    ret = proto_project_encode(p, &w->s->sb);
+    if (ret == WM_OK)
+        ret = store_wtx_put(w, STORE_DBI_PROJECTS, name, strlen(name), w->s->sb.data, w->s->sb.size,
+                            0);
+    if (ret != WM_OK)
+        return ret;
+    if (id == w->c.next_project)
+        w->c.next_project++;
+    it->result = WM_OK;
+    return WM_OK;
+}
+
+static int apply_program(struct store_wtx *w, struct store_item *it)
+{
+    struct wm_project *p = &w->scratch_p;
+    MDB_val v;
+    int ret = store_wtx_get(w, STORE_DBI_META, "program", 7, &v);
+
+    if (ret < 0)
+        return ret;
+    if (ret == 1) {
+        if (proto_project_decode(v.mv_data, v.mv_size, p) != WM_OK)
+            return WM_EVERSION;
+    } else {
+        store_program_default(p);
+    }
+    project_merge(p, &it->u.project);
+    memcpy(p->name, "*", 2);
+    if (!period_ok(it, p))
+        return WM_OK;
+    msgpack_sbuffer_clear(&w->s->sb);
+    ret = proto_project_encode(p, &w->s->sb);
+    if (ret == WM_OK)
+        ret = store_wtx_put(w, STORE_DBI_META, "program", 7, w->s->sb.data, w->s->sb.size, 0);
+    if (ret != WM_OK)
+        return ret;
+    it->result = WM_OK;
+    return WM_OK;
+}
+
+/* ---- the batch ---------------------------------------------------------------- */
+
+static void items_reset(struct store_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        items[i].result = WM_OK;
+        items[i].dup = 0;
+        items[i].seq = 0;
+        items[i].err[0] = '\0';
+    }
+}
+
+/* One attempt at the batch. Returns WM_OK when committed. */
+static int apply_once(struct store *s, struct store_wtx *w, struct store_item *items, size_t n)
+{
+    int rc, ret;
+
+    memset(w, 0, sizeof *w);
+    w->s = s;
+    items_reset(items, n);
+    store_deltas_reset(&s->deltas);
+    rc = mdb_txn_begin(s->env, NULL, 0, &w->txn);
+    if (rc != 0) {
+        w->txn = NULL;
+        return w_fail(w, rc);
+    }
+    ret = store_counters_get(s, w->txn, &w->c);
+    if (ret == WM_OK && w->c.next_person == 0)
+        w->c.next_person = w->c.next_project = w->c.next_gemeente = 1;
+    for (size_t i = 0; i < n && ret == WM_OK; i++) {
+        switch (items[i].op) {
+        case STORE_OP_EVENT:
+            ret = apply_event(w, &items[i]);
+            break;
+        case STORE_OP_RETRACT:
+            ret = apply_retract(w, &items[i]);
+            break;
+        case STORE_OP_PROJECT:
+            ret = apply_project(w, &items[i]);
+            break;
+        case STORE_OP_PROGRAM:
+            ret = apply_program(w, &items[i]);
+            break;
+        default:
+            items[i].result = WM_EINVALID;
+            proto_errf(items[i].err, sizeof items[i].err, "unknown store operation %d",
+                       (int)items[i].op);
+            break;
+        }
+    }
+    if (ret == WM_OK)
+        ret = store_deltas_flush(s, w->txn);
+    if (ret == WM_OK)
+        ret = store_wtx_put(w, STORE_DBI_META, "counters", 8, &w->c, sizeof w->c, 0);
+    if (ret != WM_OK) {
+        mdb_txn_abort(w->txn);
+        w->txn = NULL;
+        return ret;
+    }
+    rc = mdb_txn_commit(w->txn);
+    w->txn = NULL;
+    return rc == 0 ? WM_OK : w_fail(w, rc);
+}
+
+int store_apply(struct store *s, struct store_item *items, size_t n)
+{
+    struct store_wtx w;
+    int ret;
+
+    for (;;) {
+        ret = apply_once(s, &w, items, n);
+        if (ret != WM_EMAPFULL)
+            break;
+        ret = store_grow(s);
+        if (ret != WM_OK)
+            break;
+    }
+    store_deltas_reset(&s->deltas);
+    if (ret == WM_OK)
+        return WM_OK;
+    /* Nothing was written: every item gets the same storage error. */
+    for (size_t i = 0; i < n; i++) {
+        items[i].result = WM_ESTORAGE;
+        items[i].dup = 0;
+        items[i].seq = 0;
+        if (ret == WM_EMAPFULL)
+            proto_errf(items[i].err, sizeof items[i].err,
+                       "store is full (map at its limit of %zu bytes); nothing was written",
+                       s->map_max);
+        else
+            proto_errf(items[i].err, sizeof items[i].err,
+                       "store failed (%s%s%s); nothing was written", wm_strerror(ret),
+                       w.mdb_rc ? ": " : "", w.mdb_rc ? mdb_strerror(w.mdb_rc) : "");
+    }
+    if (ret == WM_EMAPFULL || ret == WM_EIO)
+        return ret;
+    return WM_ESTORAGE;
+}

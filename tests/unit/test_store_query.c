@@ -1,0 +1,758 @@
+/*
+ * Unit tests of storage's queries: COUNT (every dimension, filters, date edges,
+ * distinct) and PROGRESS are compared with a brute-force computation over the same
+ * random events (repeat persons, retractions, a re-categorised project), on a real
+ * LMDB in a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define NPERSONS 60
+#define NEVENTS 2500
+
+struct tproj {
+    const char *name;
+    const char *category;
+    int scope;
+    int32_t start, end;
+    int64_t target[3];
+};
+
+struct tev {
+    struct wm_event ev;
+    uint64_t seq;
+    int live;
+};
+
+static struct tproj projects[6];
+static struct wm_project program;
+static struct tev *evs;
+static size_t nev;
+static const char *const gems[5] = {"blaricum", "hilversum", "huizen", "weesp", "laren"};
+static char dir[64];
+static struct store *st;
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static int rn(int n)
+{
+    return (int)(rnd() % (uint64_t)n);
+}
+
+static int32_t day(int y, int m, int d)
+{
+    return proto_date_from_ymd(y, m, d);
+}
+
+static void fill_project(struct wm_project *p, const struct tproj *t)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", t->name);
+    snprintf(p->category, sizeof p->category, "%s", t->category);
+    p->scope = (uint8_t)t->scope;
+    p->start = t->start;
+    p->end = t->end;
+    memcpy(p->target, t->target, sizeof p->target);
+    p->set_mask = WM_PSET_CATEGORY | WM_PSET_SCOPE | WM_PSET_START | WM_PSET_END |
+                  WM_PSET_TARGET_STARTED | WM_PSET_TARGET_COMPLETED | WM_PSET_TARGET_PLACED;
+}
+
+static void apply_ok(struct store_item *it, size_t n)
+{
+    assert_int_equal(store_apply(st, it, n), WM_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (it[i].result != WM_OK)
+            fail_msg("item %zu: %s", i, it[i].err);
+    }
+}
+
+static void make_event(struct wm_event *ev, size_t n)
+{
+    const struct proto_type_desc *td;
+
+    memset(ev, 0, sizeof *ev);
+    ev->type = (uint8_t)rn(4);
+    td = proto_type_desc(ev->type);
+    ev->date = day(2019, 6, 1) + rn(day(2022, 8, 31) - day(2019, 6, 1) + 1);
+    ev->months = ev->hours = -1;
+    for (int i = 0; i < td->nenums; i++)
+        ev->enums[i] = (uint8_t)rn(td->enums[i]->nvalues);
+    snprintf(ev->id, sizeof ev->id, "ev-%zu", n);
+    snprintf(ev->person, sizeof ev->person, "person-%04d", rn(NPERSONS));
+    snprintf(ev->gemeente, sizeof ev->gemeente, "%s", gems[rn(5)]);
+    if (ev->type != WM_TYPE_OUTFLOW || rn(5) < 3)
+        snprintf(ev->project, sizeof ev->project, "%s", projects[rn(6)].name);
+    snprintf(ev->principal, sizeof ev->principal, "%s", rn(2) ? "wsp" : "huizen");
+}
+
+/* Load the registry and NEVENTS random events with retractions, in random batches. */
+static int setup(void **state)
+{
+    struct store_options o = {0};
+    struct store_item *items = calloc(200, sizeof *items);
+    char err[256];
+    size_t done = 0;
+
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/wmquery-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    o.dir = dir;
+    o.gemeenten = proto_default_gemeenten;
+    o.n_gemeenten = 8;
+    assert_int_equal(store_open(&o, &st, err, sizeof err), WM_OK);
+
+    projects[0] = (struct tproj){"alpha",         "scholing",        WM_SCOPE_REGIONAL,
+                                 day(2020, 1, 1), day(2021, 12, 31), {50, 30, 20}};
+    projects[1] = (struct tproj){"beta",       "scholing",   WM_SCOPE_REGIONAL,
+                                 WM_DATE_NONE, WM_DATE_NONE, {40, -1, -1}};
+    projects[2] = (struct tproj){"gamma",          "wsp",       WM_SCOPE_REGIONAL, day(2020, 7, 15),
+                                 day(2022, 3, 31), {60, 25, 15}};
+    projects[3] = (struct tproj){"delta",         "gemeente",       WM_SCOPE_LOCAL,
+                                 day(2019, 9, 1), day(2022, 6, 30), {10, 10, 10}};
+    projects[4] = (struct tproj){"eps",           "wsp",        WM_SCOPE_REGIONAL,
+                                 day(2021, 2, 1), WM_DATE_NONE, {-1, -1, 12}};
+    projects[5] = (struct tproj){"zeta-2",     "begeleiding", WM_SCOPE_REGIONAL,
+                                 WM_DATE_NONE, WM_DATE_NONE,  {-1, -1, -1}};
+    for (int i = 0; i < 6; i++) {
+        items[i].op = STORE_OP_PROJECT;
+        /* beta starts in another category: COUNT must follow the registry as it is now */
+        fill_project(&items[i].u.project, &projects[i]);
+        if (i == 1)
+            snprintf(items[i].u.project.category, sizeof items[i].u.project.category, "oud");
+    }
+    items[6].op = STORE_OP_PROGRAM;
+    memset(&program, 0, sizeof program);
+    program.start = day(2020, 1, 1);
+    program.end = day(2023, 12, 31);
+    program.target[0] = 120;
+    program.target[1] = 80;
+    program.target[2] = 50;
+    program.set_mask = WM_PSET_START | WM_PSET_END | WM_PSET_TARGET_STARTED |
+                       WM_PSET_TARGET_COMPLETED | WM_PSET_TARGET_PLACED;
+    items[6].u.project = program;
+    snprintf(items[6].u.project.name, sizeof items[6].u.project.name, "*");
+    apply_ok(items, 7);
+
+    evs = calloc(NEVENTS, sizeof *evs);
+    while (done < NEVENTS) {
+        size_t n = 1 + (size_t)rn(150), k = 0;
+        size_t first = nev;
+        while (k < n && done < NEVENTS) {
+            struct store_item *it = &items[k];
+            memset(it, 0, sizeof *it);
+            if (first > 10 && rn(100) < 15) {
+                /* retract a random live event of an earlier batch (its seq is known), by
+                 * ref or (as admin) by seq */
+                size_t t = (size_t)rn((int)first);
+                if (!evs[t].live)
+                    continue;
+                it->op = STORE_OP_RETRACT;
+                snprintf(it->u.retract.id, sizeof it->u.retract.id, "rt-%zu", done);
+                if (rn(2)) {
+                    snprintf(it->u.retract.principal, sizeof it->u.retract.principal, "%s",
+                             evs[t].ev.principal);
+                    snprintf(it->u.retract.ref, sizeof it->u.retract.ref, "%s", evs[t].ev.id);
+                } else {
+                    snprintf(it->u.retract.principal, sizeof it->u.retract.principal, "admin");
+                    it->admin = 1;
+                    it->u.retract.by_seq = 1;
+                    it->u.retract.ref_seq = evs[t].seq;
+                }
+                evs[t].live = 0;
+            } else {
+                it->op = STORE_OP_EVENT;
+                make_event(&it->u.event, done);
+                evs[nev].ev = it->u.event;
+                evs[nev].live = 1;
+                nev++;
+            }
+            k++;
+            done++;
+        }
+        apply_ok(items, k);
+        for (size_t i = 0; i < k; i++)
+            if (items[i].op == STORE_OP_EVENT)
+                evs[first++].seq = items[i].seq;
+    }
+    /* now the category that queries must see */
+    memset(items, 0, sizeof *items);
+    items[0].op = STORE_OP_PROJECT;
+    snprintf(items[0].u.project.name, sizeof items[0].u.project.name, "beta");
+    snprintf(items[0].u.project.category, sizeof items[0].u.project.category, "scholing");
+    items[0].u.project.set_mask = WM_PSET_CATEGORY;
+    apply_ok(items, 1);
+    free(items);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char path[128];
+
+    (void)state;
+    store_close(st);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+    free(evs);
+    return 0;
+}
+
+static const struct tproj *find_project(const char *name)
+{
+    for (int i = 0; i < 6; i++)
+        if (strcmp(projects[i].name, name) == 0)
+            return &projects[i];
+    return NULL;
+}
+
+/* ---- brute-force COUNT ------------------------------------------------------------- */
+
+static int str_in(const struct wm_filter *f, const char *s)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->str[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static int num_in(const struct wm_filter *f, int32_t v)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->num[i] == v)
+            return 1;
+    return 0;
+}
+
+/* The text of an event's value of dim (into buf). */
+static const char *ev_dim(const struct wm_event *ev, int dim, char *buf)
+{
+    const struct tproj *p = ev->project[0] ? find_project(ev->project) : NULL;
+    int y, m, d;
+
+    proto_date_split(ev->date, &y, &m, &d);
+    switch (dim) {
+    case WM_DIM_PROJECT:
+        return p ? p->name : "-";
+    case WM_DIM_CATEGORY:
+        return p ? p->category : "-";
+    case WM_DIM_SCOPE:
+        return p ? (p->scope == WM_SCOPE_LOCAL ? "local" : "regional") : "-";
+    case WM_DIM_GEMEENTE:
+        return ev->gemeente;
+    case WM_DIM_YEAR:
+        sprintf(buf, "%04d", y);
+        return buf;
+    case WM_DIM_QUARTER:
+        sprintf(buf, "%04d-Q%d", y, (m - 1) / 3 + 1);
+        return buf;
+    case WM_DIM_MONTH:
+        sprintf(buf, "%04d-%02d", y, m);
+        return buf;
+    default:
+        return proto_type_desc(ev->type)
+            ->enums[dim - WM_DIM_ENUM0]
+            ->values[ev->enums[dim - WM_DIM_ENUM0]];
+    }
+}
+
+static int ev_matches(const struct wm_event *ev, const struct wm_count_query *q)
+{
+    const struct tproj *p = ev->project[0] ? find_project(ev->project) : NULL;
+    char buf[16];
+    int y, m, d;
+
+    if (ev->type != q->type || ev->date < q->from || ev->date > q->to)
+        return 0;
+    proto_date_split(ev->date, &y, &m, &d);
+    for (int dim = 0; dim < WM_DIM_COUNT_; dim++) {
+        const struct wm_filter *f = &q->filter[dim];
+        if (!f->active)
+            continue;
+        switch (dim) {
+        case WM_DIM_PROJECT:
+        case WM_DIM_CATEGORY:
+        case WM_DIM_GEMEENTE:
+            if (!str_in(f, ev_dim(ev, dim, buf)))
+                return 0;
+            break;
+        case WM_DIM_SCOPE:
+            if (!p || !(f->mask & (1u << p->scope)))
+                return 0;
+            break;
+        case WM_DIM_YEAR:
+            if (!num_in(f, y))
+                return 0;
+            break;
+        case WM_DIM_QUARTER:
+            if (!num_in(f, y * 4 + (m - 1) / 3))
+                return 0;
+            break;
+        case WM_DIM_MONTH:
+            if (!num_in(f, y * 12 + m - 1))
+                return 0;
+            break;
+        default:
+            if (!(f->mask & (1u << ev->enums[dim - WM_DIM_ENUM0])))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+struct bgroup {
+    char vals[WM_DIM_COUNT_][24];
+    uint64_t count;
+    char persons[NPERSONS][WM_PERSON_MAX + 1];
+    size_t npersons;
+};
+
+static size_t cmp_nby;
+static int bgroup_cmp(const void *pa, const void *pb)
+{
+    const struct bgroup *a = pa, *b = pb;
+
+    for (size_t i = 0; i < cmp_nby; i++) {
+        int d = strcmp(a->vals[i], b->vals[i]);
+        if (d)
+            return d;
+    }
+    return 0;
+}
+
+static void brute_count(const struct wm_count_query *q, struct wm_buf *out)
+{
+    static struct bgroup groups[4096];
+    size_t ng = 0;
+
+    for (size_t i = 0; i < nev; i++) {
+        const struct wm_event *ev = &evs[i].ev;
+        struct bgroup key;
+        size_t g;
+        char buf[16];
+        if (!evs[i].live || !ev_matches(ev, q))
+            continue;
+        for (size_t d = 0; d < q->nby; d++)
+            snprintf(key.vals[d], sizeof key.vals[d], "%s", ev_dim(ev, q->by[d], buf));
+        cmp_nby = q->nby;
+        for (g = 0; g < ng; g++)
+            if (bgroup_cmp(&groups[g], &key) == 0)
+                break;
+        if (g == ng) {
+            assert_true(ng < 4096);
+            memcpy(groups[g].vals, key.vals, sizeof key.vals);
+            groups[g].count = 0;
+            groups[g].npersons = 0;
+            ng++;
+        }
+        if (q->distinct) {
+            size_t k;
+            for (k = 0; k < groups[g].npersons; k++)
+                if (strcmp(groups[g].persons[k], ev->person) == 0)
+                    break;
+            if (k < groups[g].npersons)
+                continue;
+            strcpy(groups[g].persons[groups[g].npersons++], ev->person);
+        }
+        groups[g].count++;
+    }
+    if (q->nby == 0) {
+        wm_buf_printf(out, "ROW count=%llu\n", ng ? (unsigned long long)groups[0].count : 0ull);
+        return;
+    }
+    cmp_nby = q->nby;
+    qsort(groups, ng, sizeof *groups, bgroup_cmp);
+    for (size_t g = 0; g < ng; g++) {
+        wm_buf_puts(out, "ROW");
+        for (size_t d = 0; d < q->nby; d++)
+            wm_buf_printf(out, " %s=%s", proto_dim_name(q->type, q->by[d]), groups[g].vals[d]);
+        wm_buf_printf(out, " count=%llu\n", (unsigned long long)groups[g].count);
+    }
+}
+
+/* ---- random queries ------------------------------------------------------------------- */
+
+static const char *const cat_names[] = {"scholing", "wsp", "gemeente", "begeleiding", "oud", "-"};
+static const char *const proj_filter_names[] = {"alpha", "beta",   "gamma", "delta",
+                                                "eps",   "zeta-2", "-"};
+
+static int32_t random_date(void)
+{
+    int32_t lo = day(2019, 1, 1), hi = day(2023, 1, 31);
+
+    switch (rn(4)) {
+    case 0: /* a year boundary */
+        return rn(2) ? day(2019 + rn(4), 1, 1) : day(2019 + rn(4), 12, 31);
+    case 1: { /* a month boundary */
+        int32_t d = day(2019 + rn(4), 1 + rn(12), 1);
+        return rn(2) ? d : d - 1;
+    }
+    default:
+        return lo + rn(hi - lo + 1);
+    }
+}
+
+static void random_query(struct wm_count_query *q)
+{
+    const struct proto_type_desc *td;
+    int ndims, nfilters;
+
+    memset(q, 0, sizeof *q);
+    q->type = (uint8_t)rn(4);
+    td = proto_type_desc(q->type);
+    ndims = WM_DIM_ENUM0 + td->nenums;
+    q->from = INT32_MIN;
+    q->to = INT32_MAX;
+    if (rn(10) < 7) {
+        int32_t a = random_date(), b = random_date();
+        if (rn(4) == 0)
+            b = a + rn(70);
+        q->from = a < b ? a : b;
+        q->to = a < b ? b : a;
+        if (rn(5) == 0)
+            q->from = INT32_MIN;
+        else if (rn(5) == 0)
+            q->to = INT32_MAX;
+    }
+    q->distinct = rn(3) == 0;
+    for (int n = rn(4); n > 0; n--) {
+        int dim = rn(ndims), dup = 0;
+        for (size_t i = 0; i < q->nby; i++)
+            dup |= q->by[i] == dim;
+        if (!dup)
+            q->by[q->nby++] = (uint8_t)dim;
+    }
+    for (nfilters = rn(3); nfilters > 0; nfilters--) {
+        int dim = rn(ndims);
+        struct wm_filter *f = &q->filter[dim];
+        int nv = 1 + rn(2);
+        f->active = 1;
+        f->n = 0;
+        f->mask = 0;
+        for (int v = 0; v < nv; v++) {
+            int y = 2019 + rn(4);
+            switch (dim) {
+            case WM_DIM_PROJECT:
+                f->str[f->n++] = proj_filter_names[rn(7)];
+                break;
+            case WM_DIM_CATEGORY:
+                f->str[f->n++] = cat_names[rn(6)];
+                break;
+            case WM_DIM_SCOPE:
+                f->mask |= 1u << rn(2);
+                break;
+            case WM_DIM_GEMEENTE:
+                f->str[f->n++] = rn(6) ? gems[rn(5)] : "eemnes";
+                break;
+            case WM_DIM_YEAR:
+                f->num[f->n++] = y;
+                break;
+            case WM_DIM_QUARTER:
+                f->num[f->n++] = y * 4 + rn(4);
+                break;
+            case WM_DIM_MONTH:
+                f->num[f->n++] = y * 12 + rn(12);
+                break;
+            default:
+                f->mask |= 1u << rn(td->enums[dim - WM_DIM_ENUM0]->nvalues);
+            }
+        }
+    }
+}
+
+static void test_count_random(void **state)
+{
+    struct wm_buf got, want;
+    char err[256];
+    size_t nrows;
+
+    (void)state;
+    wm_buf_init(&got);
+    wm_buf_init(&want);
+    for (int i = 0; i < 1500; i++) {
+        struct wm_count_query q;
+        random_query(&q);
+        wm_buf_reset(&got);
+        wm_buf_reset(&want);
+        assert_int_equal(store_count(st, &q, &got, &nrows, err, sizeof err), WM_OK);
+        brute_count(&q, &want);
+        if (strcmp(wm_buf_cstr(&got), wm_buf_cstr(&want)) != 0) {
+            fprintf(stderr, "query %d: type %d nby %zu distinct %d from %d to %d\n", i, q.type,
+                    q.nby, q.distinct, q.from, q.to);
+            for (int d = 0; d < WM_DIM_COUNT_; d++)
+                if (q.filter[d].active)
+                    fprintf(stderr, "  filter %d\n", d);
+            fprintf(stderr, "got:\n%s\nwant:\n%s\n", wm_buf_cstr(&got), wm_buf_cstr(&want));
+            fail();
+        }
+    }
+    wm_buf_free(&got);
+    wm_buf_free(&want);
+}
+
+static void test_count_fixed(void **state)
+{
+    struct wm_count_query q;
+    struct wm_buf b;
+    char err[256];
+    size_t nrows;
+
+    (void)state;
+    wm_buf_init(&b);
+    /* an unknown project in a filter */
+    memset(&q, 0, sizeof q);
+    q.type = WM_TYPE_PLACED;
+    q.from = INT32_MIN;
+    q.to = INT32_MAX;
+    q.filter[WM_DIM_PROJECT].active = 1;
+    q.filter[WM_DIM_PROJECT].n = 2;
+    q.filter[WM_DIM_PROJECT].str[0] = "alpha";
+    q.filter[WM_DIM_PROJECT].str[1] = "nope";
+    assert_int_equal(store_count(st, &q, &b, &nrows, err, sizeof err), WM_EUNKNOWN_PROJECT);
+    assert_string_equal(err, "unknown project 'nope'");
+    /* no match: exactly one row with count 0; with by: no rows */
+    memset(&q, 0, sizeof q);
+    q.type = WM_TYPE_STARTED;
+    q.from = day(2030, 1, 1);
+    q.to = day(2030, 12, 31);
+    wm_buf_reset(&b);
+    assert_int_equal(store_count(st, &q, &b, &nrows, err, sizeof err), WM_OK);
+    assert_int_equal(nrows, 1);
+    assert_string_equal(wm_buf_cstr(&b), "ROW count=0\n");
+    q.nby = 1;
+    q.by[0] = WM_DIM_PROJECT;
+    wm_buf_reset(&b);
+    assert_int_equal(store_count(st, &q, &b, &nrows, err, sizeof err), WM_OK);
+    assert_int_equal(nrows, 0);
+    assert_int_equal(b.len, 0);
+    /* every dimension of every type at once, all time, both ways */
+    for (int t = 0; t < WM_TYPE_COUNT_; t++) {
+        struct wm_buf want;
+        wm_buf_init(&want);
+        memset(&q, 0, sizeof q);
+        q.type = (uint8_t)t;
+        q.from = INT32_MIN;
+        q.to = INT32_MAX;
+        for (int d = 0; d < WM_DIM_ENUM0 + proto_type_desc(t)->nenums; d++)
+            q.by[q.nby++] = (uint8_t)d;
+        for (int distinct = 0; distinct < 2; distinct++) {
+            q.distinct = (uint8_t)distinct;
+            wm_buf_reset(&b);
+            wm_buf_reset(&want);
+            assert_int_equal(store_count(st, &q, &b, &nrows, err, sizeof err), WM_OK);
+            brute_count(&q, &want);
+            assert_string_equal(wm_buf_cstr(&b), wm_buf_cstr(&want));
+        }
+        wm_buf_free(&want);
+    }
+    wm_buf_free(&b);
+}
+
+/* ---- brute-force PROGRESS ---------------------------------------------------------- */
+
+static int64_t expected_of(int64_t target, int32_t start, int32_t end, int32_t asof)
+{
+    int64_t total, passed;
+
+    if (start == WM_DATE_NONE || end == WM_DATE_NONE)
+        return target;
+    total = end - start + 1;
+    passed = asof - start + 1;
+    if (passed < 0)
+        passed = 0;
+    if (passed > total)
+        passed = total;
+    /* round(target * elapsed): halves are exact in double at these sizes */
+    return (int64_t)((double)(target * passed) / (double)total + 0.5);
+}
+
+static void brute_row(struct wm_buf *out, const char *p, const char *c, const char *ind,
+                      uint64_t actual, int64_t target, int32_t start, int32_t end, int32_t asof)
+{
+    wm_buf_printf(out, "ROW project=%s category=%s indicator=%s actual=%llu", p, c, ind,
+                  (unsigned long long)actual);
+    if (target < 0) {
+        wm_buf_puts(out, " target=- expected=- status=none\n");
+        return;
+    }
+    {
+        int64_t e = expected_of(target, start, end, asof);
+        const char *s = (double)actual >= (double)e         ? "green"
+                        : (double)actual >= 0.8 * (double)e ? "orange"
+                                                            : "red";
+        wm_buf_printf(out, " target=%lld expected=%lld status=%s\n", (long long)target,
+                      (long long)e, s);
+    }
+}
+
+static int in_window(const struct tproj *p, int32_t d, int32_t asof)
+{
+    return (p->start == WM_DATE_NONE || d >= p->start) && d <= asof;
+}
+
+/* The project's three actuals. */
+static void brute_actuals(const struct tproj *p, int32_t asof, uint64_t act[3])
+{
+    char seen[NPERSONS] = {0};
+
+    act[0] = act[1] = act[2] = 0;
+    for (size_t i = 0; i < nev; i++) {
+        const struct wm_event *ev = &evs[i].ev;
+        if (!evs[i].live || strcmp(ev->project, p->name) != 0 || !in_window(p, ev->date, asof))
+            continue;
+        if (ev->type == WM_TYPE_STARTED)
+            act[0]++;
+        if (ev->type == WM_TYPE_COMPLETED && ev->enums[0] <= 2)
+            act[1]++;
+        if (ev->type == WM_TYPE_PLACED && !seen[atoi(ev->person + 7)]) {
+            seen[atoi(ev->person + 7)] = 1;
+            act[2]++;
+        }
+    }
+}
+
+static int tproj_cmp(const void *pa, const void *pb)
+{
+    const struct tproj *a = *(const struct tproj *const *)pa, *b = *(const struct tproj *const *)pb;
+    int d = strcmp(a->category, b->category);
+
+    return d ? d : strcmp(a->name, b->name);
+}
+
+static void brute_progress(const struct wm_progress_query *q, struct wm_buf *out)
+{
+    static const char *const ind[3] = {"started", "completed", "placed"};
+    const struct tproj *sel[6];
+    size_t nsel = 0;
+    uint64_t prog[3] = {0, 0, 0};
+    char seen[NPERSONS] = {0};
+
+    for (int i = 0; i < 6; i++)
+        if ((!q->project || strcmp(q->project, projects[i].name) == 0) &&
+            (!q->category || strcmp(q->category, projects[i].category) == 0))
+            sel[nsel++] = &projects[i];
+    qsort(sel, nsel, sizeof *sel, tproj_cmp);
+    for (size_t i = 0; i < nsel; i++) {
+        uint64_t act[3];
+        brute_actuals(sel[i], q->asof, act);
+        for (int k = 0; k < 3; k++)
+            brute_row(out, sel[i]->name, sel[i]->category, ind[k], act[k], sel[i]->target[k],
+                      sel[i]->start, sel[i]->end, q->asof);
+    }
+    for (int i = 0; i < 6; i++) {
+        uint64_t act[3];
+        if (projects[i].scope != WM_SCOPE_REGIONAL)
+            continue;
+        brute_actuals(&projects[i], q->asof, act);
+        prog[0] += act[0];
+        prog[1] += act[1];
+    }
+    for (size_t i = 0; i < nev; i++) {
+        const struct wm_event *ev = &evs[i].ev;
+        const struct tproj *p = ev->project[0] ? find_project(ev->project) : NULL;
+        if (evs[i].live && ev->type == WM_TYPE_PLACED && p && p->scope == WM_SCOPE_REGIONAL &&
+            in_window(p, ev->date, q->asof) && !seen[atoi(ev->person + 7)]) {
+            seen[atoi(ev->person + 7)] = 1;
+            prog[2]++;
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        brute_row(out, "*", "*", ind[k], prog[k], program.target[k], program.start, program.end,
+                  q->asof);
+}
+
+static void test_progress(void **state)
+{
+    static const char *const cats[] = {"scholing", "wsp", "gemeente", "nothing"};
+    struct wm_buf got, want;
+    char err[256];
+    size_t nrows;
+
+    (void)state;
+    wm_buf_init(&got);
+    wm_buf_init(&want);
+    for (int i = 0; i < 300; i++) {
+        struct wm_progress_query q = {0};
+        q.asof = rn(3) ? day(2019, 5, 1) + rn(day(2023, 2, 1) - day(2019, 5, 1)) : random_date();
+        if (rn(4) == 0)
+            q.category = cats[rn(4)];
+        if (rn(4) == 0)
+            q.project = projects[rn(6)].name;
+        wm_buf_reset(&got);
+        wm_buf_reset(&want);
+        assert_int_equal(store_progress(st, &q, &got, &nrows, err, sizeof err), WM_OK);
+        brute_progress(&q, &want);
+        if (strcmp(wm_buf_cstr(&got), wm_buf_cstr(&want)) != 0) {
+            fprintf(stderr, "asof %d category %s project %s\ngot:\n%s\nwant:\n%s\n", q.asof,
+                    q.category ? q.category : "", q.project ? q.project : "", wm_buf_cstr(&got),
+                    wm_buf_cstr(&want));
+            fail();
+        }
+    }
+    {
+        struct wm_progress_query q = {0};
+        q.asof = day(2022, 1, 1);
+        q.project = "nope";
+        assert_int_equal(store_progress(st, &q, &got, &nrows, err, sizeof err),
+                         WM_EUNKNOWN_PROJECT);
+    }
+    wm_buf_free(&got);
+    wm_buf_free(&want);
+}
+
+/* Totals agree with the events. */
+static void test_totals(void **state)
+{
+    struct store_totals t;
+    uint64_t n[4] = {0, 0, 0, 0}, persons = 0;
+    char seen[NPERSONS] = {0};
+
+    (void)state;
+    for (size_t i = 0; i < nev; i++) {
+        const struct wm_event *ev = &evs[i].ev;
+        if (!evs[i].live)
+            continue;
+        if (ev->type != WM_TYPE_COMPLETED || ev->enums[0] <= 2)
+            n[ev->type]++;
+        if (ev->type == WM_TYPE_PLACED && !seen[atoi(ev->person + 7)]) {
+            seen[atoi(ev->person + 7)] = 1;
+            persons++;
+        }
+    }
+    assert_int_equal(store_totals(st, &t), WM_OK);
+    assert_int_equal(t.started, n[0]);
+    assert_int_equal(t.completed, n[1]);
+    assert_int_equal(t.placed, n[2]);
+    assert_int_equal(t.outflow, n[3]);
+    assert_int_equal(t.placed_persons, persons);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_count_fixed),
+        cmocka_unit_test(test_count_random),
+        cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_totals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

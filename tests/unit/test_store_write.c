@@ -1,0 +1,579 @@
+/*
+ * Unit tests of storage's write path on a real LMDB in a temporary directory: open,
+ * reopen and schema version, seq assignment, DUP versus conflict, unknown projects,
+ * retractions, map growth, the registry and PROJECTS, totals, stats and backup.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+struct fx {
+    char dir[128];
+    struct store *s;
+};
+
+static void rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) != 0)
+            rm_tree(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int open_store(struct fx *f, size_t map_size, size_t map_max)
+{
+    struct store_options o = {0};
+    char err[256];
+
+    o.dir = f->dir;
+    o.map_size = map_size;
+    o.map_max = map_max;
+    o.gemeenten = proto_default_gemeenten;
+    o.n_gemeenten = 8;
+    return store_open(&o, &f->s, err, sizeof err);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+
+    snprintf(f->dir, sizeof f->dir, "/tmp/wmstore-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(open_store(f, 0, 0), WM_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    store_close(f->s);
+    rm_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+static void reopen(struct fx *f)
+{
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(open_store(f, 0, 0), WM_OK);
+}
+
+static struct store_item project_item(const char *name, const char *category)
+{
+    struct store_item it;
+
+    memset(&it, 0, sizeof it);
+    it.op = STORE_OP_PROJECT;
+    snprintf(it.u.project.name, sizeof it.u.project.name, "%s", name);
+    it.u.project.start = it.u.project.end = WM_DATE_NONE;
+    it.u.project.target[0] = it.u.project.target[1] = it.u.project.target[2] = -1;
+    if (category) {
+        snprintf(it.u.project.category, sizeof it.u.project.category, "%s", category);
+        it.u.project.set_mask = WM_PSET_CATEGORY;
+    }
+    return it;
+}
+
+static struct store_item event_item(const char *principal, const char *id, int type,
+                                    const char *person, const char *project, int32_t date)
+{
+    struct store_item it;
+    struct wm_event *ev = &it.u.event;
+
+    memset(&it, 0, sizeof it);
+    it.op = STORE_OP_EVENT;
+    ev->type = (uint8_t)type;
+    ev->date = date;
+    ev->months = ev->hours = -1;
+    snprintf(ev->id, sizeof ev->id, "%s", id);
+    snprintf(ev->person, sizeof ev->person, "%s", person);
+    snprintf(ev->gemeente, sizeof ev->gemeente, "hilversum");
+    snprintf(ev->project, sizeof ev->project, "%s", project);
+    snprintf(ev->principal, sizeof ev->principal, "%s", principal);
+    return it;
+}
+
+static struct store_item retract_item(const char *principal, const char *id, const char *ref,
+                                      uint64_t seq, int admin)
+{
+    struct store_item it;
+
+    memset(&it, 0, sizeof it);
+    it.op = STORE_OP_RETRACT;
+    it.admin = (uint8_t)admin;
+    snprintf(it.u.retract.id, sizeof it.u.retract.id, "%s", id);
+    snprintf(it.u.retract.principal, sizeof it.u.retract.principal, "%s", principal);
+    if (ref) {
+        snprintf(it.u.retract.ref, sizeof it.u.retract.ref, "%s", ref);
+    } else {
+        it.u.retract.by_seq = 1;
+        it.u.retract.ref_seq = seq;
+    }
+    return it;
+}
+
+static int32_t day(int y, int m, int d)
+{
+    return proto_date_from_ymd(y, m, d);
+}
+
+static void apply1(struct fx *f, struct store_item *it)
+{
+    assert_int_equal(store_apply(f->s, it, 1), WM_OK);
+}
+
+static void add_project(struct fx *f, const char *name)
+{
+    struct store_item it = project_item(name, "scholing");
+    apply1(f, &it);
+    assert_int_equal(it.result, WM_OK);
+}
+
+static uint64_t count_all(struct fx *f, int type)
+{
+    struct wm_count_query q;
+    struct wm_buf b;
+    size_t n;
+    char err[200];
+    unsigned long long v = 0;
+
+    memset(&q, 0, sizeof q);
+    q.type = (uint8_t)type;
+    q.from = INT32_MIN;
+    q.to = INT32_MAX;
+    wm_buf_init(&b);
+    assert_int_equal(store_count(f->s, &q, &b, &n, err, sizeof err), WM_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(sscanf(wm_buf_cstr(&b), "ROW count=%llu\n", &v), 1);
+    wm_buf_free(&b);
+    return v;
+}
+
+static void test_open_reopen(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[3];
+    struct store_stats st;
+
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "e1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "e2", WM_TYPE_PLACED, "person-aaaa", "zorgstart", day(2021, 5, 1));
+    it[2] = event_item("wsp", "e3", WM_TYPE_OUTFLOW, "person-bbbb", "", day(2021, 5, 2));
+    assert_int_equal(store_apply(f->s, it, 3), WM_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(it[i].result, WM_OK);
+        assert_int_equal(it[i].seq, (uint64_t)i + 1);
+        assert_int_equal(it[i].dup, 0);
+    }
+    reopen(f);
+    assert_int_equal(count_all(f, WM_TYPE_STARTED), 1);
+    assert_int_equal(count_all(f, WM_TYPE_PLACED), 1);
+    assert_int_equal(count_all(f, WM_TYPE_OUTFLOW), 1);
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.events, 3);
+    assert_int_equal(st.last_seq, 3);
+    assert_true(st.db_bytes > 0);
+    assert_true(st.map_bytes >= st.db_bytes);
+    /* seq continues after a reopen, and a resent event is still a DUP */
+    it[0] = event_item("wsp", "e4", WM_TYPE_STARTED, "person-cccc", "zorgstart", day(2021, 6, 1));
+    it[1] = event_item("wsp", "e1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    assert_int_equal(it[0].seq, 4);
+    assert_int_equal(it[1].dup, 1);
+    assert_int_equal(it[1].seq, 1);
+}
+
+static void test_schema_version(void **state)
+{
+    struct fx *f = *state;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {6, "schema"}, v;
+    uint32_t ver = 99;
+    char err[256];
+    struct store_options o = {0};
+    struct store *s2 = NULL;
+
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    v.mv_size = sizeof ver;
+    v.mv_data = &ver;
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    o.dir = f->dir;
+    assert_int_equal(store_open(&o, &s2, err, sizeof err), WM_EVERSION);
+    assert_null(s2);
+    assert_non_null(strstr(err, "schema version 99"));
+    assert_int_equal(open_store(f, 0, 0), WM_EVERSION);
+    f->s = NULL;
+}
+
+static void test_open_bad_dir(void **state)
+{
+    struct store_options o = {0};
+    struct store *s2 = NULL;
+    char err[256];
+
+    (void)state;
+    o.dir = "/proc/wm-no-such/dir";
+    assert_int_equal(store_open(&o, &s2, err, sizeof err), WM_EIO);
+    assert_null(s2);
+    assert_non_null(strstr(err, "/proc/wm-no-such/dir"));
+}
+
+static void test_dup_conflict(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[5];
+
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "x1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    /* the same event again in the same batch: DUP of the first */
+    it[1] = it[0];
+    /* same id, other content: conflict */
+    it[2] = it[0];
+    it[2].u.event.date = day(2021, 3, 5);
+    /* same id under another principal: a different event */
+    it[3] = it[0];
+    snprintf(it[3].u.event.principal, sizeof it[3].u.event.principal, "huizen");
+    it[4] = event_item("wsp", "x2", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    assert_int_equal(store_apply(f->s, it, 5), WM_OK);
+    assert_int_equal(it[0].result, WM_OK);
+    assert_int_equal(it[0].seq, 1);
+    assert_int_equal(it[1].result, WM_OK);
+    assert_int_equal(it[1].dup, 1);
+    assert_int_equal(it[1].seq, 1);
+    assert_int_equal(it[2].result, WM_ECONFLICT);
+    assert_non_null(strstr(it[2].err, "x1"));
+    assert_non_null(strstr(it[2].err, "seq 1"));
+    assert_int_equal(it[3].result, WM_OK);
+    assert_int_equal(it[3].seq, 2);
+    assert_int_equal(it[4].seq, 3);
+    assert_int_equal(count_all(f, WM_TYPE_STARTED), 3);
+
+    /* across a reopen */
+    reopen(f);
+    it[0] = event_item("wsp", "x1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "x1", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2021, 3, 4));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    assert_int_equal(it[0].dup, 1);
+    assert_int_equal(it[0].seq, 1);
+    assert_int_equal(it[1].result, WM_ECONFLICT);
+    assert_int_equal(count_all(f, WM_TYPE_STARTED), 3);
+}
+
+static void test_unknown_project(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[3];
+    struct store_stats st;
+
+    it[0] = event_item("wsp", "u1", WM_TYPE_PLACED, "person-aaaa", "nope", day(2021, 3, 4));
+    it[1] = project_item("nope", "wsp");
+    /* the project created earlier in the same batch is seen by the item after it */
+    it[2] = event_item("wsp", "u1", WM_TYPE_PLACED, "person-aaaa", "nope", day(2021, 3, 4));
+    assert_int_equal(store_apply(f->s, it, 3), WM_OK);
+    assert_int_equal(it[0].result, WM_EUNKNOWN_PROJECT);
+    assert_string_equal(it[0].err, "unknown project 'nope'");
+    assert_int_equal(it[1].result, WM_OK);
+    assert_int_equal(it[2].result, WM_OK);
+    assert_int_equal(it[2].seq, 1);
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.events, 1);
+}
+
+static void test_retract(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[4];
+    struct store_totals t;
+    struct store_stats st;
+
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "p1", WM_TYPE_PLACED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "p2", WM_TYPE_PLACED, "person-aaaa", "zorgstart", day(2021, 4, 4));
+    it[2] = event_item("wsp", "p3", WM_TYPE_PLACED, "person-bbbb", "zorgstart", day(2021, 4, 5));
+    it[3] = event_item("huizen", "p1", WM_TYPE_PLACED, "person-cccc", "zorgstart", day(2021, 4, 6));
+    assert_int_equal(store_apply(f->s, it, 4), WM_OK);
+    assert_int_equal(store_totals(f->s, &t), WM_OK);
+    assert_int_equal(t.placed, 4);
+    assert_int_equal(t.placed_persons, 3);
+    assert_int_equal(t.seq, 4);
+
+    /* by ref: the caller's own event */
+    it[0] = retract_item("wsp", "r1", "p1", 0, 0);
+    apply1(f, &it[0]);
+    assert_int_equal(it[0].result, WM_OK);
+    assert_int_equal(it[0].seq, 5);
+    assert_int_equal(count_all(f, WM_TYPE_PLACED), 3);
+    assert_int_equal(store_totals(f->s, &t), WM_OK);
+    assert_int_equal(t.placed, 3);
+    assert_int_equal(t.placed_persons, 3);
+
+    /* retry: DUP with the retraction's seq; same id, other reference: conflict */
+    it[0] = retract_item("wsp", "r1", "p1", 0, 0);
+    it[1] = retract_item("wsp", "r1", "p2", 0, 0);
+    /* another retraction of an already retracted event: conflict */
+    it[2] = retract_item("wsp", "r2", "p1", 0, 0);
+    /* not found: unknown id, another principal's id, a retraction's id */
+    it[3] = retract_item("wsp", "r3", "zzz", 0, 0);
+    assert_int_equal(store_apply(f->s, it, 4), WM_OK);
+    assert_int_equal(it[0].result, WM_OK);
+    assert_int_equal(it[0].dup, 1);
+    assert_int_equal(it[0].seq, 5);
+    assert_int_equal(it[1].result, WM_ECONFLICT);
+    assert_int_equal(it[2].result, WM_ECONFLICT);
+    assert_non_null(strstr(it[2].err, "already retracted"));
+    assert_int_equal(it[3].result, WM_ENOT_FOUND);
+
+    it[0] = retract_item("huizen", "r4", "p2", 0, 0); /* huizen has no p2 */
+    it[1] = retract_item("wsp", "r5", "r1", 0, 0);    /* r1 is a retraction */
+    it[2] = retract_item("wsp", "r6", NULL, 4, 0);    /* by seq needs admin */
+    it[3] = retract_item("admin", "r7", NULL, 5, 1);  /* seq 5 is a retraction */
+    assert_int_equal(store_apply(f->s, it, 4), WM_OK);
+    assert_int_equal(it[0].result, WM_ENOT_FOUND);
+    assert_int_equal(it[1].result, WM_ENOT_FOUND);
+    assert_int_equal(it[2].result, WM_EDENIED);
+    assert_int_equal(it[3].result, WM_ENOT_FOUND);
+
+    /* by seq (admin): any principal's event; then a retraction by seq is a DUP */
+    it[0] = retract_item("admin", "r8", NULL, 4, 1);
+    it[1] = retract_item("admin", "r8", NULL, 4, 1);
+    it[2] = retract_item("admin", "r9", NULL, 99, 1);
+    assert_int_equal(store_apply(f->s, it, 3), WM_OK);
+    assert_int_equal(it[0].result, WM_OK);
+    assert_int_equal(it[0].seq, 6);
+    assert_int_equal(it[1].dup, 1);
+    assert_int_equal(it[1].seq, 6);
+    assert_int_equal(it[2].result, WM_ENOT_FOUND);
+    assert_int_equal(store_totals(f->s, &t), WM_OK);
+    assert_int_equal(t.placed, 2);
+    assert_int_equal(t.placed_persons, 2);
+
+    /* retract the last placement of person-bbbb: placed persons drop */
+    it[0] = retract_item("wsp", "r10", "p3", 0, 0);
+    it[1] = retract_item("wsp", "r11", "p2", 0, 0);
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    assert_int_equal(store_totals(f->s, &t), WM_OK);
+    assert_int_equal(t.placed, 0);
+    assert_int_equal(t.placed_persons, 0);
+    assert_int_equal(count_all(f, WM_TYPE_PLACED), 0);
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.events, 4);
+    assert_int_equal(st.retracted, 4);
+    assert_int_equal(st.retractions, 4);
+    assert_int_equal(st.last_seq, 8);
+
+    /* an event id used by a retraction is a conflict for an event, and vice versa */
+    it[0] = event_item("wsp", "r1", WM_TYPE_PLACED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = retract_item("wsp", "p3", "p2", 0, 0);
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    assert_int_equal(it[0].result, WM_ECONFLICT);
+    assert_int_equal(it[1].result, WM_ECONFLICT);
+}
+
+static void test_map_growth(void **state)
+{
+    struct fx *f = *state;
+    struct store_item *it = calloc(500, sizeof *it);
+    struct store_stats st;
+    char id[32], person[32];
+
+    store_close(f->s);
+    f->s = NULL;
+    rm_tree(f->dir);
+    assert_int_equal(open_store(f, 64 << 10, 0), WM_OK);
+    add_project(f, "zorgstart");
+    for (int b = 0; b < 8; b++) {
+        for (int i = 0; i < 500; i++) {
+            int n = b * 500 + i;
+            snprintf(id, sizeof id, "g%d", n);
+            snprintf(person, sizeof person, "person-%05d", n % 900);
+            it[i] = event_item("wsp", id, n % 4, person, n % 4 == 3 ? "" : "zorgstart",
+                               day(2020, 1, 1) + n % 700);
+            if (n % 4 == 1)
+                it[i].u.event.enums[0] = (uint8_t)(n % 4);
+            if (n % 4 == 2)
+                it[i].u.event.enums[2] = (uint8_t)(n % 3);
+        }
+        assert_int_equal(store_apply(f->s, it, 500), WM_OK);
+        for (int i = 0; i < 500; i++) {
+            assert_int_equal(it[i].result, WM_OK);
+            assert_int_equal(it[i].seq, (uint64_t)b * 500 + i + 1);
+        }
+    }
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.events, 4000);
+    assert_true(st.map_grows > 0);
+    assert_true(st.map_bytes > 64 << 10);
+    assert_int_equal(count_all(f, WM_TYPE_STARTED), 1000);
+    free(it);
+}
+
+static void test_map_limit(void **state)
+{
+    struct fx *f = *state;
+    struct store_item *it = calloc(2000, sizeof *it);
+    struct store_stats st;
+    char id[32];
+
+    store_close(f->s);
+    f->s = NULL;
+    rm_tree(f->dir);
+    assert_int_equal(open_store(f, 64 << 10, 256 << 10), WM_OK);
+    add_project(f, "zorgstart");
+    for (int i = 0; i < 2000; i++) {
+        snprintf(id, sizeof id, "m%d", i);
+        it[i] =
+            event_item("wsp", id, WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2020, 1, 1) + i);
+    }
+    assert_int_equal(store_apply(f->s, it, 2000), WM_EMAPFULL);
+    for (int i = 0; i < 2000; i++) {
+        assert_int_equal(it[i].result, WM_ESTORAGE);
+        assert_int_equal(it[i].seq, 0);
+    }
+    assert_non_null(strstr(it[0].err, "nothing was written"));
+    /* nothing was written, and the store still works */
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.events, 0);
+    assert_int_equal(store_apply(f->s, it, 1), WM_OK);
+    assert_int_equal(it[0].result, WM_OK);
+    assert_int_equal(it[0].seq, 1);
+    free(it);
+}
+
+static void test_projects(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[4];
+    struct wm_buf b;
+    size_t n;
+    char err[200];
+
+    it[0] = project_item("zorgstart", NULL); /* no category on create */
+    it[1] = project_item("zorgstart", "scholing");
+    it[1].u.project.start = day(2020, 1, 1);
+    it[1].u.project.target[2] = 36;
+    snprintf(it[1].u.project.title, sizeof it[1].u.project.title, "Zorg Start 100%%");
+    it[1].u.project.set_mask |= WM_PSET_START | WM_PSET_TARGET_PLACED | WM_PSET_TITLE;
+    it[2] = project_item("ggz", "begeleiding");
+    it[2].u.project.scope = WM_SCOPE_LOCAL;
+    it[2].u.project.set_mask |= WM_PSET_SCOPE;
+    memset(&it[3], 0, sizeof it[3]);
+    it[3].op = STORE_OP_PROGRAM;
+    snprintf(it[3].u.project.name, sizeof it[3].u.project.name, "*");
+    it[3].u.project.start = day(2020, 1, 1);
+    it[3].u.project.end = day(2023, 12, 31);
+    it[3].u.project.target[0] = 1200;
+    it[3].u.project.set_mask = WM_PSET_START | WM_PSET_END | WM_PSET_TARGET_STARTED;
+    assert_int_equal(store_apply(f->s, it, 4), WM_OK);
+    assert_int_equal(it[0].result, WM_EINVALID);
+    assert_string_equal(it[0].err, "missing field category for new project zorgstart");
+    assert_int_equal(it[1].result, WM_OK);
+    assert_int_equal(it[2].result, WM_OK);
+    assert_int_equal(it[3].result, WM_OK);
+
+    /* an update changes only the fields given */
+    it[0] = project_item("zorgstart", NULL);
+    it[0].u.project.end = day(2022, 12, 31);
+    it[0].u.project.set_mask = WM_PSET_END;
+    /* an update that would put start after end is refused */
+    it[1] = project_item("ggz", NULL);
+    it[1].u.project.start = day(2024, 1, 1);
+    it[1].u.project.end = day(2021, 1, 1);
+    it[1].u.project.set_mask = WM_PSET_END;
+    it[2] = project_item("ggz", NULL);
+    it[2].u.project.start = day(2024, 1, 1);
+    it[2].u.project.set_mask = WM_PSET_START;
+    assert_int_equal(store_apply(f->s, it, 3), WM_OK);
+    assert_int_equal(it[0].result, WM_OK);
+    assert_int_equal(it[1].result, WM_OK);
+    assert_int_equal(it[2].result, WM_EINVALID);
+
+    reopen(f);
+    wm_buf_init(&b);
+    assert_int_equal(store_projects(f->s, &b, &n, err, sizeof err), WM_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(wm_buf_cstr(&b),
+                        "ROW project=ggz category=begeleiding scope=local start=- end=2021-01-01 "
+                        "target.started=- target.completed=- target.placed=- title=-\n"
+                        "ROW project=zorgstart category=scholing scope=regional start=2020-01-01 "
+                        "end=2022-12-31 target.started=- target.completed=- target.placed=36 "
+                        "title=Zorg%20Start%20100%25\n"
+                        "ROW project=* category=* scope=- start=2020-01-01 end=2023-12-31 "
+                        "target.started=1200 target.completed=- target.placed=- title=-\n");
+    wm_buf_free(&b);
+}
+
+static void test_backup(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[2];
+    struct fx g;
+    char err[256];
+
+    memset(&g, 0, sizeof g);
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "b1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "b2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2021, 3, 5));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    assert_true(strlen(f->dir) < 64);
+    snprintf(g.dir, sizeof g.dir, "%.64s/backup", f->dir);
+    assert_int_equal(store_backup(f->s, g.dir, err, sizeof err), WM_OK);
+    /* a second backup into the same place is refused rather than overwriting */
+    assert_int_equal(store_backup(f->s, g.dir, err, sizeof err), WM_EIO);
+    assert_int_equal(open_store(&g, 0, 0), WM_OK);
+    assert_int_equal(count_all(&g, WM_TYPE_STARTED), 2);
+    store_close(g.s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+        cmocka_unit_test(test_open_bad_dir),
+        cmocka_unit_test_setup_teardown(test_dup_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_project, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retract, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_projects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
