@@ -85,18 +85,23 @@ static int get_id(const struct proto_request *req, const char *field, char out[W
     return WM_OK;
 }
 
-/* Optional free text of at most max bytes (already valid UTF-8 without controls). */
+/* Optional free text of at most max characters (already valid UTF-8 without controls,
+ * so counting the bytes that do not continue a sequence counts code points); out holds
+ * 4 * max + 1 bytes. */
 static int get_text(const struct proto_request *req, const char *field, size_t max, char *out,
                     char *err, size_t errlen)
 {
     const struct proto_arg *a = find_arg(req, field);
     char what[48];
+    size_t chars = 0;
 
     out[0] = '\0';
     if (a == NULL)
         return WM_OK;
-    if (a->val_len > max) {
-        proto_errf(what, sizeof(what), "longer than %zu bytes", max);
+    for (size_t i = 0; i < a->val_len; i++)
+        chars += ((unsigned char)a->val[i] & 0xC0) != 0x80;
+    if (chars > max) {
+        proto_errf(what, sizeof(what), "longer than %zu characters", max);
         return bad_value(field, what, a, err, errlen);
     }
     memcpy(out, a->val, a->val_len + 1);

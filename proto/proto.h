@@ -179,10 +179,10 @@ enum wm_type {
 #define WM_MAX_ENUMS 3 /* enumerated fields per type at most */
 #define WM_ID_MAX 128
 #define WM_PERSON_MAX 128
-#define WM_NAME_MAX 64 /* project, category, gemeente, principal names */
-#define WM_EMPLOYER_MAX 128
-#define WM_BY_MAX 64
-#define WM_TEXT_MAX 256 /* reason of a retraction, title of a project */
+#define WM_NAME_MAX 64      /* project, category, gemeente, principal names */
+#define WM_EMPLOYER_MAX 128 /* characters (UTF-8 code points); buffer 4 bytes each */
+#define WM_BY_MAX 64        /* characters; buffer 4 bytes each */
+#define WM_TEXT_MAX 256     /* reason of a retraction, title of a project */
 
 /* One enumerated field of a type: its name and closed list of values. values[0] is
  * the default when the field is optional and absent. */
@@ -234,8 +234,8 @@ struct wm_event {
     char gemeente[WM_NAME_MAX + 1];
     char project[WM_NAME_MAX + 1]; /* "" = none (outflow only) */
     char principal[WM_NAME_MAX + 1];
-    char employer[WM_EMPLOYER_MAX + 1];
-    char by[WM_BY_MAX + 1];
+    char employer[4 * WM_EMPLOYER_MAX + 1];
+    char by[4 * WM_BY_MAX + 1];
 };
 
 /* A retraction of an earlier event, stored as its own record for the audit trail. */
@@ -246,7 +246,7 @@ struct wm_retract {
     uint8_t by_seq;    /* 1 when the request named seq=, 0 when ref= */
     char id[WM_ID_MAX + 1];
     char ref[WM_ID_MAX + 1]; /* the retracted event's id ("" when by seq) */
-    char reason[WM_TEXT_MAX + 1];
+    char reason[4 * WM_TEXT_MAX + 1];
     char principal[WM_NAME_MAX + 1];
 };
 
@@ -272,7 +272,7 @@ struct wm_project {
     uint8_t scope; /* enum wm_scope */
     int32_t start, end;
     int64_t target[3]; /* started, completed, placed */
-    char title[WM_TEXT_MAX + 1];
+    char title[4 * WM_TEXT_MAX + 1];
     unsigned set_mask; /* in a request: which fields were given */
 };
 
@@ -411,7 +411,8 @@ enum wm_dim {
     WM_DIM_COUNT_
 };
 
-#define WM_MAX_FILTER_VALUES 64
+#define WM_MAX_FILTER_VALUES                                                                       \
+    1024 /* values of one comma list (a 4096-byte line holds ~500 months) */
 
 /* A filter on one dimension: a comma list of values, any of which matches. */
 struct wm_filter {

@@ -109,6 +109,15 @@ int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char
         proto_errf(err, errlen, "value is not valid UTF-8");
         return WM_ESYNTAX;
     }
+    /* C1 controls (U+0080..U+009F) are control characters as much as C0 ones, and
+     * U+0085 (NEL) breaks lines for some readers. */
+    for (i = 0; i + 1 < o; i++) {
+        if ((unsigned char)dst[i] == 0xC2 && (unsigned char)dst[i + 1] >= 0x80 &&
+            (unsigned char)dst[i + 1] <= 0x9F) {
+            proto_errf(err, errlen, "control character U+%04X in value", (unsigned char)dst[i + 1]);
+            return WM_ESYNTAX;
+        }
+    }
     if (out_len)
         *out_len = o;
     return WM_OK;

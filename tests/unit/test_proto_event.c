@@ -220,7 +220,7 @@ static void test_integer_ranges(void **state)
 static void test_text_lengths(void **state)
 {
     struct wm_event ev;
-    char line[1024], text[200];
+    char line[2048], text[512];
 
     (void)state;
     memset(text, 'e', 128);
@@ -229,16 +229,17 @@ static void test_text_lengths(void **state)
     assert_int_equal(build(line, &ev), WM_OK);
     assert_int_equal(strlen(ev.employer), 128);
     snprintf(line, sizeof(line), "EVENT placed " COMMON "project=p sector=zorg employer=%se", text);
-    expect_invalid(line, "employer: longer than 128 bytes");
-    /* The limit counts bytes of the decoded value: 64 x "%C3%A9" is 128 bytes. */
+    expect_invalid(line, "employer: longer than 128 characters");
+    /* The limit counts characters (PROTOCOL.md): 64 x "%C3%A9" is 64 characters in 128
+     * bytes (audit.md #2). */
     text[0] = '\0';
-    for (int i = 0; i < 32; i++)
+    for (int i = 0; i < 64; i++)
         strcat(text, "%C3%A9");
     snprintf(line, sizeof(line), "EVENT placed " COMMON "project=p sector=zorg by=%s", text);
     assert_int_equal(build(line, &ev), WM_OK);
-    assert_int_equal(strlen(ev.by), 64);
+    assert_int_equal(strlen(ev.by), 128);
     snprintf(line, sizeof(line), "EVENT placed " COMMON "project=p sector=zorg by=%sx", text);
-    expect_invalid(line, "by: longer than 64 bytes");
+    expect_invalid(line, "by: longer than 64 characters");
 }
 
 static void test_outflow(void **state)

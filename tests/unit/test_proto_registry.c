@@ -115,7 +115,7 @@ static void test_retract_invalid(void **state)
     assert_int_equal(retract(line, &rt), WM_OK);
     assert_int_equal(strlen(rt.reason), 256);
     snprintf(line, sizeof(line), "RETRACT id=r1 ref=e1 reason=%sr", text);
-    EXPECT(retract(line, &rt), WM_EINVALID, "reason: longer than 256 bytes");
+    EXPECT(retract(line, &rt), WM_EINVALID, "reason: longer than 256 characters");
 }
 
 static void test_project_full(void **state)
@@ -207,7 +207,7 @@ static void test_project_invalid(void **state)
     snprintf(line, sizeof(line), "PROJECT a title=%s", text);
     assert_int_equal(project(line, &p), WM_OK);
     snprintf(line, sizeof(line), "PROJECT a title=%st", text);
-    EXPECT(project(line, &p), WM_EINVALID, "title: longer than 256 bytes");
+    EXPECT(project(line, &p), WM_EINVALID, "title: longer than 256 characters");
 }
 
 static void test_program(void **state)

@@ -241,9 +241,12 @@ static void test_utf8(void **state)
         "X \xe2\x28\xa1",       /* bad continuation, positional */
         "\xff",                 /* invalid verb */
         "P\x01NG",              /* control char in verb */
+        "X a=\xc2\x80",         /* U+0080, a C1 control (audit.md #1) */
+        "X a=%C2%85",           /* U+0085 NEL, escaped */
+        "X a=\xc2\x9f",         /* U+009F */
     };
     static const char *const good[] = {
-        "X a=\xc2\x80",         /* U+0080 */
+        "X a=\xc2\xa0",         /* U+00A0, first after the C1 controls */
         "X a=\xdf\xbf",         /* U+07FF */
         "X a=\xe0\xa0\x80",     /* U+0800 */
         "X a=\xed\x9f\xbf",     /* U+D7FF */
