@@ -12,9 +12,9 @@
 #include "client.h"
 
 static const struct cli_optdef global_defs[] = {
-    {"host", 0, 1, CLI_GOPT_HOST},          {"port", 0, 1, CLI_GOPT_PORT},
-    {"token", 0, 1, CLI_GOPT_TOKEN},        {"token-file", 0, 1, CLI_GOPT_TOKEN_FILE},
-    {"tls", 0, 0, CLI_GOPT_TLS},            {"ca", 0, 1, CLI_GOPT_CA},
+    {"host", 0, 1, CLI_GOPT_HOST},       {"port", 0, 1, CLI_GOPT_PORT},
+    {"token", 0, 1, CLI_GOPT_TOKEN},     {"token-file", 0, 1, CLI_GOPT_TOKEN_FILE},
+    {"tls", 0, 0, CLI_GOPT_TLS},         {"ca", 0, 1, CLI_GOPT_CA},
     {"timeout", 0, 1, CLI_GOPT_TIMEOUT},
 };
 
@@ -139,8 +139,7 @@ int cli_args_parse(struct cli_args *a, const char *cmd, int argc, char **argv,
             n = eq != NULL ? (size_t)(eq - name) : strlen(name);
             d = find_def(defs, ndefs, name, n, 0);
             if (d == NULL)
-                d = find_def(global_defs, sizeof(global_defs) / sizeof(global_defs[0]), name,
-                             n, 0);
+                d = find_def(global_defs, sizeof(global_defs) / sizeof(global_defs[0]), name, n, 0);
             snprintf(shown, sizeof(shown), "--%.*s", (int)(n > 60 ? 60 : n), name);
             if (eq != NULL)
                 value = eq + 1;

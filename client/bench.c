@@ -72,15 +72,15 @@ static const struct bench_project projects[] = {
 };
 #define NPROJECTS (sizeof(projects) / sizeof(projects[0]))
 
-static const char *const gemeenten[] = {"blaricum", "eemnes",   "gooise-meren", "hilversum",
-                                        "huizen",   "laren",    "weesp",        "wijdemeren"};
+static const char *const gemeenten[] = {"blaricum", "eemnes", "gooise-meren", "hilversum",
+                                        "huizen",   "laren",  "weesp",        "wijdemeren"};
 static const char *const kinds[] = {"overig", "scholing", "begeleiding", "werkervaring", "taal"};
-static const char *const doelgroepen[] = {"overig",       "jongeren",         "statushouders",
-                                          "50plus",       "arbeidsbeperking", "ggz"};
+static const char *const doelgroepen[] = {"overig", "jongeren",         "statushouders",
+                                          "50plus", "arbeidsbeperking", "ggz"};
 static const char *const benefits[] = {"onbekend", "pw", "ww", "wajong", "wia", "wao", "geen"};
 static const char *const results[] = {"diploma", "certificaat", "afgerond", "uitgevallen"};
-static const char *const sectors[] = {"zorg",    "techniek", "bouw",      "ict",    "media",
-                                      "horeca",  "vervoer",  "onderwijs", "handel", "overig"};
+static const char *const sectors[] = {"zorg",   "techniek", "bouw",      "ict",    "media",
+                                      "horeca", "vervoer",  "onderwijs", "handel", "overig"};
 static const char *const out_benefits[] = {"pw", "ww", "wajong", "wia", "wao"};
 static const char *const reasons[] = {"werk", "scholing", "verhuizing", "overig"};
 #define PICK(rng, arr) (arr[bench_rand(rng) % (sizeof(arr) / sizeof(arr[0]))])
@@ -209,10 +209,10 @@ static void bench_event(struct bench_thread *t, unsigned long k, struct wm_buf *
     } else if (type < 65) {
         wm_buf_printf(b, " project=%s result=%s\n", p->name, PICK(&t->rng, results));
     } else if (type < 85) {
-        wm_buf_printf(b, " project=%s sector=%s contract=%s months=%u hours=%u by=am%u\n",
-                      p->name, PICK(&t->rng, sectors),
-                      bench_rand(&t->rng) % 4 == 0 ? "leerwerk" : "betaald",
-                      (unsigned)(bench_rand(&t->rng) % 25), (unsigned)(8 + bench_rand(&t->rng) % 33),
+        wm_buf_printf(b, " project=%s sector=%s contract=%s months=%u hours=%u by=am%u\n", p->name,
+                      PICK(&t->rng, sectors), bench_rand(&t->rng) % 4 == 0 ? "leerwerk" : "betaald",
+                      (unsigned)(bench_rand(&t->rng) % 25),
+                      (unsigned)(8 + bench_rand(&t->rng) % 33),
                       (unsigned)(bench_rand(&t->rng) % 12));
     } else {
         if (bench_rand(&t->rng) % 2 == 0)
@@ -329,8 +329,8 @@ static int bench_setup(const struct cli_config *cfg)
         }
         rc = cli_request(&c, b.data, &r);
         if (rc != WM_OK || cli_reply_is_err(&r)) {
-            fprintf(stderr, "werkmonitor bench: cannot create project %s: %s%s\n",
-                    projects[i].name, rc != WM_OK ? c.err : r.line,
+            fprintf(stderr, "werkmonitor bench: cannot create project %s: %s%s\n", projects[i].name,
+                    rc != WM_OK ? c.err : r.line,
                     rc == WM_OK ? " (creating projects needs an admin token; or use --no-setup)"
                                 : "");
             ex = rc != WM_OK ? CLI_EXIT_CONN : CLI_EXIT_ERR;
@@ -382,7 +382,7 @@ static void with_commas(double v, char *out, size_t n)
 int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
 {
     static const struct cli_optdef defs[] = {
-        {"clients", 'c', 1, OPT_CLIENTS}, {"events", 'n', 1, OPT_EVENTS},
+        {"clients", 'c', 1, OPT_CLIENTS},   {"events", 'n', 1, OPT_EVENTS},
         {"pipeline", 'P', 1, OPT_PIPELINE}, {"seed", 0, 1, OPT_SEED},
         {"no-setup", 0, 0, OPT_NO_SETUP},
     };
@@ -403,8 +403,7 @@ int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
     bo.clients = 8;
     bo.events = 100000;
     bo.pipeline = 64;
-    if (cli_args_parse(&a, "bench", argc, argv, defs, sizeof(defs) / sizeof(defs[0]), cfg) !=
-        WM_OK)
+    if (cli_args_parse(&a, "bench", argc, argv, defs, sizeof(defs) / sizeof(defs[0]), cfg) != WM_OK)
         return CLI_EXIT_USAGE;
     if (a.help) {
         fputs(bench_help, stdout);
@@ -506,8 +505,7 @@ int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
             break;
         }
     }
-    fprintf(stderr,
-            "werkmonitor bench: %ld events, %ld clients, pipeline %ld, seed %llu, run %s\n",
+    fprintf(stderr, "werkmonitor bench: %ld events, %ld clients, pipeline %ld, seed %llu, run %s\n",
             bo.events, bo.clients, bo.pipeline, (unsigned long long)bo.seed, bo.runid);
     t0 = cli_now_us();
     gate_open(&gate, started == bo.clients ? 1 : -1);
@@ -553,8 +551,8 @@ int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
         if (p99 > (double)max_us)
             p99 = (double)max_us;
         with_commas(secs > 0 ? (double)(ok + dup) / secs : 0, rate, sizeof(rate));
-        printf("%lu acknowledged in %.2f s (%lu stored, %lu duplicates, %lu errors)\n", total,
-               secs, ok, dup, err);
+        printf("%lu acknowledged in %.2f s (%lu stored, %lu duplicates, %lu errors)\n", total, secs,
+               ok, dup, err);
         printf("durable events/s: %s\n", rate);
         printf("ack latency ms: p50 %.3f, p99 %.3f, max %.3f\n", p50 / 1000, p99 / 1000,
                (double)max_us / 1000);

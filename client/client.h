@@ -32,9 +32,9 @@ enum cli_exit {
 
 /* Options shared by every subcommand: where and how to connect. */
 struct cli_config {
-    const char *host;  /* --host, WERKMONITOR_HOST, default 127.0.0.1; borrowed */
-    const char *port;  /* --port, WERKMONITOR_PORT, default 7878; borrowed */
-    char *token;       /* resolved token (--token, --token-file, env) or NULL; owned */
+    const char *host;           /* --host, WERKMONITOR_HOST, default 127.0.0.1; borrowed */
+    const char *port;           /* --port, WERKMONITOR_PORT, default 7878; borrowed */
+    char *token;                /* resolved token (--token, --token-file, env) or NULL; owned */
     const char *token_opt;      /* --token as given, or NULL; borrowed */
     const char *token_file;     /* --token-file as given, or NULL; borrowed */
     int tls;                    /* --tls */
@@ -255,10 +255,10 @@ size_t cli_text_width(const char *s);
 /* Tokens, keys and pseudonyms (secure.c).                                    */
 /* ------------------------------------------------------------------------- */
 
-#define CLI_KEY_MIN 32          /* bytes of a pseudonym key, at least */
-#define CLI_KEY_MAX (1 << 20)   /* bytes read of a key file, at most */
-#define CLI_PSEUDONYM_LEN 64    /* hex characters of a pseudonym */
-#define CLI_TOKEN_BYTES 32      /* random bytes of a new token */
+#define CLI_KEY_MIN 32        /* bytes of a pseudonym key, at least */
+#define CLI_KEY_MAX (1 << 20) /* bytes read of a key file, at most */
+#define CLI_PSEUDONYM_LEN 64  /* hex characters of a pseudonym */
+#define CLI_TOKEN_BYTES 32    /* random bytes of a new token */
 
 /* A loaded pseudonym key, with an HMAC context keyed once so that a pseudonym per
  * row of an import costs one hash, not a fresh OpenSSL set-up. */
@@ -330,19 +330,34 @@ int cli_report_conn_error(const struct cli_conn *c, int err);
  * reported). */
 int cli_connect_or_report(struct cli_conn *c, const struct cli_config *cfg);
 
+/* ping: PING, print PONG. */
 int cli_cmd_ping(struct cli_config *cfg, int argc, char **argv);
+/* send <type> key=value... [--bsn B --pseudo-key F]: one EVENT; OK/DUP on stdout. */
 int cli_cmd_send(struct cli_config *cfg, int argc, char **argv);
+/* retract id= ref=|seq= [reason=]: one RETRACT. */
 int cli_cmd_retract(struct cli_config *cfg, int argc, char **argv);
+/* projects [--format]: the registry as a table. */
 int cli_cmd_projects(struct cli_config *cfg, int argc, char **argv);
+/* count <type> [key=value...] [--format]: COUNT as a table. */
 int cli_cmd_count(struct cli_config *cfg, int argc, char **argv);
+/* progress [asof= category= project=] [--format]: PROGRESS, status coloured on a TTY. */
 int cli_cmd_progress(struct cli_config *cfg, int argc, char **argv);
+/* stats [--format]: STATS as a table. */
 int cli_cmd_stats(struct cli_config *cfg, int argc, char **argv);
+/* watch [--format text|json] [-n N]: WATCH, one line per TOTAL push. */
 int cli_cmd_watch(struct cli_config *cfg, int argc, char **argv);
+/* raw: protocol lines from stdin, answers to stdout, pipelined (cmd_raw.c). */
 int cli_cmd_raw(struct cli_config *cfg, int argc, char **argv);
+/* token new <principal> <role> [gemeente=]: a token and its tokens-file line (cmd_keys.c). */
 int cli_cmd_token(struct cli_config *cfg, int argc, char **argv);
+/* pseudonym --pseudo-key F <BSN>|-: print pseudonyms (cmd_keys.c). */
 int cli_cmd_pseudonym(struct cli_config *cfg, int argc, char **argv);
+/* keygen FILE: a new pseudonym key, mode 0600 (cmd_keys.c). */
 int cli_cmd_keygen(struct cli_config *cfg, int argc, char **argv);
+/* import [options] FILE|-: stream CSV/NDJSON events with a window and reconnects
+ * (import.c). */
 int cli_cmd_import(struct cli_config *cfg, int argc, char **argv);
+/* bench -c -n -P [--seed] [--no-setup]: the load generator (bench.c). */
 int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv);
 
 /* Monotonic time in microseconds. */

@@ -81,8 +81,8 @@ int cli_append_kv(struct wm_buf *b, const char *cmd, const char *arg)
  * Start a command: parse its arguments, print its help when asked, complete the
  * configuration. Returns -1 to go on, else the exit code to return.
  */
-static int begin(struct cli_args *a, struct cli_config *cfg, const char *cmd, int argc,
-                 char **argv, const struct cli_optdef *defs, size_t ndefs, const char *help)
+static int begin(struct cli_args *a, struct cli_config *cfg, const char *cmd, int argc, char **argv,
+                 const struct cli_optdef *defs, size_t ndefs, const char *help)
 {
     if (cli_args_parse(a, cmd, argc, argv, defs, ndefs, cfg) != WM_OK)
         return CLI_EXIT_USAGE;
@@ -245,8 +245,7 @@ static const char send_help[] =
     "      date=2021-09-01 project=zorgstart sector=zorg months=12 employer='De Hoek'\n";
 
 /* Compute person= from a BSN and append it; reports and returns an exit code or -1. */
-static int append_pseudonym(struct wm_buf *b, const char *cmd, const char *bsn,
-                            const char *keyfile)
+static int append_pseudonym(struct wm_buf *b, const char *cmd, const char *bsn, const char *keyfile)
 {
     struct cli_key k;
     char why[512];
@@ -300,8 +299,9 @@ int cli_cmd_send(struct cli_config *cfg, int argc, char **argv)
         goto out;
     }
     if (proto_type_lookup(a.pos[0]) < 0) {
-        ex = cli_usage_error("send", "unknown event type '%s' (started, completed, placed, "
-                                     "outflow)",
+        ex = cli_usage_error("send",
+                             "unknown event type '%s' (started, completed, placed, "
+                             "outflow)",
                              a.pos[0]);
         goto out;
     }
@@ -457,9 +457,8 @@ static char *table_help(const char *head, const char *tail)
  * with_type: 1 when the first argument is an event type; any_args: 0 when the verb
  * takes no arguments.
  */
-static int tabular(struct cli_config *cfg, int argc, char **argv, const char *cmd,
-                   const char *verb, int with_type, int any_args, const char *head,
-                   const char *tail)
+static int tabular(struct cli_config *cfg, int argc, char **argv, const char *cmd, const char *verb,
+                   int with_type, int any_args, const char *head, const char *tail)
 {
     struct cli_args a;
     struct wm_buf b;
@@ -488,8 +487,9 @@ static int tabular(struct cli_config *cfg, int argc, char **argv, const char *cm
             goto out;
         }
         if (proto_type_lookup(a.pos[0]) < 0) {
-            ex = cli_usage_error(cmd, "unknown event type '%s' (started, completed, placed, "
-                                      "outflow)",
+            ex = cli_usage_error(cmd,
+                                 "unknown event type '%s' (started, completed, placed, "
+                                 "outflow)",
                                  a.pos[0]);
             goto out;
         }

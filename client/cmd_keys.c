@@ -75,8 +75,7 @@ int cli_cmd_token(struct cli_config *cfg, int argc, char **argv)
         goto out;
     }
     role = a.pos[2];
-    if (strcmp(role, "reader") != 0 && strcmp(role, "writer") != 0 &&
-        strcmp(role, "admin") != 0) {
+    if (strcmp(role, "reader") != 0 && strcmp(role, "writer") != 0 && strcmp(role, "admin") != 0) {
         ex = cli_usage_error("token", "role is reader, writer or admin, not '%s'", role);
         goto out;
     }

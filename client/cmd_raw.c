@@ -61,8 +61,7 @@ static void line_verb(const char *s, size_t n, char out[16])
 }
 
 /* Queue the complete lines of the stdin buffer; keeps a partial last line. */
-static int queue_lines(struct cli_conn *c, struct raw_state *st, struct raw_input *in,
-                       int at_eof)
+static int queue_lines(struct cli_conn *c, struct raw_state *st, struct raw_input *in, int at_eof)
 {
     size_t pos = 0;
     int rc = WM_OK;
@@ -173,8 +172,9 @@ int cli_cmd_raw(struct cli_config *cfg, int argc, char **argv)
             break;
         if (c.eof) {
             if (!st.watching && st.owed > 0) {
-                fprintf(stderr, "werkmonitor: connection to %s closed with %lu answer%s "
-                                "missing\n",
+                fprintf(stderr,
+                        "werkmonitor: connection to %s closed with %lu answer%s "
+                        "missing\n",
                         c.peer, st.owed, st.owed == 1 ? "" : "s");
                 ex = CLI_EXIT_CONN;
             }

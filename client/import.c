@@ -19,7 +19,7 @@
 #include "client.h"
 
 #define IMP_CHUNK (256 * 1024)
-#define IMP_DEFAULT_WINDOW 4096
+#define IMP_DEFAULT_WINDOW 8192
 #define IMP_MAX_WINDOW 1000000
 #define IMP_SEND_HIGH (1024 * 1024)       /* stop producing while this much is unsent */
 #define IMP_MAX_RECORD (16 * 1024 * 1024) /* a record this large means a quote never closed */
@@ -49,22 +49,25 @@ static const char import_help[] =
     "  --pseudo-key F   the pseudonym key (needed for a bsn column)\n"
     "  --rejects FILE   write each rejected row as '<line number>: <ERR line>' to FILE\n"
     "                   (default: stderr); the line number is where the record starts\n"
-    "  --window N       requests in flight at most (default 4096)\n"
+    "  --window N       requests in flight at most (default 8192)\n"
     "  --retry SECS     after a lost connection, reconnect with backoff for up to SECS\n"
     "                   without progress (default 60), re-sending what was not\n"
     "                   acknowledged; a re-sent event that was stored counts as duplicate\n"
     "\n"
     "On a terminal a progress bar (rows, rows/s, ETA) is drawn on stderr.\n"
     "Exit 0 when nothing was rejected, 1 when some rows were, 2 when the server cannot\n"
-    "be reached (or authentication fails) or the file cannot be read.\n";
+    "be reached (or authentication fails, or reconnecting gave up) or the file cannot be\n"
+    "read or used as it is (no header, no type or id column, a bsn column without\n"
+    "--pseudo-key).\n";
 
 enum { OPT_FORMAT = 1, OPT_PSEUDO_KEY, OPT_REJECTS, OPT_WINDOW, OPT_RETRY };
 
 /* One row on its way: its request line, or the client's own reason to reject it. */
 struct imp_slot {
     long lineno;
-    int local;          /* 1: rejected by the client; req holds the ERR line */
-    struct wm_buf req;  /* "EVENT ...\n", or "ERR ..." when local */
+    uint64_t end_off;  /* input bytes up to the end of this row, for the progress bar */
+    int local;         /* 1: rejected by the client; req holds the ERR line */
+    struct wm_buf req; /* "EVENT ...\n", or "ERR ..." when local */
 };
 
 /* What a CSV column holds. */
@@ -95,8 +98,10 @@ struct imp {
     int eof;
     char *ib;
     size_t ib_start, ib_len, ib_cap;
-    uint64_t bytes_done, bytes_total; /* total 0: unknown (a pipe) */
-    long lineno;                      /* physical line being read, 1-based */
+    uint64_t bytes_total; /* size of the file; 0: unknown (a pipe) */
+    uint64_t fed_end;     /* bytes given to the parser, this line included */
+    uint64_t acked_off;   /* end_off of the last answered row */
+    long lineno;          /* physical line being read, 1-based */
     int first_chunk;
 
     /* CSV */
@@ -162,6 +167,7 @@ static struct imp_slot *slot_new(struct imp *im, long lineno)
     s = slot_at(im, im->tail++);
     wm_buf_reset(&s->req);
     s->lineno = lineno;
+    s->end_off = im->fed_end;
     s->local = 0;
     return s;
 }
@@ -197,6 +203,7 @@ static void pop_local(struct imp *im)
         struct imp_slot *s = slot_at(im, im->head);
 
         write_reject(im, s->lineno, s->req.data, s->req.len);
+        im->acked_off = s->end_off;
         if (im->sent == im->head)
             im->sent++;
         im->head++;
@@ -623,7 +630,6 @@ static int input_fill(struct imp *im)
         return WM_OK;
     }
     im->ib_len += (size_t)r;
-    im->bytes_done += (size_t)r;
     return WM_OK;
 }
 
@@ -693,6 +699,7 @@ static int produce(struct imp *im)
             csv_set_delim(&im->csv, im->delim);
             im->csv_ready = 1;
         }
+        im->fed_end += n;
         if (im->ndjson)
             ndjson_line(im, p, nl != NULL ? n - 1 : n);
         else
@@ -733,9 +740,8 @@ static int take_answer(struct imp *im, const char *line, size_t len)
 
     pop_local(im);
     if (im->head >= im->sent) {
-        snprintf(im->fatal_msg, sizeof(im->fatal_msg), "the server sent an answer nobody "
-                                                       "asked for: %.200s",
-                 line);
+        snprintf(im->fatal_msg, sizeof(im->fatal_msg),
+                 "the server sent an answer nobody asked for: %.200s", line);
         return WM_EPROTOCOL;
     }
     s = slot_at(im, im->head);
@@ -749,10 +755,10 @@ static int take_answer(struct imp *im, const char *line, size_t len)
     } else if (strncmp(line, "ERR ", 4) == 0) {
         write_reject(im, s->lineno, line, len);
     } else {
-        snprintf(im->fatal_msg, sizeof(im->fatal_msg), "unexpected answer to EVENT: %.200s",
-                 line);
+        snprintf(im->fatal_msg, sizeof(im->fatal_msg), "unexpected answer to EVENT: %.200s", line);
         return WM_EPROTOCOL;
     }
+    im->acked_off = s->end_off;
     im->head++;
     im->lost_since_us = 0;
     pop_local(im);
@@ -771,7 +777,7 @@ static void draw_progress(struct imp *im, int force)
     im->drawn_us = now;
     rate = secs > 0 ? done / secs : 0;
     if (im->bytes_total > 0) {
-        double frac = (double)im->bytes_done / (double)im->bytes_total;
+        double frac = (double)im->acked_off / (double)im->bytes_total;
         int filled;
         char bar[31];
         double eta;
@@ -830,8 +836,8 @@ static int reconnect(struct imp *im, const char *why)
         delay_ms = delay_ms * 2 > 2000 ? 2000 : delay_ms * 2;
     }
     im->connected = 1;
-    fprintf(stderr, "werkmonitor import: reconnected to %s; sending %lu unacknowledged rows "
-                    "again\n",
+    fprintf(stderr,
+            "werkmonitor import: reconnected to %s; sending %lu unacknowledged rows again\n",
             im->conn.peer, im->sent - im->head);
     im->sent = im->head;
     return WM_OK;
@@ -980,8 +986,7 @@ int cli_cmd_import(struct cli_config *cfg, int argc, char **argv)
 
         im.fd = open(im.path, O_RDONLY | O_CLOEXEC);
         if (im.fd < 0) {
-            fprintf(stderr, "werkmonitor import: cannot open %s: %s\n", im.path,
-                    strerror(errno));
+            fprintf(stderr, "werkmonitor import: cannot open %s: %s\n", im.path, strerror(errno));
             ex = CLI_EXIT_CONN;
             goto out_args;
         }

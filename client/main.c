@@ -66,20 +66,11 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"ping", cli_cmd_ping},
-    {"send", cli_cmd_send},
-    {"retract", cli_cmd_retract},
-    {"count", cli_cmd_count},
-    {"progress", cli_cmd_progress},
-    {"projects", cli_cmd_projects},
-    {"stats", cli_cmd_stats},
-    {"watch", cli_cmd_watch},
-    {"import", cli_cmd_import},
-    {"raw", cli_cmd_raw},
-    {"bench", cli_cmd_bench},
-    {"token", cli_cmd_token},
-    {"keygen", cli_cmd_keygen},
-    {"pseudonym", cli_cmd_pseudonym},
+    {"ping", cli_cmd_ping},     {"send", cli_cmd_send},           {"retract", cli_cmd_retract},
+    {"count", cli_cmd_count},   {"progress", cli_cmd_progress},   {"projects", cli_cmd_projects},
+    {"stats", cli_cmd_stats},   {"watch", cli_cmd_watch},         {"import", cli_cmd_import},
+    {"raw", cli_cmd_raw},       {"bench", cli_cmd_bench},         {"token", cli_cmd_token},
+    {"keygen", cli_cmd_keygen}, {"pseudonym", cli_cmd_pseudonym},
 };
 
 static const struct command *find_command(const char *name)

@@ -451,7 +451,7 @@ static int conn_read(struct cli_conn *c)
             }
         }
         c->in_end += (size_t)r;
-        if ((size_t)r < room)
+        if (c->ssl == NULL && (size_t)r < room)
             return WM_OK; /* drained: the next read would only say EAGAIN */
     }
     return WM_OK;

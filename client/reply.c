@@ -79,8 +79,7 @@ int cli_request(struct cli_conn *c, const char *req, struct cli_reply *r)
                 return WM_EPROTOCOL;
             }
         } else if (r->nrows > 0) {
-            snprintf(c->err, sizeof(c->err), "the server ended a block of rows with '%s'",
-                     line);
+            snprintf(c->err, sizeof(c->err), "the server ended a block of rows with '%s'", line);
             return WM_EPROTOCOL;
         }
         return WM_OK;

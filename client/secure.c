@@ -96,14 +96,13 @@ int cli_key_load(struct cli_key *k, const char *path, char *err, size_t errlen)
         goto fail;
     }
     if (st.st_size < CLI_KEY_MIN) {
-        snprintf(err, errlen, "pseudonym key %s is too short: %lld bytes, at least %d needed",
-                 path, (long long)st.st_size, CLI_KEY_MIN);
+        snprintf(err, errlen, "pseudonym key %s is too short: %lld bytes, at least %d needed", path,
+                 (long long)st.st_size, CLI_KEY_MIN);
         rc = WM_ECONFIG;
         goto fail;
     }
     if (st.st_size > CLI_KEY_MAX) {
-        snprintf(err, errlen, "pseudonym key %s is too large: at most %d bytes", path,
-                 CLI_KEY_MAX);
+        snprintf(err, errlen, "pseudonym key %s is too large: at most %d bytes", path, CLI_KEY_MAX);
         rc = WM_ECONFIG;
         goto fail;
     }

@@ -162,8 +162,8 @@ int auth_table_load(const char *path, const char *const *gemeenten, size_t n_gem
                 goto fail;
             }
             if (CRYPTO_memcmp(t->entries[i].hash, e.hash, sizeof(e.hash)) == 0) {
-                proto_errf(err, errlen, "%s:%u: the same token as principal '%s'", path,
-                           lineno, t->entries[i].principal);
+                proto_errf(err, errlen, "%s:%u: the same token as principal '%s'", path, lineno,
+                           t->entries[i].principal);
                 rc = WM_ECONFIG;
                 goto fail;
             }

@@ -65,8 +65,7 @@ static int cmd_auth(struct conn *c)
     memcpy(c->gemeente, e->gemeente, sizeof(c->gemeente));
     c->role = e->role;
     log_msg(LOG_INFO, "auth principal=%s role=%s%s%s from %s", c->principal,
-            auth_role_name(c->role), c->gemeente[0] ? " gemeente=" : "", c->gemeente,
-            c->peer);
+            auth_role_name(c->role), c->gemeente[0] ? " gemeente=" : "", c->gemeente, c->peer);
     wm_buf_reset(out);
     wm_buf_puts(out, "OK ");
     wm_buf_puts(out, c->principal);
@@ -127,8 +126,9 @@ static int cmd_event(struct conn *c)
         srv->stats.denials++;
         log_msg(LOG_INFO, "denied: principal=%s may not write for gemeente=%s", c->principal,
                 ev->gemeente);
-        return conn_reply_err(c, WM_EDENIED, "gemeente=%s: principal %s writes for gemeente %s only",
-                              ev->gemeente, c->principal, c->gemeente);
+        return conn_reply_err(c, WM_EDENIED,
+                              "gemeente=%s: principal %s writes for gemeente %s only", ev->gemeente,
+                              c->principal, c->gemeente);
     }
     memcpy(ev->principal, c->principal, sizeof(ev->principal));
     ev->recv_time = (int64_t)now;

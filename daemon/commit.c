@@ -38,8 +38,8 @@ struct commit_queue {
     struct commit_batch *filling;
     struct commit_batch *pool[2]; /* empty batches for reuse */
     size_t npool;
-    int busy;           /* a batch is with the writer */
-    size_t busy_n;      /* its item count */
+    int busy;      /* a batch is with the writer */
+    size_t busy_n; /* its item count */
     struct event *ev_kick;
     struct event *ev_done;
 
@@ -52,7 +52,9 @@ struct commit_queue {
 
     pthread_t thread;
     int thread_started;
-    struct wm_buf audit_buf; /* writer thread only */
+    struct wm_buf audit_buf;   /* writer thread only */
+    time_t failures_logged_at; /* writer thread only */
+    uint64_t failures_suppressed;
 };
 
 static struct commit_batch *batch_new(void)
@@ -160,6 +162,21 @@ static void audit_write(int fd, const char *data, size_t len)
     }
 }
 
+/* A full disk fails every commit: say so once, then at most every 10 seconds. */
+static void commit_log_failure(struct commit_queue *q, const struct commit_batch *b)
+{
+    time_t now = time(NULL);
+
+    if (q->failures_logged_at != 0 && now - q->failures_logged_at < 10) {
+        q->failures_suppressed++;
+        return;
+    }
+    log_msg(LOG_ERROR, "commit of %zu items failed: %s (%llu more failures since the last report)",
+            b->n, wm_strerror(b->rc), (unsigned long long)q->failures_suppressed);
+    q->failures_logged_at = now;
+    q->failures_suppressed = 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct commit_queue *q = arg;
@@ -181,7 +198,7 @@ static void *writer_main(void *arg)
         b->rc = store_apply(q->store, b->items, b->n);
         b->apply_us = now_us() - t0;
         if (b->rc != WM_OK)
-            log_msg(LOG_ERROR, "commit of %zu items failed: %s", b->n, wm_strerror(b->rc));
+            commit_log_failure(q, b);
 
         wm_buf_reset(&q->audit_buf);
         if (q->audit_fd >= 0) {
@@ -258,8 +275,8 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     commit_handoff(q);
 }
 
-int commit_queue_new(struct event_base *base, struct store *st, commit_done_fn done,
-                     void *arg, int audit_fd, struct commit_queue **out)
+int commit_queue_new(struct event_base *base, struct store *st, commit_done_fn done, void *arg,
+                     int audit_fd, struct commit_queue **out)
 {
     struct commit_queue *q;
     sigset_t all, old;

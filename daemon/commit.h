@@ -39,8 +39,8 @@ struct commit_queue;
  * other descriptor (an audit file; the caller may dup2() a reopened file onto it).
  * Returns WM_OK and *out, WM_ENOMEM, or WM_EINTERNAL (no thread).
  */
-int commit_queue_new(struct event_base *base, struct store *st, commit_done_fn done,
-                     void *arg, int audit_fd, struct commit_queue **out);
+int commit_queue_new(struct event_base *base, struct store *st, commit_done_fn done, void *arg,
+                     int audit_fd, struct commit_queue **out);
 
 /*
  * Stop the writer thread and free the queue. Call on the loop thread once

@@ -72,13 +72,14 @@ static int parse_addr(struct config_addr *a, const char *s, size_t n, char *err,
     a->port[plen] = '\0';
     return WM_OK;
 bad:
-    proto_errf(err, errlen, "bad address '%.*s' (want HOST:PORT or [IPV6]:PORT)", (int)(n > 300 ? 300 : n), s);
+    proto_errf(err, errlen, "bad address '%.*s' (want HOST:PORT or [IPV6]:PORT)",
+               (int)(n > 300 ? 300 : n), s);
     return WM_ECONFIG;
 }
 
 /* A comma list of addresses; the first setting of a source replaces the list. */
-static int set_addr_list(struct config_addr *list, size_t *n, const char *val, int first,
-                         char *err, size_t errlen)
+static int set_addr_list(struct config_addr *list, size_t *n, const char *val, int first, char *err,
+                         size_t errlen)
 {
     const char *p = val;
 
@@ -106,14 +107,12 @@ static int set_listen(struct config *cfg, const char *val, int first, char *err,
     return set_addr_list(cfg->listen, &cfg->n_listen, val, first, err, errlen);
 }
 
-static int set_tls_listen(struct config *cfg, const char *val, int first, char *err,
-                          size_t errlen)
+static int set_tls_listen(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     return set_addr_list(cfg->tls_listen, &cfg->n_tls_listen, val, first, err, errlen);
 }
 
-static int set_tls_cert(struct config *cfg, const char *val, int first, char *err,
-                        size_t errlen)
+static int set_tls_cert(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     (void)first;
     return copy_path(cfg->tls_cert, val, "tls-cert", err, errlen);
@@ -131,8 +130,7 @@ static int set_data(struct config *cfg, const char *val, int first, char *err, s
     return copy_path(cfg->data_dir, val, "data", err, errlen);
 }
 
-static int set_audit_log(struct config *cfg, const char *val, int first, char *err,
-                         size_t errlen)
+static int set_audit_log(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     (void)first;
     return copy_path(cfg->audit_log, val, "audit-log", err, errlen);
@@ -187,8 +185,8 @@ static int parse_size(const char *val, uint64_t min, uint64_t max, uint64_t *out
         goto bad;
     num *= mult;
     if (num < min || num > max) {
-        proto_errf(err, errlen, "'%s' is out of range (%llu to %llu)", val,
-                   (unsigned long long)min, (unsigned long long)max);
+        proto_errf(err, errlen, "'%s' is out of range (%llu to %llu)", val, (unsigned long long)min,
+                   (unsigned long long)max);
         return WM_ECONFIG;
     }
     *out = num;
@@ -212,8 +210,7 @@ static int parse_num(const char *val, uint64_t min, uint64_t max, uint64_t *out,
     return WM_OK;
 }
 
-static int set_map_size(struct config *cfg, const char *val, int first, char *err,
-                        size_t errlen)
+static int set_map_size(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     uint64_t v;
 
@@ -235,8 +232,7 @@ static int set_map_max(struct config *cfg, const char *val, int first, char *err
     return WM_OK;
 }
 
-static int set_max_line(struct config *cfg, const char *val, int first, char *err,
-                        size_t errlen)
+static int set_max_line(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     uint64_t v;
 
@@ -279,8 +275,7 @@ static int set_idle_timeout(struct config *cfg, const char *val, int first, char
     return WM_OK;
 }
 
-static int set_gemeenten(struct config *cfg, const char *val, int first, char *err,
-                         size_t errlen)
+static int set_gemeenten(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     const char *p = val;
     size_t n = 0;
@@ -319,8 +314,7 @@ static int set_gemeenten(struct config *cfg, const char *val, int first, char *e
     return WM_OK;
 }
 
-static int set_log_level(struct config *cfg, const char *val, int first, char *err,
-                         size_t errlen)
+static int set_log_level(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     int l = log_level_parse(val);
 
@@ -526,8 +520,7 @@ void config_usage(FILE *out)
     for (size_t i = 0; i < CONFIG_NOPTS; i++) {
         char flag[64], help[512];
         snprintf(flag, sizeof(flag), "--%s %s", config_opts[i].name, config_opts[i].argname);
-        snprintf(help, sizeof(help), "%s (default: %s)", config_opts[i].help,
-                 config_opts[i].deflt);
+        snprintf(help, sizeof(help), "%s (default: %s)", config_opts[i].help, config_opts[i].deflt);
         usage_option(out, flag, help);
     }
     usage_option(out, "--check-config",
@@ -542,8 +535,7 @@ void config_usage(FILE *out)
                  "and reopens the audit log file.\n");
 }
 
-int config_from_args(struct config *cfg, int argc, char **argv, FILE *out, char *err,
-                     size_t errlen)
+int config_from_args(struct config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen)
 {
     unsigned char seen[CONFIG_NOPTS];
     char msg[512];

@@ -3,7 +3,6 @@
  * hands each to cmd_dispatch, keeps the responses in request order while writes wait
  * for the commit thread, applies backpressure, and closes connections gracefully.
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -68,23 +67,6 @@ static void conn_set_idle_timeout(struct conn *c)
         bufferevent_set_timeouts(c->bev, &tv, &tv);
 }
 
-static void format_peer(const struct sockaddr *sa, char *out, size_t outlen)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        snprintf(out, outlen, "%s:%u", host, ntohs(in->sin_port));
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        snprintf(out, outlen, "[%s]:%u", host, ntohs(in6->sin6_port));
-    } else {
-        snprintf(out, outlen, "unknown");
-    }
-}
-
 void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
                  SSL *ssl, int refused)
 {
@@ -116,7 +98,7 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
     c->id = ++srv->next_conn_id;
     c->state = CONN_READING;
     c->refused = (uint8_t)(refused != 0);
-    format_peer(sa, c->peer, sizeof(c->peer));
+    server_format_addr(sa, c->peer, sizeof(c->peer));
     if (srv->tokens == NULL) {
         c->role = AUTH_ROLE_ADMIN;
         snprintf(c->principal, sizeof(c->principal), "local");
@@ -247,6 +229,10 @@ static void conn_linger(struct conn *c)
     evutil_socket_t fd;
 
     if (c->tls) {
+        /* send close_notify so the peer sees a clean end, not a truncation */
+        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+        if (ssl != NULL && SSL_shutdown(ssl) < 0)
+            ERR_clear_error();
         conn_close(c);
         return;
     }
@@ -377,6 +363,10 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
 
     if (c->state != CONN_READING && c->state != CONN_WATCHING) {
         evbuffer_drain(in, evbuffer_get_length(in));
+        /* a lingering peer that keeps talking: its data is read, so closing now
+         * sends no reset, and it cannot hold the connection open by trickling */
+        if (c->state == CONN_LINGER)
+            conn_close(c);
         return;
     }
     conn_process_input(c);

@@ -61,15 +61,15 @@ struct conn {
     enum conn_state state;
     uint64_t id;
     uint8_t tls;
-    uint8_t refused;     /* over max_connections: gets ERR unavailable and closes */
-    uint8_t paused;      /* backpressure: EV_READ disabled until drained */
-    uint8_t discarding;  /* inside a too-long line: dropping bytes through its LF */
-    uint8_t saw_line;    /* the first line was seen (the HTTP check is done) */
-    uint8_t stalled;     /* a read request waits in deferred for this connection's
-                            writes to be committed (read-your-writes in one pipeline) */
-    uint8_t watch_live;  /* WATCHING and its OK watching is out: gets pushes */
-    uint8_t close_now;   /* drop the connection without a reply (HTTP) */
-    char peer[64];       /* "127.0.0.1:53422", for logs */
+    uint8_t refused;    /* over max_connections: gets ERR unavailable and closes */
+    uint8_t paused;     /* backpressure: EV_READ disabled until drained */
+    uint8_t discarding; /* inside a too-long line: dropping bytes through its LF */
+    uint8_t saw_line;   /* the first line was seen (the HTTP check is done) */
+    uint8_t stalled;    /* a read request waits in deferred for this connection's
+                           writes to be committed (read-your-writes in one pipeline) */
+    uint8_t watch_live; /* WATCHING and its OK watching is out: gets pushes */
+    uint8_t close_now;  /* drop the connection without a reply (HTTP) */
+    char peer[64];      /* "127.0.0.1:53422", for logs */
 
     /* identity */
     enum auth_role role;
@@ -101,9 +101,9 @@ struct server_stats {
     time_t started;
     uint64_t connections_total;
     uint64_t connections_refused;
-    uint64_t commits;          /* store_apply calls */
-    uint64_t items_committed;  /* items in those batches */
-    uint64_t events_committed; /* EVENT items in those batches */
+    uint64_t commits;                  /* store_apply calls */
+    uint64_t items_committed;          /* items in those batches */
+    uint64_t events_committed;         /* EVENT items in those batches */
     uint64_t errors[STATS_NCODES + 1]; /* by -code, 1..13 */
     uint64_t auth_failures;
     uint64_t denials;
@@ -123,9 +123,9 @@ struct server {
     struct evconnlistener *listeners[2 * CONFIG_MAX_LISTEN];
     size_t nlisteners;
     struct event *ev_sigterm, *ev_sigint, *ev_sighup;
-    struct event *ev_grace;     /* shutdown deadline */
-    struct event *ev_watch;     /* coalesced WATCH push */
-    struct event *ev_heartbeat; /* WATCH heartbeat */
+    struct event *ev_grace;        /* shutdown deadline */
+    struct event *ev_watch;        /* coalesced WATCH push */
+    struct event *ev_heartbeat;    /* WATCH heartbeat */
     struct event *ev_accept_pause; /* accept failed (EMFILE): listeners resume later */
 
     struct conn *conns; /* every connection not yet freed, dead ones included */
@@ -136,7 +136,6 @@ struct server {
     size_t npaused; /* connections paused by backpressure (any reason) */
     uint64_t next_conn_id;
     int stopping;
-    int exit_code;
 
     /* the request being handled; reused for every line (loop thread only) */
     struct proto_request req;
@@ -171,6 +170,9 @@ time_t server_now(struct server *srv);
 /* Called when a connection is freed or a batch is done: finishes a shutdown once
  * nothing is left. */
 void server_check_stopped(struct server *srv);
+
+/* Format an IPv4 or IPv6 socket address as "127.0.0.1:7878" or "[::1]:7878". */
+void server_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
 
 /* 1 when every address of every listener of cfg is loopback; else 0, with err naming
  * the first other one. */

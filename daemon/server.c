@@ -98,7 +98,7 @@ int server_listeners_loopback(const struct config *cfg, char *err, size_t errlen
     return 1;
 }
 
-static void format_sockaddr(const struct sockaddr *sa, char *out, size_t outlen)
+void server_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
 {
     char host[INET6_ADDRSTRLEN] = "?";
 
@@ -106,10 +106,12 @@ static void format_sockaddr(const struct sockaddr *sa, char *out, size_t outlen)
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
         snprintf(out, outlen, "[%s]:%u", host, ntohs(in6->sin6_port));
-    } else {
+    } else if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
         snprintf(out, outlen, "%s:%u", host, ntohs(in->sin_port));
+    } else {
+        snprintf(out, outlen, "unknown");
     }
 }
 
@@ -200,8 +202,8 @@ static int server_listen(struct server *srv, const struct config_addr *a, int tl
         return WM_ECONFIG;
     if (res->ai_family == AF_INET6)
         flags |= LEV_OPT_BIND_IPV6ONLY;
-    lev = evconnlistener_new_bind(srv->base, tls ? on_accept_tls : on_accept_plain, srv, flags,
-                                  511, res->ai_addr, (int)res->ai_addrlen);
+    lev = evconnlistener_new_bind(srv->base, tls ? on_accept_tls : on_accept_plain, srv, flags, 511,
+                                  res->ai_addr, (int)res->ai_addrlen);
     if (lev == NULL) {
         int e = errno;
         config_addr_format(a, text, sizeof(text));
@@ -213,7 +215,7 @@ static int server_listen(struct server *srv, const struct config_addr *a, int tl
     evconnlistener_set_error_cb(lev, on_accept_error);
     srv->listeners[srv->nlisteners++] = lev;
     if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &sslen) == 0)
-        format_sockaddr((struct sockaddr *)&ss, text, sizeof(text));
+        server_format_addr((struct sockaddr *)&ss, text, sizeof(text));
     else
         config_addr_format(a, text, sizeof(text));
     log_msg(LOG_INFO, "listening on %s%s", text, tls ? " (tls)" : "");
@@ -331,8 +333,8 @@ static void server_reopen_audit(struct server *srv)
         return;
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
-        log_msg(LOG_ERROR, "SIGHUP: cannot reopen the audit log %s: %s; keeping the old one",
-                path, strerror(errno));
+        log_msg(LOG_ERROR, "SIGHUP: cannot reopen the audit log %s: %s; keeping the old one", path,
+                strerror(errno));
         return;
     }
     if (dup2(fd, srv->audit_fd) < 0 || fcntl(srv->audit_fd, F_SETFD, FD_CLOEXEC) < 0)
@@ -356,8 +358,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
         log_msg(LOG_INFO, "SIGHUP: open mode, no token file to reload");
         return;
     }
-    rc = auth_table_load(srv->cfg->tokens_file, srv->cfg->gemeenten, srv->cfg->n_gemeenten, &t,
-                         err, sizeof(err));
+    rc = auth_table_load(srv->cfg->tokens_file, srv->cfg->gemeenten, srv->cfg->n_gemeenten, &t, err,
+                         sizeof(err));
     if (rc != WM_OK) {
         log_msg(LOG_ERROR, "SIGHUP: token file refused, keeping the old tokens: %s",
                 rc == WM_ENOMEM ? "out of memory" : err);
@@ -407,11 +409,14 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     }
 
     if (cfg->tokens_file[0] != '\0') {
-        rc = auth_table_load(cfg->tokens_file, cfg->gemeenten, cfg->n_gemeenten, &srv->tokens,
-                             err, errlen);
+        rc = auth_table_load(cfg->tokens_file, cfg->gemeenten, cfg->n_gemeenten, &srv->tokens, err,
+                             errlen);
         if (rc != WM_OK)
             return rc;
         log_msg(LOG_INFO, "loaded %zu tokens from %s", srv->tokens->n, cfg->tokens_file);
+        if (srv->tokens->n == 0)
+            log_msg(LOG_WARN, "the token file %s holds no tokens: nobody can authenticate",
+                    cfg->tokens_file);
     } else {
         if (!server_listeners_loopback(cfg, msg, sizeof(msg))) {
             proto_errf(err, errlen,
@@ -452,8 +457,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     rc = server_open_audit(srv, err, errlen);
     if (rc != WM_OK)
         return rc;
-    rc = commit_queue_new(srv->base, srv->store, on_batch_done, srv, srv->audit_fd,
-                          &srv->commit);
+    rc = commit_queue_new(srv->base, srv->store, on_batch_done, srv, srv->audit_fd, &srv->commit);
     if (rc != WM_OK) {
         proto_errf(err, errlen, "cannot start the writer thread: %s", wm_strerror(rc));
         return rc;
@@ -494,9 +498,12 @@ int server_run(struct server *srv)
 {
     sd_notify(0, "READY=1");
     log_msg(LOG_INFO, "werkmonitord %s ready", WM_VERSION);
-    event_base_dispatch(srv->base);
+    if (event_base_dispatch(srv->base) < 0 || !srv->stopping) {
+        log_msg(LOG_ERROR, "the event loop failed");
+        return 1;
+    }
     log_msg(LOG_INFO, "stopped");
-    return srv->exit_code;
+    return 0;
 }
 
 void server_free(struct server *srv)

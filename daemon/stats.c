@@ -65,8 +65,7 @@ static void row_str(struct wm_buf *out, size_t *n, const char *name, const char 
     (*n)++;
 }
 
-static void row_ratio(struct wm_buf *out, size_t *n, const char *name, uint64_t num,
-                      uint64_t den)
+static void row_ratio(struct wm_buf *out, size_t *n, const char *name, uint64_t num, uint64_t den)
 {
     char v[32];
 

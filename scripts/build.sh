@@ -1,7 +1,7 @@
 #!/bin/bash
-# Configures and builds one tree: scripts/build.sh [DIR [extra cmake args...]].
-# DIR defaults to build/. Used by run.sh and test.sh; -j2 because the target machines
-# have two cores.
+# Configures and builds one tree: scripts/build.sh DIR [extra cmake configure args...].
+# WM_TARGETS (space-separated) limits the build to those targets; default: everything.
+# -j2 by default because the target machines have two cores (WM_JOBS overrides).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -9,4 +9,8 @@ dir=${1:-build}
 shift || true
 
 cmake -S . -B "$dir" "$@" >/dev/null
-cmake --build "$dir" -j"${WM_JOBS:-2}"
+targets=()
+for t in ${WM_TARGETS:-}; do
+    targets+=(--target "$t")
+done
+cmake --build "$dir" -j"${WM_JOBS:-2}" "${targets[@]}"

@@ -11,7 +11,7 @@ data=${WM_DATA:-data/local}
 registry=data/gooi-en-vechtstreek.wm
 
 ./scripts/deps.sh
-./scripts/build.sh build
+WM_TARGETS="werkmonitord werkmonitor" ./scripts/build.sh build
 
 # A data directory is new when it is missing or empty; only then is the registry
 # loaded, so a restart never overwrites projects edited since.

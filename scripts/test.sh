@@ -10,8 +10,17 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh build
 ./scripts/build.sh build-san -DWM_SANITIZE=ON
 
-ctest --test-dir build --output-on-failure
+# Both trees run even when the first fails, so one run shows every failure.
+status=0
+ctest --test-dir build --output-on-failure || status=1
 
 # Leaks are errors; UBSan stops at the first finding with a stack trace.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-san --output-on-failure
+    ctest --test-dir build-san --output-on-failure || status=1
+
+if [ "$status" -ne 0 ]; then
+    echo "test: FAILED (see above)" >&2
+else
+    echo "test: all tests passed in build/ and build-san/" >&2
+fi
+exit "$status"

@@ -2,7 +2,8 @@
  * storage: the placement indexes behind PROGRESS's people counts. For every (person,
  * project) they keep the live placement dates (pplace), the earliest of them (pfirst
  * and the FIRST counters: "first time this person was counted here"), the persons
- * placed in two or more projects (pmulti) and the global count of placed persons.
+ * placed in two or more projects (pmulti), each person's earliest placement in any
+ * regional project (UFIRST counters) and the global count of placed persons.
  * Maintained in the event's transaction, through retractions too.
  */
 #include <string.h>
@@ -32,7 +33,23 @@ struct person_scan {
     int32_t first;      /* earliest date in the project, WM_DATE_NONE when none */
     int32_t second;     /* next date in the project after first, WM_DATE_NONE */
     uint64_t count;     /* live placements on exactly (project, date) */
+    int32_t other;      /* earliest date in the other regional projects, or NONE */
 };
+
+static int is_regional(const struct store_wtx *w, uint32_t project)
+{
+    return project < w->nregional && w->regional[project];
+}
+
+/* The earlier of two dates where WM_DATE_NONE means none. */
+static int32_t date_min(int32_t a, int32_t b)
+{
+    if (a == WM_DATE_NONE)
+        return b;
+    if (b == WM_DATE_NONE)
+        return a;
+    return a < b ? a : b;
+}
 
 static int scan_person(struct store_wtx *w, uint32_t person, uint32_t project, int32_t date,
                        struct person_scan *ps)
@@ -44,7 +61,7 @@ static int scan_person(struct store_wtx *w, uint32_t person, uint32_t project, i
     int rc, ret;
 
     memset(ps, 0, sizeof *ps);
-    ps->first = ps->second = WM_DATE_NONE;
+    ps->first = ps->second = ps->other = WM_DATE_NONE;
     ret = store_wtx_cursor(w, STORE_DBI_PPLACE, &cur);
     if (ret != WM_OK)
         return ret;
@@ -62,6 +79,9 @@ static int scan_person(struct store_wtx *w, uint32_t person, uint32_t project, i
         if (pj != last) {
             ps->nprojects++;
             last = pj;
+            /* dates ascend within a project: its first entry is its earliest */
+            if (pj != project && is_regional(w, pj))
+                ps->other = date_min(ps->other, d);
         }
         if (pj != project)
             continue;
@@ -116,16 +136,81 @@ static int projects_changed(struct store_wtx *w, uint32_t person, unsigned befor
     return WM_OK;
 }
 
+/* The person's earliest regional placement moves from old to new: UFIRST follows. */
+static int move_ufirst(struct store_wtx *w, int32_t old, int32_t new)
+{
+    uint8_t k[STORE_PK_LEN];
+    int ret = WM_OK;
+
+    if (old == new)
+        return WM_OK;
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY && ret == WM_OK; g++) {
+        if (old != WM_DATE_NONE) {
+            store_proj_key(k, STORE_IND_UFIRST, 0, g, store_time_unit(old, g));
+            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, STORE_PK_LEN, -1);
+        }
+        if (ret == WM_OK && new != WM_DATE_NONE) {
+            store_proj_key(k, STORE_IND_UFIRST, 0, g, store_time_unit(new, g));
+            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, STORE_PK_LEN, 1);
+        }
+    }
+    return ret;
+}
+
+int store_placement_rescope(struct store_wtx *w, uint32_t project, int regional)
+{
+    MDB_cursor *cur;
+    uint8_t k0[2];
+    MDB_val k = {2, k0}, v;
+    int rc, ret;
+
+    if (is_regional(w, project) == !!regional)
+        return WM_OK;
+    ret = store_wtx_cursor(w, STORE_DBI_PFIRST, &cur);
+    if (ret != WM_OK)
+        return ret;
+    store_put_u16(k0, project);
+    /* Every person placed in the project, with their earliest date there. */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == WM_OK;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        struct person_scan ps;
+        int32_t first, with;
+        if (k.mv_size != PF_LEN || store_get_u16(kb) != project)
+            break;
+        first = store_get_time(kb + 2);
+        ret = scan_person(w, store_get_u32(kb + 6), project, first, &ps);
+        with = date_min(ps.other, first);
+        if (ret == WM_OK)
+            ret = regional ? move_ufirst(w, ps.other, with) : move_ufirst(w, with, ps.other);
+    }
+    mdb_cursor_close(cur);
+    if (ret != WM_OK)
+        return ret;
+    return rc == 0 || rc == MDB_NOTFOUND ? WM_OK : store_wtx_lmdb(w, rc);
+}
+
 int store_placement_update(struct store_wtx *w, uint32_t person, uint32_t project, int32_t date,
                            int sign)
 {
     struct person_scan ps;
     uint8_t k[PP_LEN];
     uint64_t cnt;
+    int32_t after;
     int ret = scan_person(w, person, project, date, &ps);
 
     if (ret != WM_OK)
         return ret;
+    /* The project's earliest placement after the change, for UFIRST. */
+    if (sign > 0)
+        after = date_min(ps.first, date);
+    else
+        after = ps.count == 1 && date == ps.first ? ps.second : ps.first;
+    if (is_regional(w, project)) {
+        ret = move_ufirst(w, date_min(ps.other, ps.first), date_min(ps.other, after));
+        if (ret != WM_OK)
+            return ret;
+    }
     pplace_key(k, person, project, date);
     if (sign > 0) {
         cnt = ps.count + 1;

@@ -10,9 +10,13 @@
  * in the project before its start (normally none).
  *
  * The program's placed persons are the union over regional projects, each within its
- * own window: the sum of the projects' counts minus, for every person placed in two or
- * more projects (pmulti), the number of extra projects that counted them. Cost grows
- * with the placements of persons placed in more than one project, nothing else.
+ * own window. Usually (no regional project has a placement dated before its start) a
+ * person is in it iff their earliest regional placement is at or before asof: one run
+ * over the UFIRST counters, maintained by the write path (and moved when a project's
+ * scope changes). Otherwise it is the sum of the projects' counts minus, for every
+ * person placed in two or more projects (pmulti), the number of extra projects that
+ * counted them: cost grows with the placements of persons placed in more than one
+ * project, nothing else.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +143,29 @@ static int project_actuals(struct prog_ctx *c, const struct store_reg_project *r
     return ret;
 }
 
+/* 1 when project has a placement dated before a (its earliest placements are in
+ * pfirst by date), or an error. */
+static int placed_before(struct prog_ctx *c, uint32_t project, int32_t a)
+{
+    MDB_cursor *pf;
+    uint8_t k0[6];
+    MDB_val k = {6, k0}, v;
+    int rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PFIRST], &pf);
+
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    store_put_u16(k0, project);
+    store_put_time(k0 + 2, INT32_MIN);
+    rc = mdb_cursor_get(pf, &k, &v, MDB_SET_RANGE);
+    mdb_cursor_close(pf);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return store_lmdb_err(rc);
+    return k.mv_size == 10 && store_get_u16(k.mv_data) == project &&
+           store_get_time((const uint8_t *)k.mv_data + 2) < a;
+}
+
 /* For every person placed in two or more projects, how many extra regional projects
  * counted them (each project within its own window). */
 static int union_overcount(struct prog_ctx *c, uint64_t *over)
@@ -254,7 +281,7 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
     uint64_t(*acts)[3] = NULL;
     size_t nsel = 0;
     uint64_t prog[3] = {0, 0, 0}, over = 0;
-    int rc, ret;
+    int rc, ret, pre = 0;
 
     *nrows = 0;
     memset(&c, 0, sizeof c);
@@ -311,10 +338,32 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
             emit_row(out, sel[i]->p.name, sel[i]->p.category, indicators[ind], act[ind],
                      sel[i]->p.target[ind], sel[i]->p.start, sel[i]->p.end, c.asof);
     }
-    ret = union_overcount(&c, &over);
+    /* The program's placed persons, exactly. When no regional project has a placement
+     * before its start, a person counts iff their earliest regional placement is at
+     * or before asof: one read of the UFIRST counters. Otherwise correct the sum of
+     * the projects by the persons counted in several of them. */
+    for (size_t i = 0; i < c.reg.nproj && !pre; i++) {
+        const struct store_reg_project *rp = &c.reg.proj[i];
+        if (rp->p.scope != WM_SCOPE_REGIONAL)
+            continue;
+        pre = placed_before(&c, rp->id, window_start(&rp->p));
+        if (pre < 0) {
+            ret = pre;
+            goto fail;
+        }
+    }
+    if (!pre) {
+        ret = c.asof >= WM_DATE_MIN
+                  ? proj_sum(&c, STORE_IND_UFIRST, 0, WM_DATE_MIN, c.asof, &prog[2])
+                  : WM_OK;
+        if (c.asof < WM_DATE_MIN)
+            prog[2] = 0;
+    } else {
+        ret = union_overcount(&c, &over);
+        prog[2] -= over;
+    }
     if (ret != WM_OK)
         goto fail;
-    prog[2] -= over;
     for (int ind = 0; ind < 3; ind++)
         emit_row(out, "*", "*", indicators[ind], prog[ind], c.reg.program.target[ind],
                  c.reg.program.start, c.reg.program.end, c.asof);

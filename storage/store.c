@@ -297,6 +297,7 @@ void store_close(struct store *s)
     pthread_rwlock_destroy(&s->resize_lock);
     msgpack_sbuffer_destroy(&s->sb);
     store_deltas_free(&s->deltas);
+    free(s->regional);
     free(s->data_path);
     free(s);
 }

@@ -106,6 +106,8 @@ struct store {
     /* writer thread only */
     msgpack_sbuffer sb;
     struct store_deltas deltas;
+    uint8_t *regional; /* the batch's scope flags by project id */
+    size_t regional_cap;
 };
 
 /* Translate an LMDB (or errno) code into wm_err: the one place that does it. */
@@ -185,6 +187,8 @@ enum store_indicator {
     STORE_IND_STARTED = 0,   /* started events */
     STORE_IND_COMPLETED = 1, /* completed events with a successful result */
     STORE_IND_FIRST = 2,     /* (project, person) pairs by earliest live placement date */
+    STORE_IND_UFIRST = 3,    /* project 0: persons by earliest live placement in any
+                                regional project (the program's union, PROGRESS) */
 };
 
 /* Byte offsets of a rollup key. */
@@ -287,6 +291,8 @@ struct store_wtx {
     struct wm_event scratch_ev;
     struct wm_retract scratch_rt;
     struct wm_project scratch_p;
+    const uint8_t *regional; /* by project id: scope regional (from the registry) */
+    uint32_t nregional;
 };
 
 /* The dictionary ids of an event's strings. */
@@ -310,9 +316,13 @@ int store_wtx_lmdb(struct store_wtx *w, int rc);
  * placement, -1 uncounts it (PROJ indicator FIRST, all granularities). */
 int store_wtx_first_delta(struct store_wtx *w, uint32_t project, int32_t date, int sign);
 
-/* Keep pplace, pfirst, pmulti, the FIRST counters and placed_persons in step with one
- * placement added (sign 1) or retracted (sign -1). WM_OK or an error (the batch fails). */
+/* Keep pplace, pfirst, pmulti, the FIRST and UFIRST counters and placed_persons in step
+ * with one placement added (sign 1) or retracted (sign -1). WM_OK or an error (the
+ * batch fails). */
 int store_placement_update(struct store_wtx *w, uint32_t person, uint32_t project, int32_t date,
                            int sign);
+/* Project becomes regional (1) or not (0): move the UFIRST counters of its persons. Call
+ * before w->regional changes. WM_OK or an error. */
+int store_placement_rescope(struct store_wtx *w, uint32_t project, int regional);
 
 #endif /* WM_STORE_INT_H */

@@ -243,6 +243,8 @@ static int event_ids(struct store_wtx *w, const struct wm_event *ev, int create,
 
 /* ---- the operations ---------------------------------------------------------- */
 
+static int regional_set(struct store_wtx *w, uint32_t id, int regional);
+
 static int apply_event(struct store_wtx *w, struct store_item *it)
 {
     const struct wm_event *in = &it->u.event;
@@ -491,6 +493,12 @@ static int apply_project(struct store_wtx *w, struct store_item *it)
     project_merge(p, in);
     if (!period_ok(it, p))
         return WM_OK;
+    /* A new scope moves the program's placement counters of the project's persons. */
+    ret = store_placement_rescope(w, id, p->scope == WM_SCOPE_REGIONAL);
+    if (ret == WM_OK)
+        ret = regional_set(w, id, p->scope == WM_SCOPE_REGIONAL);
+    if (ret != WM_OK)
+        return ret;
     msgpack_sbuffer_clear(&w->s->sb);
     store_put_u32(idb, id);
     if (msgpack_sbuffer_write(&w->s->sb, (const char *)idb, 4) != 0)
@@ -537,6 +545,51 @@ static int apply_program(struct store_wtx *w, struct store_item *it)
 
 /* ---- the batch ---------------------------------------------------------------- */
 
+/* Set the scope flag of project id (growing the table as needed). */
+static int regional_set(struct store_wtx *w, uint32_t id, int regional)
+{
+    struct store *s = w->s;
+
+    if (id >= s->regional_cap) {
+        size_t cap = (id + 64) * 2;
+        uint8_t *r = realloc(s->regional, cap);
+        if (!r)
+            return WM_ENOMEM;
+        memset(r + s->regional_cap, 0, cap - s->regional_cap);
+        s->regional = r;
+        s->regional_cap = cap;
+    }
+    s->regional[id] = (uint8_t)regional;
+    w->regional = s->regional;
+    if (id >= w->nregional)
+        w->nregional = id + 1;
+    return WM_OK;
+}
+
+/* Load every project's scope: the placement counters of the program need it. */
+static int regional_load(struct store_wtx *w)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc, ret = store_wtx_cursor(w, STORE_DBI_PROJECTS, &cur);
+
+    if (ret != WM_OK)
+        return ret;
+    if (w->s->regional)
+        memset(w->s->regional, 0, w->s->regional_cap);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == WM_OK;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint32_t id;
+        ret = store_project_value(&v, &id, &w->scratch_p);
+        if (ret == WM_OK)
+            ret = regional_set(w, id, w->scratch_p.scope == WM_SCOPE_REGIONAL);
+    }
+    mdb_cursor_close(cur);
+    if (ret != WM_OK)
+        return ret;
+    return rc == MDB_NOTFOUND ? WM_OK : store_wtx_lmdb(w, rc);
+}
+
 static void items_reset(struct store_item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -564,6 +617,8 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
     ret = store_counters_get(s, w->txn, &w->c);
     if (ret == WM_OK && w->c.next_person == 0)
         w->c.next_person = w->c.next_project = w->c.next_gemeente = 1;
+    if (ret == WM_OK)
+        ret = regional_load(w);
     for (size_t i = 0; i < n && ret == WM_OK; i++) {
         switch (items[i].op) {
         case STORE_OP_EVENT:

@@ -9,9 +9,10 @@
  *   build-store/bench_store [N=1000000] [dir]   (removed after, unless WM_BENCH_KEEP is set)
  *
  * The events look like the region's: 27 projects in 6 categories, 8 gemeenten, four
- * years in roughly chronological order (as they arrive), about 4 events per person
- * with most of a person's events in one home project, every type, ids sequential per
- * principal, person pseudonyms random hex, and 1% retractions of recent events.
+ * years in roughly chronological order (as they arrive, up to 30 days late), about 4
+ * events per person, clustered in time, most of them in one home project, every type,
+ * ids sequential per principal, person pseudonyms random hex, and 1% retractions of
+ * recent events. WM_BENCH_UNIFORM=1 draws persons uniformly over the whole run instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ static int cmp_double(const void *a, const void *b)
 static const char *const cats[6] = {"doorstroombanen", "scholing",    "begeleiding", "wsp",
                                     "gemeentelijk",    "interventies"};
 static char pnames[NPROJ][32];
+static int uniform;
 
 static void die(const char *what, int ret, const char *err)
 {
@@ -107,7 +109,11 @@ static void make_event(struct wm_event *ev, uint64_t i, uint64_t n)
     static const int type_pct[4] = {35, 25, 20, 20};
     const struct proto_type_desc *td;
     int32_t d0 = proto_date_from_ymd(2020, 1, 1), span = proto_date_from_ymd(2023, 12, 31) - d0;
-    uint64_t person = rnd() % (n / 4 + 1);
+    /* A person's events cluster in time (a trajectory lasts months): person k first
+     * appears around event 4k and stays active for about 1/16 of the run. With
+     * WM_BENCH_UNIFORM set, every event draws from all persons (the worst case). */
+    uint64_t np = n / 4 + 1, w = np / 16 + 1;
+    uint64_t person = uniform ? rnd() % np : i * np / n + w - 1 - rnd() % w;
     uint64_t h = splitmix(person);
     int r = rn(100), t = 0, g = (int)(h % 8);
 
@@ -285,6 +291,7 @@ int main(int argc, char **argv)
     size_t nb = (n + BATCH - 1) / BATCH;
     int ret;
 
+    uniform = getenv("WM_BENCH_UNIFORM") != NULL;
     snprintf(dir, sizeof dir, "%s", argc > 2 ? argv[2] : "/tmp/wm-bench-XXXXXX");
     if (argc <= 2 && !mkdtemp(dir))
         die("mkdtemp", WM_EIO, dir);

@@ -6,8 +6,8 @@ response and no BSN in any file of the data directory or in the log."""
 
 import hashlib
 import os
-import re
 import secrets
+import shutil
 import signal
 import socket
 import ssl
@@ -70,7 +70,6 @@ class AuthTest(wmtest.TestCase):
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        import shutil
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
@@ -208,7 +207,7 @@ class ReloadTest(wmtest.TestCase):
 
     def test_sighup_reloads_tokens_without_dropping_connections(self):
         tmp = tempfile.mkdtemp(prefix="wm-e2e-reload-")
-        self.addCleanup(__import__("shutil").rmtree, tmp, True)
+        self.addCleanup(shutil.rmtree, tmp, True)
         path = os.path.join(tmp, "tokens")
         write_tokens(path, [p for p in PRINCIPALS if p[0] != "huizen"])
         s = self.own_server(["--tokens", path])
@@ -249,7 +248,7 @@ class OpenModeTest(wmtest.TestCase):
 
     def run_daemon(self, flags, timeout=10):
         tmp = tempfile.mkdtemp(prefix="wm-e2e-open-")
-        self.addCleanup(__import__("shutil").rmtree, tmp, True)
+        self.addCleanup(shutil.rmtree, tmp, True)
         return subprocess.run([wmtest.DAEMON, "--data", os.path.join(tmp, "data")] + flags,
                               capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
@@ -263,12 +262,12 @@ class OpenModeTest(wmtest.TestCase):
 
     def test_a_token_file_allows_any_listener(self):
         tmp = tempfile.mkdtemp(prefix="wm-e2e-open-")
-        self.addCleanup(__import__("shutil").rmtree, tmp, True)
+        self.addCleanup(shutil.rmtree, tmp, True)
         path = os.path.join(tmp, "tokens")
         write_tokens(path, PRINCIPALS)
         s = self.own_server(["--tokens", path], start=False)
         s.port = wmtest.free_port()
-        s.flags += ["--listen", "0.0.0.0:%d" % s.port]
+        s.listen = "0.0.0.0:%d" % s.port
         s.start()
         c = self.conn(s)
         self.assertEqual(c.cmd("AUTH " + TOKENS["beheer"]), "OK beheer role=admin")
@@ -308,7 +307,7 @@ class TlsTest(wmtest.TestCase):
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        __import__("shutil").rmtree(cls.tmp, True)
+        shutil.rmtree(cls.tmp, True)
 
     def tls_conn(self, cafile=None, hostname="localhost"):
         ctx = ssl.create_default_context(cafile=cafile or self.files["ca.pem"])

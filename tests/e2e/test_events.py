@@ -189,7 +189,7 @@ class EventsTest(wmtest.TestCase):
             self.assertOkSeq(c.cmd(base("started", id=i)))
         # A one-character id is valid too (DUP when an earlier run against the same
         # external daemon stored it already).
-        self.assertRegex(c.cmd(base("started", id="a", person="pseudo-one-char")), r"^(OK|DUP) \d+$")
+        self.assertRegex(c.cmd(base("outflow", id="a", person="pseudo-one-char")), r"^(OK|DUP) \d+$")
         for i in ["", tag + "A" * 129, "a b", "a,b", "a+b", "a@b", "a#b", "a=b", "é", "a;b", "a\\b", "a'b",
                   "a*b", "a~b"]:
             self.assertErr(c.cmd(base("started", id=i)), "invalid", "id")

@@ -228,6 +228,42 @@ class FramingTest(wmtest.TestCase):
         self.assertErr(c.read_response(), "too-long")
         self.assertRegex(c.read_response(), r"^OK werkmonitor ")
 
+    # -- the peer goes away ------------------------------------------------------------
+
+    def test_half_close_gets_every_reply(self):
+        """As `nc -N` does: send everything, shut the sending side, read the replies."""
+        c = self.conn()
+        lines = []
+        for _ in range(50):
+            lines += ["PING", started(uid()), "NOPE", started(uid()), "HELLO"]
+        c.send("".join(l + "\n" for l in lines))
+        c.sock.shutdown(socket.SHUT_WR)
+        replies = c.expect_eof()
+        self.assertEqual(len(replies), len(lines))
+        patterns = [r"PONG", r"OK \d+", r"ERR unknown-command .*", r"OK \d+", r"OK werkmonitor .*"] * 50
+        for n, (pat, r) in enumerate(zip(patterns, replies)):
+            self.assertRegex(r, "^%s$" % pat, "reply %d" % n)
+
+    def test_client_gone_with_writes_in_flight(self):
+        c = self.conn()
+        ids = [uid("gone") for _ in range(3000)]
+        c.send("".join(started(i) + "\n" for i in ids))
+        c.close()
+        # The daemon carries on; whatever it stored is stored once.
+        d = self.conn()
+        self.assertEqual(d.cmd("PING"), "PONG")
+        for r in d.pipeline([started(i) for i in ids]):
+            self.assertRegex(r, r"^(OK|DUP) \d+$")
+        self.assertTrue(all(r.startswith("DUP ") for r in d.pipeline([started(i) for i in ids])))
+
+    def test_watcher_gone(self):
+        w = self.conn()
+        self.assertEqual(w.cmd("WATCH"), "OK watching")
+        w.close()
+        c = self.conn()
+        self.assertOkSeq(c.cmd(started(uid())))
+        self.assertEqual(c.cmd("PING"), "PONG")
+
     # -- HTTP on the port --------------------------------------------------------------
 
     def test_http_first_line_is_closed_at_once(self):
@@ -257,8 +293,7 @@ class LimitsTest(wmtest.TestCase):
 
     def test_max_connections(self):
         s = self.own_server(["--max-connections", "3"])
-        # The start-up probe's connection may still hold a slot for a moment.
-        time.sleep(0.3)
+        s.settle()
         conns = [self.conn(s) for _ in range(3)]
         for c in conns:
             self.assertEqual(c.cmd("PING"), "PONG")

@@ -149,6 +149,17 @@ class RegistryTest(wmtest.TestCase):
         self.assertEqual(resp[-1], "END 1")
         self.assertTrue(resp[0].startswith("ROW project=* "), resp)
 
+    def test_regression_write_without_rollup_changes(self):
+        """Regression: a commit that changes no counter (here a PROJECT and a PROGRAM as
+        the first writes of a fresh store) stopped the sanitizer build of the daemon
+        (storage sorted an empty delta list: qsort(NULL, 0) in store_deltas_flush)."""
+        s = self.own_server()
+        c = self.conn(s)
+        self.assertEqual(c.cmd("PROJECT first category=test"), "OK")
+        self.assertEqual(c.cmd("PROGRAM target.started=1"), "OK")
+        self.assertEqual(c.cmd("PING"), "PONG")
+        self.assertTrue(s.running())
+
     def test_projects_exact_listing(self):
         s = self.own_server()
         c = self.conn(s)

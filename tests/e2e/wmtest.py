@@ -108,6 +108,7 @@ class Server:
             opts = self.env.get("ASAN_OPTIONS", "")
             self.env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "quarantine_size_mb=16"
         self.env.update(env or {})
+        self.listen = None  # --listen value; default host:port (the tests connect to host:port)
         self.proc = None
         self.exit_expected = False  # set when the test itself stops or kills it
         self.death_reported = False
@@ -122,23 +123,31 @@ class Server:
     # -- process control -------------------------------------------------------------
 
     def argv(self):
-        return [DAEMON, "--listen", "%s:%d" % (self.host, self.port), "--data", self.data_dir] + self.flags
+        listen = self.listen or "%s:%d" % (self.host, self.port)
+        return [DAEMON, "--listen", listen, "--data", self.data_dir] + self.flags
 
     def start(self, port=None):
-        """Start the daemon and wait until it accepts connections (10 s at most)."""
+        """Start the daemon and wait until it accepts connections (10 s at most). The
+        daemon's output of every start goes to one file (see stderr()). The probe
+        connection may count against --max-connections for a moment after start()
+        returns: see settle()."""
         if self.external:
             return self
         if not os.access(DAEMON, os.X_OK):
             raise ServerError("no daemon at %s (set WM_BUILD_DIR)" % DAEMON)
         self.port = port or self.port or free_port()
         self.exit_expected = False
-        self._stderr_file = tempfile.NamedTemporaryFile(prefix="wm-e2e-stderr-", delete=False)
-        self.stderr_path = self._stderr_file.name
+        if self.stderr_path is None:
+            self._stderr_file = tempfile.NamedTemporaryFile(prefix="wm-e2e-stderr-", delete=False)
+            self.stderr_path = self._stderr_file.name
+        else:
+            self._stderr_file = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self._stderr_file,
                                      stderr=self._stderr_file, env=self.env)
         deadline = time.monotonic() + TIMEOUT
         while True:
             if self.proc.poll() is not None:
+                self.death_reported = True
                 raise ServerError("werkmonitord exited with %d during start-up:\n%s"
                                   % (self.proc.returncode, self.stderr()))
             try:
@@ -151,6 +160,12 @@ class Server:
                 raise ServerError("werkmonitord did not accept on port %d within %.0f s:\n%s"
                                   % (self.port, TIMEOUT, self.stderr()))
             time.sleep(0.02)
+
+    @staticmethod
+    def settle():
+        """Give the daemon time to notice connections the test closed (the start-up
+        probe included), before a test that counts connections."""
+        time.sleep(0.3)
 
     def stderr(self):
         """Everything the daemon wrote to stdout and stderr so far."""

@@ -102,13 +102,60 @@ static void make_event(struct wm_event *ev, size_t n)
     snprintf(ev->principal, sizeof ev->principal, "%s", rn(2) ? "wsp" : "huizen");
 }
 
+/* Apply total random items (events and retractions of earlier events) in random
+ * batches, recording the events in evs. */
+static void add_events(struct store_item *items, size_t total)
+{
+    size_t done = 0;
+
+    while (done < total) {
+        size_t n = 1 + (size_t)rn(150), k = 0;
+        size_t first = nev;
+        while (k < n && done < total) {
+            struct store_item *it = &items[k];
+            memset(it, 0, sizeof *it);
+            if (first > 10 && rn(100) < 15) {
+                /* retract a random live event of an earlier batch (its seq is known), by
+                 * ref or (as admin) by seq */
+                size_t t = (size_t)rn((int)first);
+                if (!evs[t].live)
+                    continue;
+                it->op = STORE_OP_RETRACT;
+                snprintf(it->u.retract.id, sizeof it->u.retract.id, "rt-%zu-%zu", nev, done);
+                if (rn(2)) {
+                    snprintf(it->u.retract.principal, sizeof it->u.retract.principal, "%s",
+                             evs[t].ev.principal);
+                    snprintf(it->u.retract.ref, sizeof it->u.retract.ref, "%s", evs[t].ev.id);
+                } else {
+                    snprintf(it->u.retract.principal, sizeof it->u.retract.principal, "admin");
+                    it->admin = 1;
+                    it->u.retract.by_seq = 1;
+                    it->u.retract.ref_seq = evs[t].seq;
+                }
+                evs[t].live = 0;
+            } else {
+                it->op = STORE_OP_EVENT;
+                make_event(&it->u.event, nev);
+                evs[nev].ev = it->u.event;
+                evs[nev].live = 1;
+                nev++;
+            }
+            k++;
+            done++;
+        }
+        apply_ok(items, k);
+        for (size_t i = 0; i < k; i++)
+            if (items[i].op == STORE_OP_EVENT)
+                evs[first++].seq = items[i].seq;
+    }
+}
+
 /* Load the registry and NEVENTS random events with retractions, in random batches. */
 static int setup(void **state)
 {
     struct store_options o = {0};
     struct store_item *items = calloc(200, sizeof *items);
     char err[256];
-    size_t done = 0;
 
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/wmquery-XXXXXX");
@@ -150,47 +197,8 @@ static int setup(void **state)
     snprintf(items[6].u.project.name, sizeof items[6].u.project.name, "*");
     apply_ok(items, 7);
 
-    evs = calloc(NEVENTS, sizeof *evs);
-    while (done < NEVENTS) {
-        size_t n = 1 + (size_t)rn(150), k = 0;
-        size_t first = nev;
-        while (k < n && done < NEVENTS) {
-            struct store_item *it = &items[k];
-            memset(it, 0, sizeof *it);
-            if (first > 10 && rn(100) < 15) {
-                /* retract a random live event of an earlier batch (its seq is known), by
-                 * ref or (as admin) by seq */
-                size_t t = (size_t)rn((int)first);
-                if (!evs[t].live)
-                    continue;
-                it->op = STORE_OP_RETRACT;
-                snprintf(it->u.retract.id, sizeof it->u.retract.id, "rt-%zu", done);
-                if (rn(2)) {
-                    snprintf(it->u.retract.principal, sizeof it->u.retract.principal, "%s",
-                             evs[t].ev.principal);
-                    snprintf(it->u.retract.ref, sizeof it->u.retract.ref, "%s", evs[t].ev.id);
-                } else {
-                    snprintf(it->u.retract.principal, sizeof it->u.retract.principal, "admin");
-                    it->admin = 1;
-                    it->u.retract.by_seq = 1;
-                    it->u.retract.ref_seq = evs[t].seq;
-                }
-                evs[t].live = 0;
-            } else {
-                it->op = STORE_OP_EVENT;
-                make_event(&it->u.event, done);
-                evs[nev].ev = it->u.event;
-                evs[nev].live = 1;
-                nev++;
-            }
-            k++;
-            done++;
-        }
-        apply_ok(items, k);
-        for (size_t i = 0; i < k; i++)
-            if (items[i].op == STORE_OP_EVENT)
-                evs[first++].seq = items[i].seq;
-    }
+    evs = calloc(NEVENTS + 1000, sizeof *evs);
+    add_events(items, NEVENTS);
     /* now the category that queries must see */
     memset(items, 0, sizeof *items);
     items[0].op = STORE_OP_PROJECT;
@@ -746,13 +754,84 @@ static void test_totals(void **state)
     assert_int_equal(t.placed_persons, persons);
 }
 
+static void compare_progress(int n)
+{
+    static const char *const cats[] = {"scholing", "wsp", "gemeente", "nothing"};
+    struct wm_buf got, want;
+    char err[256];
+    size_t nrows;
+
+    wm_buf_init(&got);
+    wm_buf_init(&want);
+    for (int i = 0; i < n; i++) {
+        struct wm_progress_query q = {0};
+        q.asof = day(2019, 5, 1) + rn(day(2023, 2, 1) - day(2019, 5, 1));
+        if (rn(4) == 0)
+            q.category = cats[rn(4)];
+        wm_buf_reset(&got);
+        wm_buf_reset(&want);
+        assert_int_equal(store_progress(st, &q, &got, &nrows, err, sizeof err), WM_OK);
+        brute_progress(&q, &want);
+        if (strcmp(wm_buf_cstr(&got), wm_buf_cstr(&want)) != 0) {
+            fprintf(stderr, "asof %d\ngot:\n%s\nwant:\n%s\n", q.asof, wm_buf_cstr(&got),
+                    wm_buf_cstr(&want));
+            fail();
+        }
+    }
+    wm_buf_free(&got);
+    wm_buf_free(&want);
+}
+
+/* Change project i's start and scope in the store and in the brute-force registry. */
+static void update_project(struct store_item *it, int i, int32_t start, int scope)
+{
+    memset(it, 0, sizeof *it);
+    it->op = STORE_OP_PROJECT;
+    snprintf(it->u.project.name, sizeof it->u.project.name, "%s", projects[i].name);
+    it->u.project.start = start;
+    it->u.project.scope = (uint8_t)scope;
+    it->u.project.set_mask = WM_PSET_START | WM_PSET_SCOPE;
+    projects[i].start = start;
+    projects[i].scope = scope;
+}
+
+/* PROGRESS's program count without placements before any start (its fast path), through
+ * scope changes and later events; then with them again. Runs last: it changes the data. */
+static void test_progress_rescoped(void **state)
+{
+    struct store_item *items = calloc(200, sizeof *items);
+
+    (void)state;
+    for (int i = 0; i < 6; i++)
+        update_project(&items[i], i, day(2019, 1, 1), projects[i].scope);
+    apply_ok(items, 6);
+    compare_progress(100);
+    /* delta becomes regional, alpha local: the program's counters follow */
+    update_project(&items[0], 3, day(2019, 1, 1), WM_SCOPE_REGIONAL);
+    update_project(&items[1], 0, day(2019, 1, 1), WM_SCOPE_LOCAL);
+    apply_ok(items, 2);
+    compare_progress(100);
+    add_events(items, 800);
+    compare_progress(100);
+    update_project(&items[0], 0, day(2019, 1, 1), WM_SCOPE_REGIONAL);
+    update_project(&items[1], 5, day(2019, 1, 1), WM_SCOPE_LOCAL);
+    apply_ok(items, 2);
+    add_events(items, 200);
+    compare_progress(100);
+    /* a start after some placements: the exact slow path */
+    update_project(&items[0], 2, day(2021, 3, 1), WM_SCOPE_REGIONAL);
+    apply_ok(items, 1);
+    compare_progress(100);
+    free(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_count_fixed),
+        cmocka_unit_test(test_count_fixed),       cmocka_unit_test(test_count_random),
+        cmocka_unit_test(test_progress),          cmocka_unit_test(test_totals),
+        cmocka_unit_test(test_progress_rescoped), cmocka_unit_test(test_totals),
         cmocka_unit_test(test_count_random),
-        cmocka_unit_test(test_progress),
-        cmocka_unit_test(test_totals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
