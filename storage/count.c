@@ -1,11 +1,12 @@
 /*
  * storage: COUNT. Event counts come from rollup cells, never from events: the query
- * reads the smallest rollup kind that holds its dimensions over at most five runs of
- * time units (edge days, edge months, whole years), each one cursor run.
- * Cost: the cells of the chosen kind in those runs, i.e. (years + up to 2*11 months +
- * up to 2*30 days) x the projects x gemeenten x enum-value combinations that occur in
- * them; it does not grow with the number of events, only with the variety of their
- * values (an all-time query without month/quarter reads year cells only).
+ * reads the smallest rollup kind that holds its dimensions (no enum or one: VEC cells
+ * for years and months, BASE or FULL cells for edge days; two or more enums: FULL) over
+ * at most five runs of time units (edge days, edge months, whole years), each one
+ * cursor run. Cost: the cells in those runs, i.e. (years + up to 2*11 months + up to
+ * 2*30 days) x the projects x gemeenten that occur (x the combinations of the leading
+ * enums, for FULL cells); it does not grow with the number of events, only with the
+ * variety of their values (an all-time query without month/quarter reads year cells).
  *
  * distinct=person walks the person index (pidx) of the type, one cursor per year
  * touched, merged by person id so each person's entries are seen together and counted
@@ -13,7 +14,7 @@
  * the years that [from, to] overlaps; it grows with the events of those years, not
  * with the whole store.
  */
-#define _GNU_SOURCE /* qsort_r, pthread_rwlockattr_setkind_np */
+#define _GNU_SOURCE /* qsort_r */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,22 +304,32 @@ static int uses_dim(const struct wm_count_query *q, int dim)
     return 0;
 }
 
+/* Count one cell (or one value of a VEC cell). */
+static int count_cell(struct count_ctx *c, uint32_t pj, uint32_t gem, const uint8_t *enums,
+                      const struct period *p, uint64_t n)
+{
+    uint32_t vals[WM_DIM_COUNT_];
+
+    if (n == 0 || !dims_ok(c, pj, gem, enums) || !period_ok(c, p))
+        return WM_OK;
+    group_vals(c, pj, gem, enums, p, vals);
+    return group_add(c, vals, n, 0);
+}
+
 static int count_rollups(struct count_ctx *c)
 {
     const struct wm_count_query *q = c->q;
     struct store_span spans[5];
     size_t nspans;
-    int kind = STORE_ROLL_BASE, nused = 0, month_mode;
+    int nused = 0, used = -1, month_mode;
     MDB_cursor *cur = NULL;
     int rc = 0, ret = WM_OK;
 
     for (int i = 0; i < c->td->nenums; i++)
         if (uses_dim(q, WM_DIM_ENUM0 + i)) {
             nused++;
-            kind = STORE_ROLL_ENUM0 + i;
+            used = i;
         }
-    if (nused > 1)
-        kind = STORE_ROLL_FULL;
     month_mode = uses_dim(q, WM_DIM_MONTH) || uses_dim(q, WM_DIM_QUARTER);
     nspans = store_decompose(c->a, c->b, month_mode, spans);
     if (nspans == 0)
@@ -330,15 +341,15 @@ static int count_rollups(struct count_ctx *c)
         uint8_t k0[16], enums[WM_MAX_ENUMS] = {0};
         MDB_val k, v;
         const struct store_span *sp = &spans[si];
-        int skind = store_rollup_kind_at(c->td, kind, sp->gran);
-        store_rollup_key(k0, skind, q->type, 0, sp->gran, sp->lo, 0, enums);
+        int kind = store_rollup_kind_for(nused, sp->gran);
+        store_rollup_key(k0, kind, q->type, 0, sp->gran, sp->lo, 0, enums);
         k.mv_size = STORE_RK_PROJECT;
         k.mv_data = k0;
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == WM_OK;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             const uint8_t *kb = k.mv_data;
             struct period p;
-            uint32_t pj, gem, vals[WM_DIM_COUNT_];
+            uint32_t pj, gem;
             int32_t unit;
             if (k.mv_size < STORE_RK_ENUMS || memcmp(kb, k0, STORE_RK_TIME) != 0)
                 break;
@@ -347,17 +358,31 @@ static int count_rollups(struct count_ctx *c)
                 break;
             pj = store_get_u16(kb + STORE_RK_PROJECT);
             gem = store_get_u16(kb + STORE_RK_GEM);
-            if (skind == STORE_ROLL_FULL)
-                memcpy(enums, kb + STORE_RK_ENUMS, WM_MAX_ENUMS);
-            else if (skind != STORE_ROLL_BASE)
-                enums[skind - STORE_ROLL_ENUM0] = kb[STORE_RK_ENUMS];
             p = unit_period(sp->gran, unit);
-            if (!dims_ok(c, pj, gem, enums) || !period_ok(c, &p))
-                continue;
-            group_vals(c, pj, gem, enums, &p, vals);
-            ret = group_add(c, vals, store_val_u64(&v), 0);
-            if (ret != WM_OK)
-                break;
+            if (kind == STORE_ROLL_BASE) {
+                ret = count_cell(c, pj, gem, enums, &p, store_val_u64(&v));
+            } else {
+                /* a vector cell: VEC's count and enum value counters, or FULL's
+                 * counters of the last enum's values */
+                uint64_t vec[STORE_VEC_MAX];
+                int e = kind == STORE_ROLL_FULL ? c->td->nenums - 1 : used;
+                size_t off = kind == STORE_ROLL_VEC && e >= 0 ? store_vec_offset(c->td, e) : 0;
+                if (v.mv_size != store_cell_counters(kind, c->td) * sizeof *vec) {
+                    ret = WM_EVERSION;
+                    break;
+                }
+                memcpy(vec, v.mv_data, v.mv_size);
+                if (kind == STORE_ROLL_FULL)
+                    memcpy(enums, kb + STORE_RK_ENUMS, STORE_RK_FULL_LEN - STORE_RK_ENUMS);
+                if (e < 0) {
+                    ret = count_cell(c, pj, gem, enums, &p, vec[0]);
+                    continue;
+                }
+                for (uint8_t x = 0; x < c->td->enums[e]->nvalues && ret == WM_OK; x++) {
+                    enums[e] = x;
+                    ret = count_cell(c, pj, gem, enums, &p, vec[off + x]);
+                }
+            }
         }
         if (rc != 0 && rc != MDB_NOTFOUND && ret == WM_OK)
             ret = store_lmdb_err(rc);

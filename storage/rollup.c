@@ -9,20 +9,27 @@
 
 #include "store_int.h"
 
-int store_rollup_has(const struct proto_type_desc *td, int kind, int gran)
+int store_rollup_kind_for(int nused, int gran)
 {
-    if (kind == STORE_ROLL_BASE)
-        return 1;
-    if (kind == STORE_ROLL_FULL)
-        return td->nenums >= 2;
-    if (kind - STORE_ROLL_ENUM0 >= td->nenums)
-        return 0;
-    return gran != STORE_GRAN_DAY || td->nenums < 2;
+    if (nused >= 2)
+        return STORE_ROLL_FULL;
+    if (gran == STORE_GRAN_DAY)
+        return nused ? STORE_ROLL_FULL : STORE_ROLL_BASE;
+    return STORE_ROLL_VEC;
 }
 
-int store_rollup_kind_at(const struct proto_type_desc *td, int kind, int gran)
+size_t store_vec_offset(const struct proto_type_desc *td, int i)
 {
-    return store_rollup_has(td, kind, gran) ? kind : STORE_ROLL_FULL;
+    size_t off = 1;
+
+    for (int j = 0; j < i; j++)
+        off += td->enums[j]->nvalues;
+    return off;
+}
+
+size_t store_vec_len(const struct proto_type_desc *td)
+{
+    return store_vec_offset(td, td->nenums);
 }
 
 int32_t store_time_unit(int32_t date, int gran)
@@ -68,14 +75,10 @@ size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gr
     store_put_time(k + STORE_RK_TIME, unit);
     store_put_u16(k + STORE_RK_PROJECT, project);
     store_put_u16(k + STORE_RK_GEM, gemeente);
-    if (kind == STORE_ROLL_BASE)
+    if (kind != STORE_ROLL_FULL)
         return STORE_RK_ENUMS;
-    if (kind == STORE_ROLL_FULL) {
-        memcpy(k + STORE_RK_ENUMS, enums, WM_MAX_ENUMS);
-        return STORE_RK_ENUMS + WM_MAX_ENUMS;
-    }
-    k[STORE_RK_ENUMS] = enums[kind - STORE_ROLL_ENUM0];
-    return STORE_RK_ENUMS + 1;
+    memcpy(k + STORE_RK_ENUMS, enums, STORE_RK_FULL_LEN - STORE_RK_ENUMS);
+    return STORE_RK_FULL_LEN;
 }
 
 void store_proj_key(uint8_t *k, int indicator, uint32_t project, int gran, int32_t unit)
@@ -236,23 +239,26 @@ void store_deltas_free(struct store_deltas *d)
     memset(d, 0, sizeof *d);
 }
 
-/* A delta's place in the flush order: LMDB's key order, with the DBI and the first 7
- * key bytes as one integer that settles most comparisons. Sorted order keeps most LMDB
- * lookups on the cursor's current leaf page. */
+/* A delta's place in the flush order: LMDB's key order, with the DBI and the first 15
+ * key bytes as two integers that settle nearly every comparison. Sorted order keeps
+ * most LMDB lookups on the cursor's current leaf page. */
 struct sort_key {
-    uint64_t head;
+    uint64_t w[2];
     uint32_t slot;
 };
 
-static uint64_t sort_head(const struct store_delta *e)
+static void sort_key_make(struct sort_key *sk, const struct store_delta *e, uint32_t slot)
 {
-    uint8_t b[8] = {0};
+    uint8_t b[16] = {0};
     uint64_t w;
 
     b[0] = e->dbi;
-    memcpy(b + 1, e->key, e->len < 7 ? e->len : 7);
+    memcpy(b + 1, e->key, e->len < 15 ? e->len : 15);
     memcpy(&w, b, 8);
-    return __builtin_bswap64(w);
+    sk->w[0] = __builtin_bswap64(w);
+    memcpy(&w, b + 8, 8);
+    sk->w[1] = __builtin_bswap64(w);
+    sk->slot = slot;
 }
 
 static int sort_key_cmp(const void *pa, const void *pb, void *arg)
@@ -262,8 +268,10 @@ static int sort_key_cmp(const void *pa, const void *pb, void *arg)
     size_t n;
     int c;
 
-    if (a->head != b->head)
-        return a->head < b->head ? -1 : 1;
+    if (a->w[0] != b->w[0])
+        return a->w[0] < b->w[0] ? -1 : 1;
+    if (a->w[1] != b->w[1])
+        return a->w[1] < b->w[1] ? -1 : 1;
     x = &slots[a->slot];
     y = &slots[b->slot];
     n = x->len < y->len ? x->len : y->len;
@@ -303,6 +311,76 @@ static int flush_one(MDB_cursor *cur, const struct store_delta *e)
     return mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 }
 
+/* The key length of the cell whose counter the delta is, when it is a counter of a
+ * vector cell (VEC or FULL); else 0. */
+static size_t vec_cell_len(const struct store_delta *e)
+{
+    if (e->dbi != STORE_DBI_ROLLUP)
+        return 0;
+    if (e->key[0] == STORE_ROLL_VEC && e->len == STORE_RK_ENUMS + 1)
+        return STORE_RK_ENUMS;
+    if (e->key[0] == STORE_ROLL_FULL && e->len == STORE_RK_FULL_LEN + 1)
+        return STORE_RK_FULL_LEN;
+    return 0;
+}
+
+size_t store_cell_counters(int kind, const struct proto_type_desc *td)
+{
+    if (kind == STORE_ROLL_VEC)
+        return store_vec_len(td);
+    if (kind == STORE_ROLL_FULL && td->nenums > 0)
+        return td->enums[td->nenums - 1]->nvalues;
+    return 1;
+}
+
+/* Write one vector cell from its run of counter deltas (n of them, sorted, same cell,
+ * whose key is cl bytes). */
+static int flush_vec(MDB_cursor *cur, const struct store_delta *slots, const struct sort_key *run,
+                     size_t n, size_t cl)
+{
+    const struct store_delta *e0 = &slots[run[0].slot];
+    const struct proto_type_desc *td = proto_type_desc(e0->key[1]);
+    size_t nc = td ? store_cell_counters(e0->key[0], td) : STORE_VEC_MAX + 1;
+    uint64_t vec[STORE_VEC_MAX], total = 0;
+    MDB_val k = {cl, (void *)e0->key}, v;
+    int rc, found, changed = 0;
+
+    if (nc > STORE_VEC_MAX)
+        return -1;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    found = rc == 0;
+    if (found && v.mv_size != nc * sizeof *vec)
+        return -1;
+    if (found)
+        memcpy(vec, v.mv_data, nc * sizeof *vec);
+    else
+        memset(vec, 0, nc * sizeof *vec);
+    for (size_t i = 0; i < n; i++) {
+        const struct store_delta *e = &slots[run[i].slot];
+        size_t idx = e->key[cl];
+        if (idx >= nc || (e->delta < 0 && vec[idx] < (uint64_t)-e->delta))
+            return -1; /* a counter below zero: the store is inconsistent */
+        vec[idx] += (uint64_t)e->delta;
+        changed |= e->delta != 0;
+    }
+    if (!changed)
+        return 0;
+    for (size_t i = 0; i < nc; i++)
+        total |= vec[i];
+    /* VEC's first counter is the cell's count: zero only when all are */
+    if (e0->key[0] == STORE_ROLL_VEC && (vec[0] == 0) != (total == 0))
+        return -1;
+    if (total == 0)
+        return found ? mdb_cursor_del(cur, 0) : 0;
+    k.mv_size = cl;
+    k.mv_data = (void *)e0->key;
+    v.mv_size = nc * sizeof *vec;
+    v.mv_data = vec;
+    return mdb_cursor_put(cur, &k, &v, found ? MDB_CURRENT : 0);
+}
+
 int store_deltas_flush(struct store *s, MDB_txn *txn)
 {
     struct store_deltas *d = &s->deltas;
@@ -317,17 +395,25 @@ int store_deltas_flush(struct store *s, MDB_txn *txn)
         d->sort = sk;
         d->sort_cap = d->cap;
     }
-    for (size_t i = 0; i < d->used; i++) {
-        d->sort[i].head = sort_head(&d->slots[d->order[i]]);
-        d->sort[i].slot = d->order[i];
-    }
+    for (size_t i = 0; i < d->used; i++)
+        sort_key_make(&d->sort[i], &d->slots[d->order[i]], d->order[i]);
     /* In key order most lookups stay on the cursor's current leaf page. */
     if (d->used > 1)
         qsort_r(d->sort, d->used, sizeof *d->sort, sort_key_cmp, d->slots);
     for (size_t i = 0; i < d->used && rc == 0; i++) {
         const struct store_delta *e = &d->slots[d->sort[i].slot];
-        if (e->delta == 0)
+        size_t run = 1, cl = vec_cell_len(e);
+        if (cl) {
+            /* the counters of one cell sort together: write the cell once */
+            while (i + run < d->used) {
+                const struct store_delta *f = &d->slots[d->sort[i + run].slot];
+                if (vec_cell_len(f) != cl || memcmp(f->key, e->key, cl) != 0)
+                    break;
+                run++;
+            }
+        } else if (e->delta == 0) {
             continue;
+        }
         if (e->dbi != cur_dbi) {
             if (cur)
                 mdb_cursor_close(cur);
@@ -337,7 +423,12 @@ int store_deltas_flush(struct store *s, MDB_txn *txn)
                 break;
             cur_dbi = e->dbi;
         }
-        rc = flush_one(cur, e);
+        if (cl) {
+            rc = flush_vec(cur, d->slots, &d->sort[i], run, cl);
+            i += run - 1;
+        } else {
+            rc = flush_one(cur, e);
+        }
     }
     if (cur)
         mdb_cursor_close(cur);

@@ -3,7 +3,7 @@
  * translation of LMDB codes into wm_err, read transactions under the resize lock,
  * map growth, and the cheap whole-store reads: totals, statistics, hot backup.
  */
-#define _GNU_SOURCE /* qsort_r, pthread_rwlockattr_setkind_np */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

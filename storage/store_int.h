@@ -25,13 +25,21 @@
  *   pmulti     [person u32] -> empty: persons placed in two or more projects
  *
  * Rollups (DBI rollup): [kind][type][granularity][time][project u16][gemeente u16]
- * followed by no enum byte (kind BASE), enum i's value (kind ENUM0+i) or all three
- * enum values (kind FULL, only for types with two or more enums). Per-enum kinds of such
- * types have year and month cells only: edge days read FULL's day cells (see
- * store_rollup_has). Project 0 means "no project" (outflow). Time is the year, the
- * month index (year*12+month-1) or the date, by granularity. Time before project: a
- * batch's events share a few weeks, so its cells land on few pages (fewer pages to
- * write per commit), and a query reads a time range as one run. The kind PROJ holds
+ * then, for kind FULL only, the values of all enums but the last (two bytes, unused 0).
+ * Kinds:
+ *   BASE  day cells: u64 count.
+ *   VEC   year and month cells: u64 count, then one u64 count per value of each enum of
+ *         the type, in order (store_vec_len): the base rollup and the one-enum rollups
+ *         in one cell, so an event touches one cell per period, not 1 + enums.
+ *   FULL  year, month and day cells of types with enums: one u64 count per value of the
+ *         last enum, the others in the key. For queries on two or more enums, and the
+ *         edge days of one-enum queries. (The last enum in the value, not the key, makes
+ *         the cells fewer and denser: fewer pages to write per commit.)
+ * Project 0 means "no project" (outflow). Time is the year, the month index
+ * (year*12+month-1) or the date, by granularity. Time before project: a batch's events
+ * share a few weeks, so its cells land on few pages (fewer pages to write per commit),
+ * and a query reads a time range as one run. In the write path a VEC counter's delta
+ * is keyed by the cell key plus one byte, the counter's index. The kind PROJ holds
  * per-project indicator counters for PROGRESS, project first because PROGRESS reads
  * each project over its own window: [PROJ][indicator][project][gran][time].
  */
@@ -176,10 +184,10 @@ static inline uint64_t store_val_u64(const MDB_val *v)
 /* ---- rollups -------------------------------------------------------------- */
 
 enum store_rollup_kind {
-    STORE_ROLL_BASE = 0,
-    STORE_ROLL_ENUM0 = 1, /* ENUM0 + i for enum i */
-    STORE_ROLL_FULL = 4,
-    STORE_ROLL_PROJ = 5,
+    STORE_ROLL_BASE = 0, /* day cells: the count */
+    STORE_ROLL_VEC = 1,  /* year and month cells: the count and per-enum-value counts */
+    STORE_ROLL_FULL = 4, /* all granularities, enum values in the key */
+    STORE_ROLL_PROJ = 5, /* PROGRESS: [PROJ][indicator][project][gran][time] */
 };
 enum store_gran { STORE_GRAN_YEAR = 0, STORE_GRAN_MONTH = 1, STORE_GRAN_DAY = 2 };
 /* PROGRESS indicators of the PROJ rollup. */
@@ -197,13 +205,19 @@ enum store_indicator {
 #define STORE_RK_PROJECT 7
 #define STORE_RK_GEM 9
 #define STORE_RK_ENUMS 11
-#define STORE_PK_LEN 9 /* PROJ key: kind, indicator, project, gran, time */
+#define STORE_RK_FULL_LEN 13 /* FULL: the leading enum values */
+#define STORE_PK_LEN 9       /* PROJ key: kind, indicator, project, gran, time */
 #define STORE_PIDX_LEN 18
 
-/* 1 when a type keeps cells of a rollup kind at a granularity. */
-int store_rollup_has(const struct proto_type_desc *td, int kind, int gran);
-/* The kind that holds the cells a query of kind needs at gran. */
-int store_rollup_kind_at(const struct proto_type_desc *td, int kind, int gran);
+/* The kind whose cells answer a query using nused of the type's enums at gran. */
+int store_rollup_kind_for(int nused, int gran);
+/* Counters in a VEC cell of the type: the count and one per value of each enum. */
+size_t store_vec_len(const struct proto_type_desc *td);
+/* Index of enum i's first value counter in a VEC cell. */
+size_t store_vec_offset(const struct proto_type_desc *td, int i);
+#define STORE_VEC_MAX 64 /* counters of a vector cell at most */
+/* Counters in a cell of kind (VEC: store_vec_len; FULL: values of the last enum). */
+size_t store_cell_counters(int kind, const struct proto_type_desc *td);
 
 /* The time unit of a date at a granularity: year, month index or the date itself. */
 int32_t store_time_unit(int32_t date, int gran);
@@ -211,8 +225,8 @@ int32_t store_time_unit(int32_t date, int gran);
 int32_t store_unit_first(int gran, int32_t unit);
 int32_t store_unit_last(int gran, int32_t unit);
 
-/* Encode a rollup cell key into k (at least 14 bytes); returns its length. enums are
- * the event's enum values (used by kind ENUM0+i and FULL). */
+/* Encode a rollup cell key into k (at least 14 bytes); returns its length. For kind
+ * FULL, enums are the values of all enums but the last, padded with 0 to two bytes. */
 size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gran, int32_t unit,
                         uint32_t gemeente, const uint8_t *enums);
 /* Encode a PROJ key (STORE_PK_LEN bytes). */

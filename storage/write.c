@@ -141,21 +141,29 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
     for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY && ret == WM_OK; g++) {
         int32_t unit = store_time_unit(ev->date, g);
         size_t len;
-        len = store_rollup_key(k, STORE_ROLL_BASE, ev->type, ids->project, g, unit, ids->gemeente,
-                               enums);
-        ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len, sign);
-        /* Per-enum kinds have no day cells when FULL exists: a query's edge days read
-         * FULL's, which costs little there and saves most of a batch's distinct cells. */
-        for (int i = 0;
-             i < td->nenums && ret == WM_OK && store_rollup_has(td, STORE_ROLL_ENUM0 + i, g); i++) {
-            len = store_rollup_key(k, STORE_ROLL_ENUM0 + i, ev->type, ids->project, g, unit,
+        if (g == STORE_GRAN_DAY) {
+            len = store_rollup_key(k, STORE_ROLL_BASE, ev->type, ids->project, g, unit,
                                    ids->gemeente, enums);
             ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len, sign);
+        } else {
+            /* one VEC cell: its count and the counter of each enum's value */
+            len = store_rollup_key(k, STORE_ROLL_VEC, ev->type, ids->project, g, unit,
+                                   ids->gemeente, enums);
+            k[len] = 0;
+            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
+            for (int i = 0; i < td->nenums && ret == WM_OK; i++) {
+                k[len] = (uint8_t)(store_vec_offset(td, i) + enums[i]);
+                ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
+            }
         }
-        if (store_rollup_has(td, STORE_ROLL_FULL, g) && ret == WM_OK) {
+        if (td->nenums > 0 && ret == WM_OK) {
+            /* the FULL cell of the other enums; the last enum's value picks the counter */
+            uint8_t lead[WM_MAX_ENUMS - 1] = {0};
+            memcpy(lead, enums, td->nenums - 1u);
             len = store_rollup_key(k, STORE_ROLL_FULL, ev->type, ids->project, g, unit,
-                                   ids->gemeente, enums);
-            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len, sign);
+                                   ids->gemeente, lead);
+            k[len] = enums[td->nenums - 1];
+            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
         }
     }
     if (ret != WM_OK)

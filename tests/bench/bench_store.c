@@ -12,7 +12,8 @@
  * years in roughly chronological order (as they arrive, up to 30 days late), about 4
  * events per person, clustered in time, most of them in one home project, every type,
  * ids sequential per principal, person pseudonyms random hex, and 1% retractions of
- * recent events. WM_BENCH_UNIFORM=1 draws persons uniformly over the whole run instead.
+ * recent events. WM_BENCH_UNIFORM=1 draws persons uniformly over the whole run instead;
+ * WM_BENCH_BATCH=n loads in batches of n instead of 1000.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,6 @@
 #include "store.h"
 
 #define NPROJ 27
-#define BATCH 1000
 #define REPS 41
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -64,6 +64,7 @@ static const char *const cats[6] = {"doorstroombanen", "scholing",    "begeleidi
                                     "gemeentelijk",    "interventies"};
 static char pnames[NPROJ][32];
 static int uniform;
+static size_t batch = 1000;
 
 static void die(const char *what, int ret, const char *err)
 {
@@ -147,13 +148,13 @@ static void make_event(struct wm_event *ev, uint64_t i, uint64_t n)
 
 static double load(struct store *s, uint64_t n, double *lat)
 {
-    struct store_item *it = calloc(BATCH, sizeof *it);
+    struct store_item *it = calloc(batch, sizeof *it);
     uint64_t i = 0, nb = 0;
     double t0 = now_ms();
 
     while (i < n) {
         size_t k = 0;
-        for (; k < BATCH && i < n; k++, i++) {
+        for (; k < batch && i < n; k++, i++) {
             memset(&it[k], 0, offsetof(struct store_item, u));
             if (i > 1000 && rn(100) == 0) {
                 /* retract a recent event by its id (it may be already retracted or be
@@ -175,7 +176,7 @@ static double load(struct store *s, uint64_t n, double *lat)
             double b0 = now_ms();
             int ret = store_apply(s, it, k);
             if (ret != WM_OK)
-                die("store_apply", ret, it[0].err);
+                die("store_apply", ret, it[k - 1].err);
             lat[nb++] = now_ms() - b0;
         }
     }
@@ -257,13 +258,35 @@ static int q_progress(struct store *s, int rep, struct wm_buf *out, size_t *nrow
     return store_progress(s, &q, out, nrows, err, sizeof err);
 }
 
+/* Bytes this process has written with write(2) and friends (LMDB's page writes). */
+static double written_mib(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    unsigned long long v = 0;
+
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "wchar: %llu", &v) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return v / 1048576.0;
+}
+
+/* The first run (cold: pages not yet mapped by this process) apart, then REPS runs. */
 static void time_query(struct store *s, const char *name, query_fn fn)
 {
-    double t[REPS];
+    double t[REPS], first;
     struct wm_buf out;
     size_t nrows = 0;
 
     wm_buf_init(&out);
+    {
+        double t0 = now_ms();
+        if (fn(s, 0, &out, &nrows) != WM_OK)
+            die(name, WM_EIO, NULL);
+        first = now_ms() - t0;
+    }
     for (int r = 0; r < REPS; r++) {
         double t0 = now_ms();
         int ret;
@@ -274,8 +297,8 @@ static void time_query(struct store *s, const char *name, query_fn fn)
             die(name, ret, NULL);
     }
     qsort(t, REPS, sizeof *t, cmp_double);
-    printf("%-44s median %8.3f ms  p99 %8.3f ms  (%zu rows)\n", name, t[REPS / 2],
-           t[REPS * 99 / 100], nrows);
+    printf("%-44s median %8.3f ms  p99 %8.3f ms  first %8.3f ms  (%zu rows)\n", name, t[REPS / 2],
+           t[REPS * 99 / 100], first, nrows);
     wm_buf_free(&out);
 }
 
@@ -287,14 +310,25 @@ int main(int argc, char **argv)
     struct store_stats st;
     struct store_totals tot;
     struct store *s;
-    double *lat, ms;
-    size_t nb = (n + BATCH - 1) / BATCH;
+    double *lat, ms, wr;
+    size_t nb;
     int ret;
 
     uniform = getenv("WM_BENCH_UNIFORM") != NULL;
-    snprintf(dir, sizeof dir, "%s", argc > 2 ? argv[2] : "/tmp/wm-bench-XXXXXX");
-    if (argc <= 2 && !mkdtemp(dir))
-        die("mkdtemp", WM_EIO, dir);
+    if (getenv("WM_BENCH_BATCH"))
+        batch = strtoul(getenv("WM_BENCH_BATCH"), NULL, 10);
+    if (batch == 0)
+        batch = 1000;
+    nb = (n + batch - 1) / batch;
+    if (argc > 2) {
+        snprintf(dir, sizeof dir, "%s", argv[2]);
+    } else {
+        /* mkdtemp's template: the prefix and six X */
+        snprintf(dir, sizeof dir, "/tmp/wm-bench-%6s", "");
+        memset(dir + strlen(dir) - 6, 'X', 6);
+        if (!mkdtemp(dir))
+            die("mkdtemp", WM_EIO, dir);
+    }
     o.dir = dir;
     o.gemeenten = proto_default_gemeenten;
     o.n_gemeenten = 8;
@@ -303,13 +337,17 @@ int main(int argc, char **argv)
         die("store_open", ret, err);
     setup_registry(s);
     lat = calloc(nb, sizeof *lat);
+    wr = written_mib();
     ms = load(s, n, lat);
+    wr = written_mib() - wr;
     qsort(lat, nb, sizeof *lat, cmp_double);
     store_stats(s, &st);
     store_totals(s, &tot);
     printf("loaded %llu items in %.1f s: %.0f events/s; batch of %d: median %.2f ms, p99 %.2f "
            "ms\n",
-           (unsigned long long)n, ms / 1e3, n / (ms / 1e3), BATCH, lat[nb / 2], lat[nb * 99 / 100]);
+           (unsigned long long)n, ms / 1e3, n / (ms / 1e3), (int)batch, lat[nb / 2],
+           lat[nb * 99 / 100]);
+    printf("written by commits: %.0f MiB, %.1f KiB per event\n", wr, wr * 1024 / (double)n);
     printf("events %llu retracted %llu, placed persons %llu, db %.0f MiB, map %.0f MiB (%llu "
            "grows)\n",
            (unsigned long long)st.events, (unsigned long long)st.retracted,

@@ -179,7 +179,11 @@ class AuthTest(wmtest.TestCase):
     def test_three_failures_close_the_connection(self):
         c = self.conn()
         self.assertErr(c.cmd("AUTH wrong-1"), "auth-failed")
-        self.assertErr(c.cmd("AUTH " + TOKENS["beheer"][:-1] + "0"), "auth-failed")
+        # A token one character off (regression: a fixed replacement character was the
+        # right one whenever the random token ended in it).
+        good = TOKENS["beheer"]
+        self.assertErr(c.cmd("AUTH " + good[:-1] + ("1" if good[-1] == "0" else "0")),
+                       "auth-failed")
         self.assertEqual(c.cmd("PING"), "PONG")
         self.assertErr(c.cmd("AUTH wrong-3"), "auth-failed")
         self.assertEqual(c.expect_eof(timeout=5), [])

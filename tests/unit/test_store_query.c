@@ -158,7 +158,9 @@ static int setup(void **state)
     char err[256];
 
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/wmquery-XXXXXX");
+    /* mkdtemp's template: the prefix and six X */
+    snprintf(dir, sizeof dir, "/tmp/wmquery-%6s", "");
+    memset(dir + strlen(dir) - 6, 'X', 6);
     assert_non_null(mkdtemp(dir));
     o.dir = dir;
     o.gemeenten = proto_default_gemeenten;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,9 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/wmstore-XXXXXX");
+    /* mkdtemp's template: the prefix and six X */
+    snprintf(f->dir, sizeof f->dir, "/tmp/wmstore-%6s", "");
+    memset(f->dir + strlen(f->dir) - 6, 'X', 6);
     assert_non_null(mkdtemp(f->dir));
     assert_int_equal(open_store(f, 0, 0), WM_OK);
     *state = f;
@@ -561,6 +564,90 @@ static void test_backup(void **state)
     store_close(g.s);
 }
 
+struct reader_arg {
+    struct fx *f;
+    volatile int stop;
+    uint64_t reads, last;
+    int failed;
+};
+
+/* Read totals and counts until told to stop: they only grow while the writer appends. */
+static void *reader_main(void *p)
+{
+    struct reader_arg *a = p;
+    struct wm_count_query q;
+    struct wm_buf b;
+    char err[200];
+
+    memset(&q, 0, sizeof q);
+    q.type = WM_TYPE_STARTED;
+    q.from = INT32_MIN;
+    q.to = INT32_MAX;
+    q.nby = 1;
+    q.by[0] = WM_DIM_MONTH;
+    wm_buf_init(&b);
+    while (!a->stop) {
+        struct store_totals t;
+        size_t n;
+        if (store_totals(a->f->s, &t) != WM_OK || t.started < a->last) {
+            a->failed = 1;
+            break;
+        }
+        a->last = t.started;
+        wm_buf_reset(&b);
+        if (store_count(a->f->s, &q, &b, &n, err, sizeof err) != WM_OK) {
+            a->failed = 1;
+            break;
+        }
+        a->reads++;
+    }
+    wm_buf_free(&b);
+    return NULL;
+}
+
+/* Readers on other threads while the writer grows the map again and again: the resize
+ * lock keeps mdb_env_set_mapsize away from live read transactions. */
+static void test_grow_while_reading(void **state)
+{
+    struct fx *f = *state;
+    struct store_item *it = calloc(300, sizeof *it);
+    struct reader_arg a[2];
+    pthread_t th[2];
+    struct store_stats st;
+    char id[32], person[32];
+
+    store_close(f->s);
+    f->s = NULL;
+    rm_tree(f->dir);
+    assert_int_equal(open_store(f, 64 << 10, 0), WM_OK);
+    add_project(f, "zorgstart");
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < 2; i++) {
+        a[i].f = f;
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &a[i]), 0);
+    }
+    for (int b = 0; b < 20; b++) {
+        for (int i = 0; i < 300; i++) {
+            int n = b * 300 + i;
+            snprintf(id, sizeof id, "c%d", n);
+            snprintf(person, sizeof person, "person-%05d", n % 700);
+            it[i] = event_item("wsp", id, WM_TYPE_STARTED, person, "zorgstart",
+                               day(2020, 1, 1) + n % 900);
+        }
+        assert_int_equal(store_apply(f->s, it, 300), WM_OK);
+    }
+    for (int i = 0; i < 2; i++) {
+        a[i].stop = 1;
+        pthread_join(th[i], NULL);
+        assert_false(a[i].failed);
+        assert_true(a[i].reads > 0);
+    }
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_true(st.map_grows >= 3);
+    assert_int_equal(count_all(f, WM_TYPE_STARTED), 6000);
+    free(it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +659,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retract, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grow_while_reading, setup, teardown),
         cmocka_unit_test_setup_teardown(test_projects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
     };
