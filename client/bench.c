@@ -18,7 +18,7 @@
 
 static const char bench_help[] =
     "Usage: werkmonitor bench [-c CLIENTS] [-n EVENTS] [-P PIPELINE] [--seed N]\n"
-    "                         [--no-setup]\n"
+    "                         [--days N] [--no-setup]\n"
     "\n"
     "Load the server with EVENT requests and report durable events per second and the\n"
     "acknowledgement latency (p50, p99, max; from sending a request to its OK/DUP).\n"
@@ -27,14 +27,17 @@ static const char bench_help[] =
     "  -P, --pipeline N   requests in flight per connection (default 64)\n"
     "  --seed N           seed of the event mix (default: from the clock); the ids are\n"
     "                     new on every run, so every event is stored\n"
+    "  --days N           spread the event dates over the last N days of 2023 (default\n"
+    "                     30, a live month as the WSP and gemeenten send it; 1461 is a\n"
+    "                     four-year backfill, the slowest case for the rollups)\n"
     "  --no-setup         do not create the benchmark's projects first (they must exist)\n"
     "\n"
     "The mix: started 40%, completed 25%, placed 20%, outflow 15%; 27 projects in six\n"
     "categories (created with PROJECT when missing, which needs an admin token), the\n"
-    "eight gemeenten of the region, persons drawn from a pool so they repeat, dates from\n"
-    "2020 to 2023. Run it against a test server: it writes real events.\n";
+    "eight gemeenten of the region, persons drawn from a pool so they repeat, dates in\n"
+    "the last --days days of 2023. Run it against a test server: it writes real events.\n";
 
-enum { OPT_CLIENTS = 1, OPT_EVENTS, OPT_PIPELINE, OPT_SEED, OPT_NO_SETUP };
+enum { OPT_CLIENTS = 1, OPT_EVENTS, OPT_PIPELINE, OPT_SEED, OPT_DAYS, OPT_NO_SETUP };
 
 struct bench_project {
     const char *name, *category, *scope, *title;
@@ -120,6 +123,7 @@ static double hist_value(size_t i)
 
 struct bench_opts {
     long clients, events, pipeline;
+    long days; /* dates spread over the last days of 2023 */
     uint64_t seed;
     int no_setup;
     char runid[17];
@@ -184,7 +188,7 @@ static uint64_t bench_rand(uint64_t *s)
 /* Append one EVENT line for event k of this thread. */
 static void bench_event(struct bench_thread *t, unsigned long k, struct wm_buf *b)
 {
-    static int32_t day0 = 0;
+    int32_t last = proto_date_from_ymd(2023, 12, 31);
     uint64_t r = bench_rand(&t->rng);
     unsigned type = (unsigned)(r % 100);
     const struct bench_project *p = &projects[bench_rand(&t->rng) % NPROJECTS];
@@ -192,9 +196,7 @@ static void bench_event(struct bench_thread *t, unsigned long k, struct wm_buf *
     uint64_t ps = t->bo->seed ^ (person * 0x9E3779B97F4A7C15ULL);
     char date[11];
 
-    if (day0 == 0)
-        day0 = proto_date_from_ymd(2020, 1, 1);
-    proto_date_format(day0 + (int32_t)(bench_rand(&t->rng) % 1461), date);
+    proto_date_format(last - (int32_t)(bench_rand(&t->rng) % (uint64_t)t->bo->days), date);
     wm_buf_printf(b, "EVENT %s id=b%s-%d-%lu person=bp%014llx gemeente=%s date=%s",
                   type < 40   ? "started"
                   : type < 65 ? "completed"
@@ -384,7 +386,7 @@ int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
     static const struct cli_optdef defs[] = {
         {"clients", 'c', 1, OPT_CLIENTS},   {"events", 'n', 1, OPT_EVENTS},
         {"pipeline", 'P', 1, OPT_PIPELINE}, {"seed", 0, 1, OPT_SEED},
-        {"no-setup", 0, 0, OPT_NO_SETUP},
+        {"days", 0, 1, OPT_DAYS},           {"no-setup", 0, 0, OPT_NO_SETUP},
     };
     struct cli_args a;
     struct bench_opts bo;
@@ -403,6 +405,7 @@ int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
     bo.clients = 8;
     bo.events = 100000;
     bo.pipeline = 64;
+    bo.days = 30;
     if (cli_args_parse(&a, "bench", argc, argv, defs, sizeof(defs) / sizeof(defs[0]), cfg) != WM_OK)
         return CLI_EXIT_USAGE;
     if (a.help) {
@@ -429,6 +432,9 @@ int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
             rc = parse_count("--seed", v, 2000000000L, &n);
             bo.seed = (uint64_t)n;
             seed_given = 1;
+            break;
+        case OPT_DAYS:
+            rc = parse_count("--days", v, 1461, &bo.days);
             break;
         case OPT_NO_SETUP:
             bo.no_setup = 1;

@@ -1,12 +1,8 @@
 /*
  * Benchmark of storage: loads N generated events through store_apply in batches of
- * 1000 and times COUNT and PROGRESS. Not a test; built by hand after the storage
- * libraries (cmake --build build-store --target wmstorage):
+ * 1000 and times COUNT and PROGRESS. Not a test; CMake builds it as build/bench_store:
  *
- *   cc -O2 -std=gnu11 -Iproto -Istorage tests/bench/bench_store.c \
- *      build-store/libwmstorage.a build-store/libwmproto.a \
- *      $(pkg-config --libs lmdb msgpack) -lpthread -o build-store/bench_store
- *   build-store/bench_store [N=1000000] [dir]   (removed after, unless WM_BENCH_KEEP is set)
+ *   build/bench_store [N=1000000] [dir]   (removed after, unless WM_BENCH_KEEP is set)
  *
  * The events look like the region's: 27 projects in 6 categories, 8 gemeenten, four
  * years in roughly chronological order (as they arrive, up to 30 days late), about 4

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """query_bench: aggregate query latency over the protocol, at growing store sizes.
 
-Loads generated events (repeat persons, all four types, five years, 27 projects, eight
-gemeenten) into a real werkmonitord through one pipelined connection, then times COUNT
+Loads generated events (repeat persons, all four types, five years in rough date order,
+27 projects, eight gemeenten) into a real werkmonitord through one pipelined connection, then times COUNT
 and PROGRESS queries one at a time (send, wait for END) and prints median and p99.
 
   python3 tests/bench/query_bench.py --sizes 1000000,10000000
@@ -63,12 +63,15 @@ class Conn:
 
 
 def gen_lines(start, count, seed, npersons):
+    """Events in roughly chronological order, as they arrive (up to 30 days late):
+    segment [start, start + count) of the five years; persons uniform over the pool."""
     rnd = random.Random(seed * 1000003 + start)
     for i in range(start, start + count):
         t = rnd.random()
         person = f"bench-{rnd.randrange(npersons):09d}x"
         g = GEMEENTEN[rnd.randrange(8)]
-        date = day_str(FIRST_DAY + rnd.randrange(NDAYS))
+        day = (i - start) * NDAYS // count - rnd.randrange(31)
+        date = day_str(FIRST_DAY + min(NDAYS - 1, max(0, day)))
         proj = PROJECTS[rnd.randrange(27)]
         if t < 0.35:
             yield (f"EVENT started id=b{i} person={person} gemeente={g} date={date} "
