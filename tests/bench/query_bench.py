@@ -202,6 +202,8 @@ def main():
             rate = load(host, port, loaded, size - loaded, args.seed, max(1, size // 4))
             loaded = size
             print(f"\n== {size:,} events (last load {rate:,.0f} events/s over one pipelined connection)")
+            # A fresh connection: the setup one may have met the idle timeout meanwhile.
+            conn = Conn(host, port)
             for name, med, p99, n in measure(conn, args.reps):
                 print(f"  {name:42s} median {med:8.3f} ms   p99 {p99:8.3f} ms   (n={n})")
             sys.stdout.flush()
