@@ -154,6 +154,19 @@ static void conn_free_struct(struct conn *c)
     server_check_stopped(srv);
 }
 
+/* Stop counting c against the connection limit (once): it is closed, or lingering after
+ * its last reply and can take no more requests. */
+static void conn_uncount(struct conn *c)
+{
+    if (c->uncounted)
+        return;
+    c->uncounted = 1;
+    if (c->refused)
+        c->srv->nrefusing--;
+    else
+        c->srv->nconns--;
+}
+
 void conn_close(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -169,10 +182,7 @@ void conn_close(struct conn *c)
     log_msg(LOG_DEBUG, "connection %llu closed", (unsigned long long)c->id);
     bufferevent_free(c->bev);
     c->bev = NULL;
-    if (c->refused)
-        srv->nrefusing--;
-    else
-        srv->nconns--;
+    conn_uncount(c);
     if (c->nwait > 0) {
         /* its writes are still committed; their acks have nowhere to go */
         c->state = CONN_DEAD;
@@ -242,6 +252,9 @@ static void conn_linger(struct conn *c)
         return;
     }
     c->state = CONN_LINGER;
+    /* A client that read its last reply may reconnect at once: its slot is free now
+     * (e2e-bugs.md #2). */
+    conn_uncount(c);
     bufferevent_set_timeouts(c->bev, &tv, NULL);
     bufferevent_enable(c->bev, EV_READ);
 }

@@ -62,6 +62,7 @@ struct conn {
     uint64_t id;
     uint8_t tls;
     uint8_t refused;    /* over max_connections: gets ERR unavailable and closes */
+    uint8_t uncounted;  /* no longer counted in nconns/nrefusing (lingering or closed) */
     uint8_t paused;     /* backpressure: EV_READ disabled until drained */
     uint8_t discarding; /* inside a too-long line: dropping bytes through its LF */
     uint8_t saw_line;   /* the first line was seen (the HTTP check is done) */
@@ -129,7 +130,8 @@ struct server {
     struct event *ev_accept_pause; /* accept failed (EMFILE): listeners resume later */
 
     struct conn *conns; /* every connection not yet freed, dead ones included */
-    size_t nconns;      /* counted against max_connections (refused and dead excluded) */
+    size_t nconns;      /* counted against max_connections (refused, lingering and dead
+                           excluded) */
     size_t nrefusing;   /* refused connections still saying why */
     struct conn *watchers;
     size_t nwatchers;

@@ -316,6 +316,22 @@ class LimitsTest(wmtest.TestCase):
             self.assertLess(time.monotonic(), deadline, "a closed connection's slot was not freed")
             time.sleep(0.1)
 
+    def test_regression_quit_frees_the_slot_at_once(self):
+        # e2e-bugs.md #2: a connection ended by QUIT held its max-connections slot while
+        # the daemon lingered for the client's EOF, so an immediate reconnect was
+        # refused about half the time.
+        s = self.own_server(["--max-connections", "1"])
+        s.settle()
+        for i in range(200):
+            # Raw sockets: reconnect the moment the previous connection's EOF is read.
+            sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+            f = sock.makefile("rb")
+            sock.sendall(b"PING\nQUIT\n")
+            lines = f.read().splitlines()
+            f.close()
+            sock.close()
+            self.assertEqual(lines, [b"PONG", b"OK bye"], "reconnect %d" % i)
+
     def test_idle_timeout(self):
         s = self.own_server(["--idle-timeout", "1"])
         idle = self.conn(s)
