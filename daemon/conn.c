@@ -253,7 +253,7 @@ static void conn_linger(struct conn *c)
     }
     c->state = CONN_LINGER;
     /* A client that read its last reply may reconnect at once: its slot is free now
-     * (e2e-bugs.md #2). */
+     * (tests/e2e/BUGS.md #2). */
     conn_uncount(c);
     bufferevent_set_timeouts(c->bev, &tv, NULL);
     bufferevent_enable(c->bev, EV_READ);

@@ -1,6 +1,6 @@
 """Conformance audit of ../shared/PROTOCOL.md section 4 (writing events: durable
 acknowledgement, idempotency, every field rule) and section 6 (registry) against the
-real daemon, exact replies. Discrepancies are described in /work/notes/audit.md."""
+real daemon, exact replies. Discrepancies are described in tests/e2e/AUDIT.md."""
 
 import datetime
 import os

@@ -1,6 +1,6 @@
 """Conformance audit of ../shared/PROTOCOL.md sections 1 (framing), 2 (errors) and 3
 (session, roles, open mode) against the real daemon: one test per promise, exact
-replies. Discrepancies are described in /work/notes/audit.md."""
+replies. Discrepancies are described in tests/e2e/AUDIT.md."""
 
 import hashlib
 import os

@@ -317,7 +317,7 @@ class LimitsTest(wmtest.TestCase):
             time.sleep(0.1)
 
     def test_regression_quit_frees_the_slot_at_once(self):
-        # e2e-bugs.md #2: a connection ended by QUIT held its max-connections slot while
+        # tests/e2e/BUGS.md #2: a connection ended by QUIT held its max-connections slot while
         # the daemon lingered for the client's EOF, so an immediate reconnect was
         # refused about half the time.
         s = self.own_server(["--max-connections", "1"])
