@@ -646,17 +646,9 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
         proto_errf(err, errlen, "unknown type %d", (int)q->type);
         return WM_EINVALID;
     }
-    ret = store_read_begin(s, &c.txn);
-    if (ret != WM_OK) {
-        proto_errf(err, errlen, "cannot read the store: %s", wm_strerror(ret));
-        return WM_EIO;
-    }
-    ret = store_registry_load(s, c.txn, &c.reg);
-    if (ret != WM_OK) {
-        store_read_end(s, c.txn);
-        proto_errf(err, errlen, "cannot read the registry: %s", wm_strerror(ret));
-        return ret == WM_ENOMEM ? WM_ENOMEM : WM_EIO;
-    }
+    ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
+    if (ret != WM_OK)
+        return ret;
     ret = resolve_filters(&c, err, errlen);
     if (ret != WM_OK)
         goto out;
@@ -671,8 +663,7 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
     if (ret != WM_OK)
         proto_errf(err, errlen, "count failed: %s", wm_strerror(ret));
 out:
-    store_read_end(s, c.txn);
-    store_registry_free(&c.reg);
+    store_query_end(s, c.txn, &c.reg);
     free(c.proj_ok);
     free(c.gem_ok);
     free(c.g);

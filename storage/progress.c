@@ -287,17 +287,9 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
     memset(&c, 0, sizeof c);
     c.s = s;
     c.asof = q->asof;
-    ret = store_read_begin(s, &c.txn);
-    if (ret != WM_OK) {
-        proto_errf(err, errlen, "cannot read the store: %s", wm_strerror(ret));
-        return WM_EIO;
-    }
-    ret = store_registry_load(s, c.txn, &c.reg);
-    if (ret != WM_OK) {
-        store_read_end(s, c.txn);
-        proto_errf(err, errlen, "cannot read the registry: %s", wm_strerror(ret));
-        return ret == WM_ENOMEM ? WM_ENOMEM : WM_EIO;
-    }
+    ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
+    if (ret != WM_OK)
+        return ret;
     if (q->project && !store_registry_find(&c.reg, q->project)) {
         proto_errf(err, errlen, "unknown project '%s'", q->project);
         ret = WM_EUNKNOWN_PROJECT;
@@ -380,8 +372,7 @@ fail:
 out:
     if (c.cur)
         mdb_cursor_close(c.cur);
-    store_read_end(s, c.txn);
-    store_registry_free(&c.reg);
+    store_query_end(s, c.txn, &c.reg);
     free(sel);
     free(acts);
     return ret;

@@ -266,17 +266,9 @@ int store_projects(struct store *s, struct wm_buf *out, size_t *nrows, char *err
     int ret;
 
     *nrows = 0;
-    ret = store_read_begin(s, &txn);
-    if (ret != WM_OK) {
-        proto_errf(err, errlen, "cannot read the store: %s", wm_strerror(ret));
-        return WM_EIO;
-    }
-    ret = store_registry_load(s, txn, &r);
-    store_read_end(s, txn);
-    if (ret != WM_OK) {
-        proto_errf(err, errlen, "cannot read the registry: %s", wm_strerror(ret));
-        return ret == WM_ENOMEM ? WM_ENOMEM : WM_EIO;
-    }
+    ret = store_query_begin(s, &txn, &r, err, errlen);
+    if (ret != WM_OK)
+        return ret;
     for (size_t i = 0; i < r.nproj; i++) {
         const struct wm_project *p = &r.proj[i].p;
         fmt_project_row(out, p, p->category, p->scope == WM_SCOPE_LOCAL ? "local" : "regional",
@@ -284,10 +276,35 @@ int store_projects(struct store *s, struct wm_buf *out, size_t *nrows, char *err
     }
     fmt_project_row(out, &r.program, "*", "-", "");
     *nrows = r.nproj + 1;
-    store_registry_free(&r);
+    store_query_end(s, txn, &r);
     if (out->oom) {
         proto_errf(err, errlen, "out of memory");
         return WM_ENOMEM;
     }
     return WM_OK;
+}
+
+int store_query_begin(struct store *s, MDB_txn **txn, struct store_registry *r, char *err,
+                      size_t errlen)
+{
+    int ret = store_read_begin(s, txn);
+
+    if (ret != WM_OK) {
+        proto_errf(err, errlen, "cannot read the store: %s", wm_strerror(ret));
+        return WM_EIO;
+    }
+    ret = store_registry_load(s, *txn, r);
+    if (ret != WM_OK) {
+        store_read_end(s, *txn);
+        *txn = NULL;
+        proto_errf(err, errlen, "cannot read the registry: %s", wm_strerror(ret));
+        return ret == WM_ENOMEM ? WM_ENOMEM : WM_EIO;
+    }
+    return WM_OK;
+}
+
+void store_query_end(struct store *s, MDB_txn *txn, struct store_registry *r)
+{
+    store_read_end(s, txn);
+    store_registry_free(r);
 }

@@ -278,6 +278,12 @@ struct store_registry {
 /* Load the registry. WM_OK, WM_ENOMEM, WM_EIO, WM_EVERSION (bad record). */
 int store_registry_load(struct store *s, MDB_txn *txn, struct store_registry *r);
 void store_registry_free(struct store_registry *r);
+/* Begin a query: a read transaction and the registry loaded in it. On failure nothing
+ * is held and err says why. Returns WM_OK, WM_EIO or WM_ENOMEM. */
+int store_query_begin(struct store *s, MDB_txn **txn, struct store_registry *r, char *err,
+                      size_t errlen);
+/* End what store_query_begin began. */
+void store_query_end(struct store *s, MDB_txn *txn, struct store_registry *r);
 /* The project named name, or NULL. */
 const struct store_reg_project *store_registry_find(const struct store_registry *r,
                                                     const char *name);
