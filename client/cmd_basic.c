@@ -126,6 +126,17 @@ static int report_lost(const struct cli_conn *c, int rc)
     return CLI_EXIT_CONN;
 }
 
+/* The request built in b as a C string, or NULL (said on stderr) when building it ran
+ * out of memory. Borrowed from b. */
+static const char *request_text(struct wm_buf *b)
+{
+    const char *text = wm_buf_cstr(b);
+
+    if (text == NULL)
+        fprintf(stderr, "werkmonitor: out of memory\n");
+    return text;
+}
+
 /* Send one request and print its single-line answer: OK/DUP/PONG on stdout (exit 0),
  * ERR on stderr (exit 1). */
 static int run_line(struct cli_config *cfg, const char *req)
@@ -345,8 +356,7 @@ int cli_cmd_send(struct cli_config *cfg, int argc, char **argv)
         ex = cli_usage_error("send", "--pseudo-key is only used with --bsn");
         goto out;
     }
-    if (wm_buf_cstr(&b) == NULL) {
-        fprintf(stderr, "werkmonitor: out of memory\n");
+    if (request_text(&b) == NULL) {
         ex = CLI_EXIT_CONN;
         goto out;
     }
@@ -387,8 +397,7 @@ int cli_cmd_retract(struct cli_config *cfg, int argc, char **argv)
             goto out;
         }
     }
-    if (wm_buf_cstr(&b) == NULL) {
-        fprintf(stderr, "werkmonitor: out of memory\n");
+    if (request_text(&b) == NULL) {
         ex = CLI_EXIT_CONN;
         goto out;
     }
@@ -506,8 +515,7 @@ static int tabular(struct cli_config *cfg, int argc, char **argv, const char *cm
             goto out;
         }
     }
-    if (wm_buf_cstr(&b) == NULL) {
-        fprintf(stderr, "werkmonitor: out of memory\n");
+    if (request_text(&b) == NULL) {
         ex = CLI_EXIT_CONN;
         goto out;
     }
