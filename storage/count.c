@@ -8,11 +8,11 @@
  * enums, for FULL cells); it does not grow with the number of events, only with the
  * variety of their values (an all-time query without month/quarter reads year cells).
  *
- * distinct=person walks the person index (pidx) of the type, one cursor per year
- * touched, merged by person id so each person's entries are seen together and counted
- * once per group. Cost: the index entries (about one per live event) of the type in
- * the years that [from, to] overlaps; it grows with the events of those years, not
- * with the whole store.
+ * distinct=person walks the in-memory person layer (people.c) person by person, so
+ * each person's entries are seen together and counted once per group, without a set
+ * of (group, person). Cost: one pass over the entries (about one per distinct live
+ * event, 16 bytes each) of all persons; it grows with the live events of the store,
+ * at memory speed, and reads no LMDB page.
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <stdio.h>
@@ -391,147 +391,35 @@ static int count_rollups(struct count_ctx *c)
     return ret;
 }
 
-/* ---- distinct persons from the person index --------------------------------------- */
+/* ---- distinct persons from the person layer ---------------------------------------- */
 
-struct ycur {
-    MDB_cursor *cur;
-    MDB_val k, v;
-    uint32_t year;
-    int live;
-};
-
-static void ycur_check(struct ycur *y, int type, int rc)
-{
-    const uint8_t *kb = y->k.mv_data;
-
-    y->live = rc == 0 && y->k.mv_size == STORE_PIDX_LEN && kb[0] == type &&
-              store_get_u16(kb + 1) == y->year;
-}
-
-/* The years of the type present in pidx: [*lo, *hi], or *lo > *hi when none. */
-static int pidx_years(struct count_ctx *c, MDB_cursor *cur, uint32_t *lo, uint32_t *hi)
-{
-    uint8_t k0[1] = {c->q->type};
-    MDB_val k = {1, k0}, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-
-    *lo = 1;
-    *hi = 0;
-    if (rc == MDB_NOTFOUND)
-        return WM_OK;
-    if (rc != 0)
-        return store_lmdb_err(rc);
-    if (((const uint8_t *)k.mv_data)[0] != c->q->type)
-        return WM_OK;
-    *lo = store_get_u16((const uint8_t *)k.mv_data + 1);
-    k0[0] = (uint8_t)(c->q->type + 1);
-    k.mv_size = 1;
-    k.mv_data = k0;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc == 0)
-        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    else if (rc == MDB_NOTFOUND)
-        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    if (rc != 0)
-        return store_lmdb_err(rc);
-    *hi = store_get_u16((const uint8_t *)k.mv_data + 1);
-    return WM_OK;
-}
-
+/* Walk every person's live entries (people.c); the caller holds the layer's read
+ * lock. A person's entries come together, so a group counts a person once without a
+ * set of (group, person): the group remembers the last person it counted. */
 static int count_distinct(struct count_ctx *c)
 {
-    struct ycur *yc = NULL;
-    MDB_cursor *probe = NULL;
-    uint32_t ylo, yhi, ny = 0;
-    uint64_t stamp = 0;
-    int rc, ret;
+    const struct store_people *pl = &c->s->people;
 
-    rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PIDX], &probe);
-    if (rc != 0)
-        return store_lmdb_err(rc);
-    ret = pidx_years(c, probe, &ylo, &yhi);
-    mdb_cursor_close(probe);
-    if (ret != WM_OK)
-        return ret;
-    if ((int32_t)ylo < store_time_unit(c->a, STORE_GRAN_YEAR))
-        ylo = (uint32_t)store_time_unit(c->a, STORE_GRAN_YEAR);
-    if ((int32_t)yhi > store_time_unit(c->b, STORE_GRAN_YEAR))
-        yhi = (uint32_t)store_time_unit(c->b, STORE_GRAN_YEAR);
-    if (ylo > yhi)
-        return WM_OK;
-    yc = calloc(yhi - ylo + 1, sizeof *yc);
-    if (!yc)
-        return WM_ENOMEM;
-    for (uint32_t y = ylo; y <= yhi; y++) {
-        struct ycur *e = &yc[ny++];
-        uint8_t k0[3];
-        k0[0] = c->q->type;
-        store_put_u16(k0 + 1, y);
-        e->year = y;
-        rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PIDX], &e->cur);
-        if (rc != 0) {
-            ny--;
-            ret = store_lmdb_err(rc);
-            goto out;
-        }
-        e->k.mv_size = 3;
-        e->k.mv_data = k0;
-        rc = mdb_cursor_get(e->cur, &e->k, &e->v, MDB_SET_RANGE);
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            ret = store_lmdb_err(rc);
-            goto out;
-        }
-        ycur_check(e, c->q->type, rc);
-    }
-    /* Merge the years by person: each person's entries of every year come together,
-     * so a group counts a person once without a set of (group, person). */
-    for (;;) {
-        uint32_t person = UINT32_MAX;
-        int any = 0;
-        for (uint32_t i = 0; i < ny; i++)
-            if (yc[i].live) {
-                uint32_t p = store_get_u32((const uint8_t *)yc[i].k.mv_data + 3);
-                if (!any || p < person)
-                    person = p;
-                any = 1;
-            }
-        if (!any)
-            break;
-        stamp++;
-        for (uint32_t i = 0; i < ny; i++) {
-            struct ycur *e = &yc[i];
-            while (e->live) {
-                const uint8_t *kb = e->k.mv_data;
-                uint32_t pj, gem, vals[WM_DIM_COUNT_];
-                int32_t date;
-                if (store_get_u32(kb + 3) != person)
-                    break;
-                date = store_get_time(kb + 7);
-                pj = store_get_u16(kb + 11);
-                gem = store_get_u16(kb + 13);
-                if (date >= c->a && date <= c->b && dims_ok(c, pj, gem, kb + 15)) {
-                    struct period p = unit_period(STORE_GRAN_DAY, date);
-                    if (period_ok(c, &p)) {
-                        group_vals(c, pj, gem, kb + 15, &p, vals);
-                        ret = group_add(c, vals, 1, stamp);
-                        if (ret != WM_OK)
-                            goto out;
-                    }
-                }
-                rc = mdb_cursor_get(e->cur, &e->k, &e->v, MDB_NEXT);
-                if (rc != 0 && rc != MDB_NOTFOUND) {
-                    ret = store_lmdb_err(rc);
-                    goto out;
-                }
-                ycur_check(e, c->q->type, rc);
-            }
+    for (uint32_t pid = 0; pid < pl->n; pid++) {
+        const struct store_person *p = &pl->p[pid];
+        for (uint32_t i = 0; i < p->n; i++) {
+            const struct store_pentry *e = &p->e[i];
+            uint32_t vals[WM_DIM_COUNT_];
+            struct period per;
+            int ret;
+            if (e->type != c->q->type || e->date < c->a || e->date > c->b ||
+                !dims_ok(c, e->project, e->gemeente, e->enums))
+                continue;
+            per = unit_period(STORE_GRAN_DAY, e->date);
+            if (!period_ok(c, &per))
+                continue;
+            group_vals(c, e->project, e->gemeente, e->enums, &per, vals);
+            ret = group_add(c, vals, 1, (uint64_t)pid + 1);
+            if (ret != WM_OK)
+                return ret;
         }
     }
-out:
-    for (uint32_t i = 0; i < ny; i++)
-        mdb_cursor_close(yc[i].cur);
-    free(yc);
-    return ret;
+    return WM_OK;
 }
 
 /* ---- the answer ------------------------------------------------------------------- */
@@ -646,9 +534,18 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
         proto_errf(err, errlen, "unknown type %d", (int)q->type);
         return WM_EINVALID;
     }
+    /* distinct reads the person layer: its lock first, then the read transaction, so
+     * both show the same commit */
+    if (q->distinct && pthread_rwlock_rdlock(&s->people.lock) != 0) {
+        proto_errf(err, errlen, "count failed: cannot lock the person layer");
+        return WM_EIO;
+    }
     ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
-    if (ret != WM_OK)
+    if (ret != WM_OK) {
+        if (q->distinct)
+            pthread_rwlock_unlock(&s->people.lock);
         return ret;
+    }
     ret = resolve_filters(&c, err, errlen);
     if (ret != WM_OK)
         goto out;
@@ -664,6 +561,8 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
         proto_errf(err, errlen, "count failed: %s", wm_strerror(ret));
 out:
     store_query_end(s, c.txn, &c.reg);
+    if (q->distinct)
+        pthread_rwlock_unlock(&s->people.lock);
     free(c.proj_ok);
     free(c.gem_ok);
     free(c.g);

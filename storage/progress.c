@@ -4,19 +4,22 @@
  * person) counted once, at its earliest live placement), so a project costs a few
  * cursor runs over its own cells: (years + 2*11 months + 2*30 days) at most.
  *
- * Exactness where a project's start lies after some of its placements: a person whose
- * earliest placement precedes the start may still have one inside the window, so those
- * persons (pfirst, by date) are checked one by one; cost grows with the persons placed
- * in the project before its start (normally none).
+ * Exactness where a project's start lies after some of its placements (the FIRST
+ * counters say whether any does): a person whose earliest placement precedes the start
+ * may still have one inside the window, so the project's placed persons (in the
+ * in-memory person layer, people.c) are checked one by one; cost grows with the
+ * persons placed in the project, and only for such a project (normally none).
  *
  * The program's placed persons are the union over regional projects, each within its
  * own window. Usually (no regional project has a placement dated before its start) a
  * person is in it iff their earliest regional placement is at or before asof: one run
  * over the UFIRST counters, maintained by the write path (and moved when a project's
  * scope changes). Otherwise it is the sum of the projects' counts minus, for every
- * person placed in two or more projects (pmulti), the number of extra projects that
- * counted them: cost grows with the placements of persons placed in more than one
- * project, nothing else.
+ * person placed in two or more projects (the person layer keeps them in a list), the
+ * number of extra projects that counted them: cost grows with the placements of
+ * persons placed in more than one project, nothing else.
+ *
+ * PROGRESS holds the person layer's read lock, taken before its read transaction.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,67 +61,59 @@ static int proj_sum(struct prog_ctx *c, int ind, uint32_t project, int32_t a, in
     return WM_OK;
 }
 
-/* 1 when person has a live placement in project dated within [a, b]. */
-static int placed_within(MDB_cursor *pp, uint32_t person, uint32_t project, int32_t a, int32_t b)
+/* 1 when project has a live placement dated before a (a FIRST counter before a),
+ * 0 when not, or an error. */
+static int placed_before(struct prog_ctx *c, uint32_t project, int32_t a)
 {
-    uint8_t k0[10];
-    MDB_val k = {10, k0}, v;
-    int rc;
+    uint64_t n = 0;
+    int ret;
 
-    store_put_u32(k0, person);
-    store_put_u16(k0 + 4, project);
-    store_put_time(k0 + 6, a);
-    rc = mdb_cursor_get(pp, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND)
+    if (a <= WM_DATE_MIN)
         return 0;
-    if (rc != 0)
-        return store_lmdb_err(rc);
-    return k.mv_size == 10 && memcmp(k.mv_data, k0, 6) == 0 &&
-           store_get_time((const uint8_t *)k.mv_data + 6) <= b;
+    ret = proj_sum(c, STORE_IND_FIRST, project, WM_DATE_MIN, a - 1, &n);
+    return ret != WM_OK ? ret : n > 0;
+}
+
+/* 1 when person has a live placement in project dated within [a, b]; *first gets
+ * their earliest live placement date there (WM_DATE_NONE when none). */
+static int placed_within(const struct store_person *p, uint32_t project, int32_t a, int32_t b,
+                         int32_t *first)
+{
+    int hit = 0;
+
+    *first = WM_DATE_NONE;
+    for (uint32_t i = 0; i < p->n; i++) {
+        const struct store_pentry *e = &p->e[i];
+        if (e->type != WM_TYPE_PLACED || e->project != project)
+            continue;
+        if (*first == WM_DATE_NONE || e->date < *first)
+            *first = e->date;
+        if (e->date >= a && e->date <= b)
+            hit = 1;
+    }
+    return hit;
 }
 
 /* Distinct persons with a live placement in project dated within [a, b]. */
 static int placed_persons(struct prog_ctx *c, uint32_t project, int32_t a, int32_t b, uint64_t *n)
 {
-    MDB_cursor *pf = NULL, *pp = NULL;
-    uint8_t k0[6];
-    MDB_val k = {6, k0}, v;
-    int rc, ret = proj_sum(c, STORE_IND_FIRST, project, a, b, n);
+    const struct store_people *pl = &c->s->people;
+    int ret = proj_sum(c, STORE_IND_FIRST, project, a, b, n);
 
     if (ret != WM_OK)
         return ret;
     /* Persons first placed here before a are not in that sum, but may have a later
-     * placement inside the window. */
-    rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PFIRST], &pf);
-    if (rc == 0)
-        rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PPLACE], &pp);
-    if (rc != 0) {
-        ret = store_lmdb_err(rc);
-        goto out;
+     * placement inside the window. Only then are the project's persons read. */
+    ret = placed_before(c, project, a);
+    if (ret <= 0)
+        return ret;
+    for (size_t i = 0; project < pl->nproj && i < pl->proj[project].n; i++) {
+        int32_t first;
+        int hit = placed_within(&pl->p[pl->proj[project].v[i]], project, a, b, &first);
+        if (first != WM_DATE_NONE && first < a)
+            *n += (uint64_t)hit;
     }
-    store_put_u16(k0, project);
-    store_put_time(k0 + 2, INT32_MIN);
-    for (rc = mdb_cursor_get(pf, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(pf, &k, &v, MDB_NEXT)) {
-        const uint8_t *kb = k.mv_data;
-        int hit;
-        if (k.mv_size != 10 || store_get_u16(kb) != project || store_get_time(kb + 2) >= a)
-            break;
-        hit = placed_within(pp, store_get_u32(kb + 6), project, a, b);
-        if (hit < 0) {
-            ret = hit;
-            goto out;
-        }
-        *n += (uint64_t)hit;
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        ret = store_lmdb_err(rc);
-out:
-    if (pf)
-        mdb_cursor_close(pf);
-    if (pp)
-        mdb_cursor_close(pp);
-    return ret;
+    return WM_OK;
 }
 
 /* The window of a project: from its start (or the beginning) to asof. */
@@ -143,86 +138,38 @@ static int project_actuals(struct prog_ctx *c, const struct store_reg_project *r
     return ret;
 }
 
-/* 1 when project has a placement dated before a (its earliest placements are in
- * pfirst by date), or an error. */
-static int placed_before(struct prog_ctx *c, uint32_t project, int32_t a)
-{
-    MDB_cursor *pf;
-    uint8_t k0[6];
-    MDB_val k = {6, k0}, v;
-    int rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PFIRST], &pf);
-
-    if (rc != 0)
-        return store_lmdb_err(rc);
-    store_put_u16(k0, project);
-    store_put_time(k0 + 2, INT32_MIN);
-    rc = mdb_cursor_get(pf, &k, &v, MDB_SET_RANGE);
-    mdb_cursor_close(pf);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc != 0)
-        return store_lmdb_err(rc);
-    return k.mv_size == 10 && store_get_u16(k.mv_data) == project &&
-           store_get_time((const uint8_t *)k.mv_data + 2) < a;
-}
-
 /* For every person placed in two or more projects, how many extra regional projects
  * counted them (each project within its own window). */
 static int union_overcount(struct prog_ctx *c, uint64_t *over)
 {
     const struct store_registry *r = &c->reg;
-    MDB_cursor *pm = NULL, *pp = NULL;
-    MDB_val k, v;
-    int rc, ret = WM_OK;
+    const struct store_people *pl = &c->s->people;
 
     *over = 0;
-    rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PMULTI], &pm);
-    if (rc == 0)
-        rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_PPLACE], &pp);
-    if (rc != 0) {
-        ret = store_lmdb_err(rc);
-        goto out;
-    }
-    for (rc = mdb_cursor_get(pm, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(pm, &k, &v, MDB_NEXT)) {
-        uint32_t person = store_get_u32(k.mv_data);
+    for (size_t m = 0; m < pl->multi.n; m++) {
+        const struct store_person *p = &pl->p[pl->multi.v[m]];
         uint64_t hits = 0;
-        MDB_val pk = {4, k.mv_data}, pv;
-        uint32_t counted = UINT32_MAX;
-        int prc;
-        for (prc = mdb_cursor_get(pp, &pk, &pv, MDB_SET_RANGE); prc == 0;
-             prc = mdb_cursor_get(pp, &pk, &pv, MDB_NEXT)) {
-            const uint8_t *kb = pk.mv_data;
-            uint32_t pj;
-            int32_t d;
-            const struct wm_project *p;
-            if (pk.mv_size != 10 || store_get_u32(kb) != person)
-                break;
-            pj = store_get_u16(kb + 4);
-            if (pj == counted || pj >= r->nid || r->by_id[pj] < 0)
+        for (uint32_t i = 0; i < p->n; i++) {
+            const struct store_pentry *e = &p->e[i];
+            const struct wm_project *pr;
+            int seen = 0;
+            if (e->type != WM_TYPE_PLACED || e->project >= r->nid || r->by_id[e->project] < 0)
                 continue;
-            p = &r->proj[r->by_id[pj]].p;
-            d = store_get_time(kb + 6);
-            if (p->scope != WM_SCOPE_REGIONAL || d < window_start(p) || d > c->asof)
+            pr = &r->proj[r->by_id[e->project]].p;
+            if (pr->scope != WM_SCOPE_REGIONAL || e->date < window_start(pr) || e->date > c->asof)
                 continue;
-            counted = pj;
-            hits++;
-        }
-        if (prc != 0 && prc != MDB_NOTFOUND) {
-            rc = prc;
-            break;
+            /* count each project once: only at its first qualifying entry */
+            for (uint32_t j = 0; j < i && !seen; j++) {
+                const struct store_pentry *f = &p->e[j];
+                seen = f->type == WM_TYPE_PLACED && f->project == e->project &&
+                       f->date >= window_start(pr) && f->date <= c->asof;
+            }
+            hits += !seen;
         }
         if (hits > 1)
             *over += hits - 1;
     }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        ret = store_lmdb_err(rc);
-out:
-    if (pm)
-        mdb_cursor_close(pm);
-    if (pp)
-        mdb_cursor_close(pp);
-    return ret;
+    return WM_OK;
 }
 
 static void emit_row(struct wm_buf *out, const char *project, const char *category,
@@ -287,9 +234,16 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
     memset(&c, 0, sizeof c);
     c.s = s;
     c.asof = q->asof;
+    /* the person layer's lock first, then the read transaction: one commit for both */
+    if (pthread_rwlock_rdlock(&s->people.lock) != 0) {
+        proto_errf(err, errlen, "progress failed: cannot lock the person layer");
+        return WM_EIO;
+    }
     ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
-    if (ret != WM_OK)
+    if (ret != WM_OK) {
+        pthread_rwlock_unlock(&s->people.lock);
         return ret;
+    }
     if (q->project && !store_registry_find(&c.reg, q->project)) {
         proto_errf(err, errlen, "unknown project '%s'", q->project);
         ret = WM_EUNKNOWN_PROJECT;
@@ -373,6 +327,7 @@ out:
     if (c.cur)
         mdb_cursor_close(c.cur);
     store_query_end(s, c.txn, &c.reg);
+    pthread_rwlock_unlock(&s->people.lock);
     free(sel);
     free(acts);
     return ret;

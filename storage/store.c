@@ -20,10 +20,27 @@ static const char *const dbi_names[STORE_DBI_COUNT_] = {
     [STORE_DBI_META] = "meta",         [STORE_DBI_EVENTS] = "events",
     [STORE_DBI_IDS] = "ids",           [STORE_DBI_RETRACTED] = "retracted",
     [STORE_DBI_PROJECTS] = "projects", [STORE_DBI_NAMES] = "names",
-    [STORE_DBI_PERSONS] = "persons",   [STORE_DBI_ROLLUP] = "rollup",
-    [STORE_DBI_PIDX] = "pidx",         [STORE_DBI_PPLACE] = "pplace",
-    [STORE_DBI_PFIRST] = "pfirst",     [STORE_DBI_PMULTI] = "pmulti",
+    [STORE_DBI_ROLLUP] = "rollup",
 };
+
+/* Schema 1 kept the person layer in these DBIs; schema 2 rebuilds it in memory. */
+static const char *const schema1_dbis[] = {"persons", "pidx", "pplace", "pfirst", "pmulti"};
+
+/* Upgrade a schema 1 store in txn: drop the person DBIs (everything else is the same). */
+static int store_upgrade_1(MDB_txn *txn)
+{
+    for (size_t i = 0; i < sizeof schema1_dbis / sizeof schema1_dbis[0]; i++) {
+        MDB_dbi dbi;
+        int rc = mdb_dbi_open(txn, schema1_dbis[i], 0, &dbi);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc == 0)
+            rc = mdb_drop(txn, dbi, 1);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
 
 int store_lmdb_err(int rc)
 {
@@ -142,31 +159,35 @@ static int store_init_txn(struct store *s, const struct store_options *opt, char
             goto fail;
         }
         memcpy(&ver, v.mv_data, sizeof ver);
-        if (ver != STORE_SCHEMA_VERSION) {
+        if (ver != 1 && ver != STORE_SCHEMA_VERSION) {
             proto_errf(err, errlen,
-                       "store in %s has schema version %u; this build reads version %d only",
+                       "store in %s has schema version %u; this build reads versions 1 and %d only",
                        opt->dir, (unsigned)ver, STORE_SCHEMA_VERSION);
             ret = WM_EVERSION;
             goto fail;
         }
+        if (ver == 1 && (rc = store_upgrade_1(txn)) != 0)
+            goto lmdb_fail;
     } else if (rc == MDB_NOTFOUND) {
+        ver = 0; /* a new store */
+    } else {
+        goto lmdb_fail;
+    }
+    if (ver != STORE_SCHEMA_VERSION) {
         ver = STORE_SCHEMA_VERSION;
         v.mv_size = sizeof ver;
         v.mv_data = &ver;
         rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
         if (rc != 0)
             goto lmdb_fail;
-    } else {
-        goto lmdb_fail;
     }
     ret = store_counters_get(s, txn, &c);
     if (ret != WM_OK) {
         proto_errf(err, errlen, "store in %s: cannot read counters", opt->dir);
         goto fail;
     }
-    if (c.next_person == 0) {
-        c.next_person = c.next_project = c.next_gemeente = 1;
-    }
+    if (c.next_project == 0)
+        c.next_project = c.next_gemeente = 1;
     for (size_t i = 0; i < opt->n_gemeenten; i++) {
         uint32_t id;
         ret = store_gemeente_id(s, txn, opt->gemeenten[i], 1, &c, &id);
@@ -214,12 +235,18 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
     }
     atomic_init(&s->map_grows, 0);
     msgpack_sbuffer_init(&s->sb);
+    if (store_people_init(&s->people) != WM_OK) {
+        free(s);
+        proto_errf(err, errlen, "cannot create lock");
+        return WM_ENOMEM;
+    }
     /* A queue of readers must not starve the writer waiting to grow the map. */
     pthread_rwlockattr_init(&attr);
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     rc = pthread_rwlock_init(&s->resize_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     if (rc != 0) {
+        store_people_free(&s->people);
         free(s);
         proto_errf(err, errlen, "cannot create lock: %s", strerror(rc));
         return WM_ENOMEM;
@@ -280,6 +307,9 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
     }
     if (ret != WM_OK)
         goto fail;
+    ret = store_people_load(s, err, errlen);
+    if (ret != WM_OK)
+        goto fail;
     *out = s;
     return WM_OK;
 
@@ -295,6 +325,7 @@ void store_close(struct store *s)
     if (s->env)
         mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
+    store_people_free(&s->people);
     msgpack_sbuffer_destroy(&s->sb);
     store_deltas_free(&s->deltas);
     free(s->regional);
@@ -329,9 +360,19 @@ int store_stats(struct store *s, struct store_stats *st)
     struct store_counters c;
     struct stat sb;
     MDB_txn *txn;
-    int ret = store_read_begin(s, &txn);
+    int ret;
 
     memset(st, 0, sizeof *st);
+    /* The person layer's lock first, as every reader takes it: never inside a read
+     * transaction, or the writer could wait for one while holding it. */
+    if (pthread_rwlock_rdlock(&s->people.lock) != 0)
+        return WM_EIO;
+    st->persons = s->people.n;
+    st->person_entries = s->people.entries;
+    st->person_bytes = s->people.bytes;
+    st->person_load_ms = s->people.load_ms;
+    pthread_rwlock_unlock(&s->people.lock);
+    ret = store_read_begin(s, &txn);
     if (ret != WM_OK)
         return WM_EIO;
     ret = store_counters_get(s, txn, &c);

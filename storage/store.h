@@ -14,9 +14,10 @@
 
 #include "proto.h"
 
-/* The schema version this build writes and reads. A store with another version is
- * refused by store_open with WM_EVERSION. */
-#define STORE_SCHEMA_VERSION 1
+/* The schema version this build writes and reads. Version 1 stores are upgraded when
+ * opened (their person DBIs are dropped); any other version is refused by store_open
+ * with WM_EVERSION. */
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -111,6 +112,9 @@ struct store_stats {
     uint64_t db_bytes;  /* size of the data file */
     uint64_t map_bytes; /* current map size */
     uint64_t map_grows; /* times the map grew since open */
+    /* the in-memory person layer: persons, live entries, bytes held, and how long
+     * rebuilding it from the events took when the store opened */
+    uint64_t persons, person_entries, person_bytes, person_load_ms;
 };
 /* Read the statistics. Returns WM_OK or WM_EIO. */
 int store_stats(struct store *s, struct store_stats *st);

@@ -15,14 +15,11 @@
  *   retracted  target seq u64 -> retraction seq u64
  *   projects   name -> u32 project id + project record (ids are dense, from 1)
  *   names      0x01 gemeente -> u32 id; 0x02 u32 id -> gemeente (ids from 1)
- *   persons    person pseudonym -> u32 person id (never reversed: no person leaves)
  *   rollup     rollup cell key -> u64 count, see "Rollups" below
- *   pidx       [type][year u16][person u32][date][project u16][gemeente u16][e0 e1 e2]
- *              -> u64 number of live events with exactly these values (distinct=person)
- *   pplace     [person u32][project u16][date] -> u64 live placements (PROGRESS)
- *   pfirst     [project u16][first date][person u32] -> empty: the earliest live
- *              placement date of each (project, person)
- *   pmulti     [person u32] -> empty: persons placed in two or more projects
+ *
+ * Nothing keyed by person is in LMDB: the person layer (people.c) is in memory,
+ * rebuilt from events and retracted when the store opens. Schema 1 stores had five
+ * more DBIs for it (persons, pidx, pplace, pfirst, pmulti); opening one drops them.
  *
  * Rollups (DBI rollup): [kind][type][granularity][time][project u16][gemeente u16]
  * then, for kind FULL only, the values of all enums but the last (two bytes, unused 0).
@@ -62,12 +59,7 @@ enum store_dbi_id {
     STORE_DBI_RETRACTED,
     STORE_DBI_PROJECTS,
     STORE_DBI_NAMES,
-    STORE_DBI_PERSONS,
     STORE_DBI_ROLLUP,
-    STORE_DBI_PIDX,
-    STORE_DBI_PPLACE,
-    STORE_DBI_PFIRST,
-    STORE_DBI_PMULTI,
     STORE_DBI_COUNT_
 };
 
@@ -76,7 +68,8 @@ struct store_counters {
     uint64_t last_seq;
     uint64_t events, retracted, retractions;
     uint64_t started, completed, placed, outflow, placed_persons;
-    uint64_t next_person, next_project, next_gemeente;
+    uint64_t unused; /* schema 1: the next person id */
+    uint64_t next_project, next_gemeente;
 };
 
 /* One pending counter change of a batch: key bytes of a DBI and the summed delta. */
@@ -100,6 +93,55 @@ struct store_deltas {
     size_t sort_cap;
 };
 
+/* ---- the person layer (people.c), in memory --------------------------------- */
+
+/* One person's live events with exactly these values: a compact entry. */
+struct store_pentry {
+    int32_t date;
+    uint16_t project; /* 0: none */
+    uint16_t gemeente;
+    uint8_t type;
+    uint8_t enums[WM_MAX_ENUMS]; /* unused enums 0 */
+    uint32_t count;              /* live events with these values */
+};
+
+struct store_person {
+    struct store_pentry *e; /* unordered */
+    uint32_t n, cap;
+    const char *name; /* the pseudonym, in the arena */
+};
+
+/* A set of person ids, unordered. */
+struct store_plist {
+    uint32_t *v;
+    size_t n, cap;
+};
+
+/* One change of the current batch, for store_people_rollback. */
+struct store_pundo {
+    uint32_t person;
+    int8_t sign;
+    struct store_pentry e;
+};
+
+struct store_arena_chunk;
+
+struct store_people {
+    pthread_rwlock_t lock;  /* writer: a whole batch; readers: a whole query */
+    struct store_person *p; /* by person id, dense from 0 */
+    uint32_t n, cap;
+    uint64_t *slots; /* name table: hash << 32 | (id + 1); 0 empty */
+    size_t nslots;
+    struct store_arena_chunk *arena;
+    struct store_plist *proj; /* by project id: persons with a live placement there */
+    uint32_t nproj;
+    struct store_plist multi; /* persons with live placements in two or more projects */
+    struct store_pundo *undo;
+    size_t nundo, capundo;
+    uint64_t entries, bytes, load_ms;
+    int damaged; /* a rollback could not complete: the layer is wrong until reopened */
+};
+
 struct store {
     MDB_env *env;
     MDB_dbi dbi[STORE_DBI_COUNT_];
@@ -116,6 +158,7 @@ struct store {
     struct store_deltas deltas;
     uint8_t *regional; /* the batch's scope flags by project id */
     size_t regional_cap;
+    struct store_people people;
 };
 
 /* Translate an LMDB (or errno) code into wm_err: the one place that does it. */
@@ -207,7 +250,6 @@ enum store_indicator {
 #define STORE_RK_ENUMS 11
 #define STORE_RK_FULL_LEN 13 /* FULL: the leading enum values */
 #define STORE_PK_LEN 9       /* PROJ key: kind, indicator, project, gran, time */
-#define STORE_PIDX_LEN 18
 
 /* The kind whose cells answer a query using nused of the type's enums at gran. */
 int store_rollup_kind_for(int nused, int gran);
@@ -252,6 +294,45 @@ void store_deltas_free(struct store_deltas *d);
  * reach zero). WM_OK, WM_EINTERNAL (a counter would go negative) or a translated
  * LMDB error. */
 int store_deltas_flush(struct store *s, MDB_txn *txn);
+
+/* ---- the person layer --------------------------------------------------------- */
+
+/* Set up an empty layer. WM_OK or WM_ENOMEM. */
+int store_people_init(struct store_people *pl);
+/* Free everything the layer holds. */
+void store_people_free(struct store_people *pl);
+/* Rebuild the layer from the store's live events (the store is open, no writer
+ * runs). WM_OK, or WM_ENOMEM, WM_EIO, WM_EVERSION with err saying why. */
+int store_people_load(struct store *s, char *err, size_t errlen);
+/* The id of the person with pseudonym name. WM_OK and *pid, WM_ENOT_FOUND (absent and
+ * create 0), WM_ENOMEM, WM_ESTORAGE (2^32 persons). A created person stays even when
+ * its batch fails: it has no entries, so it counts nowhere. Writer only. */
+int store_people_id(struct store_people *pl, const char *name, int create, uint32_t *pid);
+/* The entry of an event whose project and gemeente ids are known. */
+void store_people_entry(const struct wm_event *ev, uint32_t project, uint32_t gemeente,
+                        struct store_pentry *e);
+/* Add (sign 1) or remove (sign -1) one event of person pid. With logged, the change is
+ * recorded for store_people_rollback. WM_OK, WM_ENOMEM, or WM_EINTERNAL (removing an
+ * event the layer does not hold). Writer only, under the write lock. */
+int store_people_change(struct store_people *pl, uint32_t pid, const struct store_pentry *e,
+                        int sign, int logged);
+/* Undo every logged change since the last store_people_commit, newest first. */
+void store_people_rollback(struct store_people *pl);
+/* Forget the logged changes: their batch is committed. */
+void store_people_commit(struct store_people *pl);
+
+/* A person's placements as the write path and PROGRESS need them. */
+struct store_pscan {
+    unsigned nprojects; /* projects with a live placement: 0, 1, 2, or 3 for more */
+    int32_t first;      /* earliest date in the project, WM_DATE_NONE when none */
+    int32_t second;     /* next date in the project after first, WM_DATE_NONE */
+    uint64_t count;     /* live placements on exactly (project, date) */
+    int32_t other;      /* earliest date in the other regional projects, or NONE */
+};
+/* Scan person pid's placements around (project, date); regional says by project id
+ * (nregional entries) which projects are regional. */
+void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
+                       const uint8_t *regional, uint32_t nregional, struct store_pscan *ps);
 
 /* ---- registry ------------------------------------------------------------- */
 
@@ -336,9 +417,9 @@ int store_wtx_lmdb(struct store_wtx *w, int rc);
  * placement, -1 uncounts it (PROJ indicator FIRST, all granularities). */
 int store_wtx_first_delta(struct store_wtx *w, uint32_t project, int32_t date, int sign);
 
-/* Keep pplace, pfirst, pmulti, the FIRST and UFIRST counters and placed_persons in step
- * with one placement added (sign 1) or retracted (sign -1). WM_OK or an error (the
- * batch fails). */
+/* Keep the FIRST and UFIRST counters and placed_persons in step with one placement
+ * added (sign 1) or retracted (sign -1), reading the person layer before the change. WM_OK or an
+ * error (the batch fails). */
 int store_placement_update(struct store_wtx *w, uint32_t person, uint32_t project, int32_t date,
                            int sign);
 /* Project becomes regional (1) or not (0): move the UFIRST counters of its persons. Call

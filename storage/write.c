@@ -132,8 +132,9 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
                         const struct store_event_ids *ids, int sign)
 {
     const struct proto_type_desc *td = proto_type_desc(ev->type);
-    uint8_t enums[WM_MAX_ENUMS] = {0}, k[STORE_PIDX_LEN];
-    int y, m, d, ret = WM_OK;
+    uint8_t enums[WM_MAX_ENUMS] = {0}, k[STORE_RK_FULL_LEN + 1];
+    struct store_pentry e;
+    int ret = WM_OK;
 
     if (!td)
         return WM_EINTERNAL;
@@ -169,34 +170,30 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
     if (ret != WM_OK)
         return ret;
 
-    proto_date_split(ev->date, &y, &m, &d);
-    k[0] = ev->type;
-    store_put_u16(k + 1, (uint32_t)y);
-    store_put_u32(k + 3, ids->person);
-    store_put_time(k + 7, ev->date);
-    store_put_u16(k + 11, ids->project);
-    store_put_u16(k + 13, ids->gemeente);
-    memcpy(k + 15, enums, WM_MAX_ENUMS);
-    ret = store_deltas_add(&w->s->deltas, STORE_DBI_PIDX, k, STORE_PIDX_LEN, sign);
-    if (ret != WM_OK)
-        return ret;
-
     switch (ev->type) {
     case WM_TYPE_STARTED:
         w->c.started += (uint64_t)(int64_t)sign;
-        return proj_delta(w, STORE_IND_STARTED, ids->project, ev->date, sign);
+        ret = proj_delta(w, STORE_IND_STARTED, ids->project, ev->date, sign);
+        break;
     case WM_TYPE_COMPLETED:
-        if (!WM_RESULT_SUCCESS(ev->enums[0]))
-            return WM_OK;
-        w->c.completed += (uint64_t)(int64_t)sign;
-        return proj_delta(w, STORE_IND_COMPLETED, ids->project, ev->date, sign);
+        if (WM_RESULT_SUCCESS(ev->enums[0])) {
+            w->c.completed += (uint64_t)(int64_t)sign;
+            ret = proj_delta(w, STORE_IND_COMPLETED, ids->project, ev->date, sign);
+        }
+        break;
     case WM_TYPE_PLACED:
+        /* reads the person layer as it is before this event changes it */
         w->c.placed += (uint64_t)(int64_t)sign;
-        return store_placement_update(w, ids->person, ids->project, ev->date, sign);
+        ret = store_placement_update(w, ids->person, ids->project, ev->date, sign);
+        break;
     default:
         w->c.outflow += (uint64_t)(int64_t)sign;
-        return WM_OK;
+        break;
     }
+    if (ret != WM_OK)
+        return ret;
+    store_people_entry(ev, ids->project, ids->gemeente, &e);
+    return store_people_change(&w->s->people, ids->person, &e, sign, 1);
 }
 
 /* The project id of a registered name: WM_OK, WM_EUNKNOWN_PROJECT or an error. */
@@ -219,34 +216,12 @@ static int project_id(struct store_wtx *w, const char *name, uint32_t *id)
 static int event_ids(struct store_wtx *w, const struct wm_event *ev, int create,
                      struct store_event_ids *ids)
 {
-    MDB_val k = {strlen(ev->person), (void *)ev->person}, v;
-    uint8_t idb[4];
-    int rc, ret;
+    int ret = store_gemeente_id(w->s, w->txn, ev->gemeente, create, &w->c, &ids->gemeente);
 
-    ret = store_gemeente_id(w->s, w->txn, ev->gemeente, create, &w->c, &ids->gemeente);
     if (ret != WM_OK)
         return ret == WM_ENOT_FOUND ? WM_EINTERNAL : ret;
-    if (!create) {
-        ret = store_wtx_get(w, STORE_DBI_PERSONS, ev->person, k.mv_size, &v);
-        if (ret <= 0)
-            return ret == 0 ? WM_EINTERNAL : ret;
-    } else {
-        if (w->c.next_person > UINT32_MAX)
-            return WM_ESTORAGE;
-        store_put_u32(idb, (uint32_t)w->c.next_person);
-        v.mv_size = 4;
-        v.mv_data = idb;
-        /* One descent both finds a known person and inserts a new one. */
-        rc = mdb_put(w->txn, w->s->dbi[STORE_DBI_PERSONS], &k, &v, MDB_NOOVERWRITE);
-        if (rc == 0)
-            w->c.next_person++;
-        else if (rc != MDB_KEYEXIST)
-            return w_fail(w, rc);
-    }
-    if (v.mv_size != 4)
-        return WM_EVERSION;
-    ids->person = store_get_u32(v.mv_data);
-    return WM_OK;
+    ret = store_people_id(&w->s->people, ev->person, create, &ids->person);
+    return ret == WM_ENOT_FOUND ? WM_EINTERNAL : ret;
 }
 
 /* ---- the operations ---------------------------------------------------------- */
@@ -623,8 +598,8 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
         return w_fail(w, rc);
     }
     ret = store_counters_get(s, w->txn, &w->c);
-    if (ret == WM_OK && w->c.next_person == 0)
-        w->c.next_person = w->c.next_project = w->c.next_gemeente = 1;
+    if (ret == WM_OK && w->c.next_project == 0)
+        w->c.next_project = w->c.next_gemeente = 1;
     if (ret == WM_OK)
         ret = regional_load(w);
     for (size_t i = 0; i < n && ret == WM_OK; i++) {
@@ -655,11 +630,17 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
     if (ret != WM_OK) {
         mdb_txn_abort(w->txn);
         w->txn = NULL;
+        store_people_rollback(&s->people);
         return ret;
     }
     rc = mdb_txn_commit(w->txn);
     w->txn = NULL;
-    return rc == 0 ? WM_OK : w_fail(w, rc);
+    if (rc != 0) {
+        store_people_rollback(&s->people);
+        return w_fail(w, rc);
+    }
+    store_people_commit(&s->people);
+    return WM_OK;
 }
 
 int store_apply(struct store *s, struct store_item *items, size_t n)
@@ -667,14 +648,19 @@ int store_apply(struct store *s, struct store_item *items, size_t n)
     struct store_wtx w;
     int ret;
 
+    w.mdb_rc = 0;
+    /* Held across the commit: a reader sees the person layer and LMDB at one commit. */
+    if (pthread_rwlock_wrlock(&s->people.lock) != 0)
+        return WM_EINTERNAL;
     for (;;) {
-        ret = apply_once(s, &w, items, n);
+        ret = s->people.damaged ? WM_EINTERNAL : apply_once(s, &w, items, n);
         if (ret != WM_EMAPFULL)
             break;
         ret = store_grow(s);
         if (ret != WM_OK)
             break;
     }
+    pthread_rwlock_unlock(&s->people.lock);
     store_deltas_reset(&s->deltas);
     if (ret == WM_OK)
         return WM_OK;

@@ -827,13 +827,31 @@ static void test_progress_rescoped(void **state)
     free(items);
 }
 
+/* Close and reopen the store: the person layer is rebuilt from the events, and every
+ * answer stays what the brute force says. */
+static void test_reopen(void **state)
+{
+    struct store_options o = {0};
+    char err[256];
+
+    store_close(st);
+    st = NULL;
+    o.dir = dir;
+    o.gemeenten = proto_default_gemeenten;
+    o.n_gemeenten = 8;
+    assert_int_equal(store_open(&o, &st, err, sizeof err), WM_OK);
+    test_count_random(state);
+    compare_progress(100);
+    test_totals(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_fixed),       cmocka_unit_test(test_count_random),
         cmocka_unit_test(test_progress),          cmocka_unit_test(test_totals),
         cmocka_unit_test(test_progress_rescoped), cmocka_unit_test(test_totals),
-        cmocka_unit_test(test_count_random),
+        cmocka_unit_test(test_count_random),      cmocka_unit_test(test_reopen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -158,7 +158,9 @@ static void add_project(struct fx *f, const char *name)
     assert_int_equal(it.result, WM_OK);
 }
 
-static uint64_t count_all(struct fx *f, int type)
+/* Events (distinct 0) or distinct persons (1, the in-memory person layer) of a type
+ * over all time. */
+static uint64_t count_of(struct fx *f, int type, int distinct)
 {
     struct wm_count_query q;
     struct wm_buf b;
@@ -170,12 +172,23 @@ static uint64_t count_all(struct fx *f, int type)
     q.type = (uint8_t)type;
     q.from = INT32_MIN;
     q.to = INT32_MAX;
+    q.distinct = (uint8_t)distinct;
     wm_buf_init(&b);
     assert_int_equal(store_count(f->s, &q, &b, &n, err, sizeof err), WM_OK);
     assert_int_equal(n, 1);
     assert_int_equal(sscanf(wm_buf_cstr(&b), "ROW count=%llu\n", &v), 1);
     wm_buf_free(&b);
     return v;
+}
+
+static uint64_t count_all(struct fx *f, int type)
+{
+    return count_of(f, type, 0);
+}
+
+static uint64_t count_persons(struct fx *f, int type)
+{
+    return count_of(f, type, 1);
 }
 
 static void test_open_reopen(void **state)
@@ -198,7 +211,13 @@ static void test_open_reopen(void **state)
     assert_int_equal(count_all(f, WM_TYPE_STARTED), 1);
     assert_int_equal(count_all(f, WM_TYPE_PLACED), 1);
     assert_int_equal(count_all(f, WM_TYPE_OUTFLOW), 1);
+    /* the person layer was rebuilt from the events */
+    assert_int_equal(count_persons(f, WM_TYPE_STARTED), 1);
+    assert_int_equal(count_persons(f, WM_TYPE_OUTFLOW), 1);
     assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.persons, 2);
+    assert_int_equal(st.person_entries, 3);
+    assert_true(st.person_bytes > 0);
     assert_int_equal(st.events, 3);
     assert_int_equal(st.last_seq, 3);
     assert_true(st.db_bytes > 0);
@@ -210,32 +229,83 @@ static void test_open_reopen(void **state)
     assert_int_equal(it[0].seq, 4);
     assert_int_equal(it[1].dup, 1);
     assert_int_equal(it[1].seq, 1);
+    assert_int_equal(count_persons(f, WM_TYPE_STARTED), 2);
 }
 
-static void test_schema_version(void **state)
+/* Close the store and open its LMDB environment directly, to doctor it. */
+static MDB_env *raw_env(struct fx *f)
 {
-    struct fx *f = *state;
     MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_val k = {6, "schema"}, v;
-    uint32_t ver = 99;
-    char err[256];
-    struct store_options o = {0};
-    struct store *s2 = NULL;
 
     store_close(f->s);
     f->s = NULL;
     assert_int_equal(mdb_env_create(&env), 0);
     mdb_env_set_maxdbs(env, 32);
     assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+    return env;
+}
+
+/* Close the store and give it schema version ver, and a DBI named extra holding one
+ * entry (unless NULL). */
+static void set_schema(struct fx *f, uint32_t ver, const char *extra)
+{
+    MDB_env *env = raw_env(f);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {6, "schema"}, v = {sizeof ver, &ver};
+
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    if (extra) {
+        assert_int_equal(mdb_dbi_open(txn, extra, MDB_CREATE, &dbi), 0);
+        assert_int_equal(mdb_put(txn, dbi, &k, &k, 0), 0);
+    }
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-    v.mv_size = sizeof ver;
-    v.mv_data = &ver;
     assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
+}
+
+/* A schema 1 store (person DBIs in LMDB) opens as schema 2: the DBIs are dropped and
+ * the person layer is rebuilt from the events. */
+static void test_schema_upgrade(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[2];
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {6, "schema"}, v;
+    uint32_t ver;
+
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "u1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "u2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2021, 3, 5));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    set_schema(f, 1, "pidx");
+
+    assert_int_equal(open_store(f, 0, 0), WM_OK);
+    assert_int_equal(count_persons(f, WM_TYPE_STARTED), 2);
+    env = raw_env(f);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "pidx", 0, &dbi), MDB_NOTFOUND);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, sizeof ver);
+    memcpy(&ver, v.mv_data, sizeof ver);
+    assert_int_equal(ver, STORE_SCHEMA_VERSION);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    assert_int_equal(open_store(f, 0, 0), WM_OK);
+}
+
+static void test_schema_version(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    struct store_options o = {0};
+    struct store *s2 = NULL;
+
+    set_schema(f, 99, NULL);
 
     o.dir = f->dir;
     assert_int_equal(store_open(&o, &s2, err, sizeof err), WM_EVERSION);
@@ -470,12 +540,17 @@ static void test_map_limit(void **state)
         assert_int_equal(it[i].seq, 0);
     }
     assert_non_null(strstr(it[0].err, "nothing was written"));
-    /* nothing was written, and the store still works */
+    /* nothing was written, the person layer was rolled back, and the store works */
     assert_int_equal(store_stats(f->s, &st), WM_OK);
     assert_int_equal(st.events, 0);
+    assert_int_equal(st.person_entries, 0);
+    assert_int_equal(count_persons(f, WM_TYPE_STARTED), 0);
     assert_int_equal(store_apply(f->s, it, 1), WM_OK);
     assert_int_equal(it[0].result, WM_OK);
     assert_int_equal(it[0].seq, 1);
+    assert_int_equal(count_persons(f, WM_TYPE_STARTED), 1);
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.person_entries, 1);
     free(it);
 }
 
@@ -657,6 +732,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dup_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_project, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retract, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grow_while_reading, setup, teardown),

@@ -1,0 +1,502 @@
+/*
+ * storage: the person layer, kept in memory. For every person (pseudonym) it holds
+ * their live events as compact entries (type, date, project, gemeente, enums, count);
+ * per project the persons with a live placement there; and the persons placed in two
+ * or more projects. COUNT distinct=person walks it person by person, PROGRESS reads
+ * placements from it, and the write path derives the FIRST and UFIRST counters and
+ * placed_persons from it.
+ *
+ * Why in memory: every index ordered by person (pseudonyms are random) takes a write
+ * to a random LMDB page per event, which made each commit copy and sync about one page
+ * per event (see the README, "Performance"). Nothing here is durable: it is derived
+ * from the events and retractions and rebuilt by store_people_load when the store
+ * opens. The counters derived from it live in LMDB, in the events' transaction.
+ *
+ * Threads: the writer changes it under the write lock, held for a whole batch (apply,
+ * commit, or roll back); readers hold the read lock, taken before their read
+ * transaction, so they see it and LMDB at the same commit.
+ */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_int.h"
+
+#define PEOPLE_ARENA_CHUNK ((size_t)1 << 20)
+
+struct store_arena_chunk {
+    struct store_arena_chunk *prev;
+    size_t used, cap;
+    char data[];
+};
+
+static uint32_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a, folded to 32 bits */
+
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static const char *arena_copy(struct store_people *pl, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    struct store_arena_chunk *c = pl->arena;
+    char *out;
+
+    if (!c || c->cap - c->used < len) {
+        size_t cap = len > PEOPLE_ARENA_CHUNK ? len : PEOPLE_ARENA_CHUNK;
+        struct store_arena_chunk *n = malloc(sizeof *n + cap);
+        if (!n)
+            return NULL;
+        n->prev = c;
+        n->used = 0;
+        n->cap = cap;
+        pl->arena = c = n;
+    }
+    out = c->data + c->used;
+    memcpy(out, s, len);
+    c->used += len;
+    pl->bytes += len;
+    return out;
+}
+
+int store_people_init(struct store_people *pl)
+{
+    pthread_rwlockattr_t attr;
+    int rc;
+
+    memset(pl, 0, sizeof *pl);
+    /* Queries must not starve the writer. */
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    rc = pthread_rwlock_init(&pl->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    return rc == 0 ? WM_OK : WM_ENOMEM;
+}
+
+static void people_clear(struct store_people *pl)
+{
+    struct store_arena_chunk *c = pl->arena;
+
+    for (uint32_t i = 0; i < pl->n; i++)
+        free(pl->p[i].e);
+    free(pl->p);
+    free(pl->slots);
+    for (uint32_t i = 0; i < pl->nproj; i++)
+        free(pl->proj[i].v);
+    free(pl->proj);
+    free(pl->multi.v);
+    free(pl->undo);
+    while (c) {
+        struct store_arena_chunk *prev = c->prev;
+        free(c);
+        c = prev;
+    }
+    pl->p = NULL;
+    pl->slots = NULL;
+    pl->proj = NULL;
+    pl->multi.v = NULL;
+    pl->undo = NULL;
+    pl->arena = NULL;
+    pl->n = pl->cap = pl->nproj = 0;
+    pl->nslots = pl->nundo = pl->capundo = 0;
+    pl->multi.n = pl->multi.cap = 0;
+    pl->entries = pl->bytes = 0;
+}
+
+void store_people_free(struct store_people *pl)
+{
+    people_clear(pl);
+    pthread_rwlock_destroy(&pl->lock);
+}
+
+/* Double the name table (or create it), re-placing every person. */
+static int slots_grow(struct store_people *pl)
+{
+    size_t n = pl->nslots ? pl->nslots * 2 : 1024;
+    uint64_t *s = calloc(n, sizeof *s);
+
+    if (!s)
+        return WM_ENOMEM;
+    for (size_t i = 0; i < pl->nslots; i++) {
+        uint64_t v = pl->slots[i];
+        size_t j;
+        if (!v)
+            continue;
+        for (j = (size_t)(v >> 32) & (n - 1); s[j]; j = (j + 1) & (n - 1))
+            ;
+        s[j] = v;
+    }
+    pl->bytes += (n - pl->nslots) * sizeof *s;
+    free(pl->slots);
+    pl->slots = s;
+    pl->nslots = n;
+    return WM_OK;
+}
+
+int store_people_id(struct store_people *pl, const char *name, int create, uint32_t *pid)
+{
+    uint32_t h = name_hash(name);
+    size_t j;
+
+    if (pl->nslots) {
+        for (j = h & (pl->nslots - 1); pl->slots[j]; j = (j + 1) & (pl->nslots - 1)) {
+            uint64_t v = pl->slots[j];
+            uint32_t id = (uint32_t)v - 1;
+            if ((uint32_t)(v >> 32) == h && strcmp(pl->p[id].name, name) == 0) {
+                *pid = id;
+                return WM_OK;
+            }
+        }
+    }
+    if (!create)
+        return WM_ENOT_FOUND;
+    if (pl->n == UINT32_MAX - 1)
+        return WM_ESTORAGE;
+    if ((pl->n + 1) * 2 > pl->nslots && slots_grow(pl) != WM_OK)
+        return WM_ENOMEM;
+    if (pl->n == pl->cap) {
+        uint32_t cap = pl->cap ? pl->cap * 2 : 1024;
+        struct store_person *np = realloc(pl->p, cap * sizeof *np);
+        if (!np)
+            return WM_ENOMEM;
+        pl->bytes += (cap - pl->cap) * sizeof *np;
+        pl->p = np;
+        pl->cap = cap;
+    }
+    memset(&pl->p[pl->n], 0, sizeof pl->p[0]);
+    pl->p[pl->n].name = arena_copy(pl, name);
+    if (!pl->p[pl->n].name)
+        return WM_ENOMEM;
+    for (j = h & (pl->nslots - 1); pl->slots[j]; j = (j + 1) & (pl->nslots - 1))
+        ;
+    pl->slots[j] = (uint64_t)h << 32 | (pl->n + 1u);
+    *pid = pl->n++;
+    return WM_OK;
+}
+
+static int same_values(const struct store_pentry *a, const struct store_pentry *b)
+{
+    return a->date == b->date && a->project == b->project && a->gemeente == b->gemeente &&
+           a->type == b->type && memcmp(a->enums, b->enums, WM_MAX_ENUMS) == 0;
+}
+
+/* The person's live placements in project, and their placed projects (0, 1, 2 or
+ * more: counting stops at 3). */
+static void placed_summary(const struct store_person *p, uint32_t project, uint64_t *in_project,
+                           unsigned *nprojects)
+{
+    uint32_t seen[2];
+    unsigned ns = 0;
+
+    *in_project = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        const struct store_pentry *e = &p->e[i];
+        if (e->type != WM_TYPE_PLACED)
+            continue;
+        if (e->project == project)
+            *in_project += e->count;
+        if (ns < 3 && (ns < 1 || seen[0] != e->project) && (ns < 2 || seen[1] != e->project)) {
+            if (ns < 2)
+                seen[ns] = e->project;
+            ns++;
+        }
+    }
+    *nprojects = ns;
+}
+
+static int plist_add(struct store_plist *l, uint32_t pid)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        uint32_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return WM_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = pid;
+    return WM_OK;
+}
+
+static int plist_del(struct store_plist *l, uint32_t pid)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i] == pid) {
+            l->v[i] = l->v[--l->n];
+            return WM_OK;
+        }
+    return WM_EINTERNAL;
+}
+
+/* Keep the project's person list and the multi list in step with a placement change
+ * of the person: before and after are placed_summary's results. */
+static int lists_update(struct store_people *pl, uint32_t pid, uint32_t project, uint64_t before,
+                        unsigned nbefore, uint64_t after, unsigned nafter)
+{
+    int ret = WM_OK;
+
+    if (project >= pl->nproj) {
+        uint32_t n = project + 16;
+        struct store_plist *np = realloc(pl->proj, n * sizeof *np);
+        if (!np)
+            return WM_ENOMEM;
+        memset(np + pl->nproj, 0, (n - pl->nproj) * sizeof *np);
+        pl->proj = np;
+        pl->nproj = n;
+    }
+    if (before == 0 && after > 0)
+        ret = plist_add(&pl->proj[project], pid);
+    else if (before > 0 && after == 0)
+        ret = plist_del(&pl->proj[project], pid);
+    if (ret == WM_OK && nbefore < 2 && nafter >= 2)
+        ret = plist_add(&pl->multi, pid);
+    else if (ret == WM_OK && nbefore >= 2 && nafter < 2)
+        ret = plist_del(&pl->multi, pid);
+    return ret;
+}
+
+/* Add (sign 1) or remove (sign -1) one event's entry, without the undo log. */
+static int entry_change(struct store_people *pl, uint32_t pid, const struct store_pentry *in,
+                        int sign)
+{
+    struct store_person *p = &pl->p[pid];
+    uint64_t before = 0, after = 0;
+    unsigned nbefore = 0, nafter = 0;
+    uint32_t i;
+
+    if (in->type == WM_TYPE_PLACED)
+        placed_summary(p, in->project, &before, &nbefore);
+    for (i = 0; i < p->n; i++)
+        if (same_values(&p->e[i], in))
+            break;
+    if (sign > 0) {
+        if (i < p->n) {
+            p->e[i].count++;
+        } else {
+            if (p->n == p->cap) {
+                uint32_t cap = p->cap ? p->cap * 2 : 2;
+                struct store_pentry *ne = realloc(p->e, cap * sizeof *ne);
+                if (!ne)
+                    return WM_ENOMEM;
+                pl->bytes += (cap - p->cap) * sizeof *ne;
+                p->e = ne;
+                p->cap = cap;
+            }
+            p->e[p->n] = *in;
+            p->e[p->n].count = 1;
+            p->n++;
+            pl->entries++;
+        }
+    } else {
+        if (i == p->n)
+            return WM_EINTERNAL; /* removing an event the layer never saw */
+        if (--p->e[i].count == 0) {
+            p->e[i] = p->e[--p->n];
+            pl->entries--;
+        }
+    }
+    if (in->type != WM_TYPE_PLACED)
+        return WM_OK;
+    placed_summary(p, in->project, &after, &nafter);
+    return lists_update(pl, pid, in->project, before, nbefore, after, nafter);
+}
+
+int store_people_change(struct store_people *pl, uint32_t pid, const struct store_pentry *e,
+                        int sign, int logged)
+{
+    int ret;
+
+    if (pid >= pl->n)
+        return WM_EINTERNAL;
+    if (logged && pl->nundo == pl->capundo) {
+        size_t cap = pl->capundo ? pl->capundo * 2 : 1024;
+        struct store_pundo *nu = realloc(pl->undo, cap * sizeof *nu);
+        if (!nu)
+            return WM_ENOMEM;
+        pl->undo = nu;
+        pl->capundo = cap;
+    }
+    ret = entry_change(pl, pid, e, sign);
+    if (ret == WM_OK && logged) {
+        struct store_pundo *u = &pl->undo[pl->nundo++];
+        u->person = pid;
+        u->sign = (int8_t)sign;
+        u->e = *e;
+    }
+    return ret;
+}
+
+void store_people_rollback(struct store_people *pl)
+{
+    /* In reverse order, each change undone by its opposite. Adding back an entry may
+     * need memory; without it the layer no longer matches the store, which the next
+     * open repairs, so say so loudly rather than go on quietly. */
+    while (pl->nundo > 0) {
+        const struct store_pundo *u = &pl->undo[--pl->nundo];
+        if (entry_change(pl, u->person, &u->e, -u->sign) != WM_OK)
+            pl->damaged = 1;
+    }
+}
+
+void store_people_commit(struct store_people *pl)
+{
+    pl->nundo = 0;
+}
+
+void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
+                       const uint8_t *regional, uint32_t nregional, struct store_pscan *ps)
+{
+    const struct store_person *p = &pl->p[pid];
+    uint64_t in;
+
+    memset(ps, 0, sizeof *ps);
+    ps->first = ps->second = ps->other = WM_DATE_NONE;
+    placed_summary(p, project, &in, &ps->nprojects);
+    for (uint32_t i = 0; i < p->n; i++) {
+        const struct store_pentry *e = &p->e[i];
+        if (e->type != WM_TYPE_PLACED)
+            continue;
+        if (e->project != project) {
+            if (e->project < nregional && regional[e->project] &&
+                (ps->other == WM_DATE_NONE || e->date < ps->other))
+                ps->other = e->date;
+            continue;
+        }
+        if (e->date == date)
+            ps->count += e->count;
+        if (ps->first == WM_DATE_NONE || e->date < ps->first) {
+            if (ps->first != WM_DATE_NONE)
+                ps->second = ps->first;
+            ps->first = e->date;
+        } else if (e->date != ps->first && (ps->second == WM_DATE_NONE || e->date < ps->second)) {
+            ps->second = e->date;
+        }
+    }
+}
+
+/* ---- rebuilding from the events ------------------------------------------------ */
+
+/* The gemeente id of a name, from the registry's table (a handful of names). */
+static uint32_t gem_lookup(const struct store_registry *r, const char *name, uint32_t *cache)
+{
+    if (*cache < r->ngem && strcmp(r->gem[*cache], name) == 0)
+        return *cache;
+    for (uint32_t i = 1; i < r->ngem; i++)
+        if (strcmp(r->gem[i], name) == 0)
+            return *cache = i;
+    return 0;
+}
+
+void store_people_entry(const struct wm_event *ev, uint32_t project, uint32_t gemeente,
+                        struct store_pentry *e)
+{
+    const struct proto_type_desc *td = proto_type_desc(ev->type);
+
+    memset(e, 0, sizeof *e);
+    e->date = ev->date;
+    e->project = (uint16_t)project;
+    e->gemeente = (uint16_t)gemeente;
+    e->type = ev->type;
+    if (td)
+        memcpy(e->enums, ev->enums, td->nenums);
+}
+
+int store_people_load(struct store *s, char *err, size_t errlen)
+{
+    struct store_people *pl = &s->people;
+    struct store_registry reg;
+    struct wm_event *ev = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL, *rcur = NULL;
+    MDB_val k, v, rk, rv;
+    uint32_t gcache = 0;
+    struct timespec t0, t1;
+    int rc, rrc, ret;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    people_clear(pl);
+    ev = malloc(sizeof *ev);
+    if (!ev) {
+        proto_errf(err, errlen, "out of memory");
+        return WM_ENOMEM;
+    }
+    ret = store_query_begin(s, &txn, &reg, err, errlen);
+    if (ret != WM_OK) {
+        free(ev);
+        return ret;
+    }
+    rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_EVENTS], &cur);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_RETRACTED], &rcur);
+    if (rc != 0)
+        goto lmdb_fail;
+    /* Both DBIs are in seq order: walk the retracted targets alongside the events. */
+    rrc = mdb_cursor_get(rcur, &rk, &rv, MDB_FIRST);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint64_t seq = k.mv_size == 8 ? store_get_u64(k.mv_data) : 0;
+        const struct store_reg_project *rp = NULL;
+        struct store_pentry e;
+        uint32_t pid, gem;
+
+        while (rrc == 0 && rk.mv_size == 8 && store_get_u64(rk.mv_data) < seq)
+            rrc = mdb_cursor_get(rcur, &rk, &rv, MDB_NEXT);
+        if (rrc != 0 && rrc != MDB_NOTFOUND) {
+            rc = rrc;
+            goto lmdb_fail;
+        }
+        if (rrc == 0 && rk.mv_size == 8 && store_get_u64(rk.mv_data) == seq)
+            continue; /* retracted */
+        if (proto_record_kind(v.mv_data, v.mv_size) != PROTO_RECORD_EVENT)
+            continue;
+        if (proto_event_decode(v.mv_data, v.mv_size, ev) != WM_OK) {
+            proto_errf(err, errlen, "event record %llu cannot be read", (unsigned long long)seq);
+            ret = WM_EVERSION;
+            goto out;
+        }
+        if (ev->project[0] && !(rp = store_registry_find(&reg, ev->project))) {
+            proto_errf(err, errlen, "event %llu names project '%s', which is not in the registry",
+                       (unsigned long long)seq, ev->project);
+            ret = WM_EVERSION;
+            goto out;
+        }
+        gem = gem_lookup(&reg, ev->gemeente, &gcache);
+        if (gem == 0) {
+            proto_errf(err, errlen, "event %llu names gemeente '%s', which has no id",
+                       (unsigned long long)seq, ev->gemeente);
+            ret = WM_EVERSION;
+            goto out;
+        }
+        ret = store_people_id(pl, ev->person, 1, &pid);
+        if (ret == WM_OK) {
+            store_people_entry(ev, rp ? rp->id : 0, gem, &e);
+            ret = store_people_change(pl, pid, &e, 1, 0);
+        }
+        if (ret != WM_OK) {
+            proto_errf(err, errlen, "cannot build the person index: %s", wm_strerror(ret));
+            goto out;
+        }
+    }
+    if (rc != MDB_NOTFOUND)
+        goto lmdb_fail;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pl->load_ms =
+        (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000u + (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
+    ret = WM_OK;
+    goto out;
+lmdb_fail:
+    ret = store_lmdb_err(rc);
+    proto_errf(err, errlen, "cannot read the events: %s", mdb_strerror(rc));
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rcur)
+        mdb_cursor_close(rcur);
+    store_query_end(s, txn, &reg);
+    free(ev);
+    return ret;
+}
