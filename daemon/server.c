@@ -456,11 +456,11 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         struct store_stats ss;
         if (store_stats(srv->store, &ss) == WM_OK)
             log_msg(LOG_INFO,
-                    "store opened in %s: %llu events; person index rebuilt in memory in %llu ms "
-                    "(%llu persons, %llu entries, %.1f MiB)",
+                    "store opened in %s: %llu events; rebuilt its memory part in %llu ms "
+                    "(%llu persons, %llu rollup cells, %.1f MiB)",
                     cfg->data_dir, (unsigned long long)ss.events,
-                    (unsigned long long)ss.person_load_ms, (unsigned long long)ss.persons,
-                    (unsigned long long)ss.person_entries, (double)ss.person_bytes / 1048576.0);
+                    (unsigned long long)ss.memory_load_ms, (unsigned long long)ss.persons,
+                    (unsigned long long)ss.memory_cells, (double)ss.memory_bytes / 1048576.0);
         else
             log_msg(LOG_INFO, "store opened in %s", cfg->data_dir);
     }

@@ -41,6 +41,7 @@ struct count_ctx {
     uint8_t *gem_ok;  /* by gemeente id (reg.ngem); NULL: every gemeente */
     uint32_t enum_mask[WM_MAX_ENUMS];
     int32_t a, b; /* dates, clamped */
+    int locked;   /* holds the person layer's read lock */
     struct group *g;
     size_t gcap, gused;
 };
@@ -316,79 +317,130 @@ static int count_cell(struct count_ctx *c, uint32_t pj, uint32_t gem, const uint
     return group_add(c, vals, n, 0);
 }
 
+/* The enums of the type the query groups or filters by: how many, and the last. */
+static int enums_used(const struct count_ctx *c, int *used)
+{
+    int nused = 0;
+
+    *used = -1;
+    for (int i = 0; i < c->td->nenums; i++)
+        if (uses_dim(c->q, WM_DIM_ENUM0 + i)) {
+            nused++;
+            *used = i;
+        }
+    return nused;
+}
+
+/* One span from the in-memory rollup: the buckets of its units (within the dates
+ * ever counted), every cell of each. The caller holds the person layer's read lock. */
+static int count_mem_span(struct count_ctx *c, const struct store_span *sp)
+{
+    const struct store_memroll *m = &c->s->people.roll;
+    int32_t lo = sp->lo, hi = sp->hi;
+
+    if (!m->has_dates)
+        return WM_OK;
+    if (lo < store_time_unit(m->min_date, sp->gran))
+        lo = store_time_unit(m->min_date, sp->gran);
+    if (hi > store_time_unit(m->max_date, sp->gran))
+        hi = store_time_unit(m->max_date, sp->gran);
+    for (int32_t unit = lo; unit <= hi; unit++) {
+        const struct store_mbucket *b = store_memroll_bucket(m, c->q->type, sp->gran, unit);
+        struct period p = unit_period(sp->gran, unit);
+        for (uint32_t i = 0; b && i < b->n; i++) {
+            const struct store_mcell *cell = &m->cells[b->cells[i]];
+            int ret = count_cell(c, cell->project, cell->gemeente, cell->enums, &p, cell->count);
+            if (ret != WM_OK)
+                return ret;
+        }
+    }
+    return WM_OK;
+}
+
+/* One span from LMDB's VEC cells: one cursor run over its units. */
+static int count_vec_span(struct count_ctx *c, MDB_cursor *cur, const struct store_span *sp,
+                          int used)
+{
+    uint8_t k0[16], enums[WM_MAX_ENUMS] = {0};
+    size_t nc = store_vec_len(c->td);
+    size_t off = used >= 0 ? store_vec_offset(c->td, used) : 0;
+    MDB_val k, v;
+    int rc, ret = WM_OK;
+
+    store_rollup_key(k0, STORE_ROLL_VEC, c->q->type, 0, sp->gran, sp->lo, 0);
+    k.mv_size = STORE_RK_PROJECT;
+    k.mv_data = k0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == WM_OK;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        uint64_t vec[STORE_VEC_MAX];
+        struct period p;
+        uint32_t pj, gem;
+        int32_t unit;
+        if (k.mv_size != STORE_RK_ENUMS || memcmp(kb, k0, STORE_RK_TIME) != 0)
+            break;
+        unit = store_get_time(kb + STORE_RK_TIME);
+        if (unit > sp->hi)
+            break;
+        if (v.mv_size != nc * sizeof *vec)
+            return WM_EVERSION;
+        pj = store_get_u16(kb + STORE_RK_PROJECT);
+        gem = store_get_u16(kb + STORE_RK_GEM);
+        p = unit_period(sp->gran, unit);
+        /* the cell's count, and its enum value counters */
+        memcpy(vec, v.mv_data, v.mv_size);
+        if (used < 0) {
+            ret = count_cell(c, pj, gem, enums, &p, vec[0]);
+            continue;
+        }
+        for (uint8_t x = 0; x < c->td->enums[used]->nvalues && ret == WM_OK; x++) {
+            enums[used] = x;
+            ret = count_cell(c, pj, gem, enums, &p, vec[off + x]);
+        }
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND && ret == WM_OK)
+        ret = store_lmdb_err(rc);
+    return ret;
+}
+
 static int count_rollups(struct count_ctx *c)
 {
-    const struct wm_count_query *q = c->q;
     struct store_span spans[5];
     size_t nspans;
-    int nused = 0, used = -1, month_mode;
+    int used, nused = enums_used(c, &used);
+    int month_mode = uses_dim(c->q, WM_DIM_MONTH) || uses_dim(c->q, WM_DIM_QUARTER);
     MDB_cursor *cur = NULL;
-    int rc = 0, ret = WM_OK;
+    int rc, ret = WM_OK;
 
-    for (int i = 0; i < c->td->nenums; i++)
-        if (uses_dim(q, WM_DIM_ENUM0 + i)) {
-            nused++;
-            used = i;
-        }
-    month_mode = uses_dim(q, WM_DIM_MONTH) || uses_dim(q, WM_DIM_QUARTER);
     nspans = store_decompose(c->a, c->b, month_mode, spans);
-    if (nspans == 0)
-        return WM_OK;
     rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_ROLLUP], &cur);
     if (rc != 0)
         return store_lmdb_err(rc);
     for (size_t si = 0; si < nspans && ret == WM_OK; si++) {
-        uint8_t k0[16], enums[WM_MAX_ENUMS] = {0};
-        MDB_val k, v;
-        const struct store_span *sp = &spans[si];
-        int kind = store_rollup_kind_for(nused, sp->gran);
-        store_rollup_key(k0, kind, q->type, 0, sp->gran, sp->lo, 0, enums);
-        k.mv_size = STORE_RK_PROJECT;
-        k.mv_data = k0;
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == WM_OK;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            const uint8_t *kb = k.mv_data;
-            struct period p;
-            uint32_t pj, gem;
-            int32_t unit;
-            if (k.mv_size < STORE_RK_ENUMS || memcmp(kb, k0, STORE_RK_TIME) != 0)
-                break;
-            unit = store_get_time(kb + STORE_RK_TIME);
-            if (unit > sp->hi)
-                break;
-            pj = store_get_u16(kb + STORE_RK_PROJECT);
-            gem = store_get_u16(kb + STORE_RK_GEM);
-            p = unit_period(sp->gran, unit);
-            if (kind == STORE_ROLL_BASE) {
-                ret = count_cell(c, pj, gem, enums, &p, store_val_u64(&v));
-            } else {
-                /* a vector cell: VEC's count and enum value counters, or FULL's
-                 * counters of the last enum's values */
-                uint64_t vec[STORE_VEC_MAX];
-                int e = kind == STORE_ROLL_FULL ? c->td->nenums - 1 : used;
-                size_t off = kind == STORE_ROLL_VEC && e >= 0 ? store_vec_offset(c->td, e) : 0;
-                if (v.mv_size != store_cell_counters(kind, c->td) * sizeof *vec) {
-                    ret = WM_EVERSION;
-                    break;
-                }
-                memcpy(vec, v.mv_data, v.mv_size);
-                if (kind == STORE_ROLL_FULL)
-                    memcpy(enums, kb + STORE_RK_ENUMS, STORE_RK_FULL_LEN - STORE_RK_ENUMS);
-                if (e < 0) {
-                    ret = count_cell(c, pj, gem, enums, &p, vec[0]);
-                    continue;
-                }
-                for (uint8_t x = 0; x < c->td->enums[e]->nvalues && ret == WM_OK; x++) {
-                    enums[e] = x;
-                    ret = count_cell(c, pj, gem, enums, &p, vec[off + x]);
-                }
-            }
-        }
-        if (rc != 0 && rc != MDB_NOTFOUND && ret == WM_OK)
-            ret = store_lmdb_err(rc);
+        if (store_rollup_kind_for(nused, spans[si].gran) == STORE_ROLL_MEM)
+            ret = count_mem_span(c, &spans[si]);
+        else
+            ret = count_vec_span(c, cur, &spans[si], used);
     }
     mdb_cursor_close(cur);
     return ret;
+}
+
+/* 1 when the query reads the person layer or the in-memory rollup: distinct, two or
+ * more enums, or a range with edge days. Decided before the read transaction begins,
+ * so the lock comes first; narrowing by year, quarter or month keeps whole months. */
+static int needs_memory(const struct count_ctx *c)
+{
+    int used;
+    int32_t m;
+
+    if (c->q->distinct || enums_used(c, &used) >= 2)
+        return 1;
+    m = store_time_unit(c->a, STORE_GRAN_MONTH);
+    if (c->a != store_unit_first(STORE_GRAN_MONTH, m))
+        return 1;
+    m = store_time_unit(c->b, STORE_GRAN_MONTH);
+    return c->b != store_unit_last(STORE_GRAN_MONTH, m);
 }
 
 /* ---- distinct persons from the person layer ---------------------------------------- */
@@ -534,23 +586,24 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
         proto_errf(err, errlen, "unknown type %d", (int)q->type);
         return WM_EINVALID;
     }
-    /* distinct reads the person layer: its lock first, then the read transaction, so
-     * both show the same commit */
-    if (q->distinct && pthread_rwlock_rdlock(&s->people.lock) != 0) {
+    c.a = q->from > WM_DATE_MIN ? q->from : WM_DATE_MIN;
+    c.b = q->to < DATE_MAX_DAYS ? q->to : DATE_MAX_DAYS;
+    /* memory is read under the person layer's lock, taken before the read transaction,
+     * so both show the same commit */
+    c.locked = needs_memory(&c);
+    if (c.locked && pthread_rwlock_rdlock(&s->people.lock) != 0) {
         proto_errf(err, errlen, "count failed: cannot lock the person layer");
         return WM_EIO;
     }
     ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
     if (ret != WM_OK) {
-        if (q->distinct)
+        if (c.locked)
             pthread_rwlock_unlock(&s->people.lock);
         return ret;
     }
     ret = resolve_filters(&c, err, errlen);
     if (ret != WM_OK)
         goto out;
-    c.a = q->from > WM_DATE_MIN ? q->from : WM_DATE_MIN;
-    c.b = q->to < DATE_MAX_DAYS ? q->to : DATE_MAX_DAYS;
     narrow_dates(&c);
     ret = groups_grow(&c);
     if (ret == WM_OK && c.a <= c.b)
@@ -561,7 +614,7 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
         proto_errf(err, errlen, "count failed: %s", wm_strerror(ret));
 out:
     store_query_end(s, c.txn, &c.reg);
-    if (q->distinct)
+    if (c.locked)
         pthread_rwlock_unlock(&s->people.lock);
     free(c.proj_ok);
     free(c.gem_ok);

@@ -90,6 +90,7 @@ static void people_clear(struct store_people *pl)
     free(pl->proj);
     free(pl->multi.v);
     free(pl->undo);
+    store_memroll_free(&pl->roll);
     while (c) {
         struct store_arena_chunk *prev = c->prev;
         free(c);
@@ -158,14 +159,13 @@ int store_people_id(struct store_people *pl, const char *name, int create, uint3
         return WM_ESTORAGE;
     if ((pl->n + 1) * 2 > pl->nslots && slots_grow(pl) != WM_OK)
         return WM_ENOMEM;
-    if (pl->n == pl->cap) {
-        uint32_t cap = pl->cap ? pl->cap * 2 : 1024;
-        struct store_person *np = realloc(pl->p, cap * sizeof *np);
+    {
+        size_t was = pl->cap;
+        struct store_person *np = store_array_grow(pl->p, &pl->cap, pl->n + 1u, sizeof *np, 1024);
         if (!np)
             return WM_ENOMEM;
-        pl->bytes += (cap - pl->cap) * sizeof *np;
+        pl->bytes += (pl->cap - was) * sizeof *np;
         pl->p = np;
-        pl->cap = cap;
     }
     memset(&pl->p[pl->n], 0, sizeof pl->p[0]);
     pl->p[pl->n].name = arena_copy(pl, name);
@@ -208,17 +208,32 @@ static void placed_summary(const struct store_person *p, uint32_t project, uint6
     *nprojects = ns;
 }
 
-static int plist_add(struct store_plist *l, uint32_t pid)
+/* Room for one more person in l. */
+static int plist_reserve(struct store_plist *l)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        uint32_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
+    uint32_t *v = store_array_grow(l->v, &l->cap, l->n + 1, sizeof *v, 16);
+
+    if (!v)
+        return WM_ENOMEM;
+    l->v = v;
+    return WM_OK;
+}
+
+/* Room for the lists a new placement in project may join, so lists_update cannot
+ * fail on memory once the entry changed. */
+static int lists_reserve(struct store_people *pl, uint32_t project)
+{
+    if (project >= pl->nproj) {
+        uint32_t n = project + 16;
+        struct store_plist *np = realloc(pl->proj, n * sizeof *np);
+        if (!np)
             return WM_ENOMEM;
-        l->v = v;
-        l->cap = cap;
+        memset(np + pl->nproj, 0, (n - pl->nproj) * sizeof *np);
+        pl->proj = np;
+        pl->nproj = n;
     }
-    l->v[l->n++] = pid;
+    if (plist_reserve(&pl->proj[project]) != WM_OK || plist_reserve(&pl->multi) != WM_OK)
+        return WM_ENOMEM;
     return WM_OK;
 }
 
@@ -233,33 +248,32 @@ static int plist_del(struct store_plist *l, uint32_t pid)
 }
 
 /* Keep the project's person list and the multi list in step with a placement change
- * of the person: before and after are placed_summary's results. */
+ * of the person: before and after are placed_summary's results. A join needs the
+ * room lists_reserve made. */
 static int lists_update(struct store_people *pl, uint32_t pid, uint32_t project, uint64_t before,
                         unsigned nbefore, uint64_t after, unsigned nafter)
 {
     int ret = WM_OK;
 
-    if (project >= pl->nproj) {
-        uint32_t n = project + 16;
-        struct store_plist *np = realloc(pl->proj, n * sizeof *np);
-        if (!np)
-            return WM_ENOMEM;
-        memset(np + pl->nproj, 0, (n - pl->nproj) * sizeof *np);
-        pl->proj = np;
-        pl->nproj = n;
-    }
-    if (before == 0 && after > 0)
-        ret = plist_add(&pl->proj[project], pid);
-    else if (before > 0 && after == 0)
+    if (before == 0 && after > 0) {
+        if (project >= pl->nproj || pl->proj[project].n == pl->proj[project].cap)
+            return WM_EINTERNAL;
+        pl->proj[project].v[pl->proj[project].n++] = pid;
+    } else if (before > 0 && after == 0) {
         ret = plist_del(&pl->proj[project], pid);
-    if (ret == WM_OK && nbefore < 2 && nafter >= 2)
-        ret = plist_add(&pl->multi, pid);
-    else if (ret == WM_OK && nbefore >= 2 && nafter < 2)
+    }
+    if (ret == WM_OK && nbefore < 2 && nafter >= 2) {
+        if (pl->multi.n == pl->multi.cap)
+            return WM_EINTERNAL;
+        pl->multi.v[pl->multi.n++] = pid;
+    } else if (ret == WM_OK && nbefore >= 2 && nafter < 2) {
         ret = plist_del(&pl->multi, pid);
+    }
     return ret;
 }
 
-/* Add (sign 1) or remove (sign -1) one event's entry, without the undo log. */
+/* Add (sign 1) or remove (sign -1) one event's entry and its rollup cells, without
+ * the undo log. Either everything changes or (on an error) nothing does. */
 static int entry_change(struct store_people *pl, uint32_t pid, const struct store_pentry *in,
                         int sign)
 {
@@ -267,37 +281,45 @@ static int entry_change(struct store_people *pl, uint32_t pid, const struct stor
     uint64_t before = 0, after = 0;
     unsigned nbefore = 0, nafter = 0;
     uint32_t i;
+    int ret;
 
     if (in->type == WM_TYPE_PLACED)
         placed_summary(p, in->project, &before, &nbefore);
     for (i = 0; i < p->n; i++)
         if (same_values(&p->e[i], in))
             break;
+    if (sign < 0 && i == p->n)
+        return WM_EINTERNAL; /* removing an event the layer never saw */
     if (sign > 0) {
-        if (i < p->n) {
-            p->e[i].count++;
-        } else {
-            if (p->n == p->cap) {
-                uint32_t cap = p->cap ? p->cap * 2 : 2;
-                struct store_pentry *ne = realloc(p->e, cap * sizeof *ne);
-                if (!ne)
-                    return WM_ENOMEM;
-                pl->bytes += (cap - p->cap) * sizeof *ne;
-                p->e = ne;
-                p->cap = cap;
-            }
-            p->e[p->n] = *in;
-            p->e[p->n].count = 1;
-            p->n++;
-            pl->entries++;
+        /* every allocation first, so nothing fails once something changed */
+        if (i == p->n) {
+            size_t cap = p->cap;
+            struct store_pentry *ne = store_array_grow(p->e, &cap, p->n + 1u, sizeof *ne, 2);
+            if (!ne || cap > UINT32_MAX)
+                return WM_ENOMEM;
+            pl->bytes += (cap - p->cap) * sizeof *ne;
+            p->e = ne;
+            p->cap = (uint32_t)cap;
         }
-    } else {
-        if (i == p->n)
-            return WM_EINTERNAL; /* removing an event the layer never saw */
-        if (--p->e[i].count == 0) {
-            p->e[i] = p->e[--p->n];
-            pl->entries--;
-        }
+        ret = store_memroll_prepare(&pl->roll, in);
+        if (ret == WM_OK && in->type == WM_TYPE_PLACED)
+            ret = lists_reserve(pl, in->project);
+        if (ret != WM_OK)
+            return ret;
+    }
+    ret = store_memroll_change(&pl->roll, in, sign);
+    if (ret != WM_OK)
+        return ret;
+    if (sign > 0 && i < p->n) {
+        p->e[i].count++;
+    } else if (sign > 0) {
+        p->e[p->n] = *in;
+        p->e[p->n].count = 1;
+        p->n++;
+        pl->entries++;
+    } else if (--p->e[i].count == 0) {
+        p->e[i] = p->e[--p->n];
+        pl->entries--;
     }
     if (in->type != WM_TYPE_PLACED)
         return WM_OK;
@@ -312,13 +334,12 @@ int store_people_change(struct store_people *pl, uint32_t pid, const struct stor
 
     if (pid >= pl->n)
         return WM_EINTERNAL;
-    if (logged && pl->nundo == pl->capundo) {
-        size_t cap = pl->capundo ? pl->capundo * 2 : 1024;
-        struct store_pundo *nu = realloc(pl->undo, cap * sizeof *nu);
+    if (logged) {
+        struct store_pundo *nu =
+            store_array_grow(pl->undo, &pl->capundo, pl->nundo + 1, sizeof *nu, 1024);
         if (!nu)
             return WM_ENOMEM;
         pl->undo = nu;
-        pl->capundo = cap;
     }
     ret = entry_change(pl, pid, e, sign);
     if (ret == WM_OK && logged) {

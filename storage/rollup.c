@@ -11,10 +11,8 @@
 
 int store_rollup_kind_for(int nused, int gran)
 {
-    if (nused >= 2)
-        return STORE_ROLL_FULL;
-    if (gran == STORE_GRAN_DAY)
-        return nused ? STORE_ROLL_FULL : STORE_ROLL_BASE;
+    if (nused >= 2 || gran == STORE_GRAN_DAY)
+        return STORE_ROLL_MEM;
     return STORE_ROLL_VEC;
 }
 
@@ -67,7 +65,7 @@ int32_t store_unit_last(int gran, int32_t unit)
 }
 
 size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gran, int32_t unit,
-                        uint32_t gemeente, const uint8_t *enums)
+                        uint32_t gemeente)
 {
     k[0] = (uint8_t)kind;
     k[1] = (uint8_t)type;
@@ -75,10 +73,7 @@ size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gr
     store_put_time(k + STORE_RK_TIME, unit);
     store_put_u16(k + STORE_RK_PROJECT, project);
     store_put_u16(k + STORE_RK_GEM, gemeente);
-    if (kind != STORE_ROLL_FULL)
-        return STORE_RK_ENUMS;
-    memcpy(k + STORE_RK_ENUMS, enums, STORE_RK_FULL_LEN - STORE_RK_ENUMS);
-    return STORE_RK_FULL_LEN;
+    return STORE_RK_ENUMS;
 }
 
 void store_proj_key(uint8_t *k, int indicator, uint32_t project, int gran, int32_t unit)
@@ -312,25 +307,12 @@ static int flush_one(MDB_cursor *cur, const struct store_delta *e)
 }
 
 /* The key length of the cell whose counter the delta is, when it is a counter of a
- * vector cell (VEC or FULL); else 0. */
+ * VEC cell; else 0. */
 static size_t vec_cell_len(const struct store_delta *e)
 {
-    if (e->dbi != STORE_DBI_ROLLUP)
-        return 0;
-    if (e->key[0] == STORE_ROLL_VEC && e->len == STORE_RK_ENUMS + 1)
+    if (e->dbi == STORE_DBI_ROLLUP && e->key[0] == STORE_ROLL_VEC && e->len == STORE_RK_ENUMS + 1)
         return STORE_RK_ENUMS;
-    if (e->key[0] == STORE_ROLL_FULL && e->len == STORE_RK_FULL_LEN + 1)
-        return STORE_RK_FULL_LEN;
     return 0;
-}
-
-size_t store_cell_counters(int kind, const struct proto_type_desc *td)
-{
-    if (kind == STORE_ROLL_VEC)
-        return store_vec_len(td);
-    if (kind == STORE_ROLL_FULL && td->nenums > 0)
-        return td->enums[td->nenums - 1]->nvalues;
-    return 1;
 }
 
 /* Write one vector cell from its run of counter deltas (n of them, sorted, same cell,
@@ -340,7 +322,7 @@ static int flush_vec(MDB_cursor *cur, const struct store_delta *slots, const str
 {
     const struct store_delta *e0 = &slots[run[0].slot];
     const struct proto_type_desc *td = proto_type_desc(e0->key[1]);
-    size_t nc = td ? store_cell_counters(e0->key[0], td) : STORE_VEC_MAX + 1;
+    size_t nc = td ? store_vec_len(td) : STORE_VEC_MAX + 1;
     uint64_t vec[STORE_VEC_MAX], total = 0;
     MDB_val k = {cl, (void *)e0->key}, v;
     int rc, found, changed = 0;
@@ -369,8 +351,8 @@ static int flush_vec(MDB_cursor *cur, const struct store_delta *slots, const str
         return 0;
     for (size_t i = 0; i < nc; i++)
         total |= vec[i];
-    /* VEC's first counter is the cell's count: zero only when all are */
-    if (e0->key[0] == STORE_ROLL_VEC && (vec[0] == 0) != (total == 0))
+    /* the first counter is the cell's count: zero only when all are */
+    if ((vec[0] == 0) != (total == 0))
         return -1;
     if (total == 0)
         return found ? mdb_cursor_del(cur, 0) : 0;

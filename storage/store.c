@@ -26,20 +26,59 @@ static const char *const dbi_names[STORE_DBI_COUNT_] = {
 /* Schema 1 kept the person layer in these DBIs; schema 2 rebuilds it in memory. */
 static const char *const schema1_dbis[] = {"persons", "pidx", "pplace", "pfirst", "pmulti"};
 
-/* Upgrade a schema 1 store in txn: drop the person DBIs (everything else is the same). */
-static int store_upgrade_1(MDB_txn *txn)
+/* Upgrade a schema 1 store in txn: drop the person DBIs and the day and full rollup
+ * cells (kinds 0 and 4), which are in memory now. Everything else is the same. */
+static int store_upgrade_1(MDB_txn *txn, MDB_dbi rollup)
 {
-    for (size_t i = 0; i < sizeof schema1_dbis / sizeof schema1_dbis[0]; i++) {
+    static const uint8_t kinds[2] = {0, 4};
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, rollup, &cur);
+
+    if (rc != 0)
+        return rc;
+    /* seek the kind's first cell again after each delete: simple, and run once */
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        for (;;) {
+            k.mv_size = 1;
+            k.mv_data = (void *)&kinds[i];
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            if (rc != 0 || ((const uint8_t *)k.mv_data)[0] != kinds[i])
+                break;
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != 0)
+                break;
+        }
+        if (rc == MDB_NOTFOUND || rc == 0)
+            rc = 0;
+    }
+    mdb_cursor_close(cur);
+    for (size_t i = 0; i < sizeof schema1_dbis / sizeof schema1_dbis[0] && rc == 0; i++) {
         MDB_dbi dbi;
-        int rc = mdb_dbi_open(txn, schema1_dbis[i], 0, &dbi);
-        if (rc == MDB_NOTFOUND)
+        rc = mdb_dbi_open(txn, schema1_dbis[i], 0, &dbi);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
             continue;
+        }
         if (rc == 0)
             rc = mdb_drop(txn, dbi, 1);
-        if (rc != 0)
-            return rc;
     }
-    return 0;
+    return rc;
+}
+
+void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first)
+{
+    size_t n = *cap ? *cap : first;
+    void *nv;
+
+    if (need <= *cap)
+        return v;
+    while (n < need)
+        n *= 2;
+    nv = realloc(v, n * size);
+    if (nv)
+        *cap = n;
+    return nv;
 }
 
 int store_lmdb_err(int rc)
@@ -166,7 +205,7 @@ static int store_init_txn(struct store *s, const struct store_options *opt, char
             ret = WM_EVERSION;
             goto fail;
         }
-        if (ver == 1 && (rc = store_upgrade_1(txn)) != 0)
+        if (ver == 1 && (rc = store_upgrade_1(txn, s->dbi[STORE_DBI_ROLLUP])) != 0)
             goto lmdb_fail;
     } else if (rc == MDB_NOTFOUND) {
         ver = 0; /* a new store */
@@ -369,8 +408,9 @@ int store_stats(struct store *s, struct store_stats *st)
         return WM_EIO;
     st->persons = s->people.n;
     st->person_entries = s->people.entries;
-    st->person_bytes = s->people.bytes;
-    st->person_load_ms = s->people.load_ms;
+    st->memory_cells = s->people.roll.ncells;
+    st->memory_bytes = s->people.bytes + store_memroll_bytes(&s->people.roll);
+    st->memory_load_ms = s->people.load_ms;
     pthread_rwlock_unlock(&s->people.lock);
     ret = store_read_begin(s, &txn);
     if (ret != WM_OK)

@@ -112,9 +112,10 @@ struct store_stats {
     uint64_t db_bytes;  /* size of the data file */
     uint64_t map_bytes; /* current map size */
     uint64_t map_grows; /* times the map grew since open */
-    /* the in-memory person layer: persons, live entries, bytes held, and how long
-     * rebuilding it from the events took when the store opened */
-    uint64_t persons, person_entries, person_bytes, person_load_ms;
+    /* the in-memory part (person layer and rollup cells): persons, live person
+     * entries, rollup cells, bytes held, and how long rebuilding it from the events
+     * took when the store opened */
+    uint64_t persons, person_entries, memory_cells, memory_bytes, memory_load_ms;
 };
 /* Read the statistics. Returns WM_OK or WM_EIO. */
 int store_stats(struct store *s, struct store_stats *st);

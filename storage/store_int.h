@@ -21,19 +21,17 @@
  * rebuilt from events and retracted when the store opens. Schema 1 stores had five
  * more DBIs for it (persons, pidx, pplace, pfirst, pmulti); opening one drops them.
  *
- * Rollups (DBI rollup): [kind][type][granularity][time][project u16][gemeente u16]
- * then, for kind FULL only, the values of all enums but the last (two bytes, unused 0).
+ * Rollups (DBI rollup): [kind][type][granularity][time][project u16][gemeente u16].
  * Kinds:
- *   BASE  day cells: u64 count.
  *   VEC   year and month cells: u64 count, then one u64 count per value of each enum of
  *         the type, in order (store_vec_len): the base rollup and the one-enum rollups
  *         in one cell, so an event touches one cell per period, not 1 + enums.
- *   FULL  year, month and day cells of types with enums: one u64 count per value of the
- *         last enum, the others in the key. For queries on two or more enums, and the
- *         edge days of one-enum queries. (The last enum in the value, not the key, makes
- *         the cells fewer and denser: fewer pages to write per commit.)
+ *   PROJ  per-project indicator counters for PROGRESS (below).
+ * Day cells and cells of every enum combination (the "full" rollup, for edge days and
+ * queries on two or more enums) are not here but in memory (memroll.c), beside the
+ * person layer: in LMDB they were three quarters of the pages a commit wrote.
  * Project 0 means "no project" (outflow). Time is the year, the month index
- * (year*12+month-1) or the date, by granularity. Time before project: a batch's events
+ * (year*12+month-1) or, for PROJ, the date, by granularity. Time before project: a batch's events
  * share a few weeks, so its cells land on few pages (fewer pages to write per commit),
  * and a query reads a time range as one run. In the write path a VEC counter's delta
  * is keyed by the cell key plus one byte, the counter's index. The kind PROJ holds
@@ -107,7 +105,8 @@ struct store_pentry {
 
 struct store_person {
     struct store_pentry *e; /* unordered */
-    uint32_t n, cap;
+    uint32_t n;
+    uint32_t cap;
     const char *name; /* the pseudonym, in the arena */
 };
 
@@ -124,12 +123,45 @@ struct store_pundo {
     struct store_pentry e;
 };
 
+/* A cell of the in-memory rollup (memroll.c): live events with exactly these values
+ * in one time unit. */
+struct store_mcell {
+    int32_t unit; /* year, month index or date, by gran */
+    uint16_t project, gemeente;
+    uint8_t type, gran;
+    uint8_t enums[WM_MAX_ENUMS];
+    uint8_t pad;
+    uint64_t count;
+};
+
+/* The cells of one (type, gran, unit), as indexes into the cell array. */
+struct store_mbucket {
+    int32_t unit;
+    uint8_t type, gran;
+    uint32_t *cells;
+    size_t n, cap;
+};
+
+struct store_memroll {
+    struct store_mcell *cells; /* never removed; a cell at zero counts nothing */
+    size_t ncells, capcells;
+    uint32_t *cslots; /* cell table: index + 1, 0 empty */
+    uint32_t ncslots;
+    struct store_mbucket *buckets;
+    size_t nbuckets, capbuckets;
+    uint32_t *bslots; /* bucket table: index + 1, 0 empty */
+    uint32_t nbslots;
+    int32_t min_date, max_date; /* of every event ever counted, when has_dates */
+    int has_dates;
+};
+
 struct store_arena_chunk;
 
 struct store_people {
     pthread_rwlock_t lock;  /* writer: a whole batch; readers: a whole query */
     struct store_person *p; /* by person id, dense from 0 */
-    uint32_t n, cap;
+    uint32_t n;
+    size_t cap;
     uint64_t *slots; /* name table: hash << 32 | (id + 1); 0 empty */
     size_t nslots;
     struct store_arena_chunk *arena;
@@ -138,6 +170,7 @@ struct store_people {
     struct store_plist multi; /* persons with live placements in two or more projects */
     struct store_pundo *undo;
     size_t nundo, capundo;
+    struct store_memroll roll; /* the full rollup, in memory (memroll.c) */
     uint64_t entries, bytes, load_ms;
     int damaged; /* a rollback could not complete: the layer is wrong until reopened */
 };
@@ -160,6 +193,11 @@ struct store {
     size_t regional_cap;
     struct store_people people;
 };
+
+/* Room for need elements of size bytes in the array v of *cap: v itself when it has
+ * it, else v reallocated with *cap doubled (from first) until it does. NULL when out
+ * of memory (v and *cap unchanged). */
+void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
 
 /* Translate an LMDB (or errno) code into wm_err: the one place that does it. */
 int store_lmdb_err(int rc);
@@ -227,10 +265,10 @@ static inline uint64_t store_val_u64(const MDB_val *v)
 /* ---- rollups -------------------------------------------------------------- */
 
 enum store_rollup_kind {
-    STORE_ROLL_BASE = 0, /* day cells: the count */
+    /* 0 and 4 were day (BASE) and full (FULL) cells in schema 1 stores */
     STORE_ROLL_VEC = 1,  /* year and month cells: the count and per-enum-value counts */
-    STORE_ROLL_FULL = 4, /* all granularities, enum values in the key */
     STORE_ROLL_PROJ = 5, /* PROGRESS: [PROJ][indicator][project][gran][time] */
+    STORE_ROLL_MEM = 9,  /* not in LMDB: the in-memory rollup (memroll.c) */
 };
 enum store_gran { STORE_GRAN_YEAR = 0, STORE_GRAN_MONTH = 1, STORE_GRAN_DAY = 2 };
 /* PROGRESS indicators of the PROJ rollup. */
@@ -247,19 +285,17 @@ enum store_indicator {
 #define STORE_RK_TIME 3
 #define STORE_RK_PROJECT 7
 #define STORE_RK_GEM 9
-#define STORE_RK_ENUMS 11
-#define STORE_RK_FULL_LEN 13 /* FULL: the leading enum values */
-#define STORE_PK_LEN 9       /* PROJ key: kind, indicator, project, gran, time */
+#define STORE_RK_ENUMS 11 /* the key's length */
+#define STORE_PK_LEN 9    /* PROJ key: kind, indicator, project, gran, time */
 
-/* The kind whose cells answer a query using nused of the type's enums at gran. */
+/* The kind whose cells answer a query using nused of the type's enums at gran: VEC
+ * (LMDB) or MEM (the in-memory rollup). */
 int store_rollup_kind_for(int nused, int gran);
 /* Counters in a VEC cell of the type: the count and one per value of each enum. */
 size_t store_vec_len(const struct proto_type_desc *td);
 /* Index of enum i's first value counter in a VEC cell. */
 size_t store_vec_offset(const struct proto_type_desc *td, int i);
 #define STORE_VEC_MAX 64 /* counters of a vector cell at most */
-/* Counters in a cell of kind (VEC: store_vec_len; FULL: values of the last enum). */
-size_t store_cell_counters(int kind, const struct proto_type_desc *td);
 
 /* The time unit of a date at a granularity: year, month index or the date itself. */
 int32_t store_time_unit(int32_t date, int gran);
@@ -267,10 +303,10 @@ int32_t store_time_unit(int32_t date, int gran);
 int32_t store_unit_first(int gran, int32_t unit);
 int32_t store_unit_last(int gran, int32_t unit);
 
-/* Encode a rollup cell key into k (at least 14 bytes); returns its length. For kind
- * FULL, enums are the values of all enums but the last, padded with 0 to two bytes. */
+/* Encode a rollup cell key into k (at least STORE_RK_ENUMS + 1 bytes, the VEC counter
+ * index goes last in the write path); returns its length. */
 size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gran, int32_t unit,
-                        uint32_t gemeente, const uint8_t *enums);
+                        uint32_t gemeente);
 /* Encode a PROJ key (STORE_PK_LEN bytes). */
 void store_proj_key(uint8_t *k, int indicator, uint32_t project, int gran, int32_t unit);
 
@@ -333,6 +369,22 @@ struct store_pscan {
  * (nregional entries) which projects are regional. */
 void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
                        const uint8_t *regional, uint32_t nregional, struct store_pscan *ps);
+
+/* ---- the in-memory rollup (memroll.c), changed only through the person layer ---- */
+
+/* Make sure counting entry e in (store_memroll_change, sign 1) cannot run out of
+ * memory. WM_OK or WM_ENOMEM (nothing counted; empty buckets may remain). */
+int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e);
+/* Count entry e in (sign 1, after store_memroll_prepare) or out (sign -1) of its
+ * year, month and day cells. WM_OK, or WM_EINTERNAL when removing what was never
+ * counted. */
+int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, int sign);
+/* The bucket of (type, gran, unit), or NULL when it has no cells. Read lock held. */
+const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, int type, int gran,
+                                                 int32_t unit);
+/* Bytes the rollup holds. */
+uint64_t store_memroll_bytes(const struct store_memroll *m);
+void store_memroll_free(struct store_memroll *m);
 
 /* ---- registry ------------------------------------------------------------- */
 

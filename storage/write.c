@@ -132,38 +132,23 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
                         const struct store_event_ids *ids, int sign)
 {
     const struct proto_type_desc *td = proto_type_desc(ev->type);
-    uint8_t enums[WM_MAX_ENUMS] = {0}, k[STORE_RK_FULL_LEN + 1];
+    uint8_t enums[WM_MAX_ENUMS] = {0}, k[STORE_RK_ENUMS + 1];
     struct store_pentry e;
     int ret = WM_OK;
 
     if (!td)
         return WM_EINTERNAL;
     memcpy(enums, ev->enums, td->nenums);
-    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY && ret == WM_OK; g++) {
-        int32_t unit = store_time_unit(ev->date, g);
-        size_t len;
-        if (g == STORE_GRAN_DAY) {
-            len = store_rollup_key(k, STORE_ROLL_BASE, ev->type, ids->project, g, unit,
-                                   ids->gemeente, enums);
-            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len, sign);
-        } else {
-            /* one VEC cell: its count and the counter of each enum's value */
-            len = store_rollup_key(k, STORE_ROLL_VEC, ev->type, ids->project, g, unit,
-                                   ids->gemeente, enums);
-            k[len] = 0;
-            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
-            for (int i = 0; i < td->nenums && ret == WM_OK; i++) {
-                k[len] = (uint8_t)(store_vec_offset(td, i) + enums[i]);
-                ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
-            }
-        }
-        if (td->nenums > 0 && ret == WM_OK) {
-            /* the FULL cell of the other enums; the last enum's value picks the counter */
-            uint8_t lead[WM_MAX_ENUMS - 1] = {0};
-            memcpy(lead, enums, td->nenums - 1u);
-            len = store_rollup_key(k, STORE_ROLL_FULL, ev->type, ids->project, g, unit,
-                                   ids->gemeente, lead);
-            k[len] = enums[td->nenums - 1];
+    /* LMDB holds year and month VEC cells; day and full cells are in memory, counted
+     * by store_people_change below */
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH && ret == WM_OK; g++) {
+        size_t len = store_rollup_key(k, STORE_ROLL_VEC, ev->type, ids->project, g,
+                                      store_time_unit(ev->date, g), ids->gemeente);
+        /* one VEC cell: its count and the counter of each enum's value */
+        k[len] = 0;
+        ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
+        for (int i = 0; i < td->nenums && ret == WM_OK; i++) {
+            k[len] = (uint8_t)(store_vec_offset(td, i) + enums[i]);
             ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
         }
     }

@@ -217,7 +217,8 @@ static void test_open_reopen(void **state)
     assert_int_equal(store_stats(f->s, &st), WM_OK);
     assert_int_equal(st.persons, 2);
     assert_int_equal(st.person_entries, 3);
-    assert_true(st.person_bytes > 0);
+    assert_true(st.memory_bytes > 0);
+    assert_true(st.memory_cells >= 9); /* 3 events x year, month, day */
     assert_int_equal(st.events, 3);
     assert_int_equal(st.last_seq, 3);
     assert_true(st.db_bytes > 0);
@@ -274,7 +275,7 @@ static void test_schema_upgrade(void **state)
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
-    MDB_val k = {6, "schema"}, v;
+    MDB_val k, v;
     uint32_t ver;
 
     add_project(f, "zorgstart");
@@ -282,12 +283,40 @@ static void test_schema_upgrade(void **state)
     it[1] = event_item("wsp", "u2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2021, 3, 5));
     assert_int_equal(store_apply(f->s, it, 2), WM_OK);
     set_schema(f, 1, "pidx");
+    /* schema 1's day (kind 0) and full (kind 4) rollup cells */
+    env = raw_env(f);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "rollup", 0, &dbi), 0);
+    for (uint8_t kind = 0; kind <= 4; kind += 4)
+        for (uint8_t i = 0; i < 3; i++) {
+            uint8_t kb[2] = {kind, i};
+            uint64_t one = 1;
+            MDB_val rk = {sizeof kb, kb}, rv = {sizeof one, &one};
+            assert_int_equal(mdb_put(txn, dbi, &rk, &rv, 0), 0);
+        }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
 
     assert_int_equal(open_store(f, 0, 0), WM_OK);
     assert_int_equal(count_persons(f, WM_TYPE_STARTED), 2);
+    assert_int_equal(count_all(f, WM_TYPE_STARTED), 2);
     env = raw_env(f);
     assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "pidx", 0, &dbi), MDB_NOTFOUND);
+    assert_int_equal(mdb_dbi_open(txn, "rollup", 0, &dbi), 0);
+    {
+        MDB_cursor *cur;
+        MDB_cursor_op op = MDB_FIRST;
+        assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+        /* only VEC (1) and PROJ (5) cells are left */
+        for (; mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+            uint8_t kind = ((const uint8_t *)k.mv_data)[0];
+            assert_true(kind == 1 || kind == 5);
+        }
+        mdb_cursor_close(cur);
+    }
+    k.mv_size = 6;
+    k.mv_data = "schema";
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
     assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
     assert_int_equal(v.mv_size, sizeof ver);
