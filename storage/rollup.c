@@ -191,15 +191,14 @@ static int deltas_resize(struct store_deltas *d, size_t cap)
     return WM_OK;
 }
 
-int store_deltas_add(struct store_deltas *d, int dbi, const uint8_t *key, size_t len, int64_t delta)
+/* The slot of (dbi, key), taken when new (delta 0, no vector). NULL: out of memory. */
+static struct store_delta *delta_slot(struct store_deltas *d, int dbi, const uint8_t *key,
+                                      size_t len)
 {
     size_t j;
 
-    if ((d->used + 1) * 2 > d->cap) {
-        int ret = deltas_resize(d, d->cap ? d->cap * 2 : 16384);
-        if (ret != WM_OK)
-            return ret;
-    }
+    if ((d->used + 1) * 2 > d->cap && deltas_resize(d, d->cap ? d->cap * 2 : 16384) != WM_OK)
+        return NULL;
     j = delta_hash(dbi, key, len) & (d->cap - 1);
     for (;;) {
         struct store_delta *e = &d->slots[j];
@@ -207,16 +206,49 @@ int store_deltas_add(struct store_deltas *d, int dbi, const uint8_t *key, size_t
             e->dbi = (uint8_t)dbi;
             e->len = (uint8_t)len;
             memcpy(e->key, key, len);
-            e->delta = delta;
+            e->delta = 0;
+            e->vec = 0;
             d->order[d->used++] = (uint32_t)j;
-            return WM_OK;
+            return e;
         }
-        if (e->dbi == dbi && e->len == len && memcmp(e->key, key, len) == 0) {
-            e->delta += delta;
-            return WM_OK;
-        }
+        if (e->dbi == dbi && e->len == len && memcmp(e->key, key, len) == 0)
+            return e;
         j = (j + 1) & (d->cap - 1);
     }
+}
+
+int store_deltas_add(struct store_deltas *d, int dbi, const uint8_t *key, size_t len, int64_t delta)
+{
+    struct store_delta *e = delta_slot(d, dbi, key, len);
+
+    if (!e)
+        return WM_ENOMEM;
+    e->delta += delta;
+    return WM_OK;
+}
+
+int store_deltas_add_vec(struct store_deltas *d, const uint8_t *key, const uint8_t *idx, size_t n,
+                         int sign)
+{
+    struct store_delta *e = delta_slot(d, STORE_DBI_ROLLUP, key, STORE_RK_ENUMS);
+    struct store_vdelta *v;
+
+    if (!e)
+        return WM_ENOMEM;
+    if (!e->vec) {
+        v = store_array_grow(d->vecs, &d->capvecs, d->nvecs + 1, sizeof *v, 1024);
+        if (!v)
+            return WM_ENOMEM;
+        d->vecs = v;
+        memset(&d->vecs[d->nvecs], 0, sizeof *v);
+        e->vec = (uint32_t)++d->nvecs;
+    }
+    v = &d->vecs[e->vec - 1];
+    v->d[0] += sign;
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] < STORE_VEC_MAX)
+            v->d[idx[i]] += sign;
+    return WM_OK;
 }
 
 void store_deltas_reset(struct store_deltas *d)
@@ -224,6 +256,7 @@ void store_deltas_reset(struct store_deltas *d)
     for (size_t i = 0; i < d->used; i++)
         d->slots[d->order[i]].len = 0;
     d->used = 0;
+    d->nvecs = 0;
 }
 
 void store_deltas_free(struct store_deltas *d)
@@ -231,6 +264,7 @@ void store_deltas_free(struct store_deltas *d)
     free(d->slots);
     free(d->order);
     free(d->sort);
+    free(d->vecs);
     memset(d, 0, sizeof *d);
 }
 
@@ -306,25 +340,13 @@ static int flush_one(MDB_cursor *cur, const struct store_delta *e)
     return mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 }
 
-/* The key length of the cell whose counter the delta is, when it is a counter of a
- * VEC cell; else 0. */
-static size_t vec_cell_len(const struct store_delta *e)
+/* Write one VEC cell with its batch's changes: cur is on the rollup DBI. */
+static int flush_vec(MDB_cursor *cur, const struct store_delta *e, const struct store_vdelta *dv)
 {
-    if (e->dbi == STORE_DBI_ROLLUP && e->key[0] == STORE_ROLL_VEC && e->len == STORE_RK_ENUMS + 1)
-        return STORE_RK_ENUMS;
-    return 0;
-}
-
-/* Write one vector cell from its run of counter deltas (n of them, sorted, same cell,
- * whose key is cl bytes). */
-static int flush_vec(MDB_cursor *cur, const struct store_delta *slots, const struct sort_key *run,
-                     size_t n, size_t cl)
-{
-    const struct store_delta *e0 = &slots[run[0].slot];
-    const struct proto_type_desc *td = proto_type_desc(e0->key[1]);
+    const struct proto_type_desc *td = proto_type_desc(e->key[1]);
     size_t nc = td ? store_vec_len(td) : STORE_VEC_MAX + 1;
     uint64_t vec[STORE_VEC_MAX], total = 0;
-    MDB_val k = {cl, (void *)e0->key}, v;
+    MDB_val k = {e->len, (void *)e->key}, v;
     int rc, found, changed = 0;
 
     if (nc > STORE_VEC_MAX)
@@ -339,13 +361,13 @@ static int flush_vec(MDB_cursor *cur, const struct store_delta *slots, const str
         memcpy(vec, v.mv_data, nc * sizeof *vec);
     else
         memset(vec, 0, nc * sizeof *vec);
-    for (size_t i = 0; i < n; i++) {
-        const struct store_delta *e = &slots[run[i].slot];
-        size_t idx = e->key[cl];
-        if (idx >= nc || (e->delta < 0 && vec[idx] < (uint64_t)-e->delta))
+    for (size_t i = 0; i < STORE_VEC_MAX; i++) {
+        if (dv->d[i] == 0)
+            continue;
+        if (i >= nc || (dv->d[i] < 0 && vec[i] < (uint64_t) - (int64_t)dv->d[i]))
             return -1; /* a counter below zero: the store is inconsistent */
-        vec[idx] += (uint64_t)e->delta;
-        changed |= e->delta != 0;
+        vec[i] += (uint64_t)(int64_t)dv->d[i];
+        changed = 1;
     }
     if (!changed)
         return 0;
@@ -356,8 +378,8 @@ static int flush_vec(MDB_cursor *cur, const struct store_delta *slots, const str
         return -1;
     if (total == 0)
         return found ? mdb_cursor_del(cur, 0) : 0;
-    k.mv_size = cl;
-    k.mv_data = (void *)e0->key;
+    k.mv_size = e->len;
+    k.mv_data = (void *)e->key;
     v.mv_size = nc * sizeof *vec;
     v.mv_data = vec;
     return mdb_cursor_put(cur, &k, &v, found ? MDB_CURRENT : 0);
@@ -384,18 +406,8 @@ int store_deltas_flush(struct store *s, MDB_txn *txn)
         qsort_r(d->sort, d->used, sizeof *d->sort, sort_key_cmp, d->slots);
     for (size_t i = 0; i < d->used && rc == 0; i++) {
         const struct store_delta *e = &d->slots[d->sort[i].slot];
-        size_t run = 1, cl = vec_cell_len(e);
-        if (cl) {
-            /* the counters of one cell sort together: write the cell once */
-            while (i + run < d->used) {
-                const struct store_delta *f = &d->slots[d->sort[i + run].slot];
-                if (vec_cell_len(f) != cl || memcmp(f->key, e->key, cl) != 0)
-                    break;
-                run++;
-            }
-        } else if (e->delta == 0) {
+        if (!e->vec && e->delta == 0)
             continue;
-        }
         if (e->dbi != cur_dbi) {
             if (cur)
                 mdb_cursor_close(cur);
@@ -405,12 +417,7 @@ int store_deltas_flush(struct store *s, MDB_txn *txn)
                 break;
             cur_dbi = e->dbi;
         }
-        if (cl) {
-            rc = flush_vec(cur, d->slots, &d->sort[i], run, cl);
-            i += run - 1;
-        } else {
-            rc = flush_one(cur, e);
-        }
+        rc = e->vec ? flush_vec(cur, e, &d->vecs[e->vec - 1]) : flush_one(cur, e);
     }
     if (cur)
         mdb_cursor_close(cur);

@@ -33,8 +33,8 @@
  * Project 0 means "no project" (outflow). Time is the year, the month index
  * (year*12+month-1) or, for PROJ, the date, by granularity. Time before project: a batch's events
  * share a few weeks, so its cells land on few pages (fewer pages to write per commit),
- * and a query reads a time range as one run. In the write path a VEC counter's delta
- * is keyed by the cell key plus one byte, the counter's index. The kind PROJ holds
+ * and a query reads a time range as one run. In the write path a batch sums each VEC
+ * cell's changes in one vector (store_deltas_add_vec) and writes the cell once. The kind PROJ holds
  * per-project indicator counters for PROGRESS, project first because PROGRESS reads
  * each project over its own window: [PROJ][indicator][project][gran][time].
  */
@@ -70,13 +70,21 @@ struct store_counters {
     uint64_t next_project, next_gemeente;
 };
 
-/* One pending counter change of a batch: key bytes of a DBI and the summed delta. */
+/* One pending counter change of a batch: key bytes of a DBI and the summed delta, or
+ * the summed changes of a VEC cell's counters. */
 #define STORE_DKEY_MAX 22
+#define STORE_VEC_MAX_ 64 /* = STORE_VEC_MAX, counters of a VEC cell at most */
 struct store_delta {
     uint8_t dbi; /* enum store_dbi_id */
     uint8_t len; /* 0: free slot */
     uint8_t key[STORE_DKEY_MAX];
-    int64_t delta;
+    uint32_t vec;  /* a VEC cell: 1 + its index in the deltas' vectors; 0: one counter */
+    int64_t delta; /* one counter's change */
+};
+
+/* The changes of one VEC cell's counters in a batch. */
+struct store_vdelta {
+    int32_t d[STORE_VEC_MAX_];
 };
 
 struct sort_key;
@@ -89,6 +97,8 @@ struct store_deltas {
     uint32_t *order;       /* the used slots, in insertion order */
     struct sort_key *sort; /* flush order (rollup.c) */
     size_t sort_cap;
+    struct store_vdelta *vecs; /* of the VEC cells, nvecs in use */
+    size_t nvecs, capvecs;
 };
 
 /* ---- the person layer (people.c), in memory --------------------------------- */
@@ -295,7 +305,7 @@ int store_rollup_kind_for(int nused, int gran);
 size_t store_vec_len(const struct proto_type_desc *td);
 /* Index of enum i's first value counter in a VEC cell. */
 size_t store_vec_offset(const struct proto_type_desc *td, int i);
-#define STORE_VEC_MAX 64 /* counters of a vector cell at most */
+#define STORE_VEC_MAX STORE_VEC_MAX_ /* counters of a vector cell at most */
 
 /* The time unit of a date at a granularity: year, month index or the date itself. */
 int32_t store_time_unit(int32_t date, int gran);
@@ -323,6 +333,10 @@ size_t store_decompose(int32_t a, int32_t b, int month_mode, struct store_span o
 /* Add delta to the counter (dbi, key) of the current batch. WM_OK or WM_ENOMEM. */
 int store_deltas_add(struct store_deltas *d, int dbi, const uint8_t *key, size_t len,
                      int64_t delta);
+/* Add sign to the count and to the counter of each enum's value (idx, n of them) of
+ * the VEC cell key (STORE_RK_ENUMS bytes). WM_OK or WM_ENOMEM. */
+int store_deltas_add_vec(struct store_deltas *d, const uint8_t *key, const uint8_t *idx, size_t n,
+                         int sign);
 /* Forget every pending delta, keeping the memory. */
 void store_deltas_reset(struct store_deltas *d);
 void store_deltas_free(struct store_deltas *d);

@@ -132,7 +132,7 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
                         const struct store_event_ids *ids, int sign)
 {
     const struct proto_type_desc *td = proto_type_desc(ev->type);
-    uint8_t enums[WM_MAX_ENUMS] = {0}, k[STORE_RK_ENUMS + 1];
+    uint8_t enums[WM_MAX_ENUMS] = {0}, idx[WM_MAX_ENUMS], k[STORE_RK_ENUMS];
     struct store_pentry e;
     int ret = WM_OK;
 
@@ -141,16 +141,13 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
     memcpy(enums, ev->enums, td->nenums);
     /* LMDB holds year and month VEC cells; day and full cells are in memory, counted
      * by store_people_change below */
+    for (int i = 0; i < td->nenums; i++)
+        idx[i] = (uint8_t)(store_vec_offset(td, i) + enums[i]);
     for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH && ret == WM_OK; g++) {
-        size_t len = store_rollup_key(k, STORE_ROLL_VEC, ev->type, ids->project, g,
-                                      store_time_unit(ev->date, g), ids->gemeente);
         /* one VEC cell: its count and the counter of each enum's value */
-        k[len] = 0;
-        ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
-        for (int i = 0; i < td->nenums && ret == WM_OK; i++) {
-            k[len] = (uint8_t)(store_vec_offset(td, i) + enums[i]);
-            ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, len + 1, sign);
-        }
+        store_rollup_key(k, STORE_ROLL_VEC, ev->type, ids->project, g, store_time_unit(ev->date, g),
+                         ids->gemeente);
+        ret = store_deltas_add_vec(&w->s->deltas, k, idx, td->nenums, sign);
     }
     if (ret != WM_OK)
         return ret;
