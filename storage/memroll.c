@@ -17,6 +17,17 @@
 
 #include "store_int.h"
 
+/* The year, month and day units of a date, by granularity. */
+static void date_units(int32_t date, int32_t units[3])
+{
+    int y, mo, d;
+
+    proto_date_split(date, &y, &mo, &d);
+    units[STORE_GRAN_YEAR] = y;
+    units[STORE_GRAN_MONTH] = y * 12 + mo - 1;
+    units[STORE_GRAN_DAY] = date;
+}
+
 static uint32_t mix(uint64_t h)
 {
     h ^= h >> 33;
@@ -58,35 +69,24 @@ void store_memroll_free(struct store_memroll *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Rebuild an open-addressing table of n slots from the hashes of its items. */
-static int rehash(uint32_t **slots, uint32_t *nslots, uint32_t n, uint32_t nitems,
-                  uint32_t (*hash)(const struct store_memroll *, uint32_t),
-                  const struct store_memroll *m)
+/* Rebuild the bucket table with n slots. */
+static int buckets_rehash(struct store_memroll *m, uint32_t n)
 {
     uint32_t *s = calloc(n, sizeof *s);
 
     if (!s)
         return WM_ENOMEM;
-    for (uint32_t i = 0; i < nitems; i++) {
-        uint32_t j = hash(m, i) & (n - 1);
+    for (uint32_t i = 0; i < m->nbuckets; i++) {
+        const struct store_mbucket *b = &m->buckets[i];
+        uint32_t j = bucket_hash(b->type, b->gran, b->unit) & (n - 1);
         while (s[j])
             j = (j + 1) & (n - 1);
         s[j] = i + 1;
     }
-    free(*slots);
-    *slots = s;
-    *nslots = n;
+    free(m->bslots);
+    m->bslots = s;
+    m->nbslots = n;
     return WM_OK;
-}
-
-static uint32_t bucket_hash_at(const struct store_memroll *m, uint32_t i)
-{
-    return bucket_hash(m->buckets[i].type, m->buckets[i].gran, m->buckets[i].unit);
-}
-
-static uint32_t cell_hash_at(const struct store_memroll *m, uint32_t i)
-{
-    return cell_hash(&m->cells[i]);
 }
 
 const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, int type, int gran,
@@ -112,8 +112,7 @@ static struct store_mbucket *bucket_get(struct store_memroll *m, int type, int g
     if (b)
         return b;
     if ((m->nbuckets + 1) * 2 > m->nbslots &&
-        rehash(&m->bslots, &m->nbslots, m->nbslots ? m->nbslots * 2 : 256, m->nbuckets,
-               bucket_hash_at, m) != WM_OK)
+        buckets_rehash(m, m->nbslots ? m->nbslots * 2 : 256) != WM_OK)
         return NULL;
     b = store_array_grow(m->buckets, &m->capbuckets, m->nbuckets + 1, sizeof *b, 256);
     if (!b)
@@ -131,11 +130,14 @@ static struct store_mbucket *bucket_get(struct store_memroll *m, int type, int g
     return b;
 }
 
-static uint32_t *cell_slot(const struct store_memroll *m, const struct store_mcell *key)
+/* The slot of the cell like key: its cell, or the empty slot where it would go. A slot
+ * holds the cell's hash above its index + 1, so most mismatches need no cell read. */
+static uint64_t *cell_slot(const struct store_memroll *m, const struct store_mcell *key, uint32_t h)
 {
-    uint32_t j = cell_hash(key) & (m->ncslots - 1);
+    uint32_t j = h & (m->ncslots - 1);
 
-    while (m->cslots[j] && !same_cell(&m->cells[m->cslots[j] - 1], key))
+    while (m->cslots[j] && ((uint32_t)(m->cslots[j] >> 32) != h ||
+                            !same_cell(&m->cells[(uint32_t)m->cslots[j] - 1], key)))
         j = (j + 1) & (m->ncslots - 1);
     return &m->cslots[j];
 }
@@ -146,10 +148,21 @@ static int reserve(struct store_memroll *m)
 {
     struct store_mcell *nc;
 
-    if ((m->ncells + 3) * 2 > m->ncslots &&
-        rehash(&m->cslots, &m->ncslots, m->ncslots ? m->ncslots * 2 : 1024, m->ncells, cell_hash_at,
-               m) != WM_OK)
-        return WM_ENOMEM;
+    if ((m->ncells + 3) * 2 > m->ncslots) {
+        uint32_t n = m->ncslots ? m->ncslots * 2 : 1024;
+        uint64_t *slots = calloc(n, sizeof *slots);
+        if (!slots)
+            return WM_ENOMEM;
+        for (uint32_t i = 0; i < m->ncells; i++) {
+            uint32_t h = cell_hash(&m->cells[i]), j = h & (n - 1);
+            while (slots[j])
+                j = (j + 1) & (n - 1);
+            slots[j] = (uint64_t)h << 32 | (i + 1u);
+        }
+        free(m->cslots);
+        m->cslots = slots;
+        m->ncslots = n;
+    }
     nc = store_array_grow(m->cells, &m->capcells, m->ncells + 3, sizeof *nc, 1024);
     if (!nc)
         return WM_ENOMEM;
@@ -159,10 +172,13 @@ static int reserve(struct store_memroll *m)
 
 int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e)
 {
+    int32_t units[3];
+
     if (reserve(m) != WM_OK)
         return WM_ENOMEM;
+    date_units(e->date, units);
     for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
-        struct store_mbucket *b = bucket_get(m, e->type, g, store_time_unit(e->date, g));
+        struct store_mbucket *b = bucket_get(m, e->type, g, units[g]);
         if (!b)
             return WM_ENOMEM;
         uint32_t *nc = store_array_grow(b->cells, &b->cap, b->n + 1, sizeof *nc, 8);
@@ -175,19 +191,24 @@ int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e)
 
 int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, int sign)
 {
+    int32_t units[3];
+
+    date_units(e->date, units);
     for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
         struct store_mcell key;
-        uint32_t *slot;
+        uint64_t *slot;
+        uint32_t h;
         memset(&key, 0, sizeof key);
-        key.unit = store_time_unit(e->date, g);
+        key.unit = units[g];
         key.project = e->project;
         key.gemeente = e->gemeente;
         key.type = e->type;
         key.gran = (uint8_t)g;
         memcpy(key.enums, e->enums, WM_MAX_ENUMS);
-        slot = m->ncslots ? cell_slot(m, &key) : NULL;
+        h = cell_hash(&key);
+        slot = m->ncslots ? cell_slot(m, &key, h) : NULL;
         if (slot && *slot) {
-            struct store_mcell *c = &m->cells[*slot - 1];
+            struct store_mcell *c = &m->cells[(uint32_t)*slot - 1];
             if (sign < 0 && c->count == 0)
                 return WM_EINTERNAL;
             c->count += (uint64_t)(int64_t)sign;
@@ -203,7 +224,7 @@ int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, 
                 return WM_EINTERNAL;
             key.count = 1;
             m->cells[m->ncells] = key;
-            *slot = ++m->ncells;
+            *slot = (uint64_t)h << 32 | ++m->ncells;
             b->cells[b->n++] = m->ncells - 1;
         }
     }
@@ -222,7 +243,7 @@ int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, 
 uint64_t store_memroll_bytes(const struct store_memroll *m)
 {
     uint64_t n = (uint64_t)m->capcells * sizeof(struct store_mcell) +
-                 (uint64_t)m->ncslots * sizeof(uint32_t) +
+                 (uint64_t)m->ncslots * sizeof(uint64_t) +
                  (uint64_t)m->capbuckets * sizeof(struct store_mbucket) +
                  (uint64_t)m->nbslots * sizeof(uint32_t);
 

@@ -155,7 +155,7 @@ struct store_mbucket {
 struct store_memroll {
     struct store_mcell *cells; /* never removed; a cell at zero counts nothing */
     size_t ncells, capcells;
-    uint32_t *cslots; /* cell table: index + 1, 0 empty */
+    uint64_t *cslots; /* cell table: hash << 32 | (index + 1), 0 empty */
     uint32_t ncslots;
     struct store_mbucket *buckets;
     size_t nbuckets, capbuckets;
