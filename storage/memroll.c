@@ -53,6 +53,7 @@ static uint32_t cell_hash(const struct store_mcell *c)
 
 static int same_cell(const struct store_mcell *a, const struct store_mcell *b)
 {
+    /* b is a key: used */
     return a->unit == b->unit && a->project == b->project && a->gemeente == b->gemeente &&
            a->type == b->type && a->gran == b->gran &&
            memcmp(a->enums, b->enums, WM_MAX_ENUMS) == 0;
@@ -65,7 +66,6 @@ void store_memroll_free(struct store_memroll *m)
     free(m->buckets);
     free(m->bslots);
     free(m->cells);
-    free(m->cslots);
     memset(m, 0, sizeof *m);
 }
 
@@ -130,43 +130,47 @@ static struct store_mbucket *bucket_get(struct store_memroll *m, int type, int g
     return b;
 }
 
-/* The slot of the cell like key: its cell, or the empty slot where it would go. A slot
- * holds the cell's hash above its index + 1, so most mismatches need no cell read. */
-static uint64_t *cell_slot(const struct store_memroll *m, const struct store_mcell *key, uint32_t h)
+/* The place of the cell like key in the table: the cell, or the free place where it
+ * would go. Cells live in the table itself, so a lookup usually reads one line. */
+static struct store_mcell *cell_find(const struct store_memroll *m, const struct store_mcell *key)
 {
-    uint32_t j = h & (m->ncslots - 1);
+    uint32_t j = cell_hash(key) & (m->capcells - 1);
 
-    while (m->cslots[j] && ((uint32_t)(m->cslots[j] >> 32) != h ||
-                            !same_cell(&m->cells[(uint32_t)m->cslots[j] - 1], key)))
-        j = (j + 1) & (m->ncslots - 1);
-    return &m->cslots[j];
+    while (m->cells[j].used && !same_cell(&m->cells[j], key))
+        j = (j + 1) & (m->capcells - 1);
+    return &m->cells[j];
 }
 
 /* Make room for three more cells (one per granularity), so that adding them cannot
- * fail halfway. */
+ * fail halfway. Growing moves every cell, so the buckets' lists are rebuilt (their
+ * lengths do not change, so they need no memory). */
 static int reserve(struct store_memroll *m)
 {
-    struct store_mcell *nc;
+    struct store_mcell *old = m->cells, *t;
+    size_t oldcap = m->capcells, n;
 
-    if ((m->ncells + 3) * 2 > m->ncslots) {
-        uint32_t n = m->ncslots ? m->ncslots * 2 : 1024;
-        uint64_t *slots = calloc(n, sizeof *slots);
-        if (!slots)
-            return WM_ENOMEM;
-        for (uint32_t i = 0; i < m->ncells; i++) {
-            uint32_t h = cell_hash(&m->cells[i]), j = h & (n - 1);
-            while (slots[j])
-                j = (j + 1) & (n - 1);
-            slots[j] = (uint64_t)h << 32 | (i + 1u);
-        }
-        free(m->cslots);
-        m->cslots = slots;
-        m->ncslots = n;
-    }
-    nc = store_array_grow(m->cells, &m->capcells, m->ncells + 3, sizeof *nc, 1024);
-    if (!nc)
+    if ((m->ncells + 3) * 2 <= m->capcells)
+        return WM_OK;
+    n = m->capcells ? m->capcells * 2 : 4096;
+    t = calloc(n, sizeof *t);
+    if (!t)
         return WM_ENOMEM;
-    m->cells = nc;
+    m->cells = t;
+    m->capcells = n;
+    for (size_t i = 0; i < m->nbuckets; i++)
+        m->buckets[i].n = 0;
+    for (size_t i = 0; i < oldcap; i++) {
+        struct store_mcell *c;
+        struct store_mbucket *b;
+        if (!old[i].used)
+            continue;
+        c = cell_find(m, &old[i]);
+        *c = old[i];
+        b = (struct store_mbucket *)store_memroll_bucket(m, c->type, c->gran, c->unit);
+        if (b && b->n < b->cap)
+            b->cells[b->n++] = (uint32_t)(c - m->cells);
+    }
+    free(old);
     return WM_OK;
 }
 
@@ -195,9 +199,7 @@ int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, 
 
     date_units(e->date, units);
     for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
-        struct store_mcell key;
-        uint64_t *slot;
-        uint32_t h;
+        struct store_mcell key, *c;
         memset(&key, 0, sizeof key);
         key.unit = units[g];
         key.project = e->project;
@@ -205,27 +207,26 @@ int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, 
         key.type = e->type;
         key.gran = (uint8_t)g;
         memcpy(key.enums, e->enums, WM_MAX_ENUMS);
-        h = cell_hash(&key);
-        slot = m->ncslots ? cell_slot(m, &key, h) : NULL;
-        if (slot && *slot) {
-            struct store_mcell *c = &m->cells[(uint32_t)*slot - 1];
+        key.used = 1;
+        c = m->capcells ? cell_find(m, &key) : NULL;
+        if (c && c->used) {
             if (sign < 0 && c->count == 0)
                 return WM_EINTERNAL;
             c->count += (uint64_t)(int64_t)sign;
             continue;
         }
-        if (sign < 0 || !slot)
+        if (sign < 0 || !c)
             return WM_EINTERNAL; /* removing from a cell that does not exist */
         {
             /* store_memroll_prepare made room: neither the table nor the bucket grows */
             struct store_mbucket *b =
                 (struct store_mbucket *)store_memroll_bucket(m, key.type, g, key.unit);
-            if (!b || b->n == b->cap || m->ncells == m->capcells)
+            if (!b || b->n == b->cap || (m->ncells + 1) * 2 > m->capcells)
                 return WM_EINTERNAL;
             key.count = 1;
-            m->cells[m->ncells] = key;
-            *slot = (uint64_t)h << 32 | ++m->ncells;
-            b->cells[b->n++] = m->ncells - 1;
+            *c = key;
+            m->ncells++;
+            b->cells[b->n++] = (uint32_t)(c - m->cells);
         }
     }
     if (!m->has_dates) {
@@ -243,7 +244,6 @@ int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, 
 uint64_t store_memroll_bytes(const struct store_memroll *m)
 {
     uint64_t n = (uint64_t)m->capcells * sizeof(struct store_mcell) +
-                 (uint64_t)m->ncslots * sizeof(uint64_t) +
                  (uint64_t)m->capbuckets * sizeof(struct store_mbucket) +
                  (uint64_t)m->nbslots * sizeof(uint32_t);
 

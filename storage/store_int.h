@@ -140,11 +140,11 @@ struct store_mcell {
     uint16_t project, gemeente;
     uint8_t type, gran;
     uint8_t enums[WM_MAX_ENUMS];
-    uint8_t pad;
+    uint8_t used; /* 0: a free place in the table */
     uint64_t count;
 };
 
-/* The cells of one (type, gran, unit), as indexes into the cell array. */
+/* The cells of one (type, gran, unit), as places in the cell table. */
 struct store_mbucket {
     int32_t unit;
     uint8_t type, gran;
@@ -153,10 +153,10 @@ struct store_mbucket {
 };
 
 struct store_memroll {
-    struct store_mcell *cells; /* never removed; a cell at zero counts nothing */
+    /* open-addressing table of capcells places (a power of two), ncells used; a
+     * cell is never removed: at zero it counts nothing */
+    struct store_mcell *cells;
     size_t ncells, capcells;
-    uint64_t *cslots; /* cell table: hash << 32 | (index + 1), 0 empty */
-    uint32_t ncslots;
     struct store_mbucket *buckets;
     size_t nbuckets, capbuckets;
     uint32_t *bslots; /* bucket table: index + 1, 0 empty */
