@@ -447,6 +447,14 @@ int store_gemeente_id(struct store *s, MDB_txn *txn, const char *name, int creat
 
 /* ---- the write transaction (writer thread only) ---------------------------- */
 
+/* A name's id as this transaction saw it (projects and gemeenten are never renamed
+ * or removed, so within one transaction an id found stays right). */
+struct store_name_cache {
+    char name[WM_NAME_MAX + 1];
+    uint32_t id; /* 0: empty */
+};
+#define STORE_NAME_CACHE 32
+
 /* One attempt at a batch: the transaction, the counters as they will be committed,
  * the first LMDB error seen, and scratch records (kept here, not on the stack, so a
  * batch allocates nothing per event). */
@@ -460,6 +468,8 @@ struct store_wtx {
     struct wm_project scratch_p;
     const uint8_t *regional; /* by project id: scope regional (from the registry) */
     uint32_t nregional;
+    /* project and gemeente ids looked up, by a hash of the name */
+    struct store_name_cache projects[STORE_NAME_CACHE], gemeenten[STORE_NAME_CACHE];
 };
 
 /* The dictionary ids of an event's strings. */

@@ -179,11 +179,28 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
 }
 
 /* The project id of a registered name: WM_OK, WM_EUNKNOWN_PROJECT or an error. */
+/* The cache place of a name: a batch names few projects and gemeenten, again and
+ * again, and a place costs less than a B-tree lookup. */
+static struct store_name_cache *name_cached(struct store_name_cache *cache, const char *name)
+{
+    uint32_t h = 2166136261u;
+
+    for (const char *p = name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return &cache[h % STORE_NAME_CACHE];
+}
+
 static int project_id(struct store_wtx *w, const char *name, uint32_t *id)
 {
+    struct store_name_cache *nc = name_cached(w->projects, name);
     MDB_val v;
-    int ret = store_wtx_get(w, STORE_DBI_PROJECTS, name, strlen(name), &v);
+    int ret;
 
+    if (nc->id && strcmp(nc->name, name) == 0) {
+        *id = nc->id;
+        return WM_OK;
+    }
+    ret = store_wtx_get(w, STORE_DBI_PROJECTS, name, strlen(name), &v);
     if (ret < 0)
         return ret;
     if (ret == 0)
@@ -191,6 +208,8 @@ static int project_id(struct store_wtx *w, const char *name, uint32_t *id)
     if (v.mv_size < 4)
         return WM_EVERSION;
     *id = store_get_u32(v.mv_data);
+    snprintf(nc->name, sizeof nc->name, "%s", name);
+    nc->id = *id;
     return WM_OK;
 }
 
@@ -198,10 +217,18 @@ static int project_id(struct store_wtx *w, const char *name, uint32_t *id)
 static int event_ids(struct store_wtx *w, const struct wm_event *ev, int create,
                      struct store_event_ids *ids)
 {
-    int ret = store_gemeente_id(w->s, w->txn, ev->gemeente, create, &w->c, &ids->gemeente);
+    struct store_name_cache *nc = name_cached(w->gemeenten, ev->gemeente);
+    int ret;
 
-    if (ret != WM_OK)
-        return ret == WM_ENOT_FOUND ? WM_EINTERNAL : ret;
+    if (nc->id && strcmp(nc->name, ev->gemeente) == 0) {
+        ids->gemeente = nc->id;
+    } else {
+        ret = store_gemeente_id(w->s, w->txn, ev->gemeente, create, &w->c, &ids->gemeente);
+        if (ret != WM_OK)
+            return ret == WM_ENOT_FOUND ? WM_EINTERNAL : ret;
+        snprintf(nc->name, sizeof nc->name, "%s", ev->gemeente);
+        nc->id = ids->gemeente;
+    }
     ret = store_people_id(&w->s->people, ev->person, create, &ids->person);
     return ret == WM_ENOT_FOUND ? WM_EINTERNAL : ret;
 }
