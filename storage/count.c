@@ -595,6 +595,11 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
         proto_errf(err, errlen, "count failed: cannot lock the person layer");
         return WM_EIO;
     }
+    if (c.locked && s->people.damaged) {
+        pthread_rwlock_unlock(&s->people.lock);
+        proto_errf(err, errlen, "count failed: the in-memory index is being rebuilt");
+        return WM_EIO;
+    }
     ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
     if (ret != WM_OK) {
         if (c.locked)

@@ -1,22 +1,29 @@
 /*
- * storage: the person layer, kept in memory. For every person (pseudonym) it holds
- * their live events as compact entries (type, date, project, gemeente, enums, count);
- * per project the persons with a live placement there; and the persons placed in two
- * or more projects. COUNT distinct=person walks it person by person, PROGRESS reads
- * placements from it, and the write path derives the FIRST and UFIRST counters and
- * placed_persons from it.
+ * storage: the store's memory part. For every person (pseudonym) it holds their live
+ * events as compact entries (type, date, project, gemeente, enums, count); per project
+ * the persons with a live placement there; the persons placed in two or more
+ * projects; the projects' scopes; the number of placed persons; and the in-memory
+ * rollup (memroll.c): day cells, cells of every enum combination, and PROGRESS's
+ * FIRST/UFIRST cells (placement.c). COUNT distinct=person walks the persons, COUNT
+ * reads edge days and multi-enum cells, PROGRESS reads placements and FIRST/UFIRST.
  *
- * Why in memory: every index ordered by person (pseudonyms are random) takes a write
- * to a random LMDB page per event, which made each commit copy and sync about one page
- * per event (see the README, "Performance"). Nothing here is durable: it is derived
- * from the events and retractions and rebuilt by store_people_load when the store
- * opens. The counters derived from it live in LMDB, in the events' transaction.
+ * Why in memory: every index ordered by person (pseudonyms are random) took a write
+ * to a random LMDB page per event, and the day and enum-combination cells about one
+ * more: each commit copied and synced one or two pages per event (README,
+ * "Performance"). Nothing here is durable: it is derived from the events and
+ * retractions and rebuilt by store_people_load when the store opens (and whenever it
+ * failed to follow a commit: then it is marked damaged until rebuilt).
  *
- * Threads: the writer changes it under the write lock, held for a whole batch (apply,
- * commit, or roll back); readers hold the read lock, taken before their read
- * transaction, so they see it and LMDB at the same commit.
+ * How a batch reaches it: the writer queues one change per stored event, retraction
+ * and scope change (store_people_push) while it does the batch's LMDB work; then, holding
+ * the layer's write lock, it submits them to this layer's thread and commits LMDB
+ * meanwhile, waits for the thread, and rolls the changes back (undo log) if the commit
+ * failed. Readers take the read lock before their read transaction, so they see the
+ * layer and LMDB at the same commit; they wait at most for one commit.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -83,7 +90,12 @@ int store_people_init(struct store_people *pl)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     rc = pthread_rwlock_init(&pl->lock, &attr);
     pthread_rwlockattr_destroy(&attr);
-    return rc == 0 ? WM_OK : WM_ENOMEM;
+    if (rc != 0)
+        return WM_ENOMEM;
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_cond_init(&pl->cv_go, NULL);
+    pthread_cond_init(&pl->cv_done, NULL);
+    return WM_OK;
 }
 
 static void people_clear(struct store_people *pl)
@@ -99,6 +111,7 @@ static void people_clear(struct store_people *pl)
     free(pl->proj);
     free(pl->multi.v);
     free(pl->undo);
+    free(pl->regional);
     store_memroll_free(&pl->roll);
     while (c) {
         struct store_arena_chunk *prev = c->prev;
@@ -111,6 +124,10 @@ static void people_clear(struct store_people *pl)
     pl->multi.v = NULL;
     pl->undo = NULL;
     pl->arena = NULL;
+    pl->regional = NULL;
+    pl->nregional = 0;
+    pl->placed_persons = 0;
+    pl->damaged = 0;
     pl->n = pl->cap = pl->nproj = 0;
     pl->nslots = pl->nundo = pl->capundo = 0;
     pl->multi.n = pl->multi.cap = 0;
@@ -119,8 +136,15 @@ static void people_clear(struct store_people *pl)
 
 void store_people_free(struct store_people *pl)
 {
+    store_people_stop(pl);
     people_clear(pl);
+    free(pl->ops);
+    pl->ops = NULL;
+    pl->nops = pl->capops = 0;
     pthread_rwlock_destroy(&pl->lock);
+    pthread_mutex_destroy(&pl->mu);
+    pthread_cond_destroy(&pl->cv_go);
+    pthread_cond_destroy(&pl->cv_done);
 }
 
 /* Double the name table (or create it), re-placing every person. */
@@ -284,7 +308,7 @@ static int lists_update(struct store_people *pl, uint32_t pid, uint32_t project,
 /* Add (sign 1) or remove (sign -1) one event's entry and its rollup cells, without
  * the undo log. Either everything changes or (on an error) nothing does. */
 static int entry_change(struct store_people *pl, uint32_t pid, const struct store_pentry *in,
-                        int sign)
+                        int sign, int undoing)
 {
     struct store_person *p = &pl->p[pid];
     uint64_t before = 0, after = 0;
@@ -299,8 +323,9 @@ static int entry_change(struct store_people *pl, uint32_t pid, const struct stor
             break;
     if (sign < 0 && i == p->n)
         return WM_EINTERNAL; /* removing an event the layer never saw */
-    if (sign > 0) {
-        /* every allocation first, so nothing fails once something changed */
+    if (sign > 0 && !undoing) {
+        /* every allocation first, so nothing fails once something changed (undoing a
+         * removal needs none: nothing shrank) */
         if (i == p->n) {
             size_t cap = p->cap;
             struct store_pentry *ne = store_array_grow(p->e, &cap, p->n + 1u, sizeof *ne, 2);
@@ -336,38 +361,131 @@ static int entry_change(struct store_people *pl, uint32_t pid, const struct stor
     return lists_update(pl, pid, in->project, before, nbefore, after, nafter);
 }
 
+/* Room for one more undo record (before the change it will record). */
+static int undo_reserve(struct store_people *pl)
+{
+    struct store_pundo *nu;
+
+    if (!pl->logging)
+        return WM_OK;
+    nu = store_array_grow(pl->undo, &pl->capundo, pl->nundo + 1, sizeof *nu, 1024);
+    if (!nu)
+        return WM_ENOMEM;
+    pl->undo = nu;
+    return WM_OK;
+}
+
+static void undo_add(struct store_people *pl, int kind, uint32_t person,
+                     const struct store_pentry *e, int sign)
+{
+    struct store_pundo *u;
+
+    if (!pl->logging)
+        return;
+    u = &pl->undo[pl->nundo++];
+    u->kind = (uint8_t)kind;
+    u->sign = (int8_t)sign;
+    u->person = person;
+    if (e)
+        u->e = *e;
+    else
+        memset(&u->e, 0, sizeof u->e);
+}
+
 int store_people_change(struct store_people *pl, uint32_t pid, const struct store_pentry *e,
-                        int sign, int logged)
+                        int sign)
 {
     int ret;
 
     if (pid >= pl->n)
         return WM_EINTERNAL;
-    if (logged) {
-        struct store_pundo *nu =
-            store_array_grow(pl->undo, &pl->capundo, pl->nundo + 1, sizeof *nu, 1024);
-        if (!nu)
-            return WM_ENOMEM;
-        pl->undo = nu;
-    }
-    ret = entry_change(pl, pid, e, sign);
-    if (ret == WM_OK && logged) {
-        struct store_pundo *u = &pl->undo[pl->nundo++];
-        u->person = pid;
-        u->sign = (int8_t)sign;
-        u->e = *e;
-    }
+    ret = undo_reserve(pl);
+    if (ret == WM_OK)
+        ret = entry_change(pl, pid, e, sign, 0);
+    if (ret == WM_OK)
+        undo_add(pl, STORE_UNDO_ENTRY, pid, e, sign);
     return ret;
+}
+
+int store_people_roll(struct store_people *pl, int type, uint32_t project, int32_t date, int sign)
+{
+    struct store_pentry e;
+    int ret = undo_reserve(pl);
+
+    memset(&e, 0, sizeof e);
+    e.type = (uint8_t)type;
+    e.project = (uint16_t)project;
+    e.date = date;
+    if (ret == WM_OK && sign > 0)
+        ret = store_memroll_prepare(&pl->roll, &e);
+    if (ret == WM_OK)
+        ret = store_memroll_change(&pl->roll, &e, sign);
+    if (ret == WM_OK)
+        undo_add(pl, STORE_UNDO_ROLL, 0, &e, sign);
+    return ret;
+}
+
+int store_people_placed(struct store_people *pl, int sign)
+{
+    int ret = undo_reserve(pl);
+
+    if (ret != WM_OK)
+        return ret;
+    pl->placed_persons += (uint64_t)(int64_t)sign;
+    undo_add(pl, STORE_UNDO_PLACED, 0, NULL, sign);
+    return WM_OK;
+}
+
+int store_people_regional(const struct store_people *pl, uint32_t project)
+{
+    return project < pl->nregional && pl->regional[project];
+}
+
+int store_people_set_regional(struct store_people *pl, uint32_t project, int regional)
+{
+    struct store_pentry e;
+    int ret = undo_reserve(pl);
+
+    if (ret != WM_OK)
+        return ret;
+    if (project >= pl->nregional) {
+        size_t n = pl->nregional;
+        uint8_t *r = store_array_grow(pl->regional, &n, project + 1u, 1, 64);
+        if (!r)
+            return WM_ENOMEM;
+        memset(r + pl->nregional, 0, n - pl->nregional);
+        pl->regional = r;
+        pl->nregional = n;
+    }
+    memset(&e, 0, sizeof e);
+    e.project = (uint16_t)project;
+    undo_add(pl, STORE_UNDO_REGIONAL, 0, &e, pl->regional[project]);
+    pl->regional[project] = (uint8_t) !!regional;
+    return WM_OK;
 }
 
 void store_people_rollback(struct store_people *pl)
 {
-    /* In reverse order, each change undone by its opposite. Adding back an entry may
-     * need memory; without it the layer no longer matches the store, which the next
-     * open repairs, so say so loudly rather than go on quietly. */
+    /* In reverse order, each change undone by its opposite; none needs memory. Should
+     * one fail anyway, the layer no longer matches the store: the writer rebuilds it. */
     while (pl->nundo > 0) {
         const struct store_pundo *u = &pl->undo[--pl->nundo];
-        if (entry_change(pl, u->person, &u->e, -u->sign) != WM_OK)
+        int ret = WM_OK;
+        switch (u->kind) {
+        case STORE_UNDO_ENTRY:
+            ret = entry_change(pl, u->person, &u->e, -u->sign, 1);
+            break;
+        case STORE_UNDO_ROLL:
+            ret = store_memroll_change(&pl->roll, &u->e, -u->sign);
+            break;
+        case STORE_UNDO_REGIONAL:
+            pl->regional[u->e.project] = (uint8_t)u->sign;
+            break;
+        case STORE_UNDO_PLACED:
+            pl->placed_persons -= (uint64_t)(int64_t)u->sign;
+            break;
+        }
+        if (ret != WM_OK)
             pl->damaged = 1;
     }
 }
@@ -377,8 +495,142 @@ void store_people_commit(struct store_people *pl)
     pl->nundo = 0;
 }
 
+/* ---- the batch's changes and their thread ---------------------------------------- */
+
+int store_people_push(struct store_people *pl, int kind, const char *person,
+                      const struct store_pentry *e, int regional)
+{
+    struct store_pop *op = store_array_grow(pl->ops, &pl->capops, pl->nops + 1, sizeof *op, 1024);
+
+    if (!op)
+        return WM_ENOMEM;
+    pl->ops = op;
+    op = &pl->ops[pl->nops++];
+    op->kind = (uint8_t)kind;
+    op->regional = (uint8_t)regional;
+    op->e = *e;
+    op->person = person;
+    if (kind == STORE_POP_REMOVE && person) {
+        snprintf(op->own, sizeof op->own, "%s", person);
+        op->person = op->own;
+    }
+    return WM_OK;
+}
+
+void store_people_drop(struct store_people *pl)
+{
+    pl->nops = 0;
+}
+
+/* Apply one change. */
+static int op_apply(struct store_people *pl, const struct store_pop *op)
+{
+    int sign = op->kind == STORE_POP_ADD ? 1 : -1;
+    uint32_t pid;
+    int ret;
+
+    if (op->kind == STORE_POP_RESCOPE)
+        return store_placement_rescope(pl, op->e.project, op->regional);
+    ret = store_people_id(pl, op->person, sign > 0, &pid);
+    if (ret == WM_ENOT_FOUND)
+        return WM_EINTERNAL; /* retracting an event of a person the layer never saw */
+    if (ret == WM_OK && op->e.type == WM_TYPE_PLACED)
+        ret = store_placement_update(pl, pid, op->e.project, op->e.date, sign);
+    if (ret == WM_OK)
+        ret = store_people_change(pl, pid, &op->e, sign);
+    return ret;
+}
+
+/* Apply the queued changes in order; stop at the first error. */
+static int ops_apply(struct store_people *pl)
+{
+    int ret = WM_OK;
+
+    for (size_t i = 0; i < pl->nops && ret == WM_OK; i++)
+        ret = op_apply(pl, &pl->ops[i]);
+    pl->nops = 0;
+    return ret;
+}
+
+static void *people_main(void *arg)
+{
+    struct store_people *pl = arg;
+
+    pthread_mutex_lock(&pl->mu);
+    for (;;) {
+        int ret;
+        while (!pl->go && !pl->stop)
+            pthread_cond_wait(&pl->cv_go, &pl->mu);
+        if (!pl->go)
+            break;
+        pl->go = 0;
+        pthread_mutex_unlock(&pl->mu);
+        ret = ops_apply(pl);
+        pthread_mutex_lock(&pl->mu);
+        pl->result = ret;
+        pl->busy = 0;
+        pthread_cond_signal(&pl->cv_done);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+void store_people_submit(struct store_people *pl)
+{
+    pl->logging = 1;
+    if (!pl->thread_started) {
+        pl->result = ops_apply(pl);
+        return;
+    }
+    pthread_mutex_lock(&pl->mu);
+    pl->busy = 1;
+    pl->go = 1;
+    pthread_cond_signal(&pl->cv_go);
+    pthread_mutex_unlock(&pl->mu);
+}
+
+int store_people_finish(struct store_people *pl)
+{
+    int ret;
+
+    pthread_mutex_lock(&pl->mu);
+    while (pl->busy)
+        pthread_cond_wait(&pl->cv_done, &pl->mu);
+    ret = pl->result;
+    pthread_mutex_unlock(&pl->mu);
+    return ret;
+}
+
+int store_people_start(struct store_people *pl)
+{
+    sigset_t all, old;
+    int rc;
+
+    /* signals belong to the daemon's loop thread */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&pl->thread, NULL, people_main, pl);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return WM_EINTERNAL;
+    pl->thread_started = 1;
+    return WM_OK;
+}
+
+void store_people_stop(struct store_people *pl)
+{
+    if (!pl->thread_started)
+        return;
+    pthread_mutex_lock(&pl->mu);
+    pl->stop = 1;
+    pthread_cond_signal(&pl->cv_go);
+    pthread_mutex_unlock(&pl->mu);
+    pthread_join(pl->thread, NULL);
+    pl->thread_started = 0;
+}
+
 void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
-                       const uint8_t *regional, uint32_t nregional, struct store_pscan *ps)
+                       struct store_pscan *ps)
 {
     const struct store_person *p = &pl->p[pid];
     uint64_t in;
@@ -391,7 +643,7 @@ void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t pro
         if (e->type != WM_TYPE_PLACED)
             continue;
         if (e->project != project) {
-            if (e->project < nregional && regional[e->project] &&
+            if (store_people_regional(pl, e->project) &&
                 (ps->other == WM_DATE_NONE || e->date < ps->other))
                 ps->other = e->date;
             continue;
@@ -459,6 +711,17 @@ int store_people_load(struct store *s, char *err, size_t errlen)
         free(ev);
         return ret;
     }
+    pl->logging = 0;
+    pl->nops = 0;
+    /* the scopes as they are now: replaying the events then gives the same FIRST and
+     * UFIRST cells as the live changes and rescopes did */
+    for (size_t i = 0; i < reg.nproj && ret == WM_OK; i++)
+        ret =
+            store_people_set_regional(pl, reg.proj[i].id, reg.proj[i].p.scope == WM_SCOPE_REGIONAL);
+    if (ret != WM_OK) {
+        proto_errf(err, errlen, "out of memory");
+        goto out;
+    }
     rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_EVENTS], &cur);
     if (rc == 0)
         rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_RETRACTED], &rcur);
@@ -471,7 +734,7 @@ int store_people_load(struct store *s, char *err, size_t errlen)
         uint64_t seq = k.mv_size == 8 ? store_get_u64(k.mv_data) : 0;
         const struct store_reg_project *rp = NULL;
         struct store_pentry e;
-        uint32_t pid, gem;
+        uint32_t gem;
 
         while (rrc == 0 && rk.mv_size == 8 && store_get_u64(rk.mv_data) < seq)
             rrc = mdb_cursor_get(rcur, &rk, &rv, MDB_NEXT);
@@ -501,11 +764,10 @@ int store_people_load(struct store *s, char *err, size_t errlen)
             ret = WM_EVERSION;
             goto out;
         }
-        ret = store_people_id(pl, ev->person, 1, &pid);
-        if (ret == WM_OK) {
-            store_people_entry(ev, rp ? rp->id : 0, gem, &e);
-            ret = store_people_change(pl, pid, &e, 1, 0);
-        }
+        store_people_entry(ev, rp ? rp->id : 0, gem, &e);
+        ret = store_people_push(pl, STORE_POP_ADD, ev->person, &e, 0);
+        if (ret == WM_OK)
+            ret = ops_apply(pl);
         if (ret != WM_OK) {
             proto_errf(err, errlen, "cannot build the person index: %s", wm_strerror(ret));
             goto out;

@@ -61,7 +61,35 @@ static int proj_sum(struct prog_ctx *c, int ind, uint32_t project, int32_t a, in
     return WM_OK;
 }
 
-/* 1 when project has a live placement dated before a (a FIRST counter before a),
+/* Sum of the in-memory cells of type (STORE_MT_FIRST or STORE_MT_UFIRST) of project
+ * over the dates [a, b]: at most five spans of years, months and days. */
+static int mem_sum(struct prog_ctx *c, int type, uint32_t project, int32_t a, int32_t b,
+                   uint64_t *sum)
+{
+    const struct store_memroll *m = &c->s->people.roll;
+    struct store_span spans[5];
+    size_t n = store_decompose(a, b, 0, spans);
+
+    *sum = 0;
+    for (size_t i = 0; i < n && m->has_dates; i++) {
+        int32_t lo = spans[i].lo, hi = spans[i].hi;
+        if (lo < store_time_unit(m->min_date, spans[i].gran))
+            lo = store_time_unit(m->min_date, spans[i].gran);
+        if (hi > store_time_unit(m->max_date, spans[i].gran))
+            hi = store_time_unit(m->max_date, spans[i].gran);
+        for (int32_t u = lo; u <= hi; u++) {
+            const struct store_mbucket *bk = store_memroll_bucket(m, type, spans[i].gran, u);
+            for (size_t j = 0; bk && j < bk->n; j++) {
+                const struct store_mcell *cell = &m->cells[bk->cells[j]];
+                if (cell->project == project)
+                    *sum += cell->count;
+            }
+        }
+    }
+    return WM_OK;
+}
+
+/* 1 when project has a live placement dated before a (a FIRST count before a),
  * 0 when not, or an error. */
 static int placed_before(struct prog_ctx *c, uint32_t project, int32_t a)
 {
@@ -70,7 +98,7 @@ static int placed_before(struct prog_ctx *c, uint32_t project, int32_t a)
 
     if (a <= WM_DATE_MIN)
         return 0;
-    ret = proj_sum(c, STORE_IND_FIRST, project, WM_DATE_MIN, a - 1, &n);
+    ret = mem_sum(c, STORE_MT_FIRST, project, WM_DATE_MIN, a - 1, &n);
     return ret != WM_OK ? ret : n > 0;
 }
 
@@ -98,7 +126,7 @@ static int placed_within(const struct store_person *p, uint32_t project, int32_t
 static int placed_persons(struct prog_ctx *c, uint32_t project, int32_t a, int32_t b, uint64_t *n)
 {
     const struct store_people *pl = &c->s->people;
-    int ret = proj_sum(c, STORE_IND_FIRST, project, a, b, n);
+    int ret = mem_sum(c, STORE_MT_FIRST, project, a, b, n);
 
     if (ret != WM_OK)
         return ret;
@@ -239,6 +267,11 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
         proto_errf(err, errlen, "progress failed: cannot lock the person layer");
         return WM_EIO;
     }
+    if (s->people.damaged) {
+        pthread_rwlock_unlock(&s->people.lock);
+        proto_errf(err, errlen, "progress failed: the in-memory index is being rebuilt");
+        return WM_EIO;
+    }
     ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
     if (ret != WM_OK) {
         pthread_rwlock_unlock(&s->people.lock);
@@ -299,9 +332,8 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
         }
     }
     if (!pre) {
-        ret = c.asof >= WM_DATE_MIN
-                  ? proj_sum(&c, STORE_IND_UFIRST, 0, WM_DATE_MIN, c.asof, &prog[2])
-                  : WM_OK;
+        ret = c.asof >= WM_DATE_MIN ? mem_sum(&c, STORE_MT_UFIRST, 0, WM_DATE_MIN, c.asof, &prog[2])
+                                    : WM_OK;
         if (c.asof < WM_DATE_MIN)
             prog[2] = 0;
     } else {

@@ -26,24 +26,27 @@ static const char *const dbi_names[STORE_DBI_COUNT_] = {
 /* Schema 1 kept the person layer in these DBIs; schema 2 rebuilds it in memory. */
 static const char *const schema1_dbis[] = {"persons", "pidx", "pplace", "pfirst", "pmulti"};
 
-/* Upgrade a schema 1 store in txn: drop the person DBIs and the day and full rollup
- * cells (kinds 0 and 4), which are in memory now. Everything else is the same. */
+/* Upgrade a schema 1 store in txn: drop the person DBIs, the day and full rollup cells
+ * (kinds 0 and 4) and the FIRST/UFIRST counters, which are in memory now. Everything
+ * else is the same. */
 static int store_upgrade_1(MDB_txn *txn, MDB_dbi rollup)
 {
-    static const uint8_t kinds[2] = {0, 4};
+    /* key prefixes: day cells, full cells, PROJ FIRST and UFIRST cells */
+    static const uint8_t prefixes[4][2] = {{0}, {4}, {5, 2}, {5, 3}};
+    static const size_t lens[4] = {1, 1, 2, 2};
     MDB_cursor *cur;
     MDB_val k, v;
     int rc = mdb_cursor_open(txn, rollup, &cur);
 
     if (rc != 0)
         return rc;
-    /* seek the kind's first cell again after each delete: simple, and run once */
-    for (int i = 0; i < 2 && rc == 0; i++) {
+    /* seek the prefix's first cell again after each delete: simple, and run once */
+    for (int i = 0; i < 4 && rc == 0; i++) {
         for (;;) {
-            k.mv_size = 1;
-            k.mv_data = (void *)&kinds[i];
+            k.mv_size = lens[i];
+            k.mv_data = (void *)prefixes[i];
             rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            if (rc != 0 || ((const uint8_t *)k.mv_data)[0] != kinds[i])
+            if (rc != 0 || k.mv_size < lens[i] || memcmp(k.mv_data, prefixes[i], lens[i]) != 0)
                 break;
             rc = mdb_cursor_del(cur, 0);
             if (rc != 0)
@@ -347,6 +350,8 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
     if (ret != WM_OK)
         goto fail;
     ret = store_people_load(s, err, errlen);
+    if (ret == WM_OK && (ret = store_people_start(&s->people)) != WM_OK)
+        proto_errf(err, errlen, "cannot start the person layer's thread");
     if (ret != WM_OK)
         goto fail;
     *out = s;
@@ -367,7 +372,6 @@ void store_close(struct store *s)
     store_people_free(&s->people);
     msgpack_sbuffer_destroy(&s->sb);
     store_deltas_free(&s->deltas);
-    free(s->regional);
     free(s->data_path);
     free(s);
 }
@@ -376,20 +380,25 @@ int store_totals(struct store *s, struct store_totals *t)
 {
     struct store_counters c;
     MDB_txn *txn;
-    int ret = store_read_begin(s, &txn);
+    int ret;
 
     memset(t, 0, sizeof *t);
-    if (ret != WM_OK)
+    /* placed persons are in the person layer: its lock, then the read transaction */
+    if (pthread_rwlock_rdlock(&s->people.lock) != 0)
         return WM_EIO;
-    ret = store_counters_get(s, txn, &c);
-    store_read_end(s, txn);
+    t->placed_persons = s->people.placed_persons;
+    ret = s->people.damaged ? WM_EIO : store_read_begin(s, &txn);
+    if (ret == WM_OK) {
+        ret = store_counters_get(s, txn, &c);
+        store_read_end(s, txn);
+    }
+    pthread_rwlock_unlock(&s->people.lock);
     if (ret != WM_OK)
         return WM_EIO;
     t->seq = c.last_seq;
     t->started = c.started;
     t->completed = c.completed;
     t->placed = c.placed;
-    t->placed_persons = c.placed_persons;
     t->outflow = c.outflow;
     return WM_OK;
 }

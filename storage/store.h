@@ -4,7 +4,10 @@
  * PROGRESS, PROJECTS, totals and statistics from read transactions. No sockets.
  *
  * Threads: store_apply is called by one writer thread only. Every read function may be
- * called from any other thread at the same time (LMDB readers never block the writer).
+ * called from any other thread at the same time. Reads of LMDB alone never wait; reads
+ * of the in-memory part (distinct=person, edge days, several enums, PROGRESS, totals)
+ * wait while a commit is being applied to it. store_open starts one more thread, which
+ * applies each batch to the in-memory part while LMDB commits.
  */
 #ifndef WM_STORE_H
 #define WM_STORE_H

@@ -65,8 +65,9 @@ enum store_dbi_id {
 struct store_counters {
     uint64_t last_seq;
     uint64_t events, retracted, retractions;
-    uint64_t started, completed, placed, outflow, placed_persons;
-    uint64_t unused; /* schema 1: the next person id */
+    uint64_t started, completed, placed, outflow;
+    uint64_t unused_placed; /* schema 1: placed persons (in memory since schema 2) */
+    uint64_t unused;        /* schema 1: the next person id */
     uint64_t next_project, next_gemeente;
 };
 
@@ -127,11 +128,39 @@ struct store_plist {
 };
 
 /* One change of the current batch, for store_people_rollback. */
+enum store_undo_kind {
+    STORE_UNDO_ENTRY,    /* a person's entry (and its rollup cells) */
+    STORE_UNDO_ROLL,     /* a FIRST or UFIRST cell alone */
+    STORE_UNDO_REGIONAL, /* e.project's scope flag; sign holds the old flag */
+    STORE_UNDO_PLACED,   /* placed_persons changed by sign */
+};
 struct store_pundo {
-    uint32_t person;
+    uint8_t kind; /* enum store_undo_kind */
     int8_t sign;
+    uint32_t person;
     struct store_pentry e;
 };
+
+/* One change a batch asks of the person layer, applied in order after the batch's
+ * LMDB work, while LMDB commits (people.c). */
+enum store_pop_kind {
+    STORE_POP_ADD,     /* a new event: person, e */
+    STORE_POP_REMOVE,  /* a retracted event: person, e */
+    STORE_POP_RESCOPE, /* project e.project becomes regional (1) or not (0) */
+};
+struct store_pop {
+    uint8_t kind;       /* enum store_pop_kind */
+    uint8_t regional;   /* RESCOPE */
+    const char *person; /* ADD: the batch's event; REMOVE: own */
+    char own[WM_PERSON_MAX + 1];
+    struct store_pentry e;
+};
+
+/* Pseudo types of in-memory rollup cells for PROGRESS: per project, persons at their
+ * earliest live placement there (FIRST); persons at their earliest placement in any
+ * regional project (UFIRST, project 0). */
+#define STORE_MT_FIRST 8
+#define STORE_MT_UFIRST 9
 
 /* A cell of the in-memory rollup (memroll.c): live events with exactly these values
  * in one time unit. */
@@ -180,6 +209,18 @@ struct store_people {
     struct store_plist multi; /* persons with live placements in two or more projects */
     struct store_pundo *undo;
     size_t nundo, capundo;
+    int logging;       /* changes go to the undo log (a live batch, not the rebuild) */
+    uint8_t *regional; /* scope flags by project id, as the applied changes left them */
+    size_t nregional;
+    uint64_t placed_persons; /* persons with a live placement */
+    /* the batch's changes, and the thread that applies them */
+    struct store_pop *ops;
+    size_t nops, capops;
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_go, cv_done;
+    int go, busy, stop, result;
     struct store_memroll roll; /* the full rollup, in memory (memroll.c) */
     uint64_t entries, bytes, load_ms;
     int damaged; /* a rollback could not complete: the layer is wrong until reopened */
@@ -199,8 +240,6 @@ struct store {
     /* writer thread only */
     msgpack_sbuffer sb;
     struct store_deltas deltas;
-    uint8_t *regional; /* the batch's scope flags by project id */
-    size_t regional_cap;
     struct store_people people;
 };
 
@@ -285,9 +324,7 @@ enum store_gran { STORE_GRAN_YEAR = 0, STORE_GRAN_MONTH = 1, STORE_GRAN_DAY = 2 
 enum store_indicator {
     STORE_IND_STARTED = 0,   /* started events */
     STORE_IND_COMPLETED = 1, /* completed events with a successful result */
-    STORE_IND_FIRST = 2,     /* (project, person) pairs by earliest live placement date */
-    STORE_IND_UFIRST = 3,    /* project 0: persons by earliest live placement in any
-                                regional project (the program's union, PROGRESS) */
+    /* 2 and 3 were FIRST and UFIRST in schema 1: in memory now (STORE_MT_*) */
 };
 
 /* Byte offsets of a rollup key. */
@@ -361,15 +398,40 @@ int store_people_id(struct store_people *pl, const char *name, int create, uint3
 /* The entry of an event whose project and gemeente ids are known. */
 void store_people_entry(const struct wm_event *ev, uint32_t project, uint32_t gemeente,
                         struct store_pentry *e);
-/* Add (sign 1) or remove (sign -1) one event of person pid. With logged, the change is
- * recorded for store_people_rollback. WM_OK, WM_ENOMEM, or WM_EINTERNAL (removing an
- * event the layer does not hold). Writer only, under the write lock. */
+/* Add (sign 1) or remove (sign -1) one event of person pid, logged for rollback when
+ * pl->logging. WM_OK, WM_ENOMEM, or WM_EINTERNAL (removing an event the layer does not
+ * hold). Under the write lock. */
 int store_people_change(struct store_people *pl, uint32_t pid, const struct store_pentry *e,
-                        int sign, int logged);
+                        int sign);
+/* Change FIRST/UFIRST cell (type STORE_MT_*, project, date) by sign, logged like
+ * store_people_change. */
+int store_people_roll(struct store_people *pl, int type, uint32_t project, int32_t date, int sign);
+/* Change placed_persons by sign, logged. WM_OK or WM_ENOMEM. */
+int store_people_placed(struct store_people *pl, int sign);
+/* Set a project's scope flag, logged. WM_OK or WM_ENOMEM. */
+int store_people_set_regional(struct store_people *pl, uint32_t project, int regional);
+/* 1 when project is regional as far as the applied changes go. */
+int store_people_regional(const struct store_people *pl, uint32_t project);
 /* Undo every logged change since the last store_people_commit, newest first. */
 void store_people_rollback(struct store_people *pl);
 /* Forget the logged changes: their batch is committed. */
 void store_people_commit(struct store_people *pl);
+
+/* Queue a change for the batch (the writer, under the write lock, before submitting).
+ * person is copied for REMOVE, borrowed for ADD. WM_OK or WM_ENOMEM. */
+int store_people_push(struct store_people *pl, int kind, const char *person,
+                      const struct store_pentry *e, int regional);
+/* Forget the queued changes (the batch's LMDB work failed before they ran). */
+void store_people_drop(struct store_people *pl);
+/* Start applying the queued changes on the layer's thread (logged); the writer goes on
+ * to commit meanwhile. */
+void store_people_submit(struct store_people *pl);
+/* Wait for the submitted changes; the queue is empty afterwards. Returns their
+ * outcome: WM_OK, or the first error (the changes before it stay applied and logged). */
+int store_people_finish(struct store_people *pl);
+/* Start and stop the layer's thread. */
+int store_people_start(struct store_people *pl);
+void store_people_stop(struct store_people *pl);
 
 /* A person's placements as the write path and PROGRESS need them. */
 struct store_pscan {
@@ -379,10 +441,9 @@ struct store_pscan {
     uint64_t count;     /* live placements on exactly (project, date) */
     int32_t other;      /* earliest date in the other regional projects, or NONE */
 };
-/* Scan person pid's placements around (project, date); regional says by project id
- * (nregional entries) which projects are regional. */
+/* Scan person pid's placements around (project, date). */
 void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
-                       const uint8_t *regional, uint32_t nregional, struct store_pscan *ps);
+                       struct store_pscan *ps);
 
 /* ---- the in-memory rollup (memroll.c), changed only through the person layer ---- */
 
@@ -466,8 +527,6 @@ struct store_wtx {
     struct wm_event scratch_ev;
     struct wm_retract scratch_rt;
     struct wm_project scratch_p;
-    const uint8_t *regional; /* by project id: scope regional (from the registry) */
-    uint32_t nregional;
     /* project and gemeente ids looked up, by a hash of the name */
     struct store_name_cache projects[STORE_NAME_CACHE], gemeenten[STORE_NAME_CACHE];
 };
@@ -476,7 +535,6 @@ struct store_wtx {
 struct store_event_ids {
     uint32_t project; /* 0: none */
     uint32_t gemeente;
-    uint32_t person;
 };
 
 /* LMDB calls of the write path; each records the first LMDB code in w->mdb_rc and
@@ -489,17 +547,13 @@ int store_wtx_cursor(struct store_wtx *w, int dbi, MDB_cursor **cur);
 /* Record and translate the result of any other LMDB call (0 gives WM_OK). */
 int store_wtx_lmdb(struct store_wtx *w, int rc);
 
-/* Move the earliest placement of (project, person): sign 1 counts date as a first
- * placement, -1 uncounts it (PROJ indicator FIRST, all granularities). */
-int store_wtx_first_delta(struct store_wtx *w, uint32_t project, int32_t date, int sign);
-
-/* Keep the FIRST and UFIRST counters and placed_persons in step with one placement
- * added (sign 1) or retracted (sign -1), reading the person layer before the change. WM_OK or an
- * error (the batch fails). */
-int store_placement_update(struct store_wtx *w, uint32_t person, uint32_t project, int32_t date,
+/* Keep the FIRST and UFIRST cells and placed_persons in step with one placement of
+ * person pid added (sign 1) or retracted (sign -1): call before the entry changes.
+ * WM_OK or an error (the batch's changes fail). placement.c. */
+int store_placement_update(struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
                            int sign);
-/* Project becomes regional (1) or not (0): move the UFIRST counters of its persons. Call
- * before w->regional changes. WM_OK or an error. */
-int store_placement_rescope(struct store_wtx *w, uint32_t project, int regional);
+/* Project becomes regional (1) or not (0): move the UFIRST cells of its persons and set
+ * its flag. WM_OK or an error. */
+int store_placement_rescope(struct store_people *pl, uint32_t project, int regional);
 
 #endif /* WM_STORE_INT_H */

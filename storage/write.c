@@ -122,14 +122,9 @@ static int proj_delta(struct store_wtx *w, int ind, uint32_t project, int32_t da
     return WM_OK;
 }
 
-int store_wtx_first_delta(struct store_wtx *w, uint32_t project, int32_t date, int sign)
-{
-    return proj_delta(w, STORE_IND_FIRST, project, date, sign);
-}
-
 /* Add (sign 1) or remove (sign -1) an event to/from every counter and index. */
 static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
-                        const struct store_event_ids *ids, int sign)
+                        const struct store_event_ids *ids, const char *person, int sign)
 {
     const struct proto_type_desc *td = proto_type_desc(ev->type);
     uint8_t enums[WM_MAX_ENUMS] = {0}, idx[WM_MAX_ENUMS], k[STORE_RK_ENUMS];
@@ -140,7 +135,7 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
         return WM_EINTERNAL;
     memcpy(enums, ev->enums, td->nenums);
     /* LMDB holds year and month VEC cells; day and full cells are in memory, counted
-     * by store_people_change below */
+     * when the person layer applies the change pushed below */
     for (int i = 0; i < td->nenums; i++)
         idx[i] = (uint8_t)(store_vec_offset(td, i) + enums[i]);
     for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH && ret == WM_OK; g++) {
@@ -164,9 +159,7 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
         }
         break;
     case WM_TYPE_PLACED:
-        /* reads the person layer as it is before this event changes it */
         w->c.placed += (uint64_t)(int64_t)sign;
-        ret = store_placement_update(w, ids->person, ids->project, ev->date, sign);
         break;
     default:
         w->c.outflow += (uint64_t)(int64_t)sign;
@@ -174,8 +167,10 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
     }
     if (ret != WM_OK)
         return ret;
+    /* the person layer and the in-memory rollup follow when LMDB commits */
     store_people_entry(ev, ids->project, ids->gemeente, &e);
-    return store_people_change(&w->s->people, ids->person, &e, sign, 1);
+    return store_people_push(&w->s->people, sign > 0 ? STORE_POP_ADD : STORE_POP_REMOVE, person, &e,
+                             0);
 }
 
 /* The project id of a registered name: WM_OK, WM_EUNKNOWN_PROJECT or an error. */
@@ -213,7 +208,7 @@ static int project_id(struct store_wtx *w, const char *name, uint32_t *id)
     return WM_OK;
 }
 
-/* Resolve gemeente and person ids; create them when missing (create=1). */
+/* Resolve the gemeente id; create it when missing (create=1). */
 static int event_ids(struct store_wtx *w, const struct wm_event *ev, int create,
                      struct store_event_ids *ids)
 {
@@ -229,13 +224,10 @@ static int event_ids(struct store_wtx *w, const struct wm_event *ev, int create,
         snprintf(nc->name, sizeof nc->name, "%s", ev->gemeente);
         nc->id = ids->gemeente;
     }
-    ret = store_people_id(&w->s->people, ev->person, create, &ids->person);
-    return ret == WM_ENOT_FOUND ? WM_EINTERNAL : ret;
+    return WM_OK;
 }
 
 /* ---- the operations ---------------------------------------------------------- */
-
-static int regional_set(struct store_wtx *w, uint32_t id, int regional);
 
 static int apply_event(struct store_wtx *w, struct store_item *it)
 {
@@ -296,7 +288,7 @@ static int apply_event(struct store_wtx *w, struct store_item *it)
     if (ret == WM_OK)
         ret = event_ids(w, ev, 1, &ids);
     if (ret == WM_OK)
-        ret = apply_counts(w, ev, &ids, 1);
+        ret = apply_counts(w, ev, &ids, in->person, 1);
     if (ret != WM_OK)
         return ret;
     w->c.last_seq = seq;
@@ -410,7 +402,7 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
     if (ret == WM_OK)
         ret = event_ids(w, target, 0, &ids);
     if (ret == WM_OK)
-        ret = apply_counts(w, target, &ids, -1);
+        ret = apply_counts(w, target, &ids, target->person, -1);
     if (ret != WM_OK)
         return ret == WM_EUNKNOWN_PROJECT ? WM_EINTERNAL : ret;
     w->c.last_seq = seq;
@@ -485,12 +477,17 @@ static int apply_project(struct store_wtx *w, struct store_item *it)
     project_merge(p, in);
     if (!period_ok(it, p))
         return WM_OK;
-    /* A new scope moves the program's placement counters of the project's persons. */
-    ret = store_placement_rescope(w, id, p->scope == WM_SCOPE_REGIONAL);
-    if (ret == WM_OK)
-        ret = regional_set(w, id, p->scope == WM_SCOPE_REGIONAL);
-    if (ret != WM_OK)
-        return ret;
+    /* A new scope moves the program's placement counts of the project's persons: the
+     * person layer does that, in order with the batch's events. */
+    {
+        struct store_pentry e;
+        memset(&e, 0, sizeof e);
+        e.project = (uint16_t)id;
+        ret = store_people_push(&w->s->people, STORE_POP_RESCOPE, NULL, &e,
+                                p->scope == WM_SCOPE_REGIONAL);
+        if (ret != WM_OK)
+            return ret;
+    }
     msgpack_sbuffer_clear(&w->s->sb);
     store_put_u32(idb, id);
     if (msgpack_sbuffer_write(&w->s->sb, (const char *)idb, 4) != 0)
@@ -538,50 +535,6 @@ static int apply_program(struct store_wtx *w, struct store_item *it)
 /* ---- the batch ---------------------------------------------------------------- */
 
 /* Set the scope flag of project id (growing the table as needed). */
-static int regional_set(struct store_wtx *w, uint32_t id, int regional)
-{
-    struct store *s = w->s;
-
-    if (id >= s->regional_cap) {
-        size_t cap = (id + 64) * 2;
-        uint8_t *r = realloc(s->regional, cap);
-        if (!r)
-            return WM_ENOMEM;
-        memset(r + s->regional_cap, 0, cap - s->regional_cap);
-        s->regional = r;
-        s->regional_cap = cap;
-    }
-    s->regional[id] = (uint8_t)regional;
-    w->regional = s->regional;
-    if (id >= w->nregional)
-        w->nregional = id + 1;
-    return WM_OK;
-}
-
-/* Load every project's scope: the placement counters of the program need it. */
-static int regional_load(struct store_wtx *w)
-{
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc, ret = store_wtx_cursor(w, STORE_DBI_PROJECTS, &cur);
-
-    if (ret != WM_OK)
-        return ret;
-    if (w->s->regional)
-        memset(w->s->regional, 0, w->s->regional_cap);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == WM_OK;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint32_t id;
-        ret = store_project_value(&v, &id, &w->scratch_p);
-        if (ret == WM_OK)
-            ret = regional_set(w, id, w->scratch_p.scope == WM_SCOPE_REGIONAL);
-    }
-    mdb_cursor_close(cur);
-    if (ret != WM_OK)
-        return ret;
-    return rc == MDB_NOTFOUND ? WM_OK : store_wtx_lmdb(w, rc);
-}
-
 static void items_reset(struct store_item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -590,6 +543,20 @@ static void items_reset(struct store_item *items, size_t n)
         items[i].seq = 0;
         items[i].err[0] = '\0';
     }
+}
+
+/* Rebuild the person layer from the store (under its write lock), after it failed to
+ * follow a commit; until that works it is marked damaged and no batch is applied. */
+static int people_rebuild(struct store *s)
+{
+    char err[256];
+
+    if (store_people_load(s, err, sizeof err) != WM_OK) {
+        s->people.damaged = 1;
+        return WM_EINTERNAL;
+    }
+    s->people.damaged = 0;
+    return WM_OK;
 }
 
 /* One attempt at the batch. Returns WM_OK when committed. */
@@ -609,8 +576,7 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
     ret = store_counters_get(s, w->txn, &w->c);
     if (ret == WM_OK && w->c.next_project == 0)
         w->c.next_project = w->c.next_gemeente = 1;
-    if (ret == WM_OK)
-        ret = regional_load(w);
+    store_people_drop(&s->people);
     for (size_t i = 0; i < n && ret == WM_OK; i++) {
         switch (items[i].op) {
         case STORE_OP_EVENT:
@@ -636,19 +602,32 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
         ret = store_deltas_flush(s, w->txn);
     if (ret == WM_OK)
         ret = store_wtx_put(w, STORE_DBI_META, "counters", 8, &w->c, sizeof w->c, 0);
+    if (ret == WM_OK && pthread_rwlock_wrlock(&s->people.lock) != 0)
+        ret = WM_EINTERNAL;
     if (ret != WM_OK) {
         mdb_txn_abort(w->txn);
         w->txn = NULL;
-        store_people_rollback(&s->people);
+        store_people_drop(&s->people);
         return ret;
     }
+    /* The person layer applies the batch's changes on its own thread while LMDB writes
+     * and syncs; its write lock keeps readers out until both are done, so a reader
+     * sees the same commit in both. */
+    store_people_submit(&s->people);
     rc = mdb_txn_commit(w->txn);
     w->txn = NULL;
+    ret = store_people_finish(&s->people);
     if (rc != 0) {
         store_people_rollback(&s->people);
+        if (s->people.damaged)
+            people_rebuild(s);
+        pthread_rwlock_unlock(&s->people.lock);
         return w_fail(w, rc);
     }
     store_people_commit(&s->people);
+    if (ret != WM_OK)
+        people_rebuild(s); /* committed, but the layer could not follow */
+    pthread_rwlock_unlock(&s->people.lock);
     return WM_OK;
 }
 
@@ -658,18 +637,22 @@ int store_apply(struct store *s, struct store_item *items, size_t n)
     int ret;
 
     w.mdb_rc = 0;
-    /* Held across the commit: a reader sees the person layer and LMDB at one commit. */
-    if (pthread_rwlock_wrlock(&s->people.lock) != 0)
-        return WM_EINTERNAL;
-    for (;;) {
-        ret = s->people.damaged ? WM_EINTERNAL : apply_once(s, &w, items, n);
+    ret = WM_OK;
+    if (s->people.damaged) {
+        /* only the writer changes it: reading the flag needs no lock */
+        if (pthread_rwlock_wrlock(&s->people.lock) != 0)
+            return WM_EINTERNAL;
+        ret = people_rebuild(s);
+        pthread_rwlock_unlock(&s->people.lock);
+    }
+    while (ret == WM_OK) {
+        ret = apply_once(s, &w, items, n);
         if (ret != WM_EMAPFULL)
             break;
         ret = store_grow(s);
-        if (ret != WM_OK)
-            break;
+        if (ret == WM_OK)
+            continue;
     }
-    pthread_rwlock_unlock(&s->people.lock);
     store_deltas_reset(&s->deltas);
     if (ret == WM_OK)
         return WM_OK;
