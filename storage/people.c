@@ -534,6 +534,12 @@ static int op_apply(struct store_people *pl, const struct store_pop *op)
     ret = store_people_id(pl, op->person, sign > 0, &pid);
     if (ret == WM_ENOT_FOUND)
         return WM_EINTERNAL; /* retracting an event of a person the layer never saw */
+    /* PROGRESS's per-project counts: started, completed with success, and (placement.c)
+     * first placements */
+    if (ret == WM_OK && op->e.type == WM_TYPE_STARTED)
+        ret = store_people_roll(pl, STORE_MT_STARTED, op->e.project, op->e.date, sign);
+    if (ret == WM_OK && op->e.type == WM_TYPE_COMPLETED && WM_RESULT_SUCCESS(op->e.enums[0]))
+        ret = store_people_roll(pl, STORE_MT_COMPLETED, op->e.project, op->e.date, sign);
     if (ret == WM_OK && op->e.type == WM_TYPE_PLACED)
         ret = store_placement_update(pl, pid, op->e.project, op->e.date, sign);
     if (ret == WM_OK)

@@ -1,8 +1,9 @@
 /*
- * storage: PROGRESS, the stoplight dashboard. Per project, started and completed come
- * from the PROJ rollup and placed persons from the FIRST counters (each (project,
- * person) counted once, at its earliest live placement), so a project costs a few
- * cursor runs over its own cells: (years + 2*11 months + 2*30 days) at most.
+ * storage: PROGRESS, the stoplight dashboard, from the store's memory part (people.c):
+ * per project, started, completed (with success) and FIRST cells (each (project,
+ * person) counted once, at its earliest live placement) of the in-memory rollup, so a
+ * project costs a few bucket reads: (years + 2*11 months + 2*30 days) at most, each
+ * bucket holding one cell per project.
  *
  * Exactness where a project's start lies after some of its placements (the FIRST
  * counters say whether any does): a person whose earliest placement precedes the start
@@ -13,13 +14,14 @@
  * The program's placed persons are the union over regional projects, each within its
  * own window. Usually (no regional project has a placement dated before its start) a
  * person is in it iff their earliest regional placement is at or before asof: one run
- * over the UFIRST counters, maintained by the write path (and moved when a project's
- * scope changes). Otherwise it is the sum of the projects' counts minus, for every
+ * over the UFIRST cells, kept by placement.c (and moved when a project's scope
+ * changes). Otherwise it is the sum of the projects' counts minus, for every
  * person placed in two or more projects (the person layer keeps them in a list), the
  * number of extra projects that counted them: cost grows with the placements of
  * persons placed in more than one project, nothing else.
  *
- * PROGRESS holds the person layer's read lock, taken before its read transaction.
+ * PROGRESS holds the memory part's read lock, taken before its read transaction (which
+ * it needs for the registry).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,39 +31,11 @@
 struct prog_ctx {
     struct store *s;
     MDB_txn *txn;
-    MDB_cursor *cur; /* rollup */
     struct store_registry reg;
     int32_t asof;
 };
 
-/* Sum of a PROJ indicator of project over the dates [a, b]. */
-static int proj_sum(struct prog_ctx *c, int ind, uint32_t project, int32_t a, int32_t b,
-                    uint64_t *sum)
-{
-    struct store_span spans[5];
-    size_t n = store_decompose(a, b, 0, spans);
-    int rc = 0;
-
-    *sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t k0[STORE_PK_LEN];
-        MDB_val k = {STORE_PK_LEN, k0}, v;
-        store_proj_key(k0, ind, project, spans[i].gran, spans[i].lo);
-        for (rc = mdb_cursor_get(c->cur, &k, &v, MDB_SET_RANGE); rc == 0;
-             rc = mdb_cursor_get(c->cur, &k, &v, MDB_NEXT)) {
-            const uint8_t *kb = k.mv_data;
-            if (k.mv_size != STORE_PK_LEN || memcmp(kb, k0, 5) != 0 ||
-                store_get_time(kb + 5) > spans[i].hi)
-                break;
-            *sum += store_val_u64(&v);
-        }
-        if (rc != 0 && rc != MDB_NOTFOUND)
-            return store_lmdb_err(rc);
-    }
-    return WM_OK;
-}
-
-/* Sum of the in-memory cells of type (STORE_MT_FIRST or STORE_MT_UFIRST) of project
+/* Sum of the in-memory cells of pseudo type (STORE_MT_*) of project
  * over the dates [a, b]: at most five spans of years, months and days. */
 static int mem_sum(struct prog_ctx *c, int type, uint32_t project, int32_t a, int32_t b,
                    uint64_t *sum)
@@ -158,9 +132,9 @@ static int project_actuals(struct prog_ctx *c, const struct store_reg_project *r
     act[0] = act[1] = act[2] = 0;
     if (a > c->asof)
         return WM_OK;
-    ret = proj_sum(c, STORE_IND_STARTED, rp->id, a, c->asof, &act[0]);
+    ret = mem_sum(c, STORE_MT_STARTED, rp->id, a, c->asof, &act[0]);
     if (ret == WM_OK)
-        ret = proj_sum(c, STORE_IND_COMPLETED, rp->id, a, c->asof, &act[1]);
+        ret = mem_sum(c, STORE_MT_COMPLETED, rp->id, a, c->asof, &act[1]);
     if (ret == WM_OK)
         ret = placed_persons(c, rp->id, a, c->asof, &act[2]);
     return ret;
@@ -256,7 +230,7 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
     uint64_t(*acts)[3] = NULL;
     size_t nsel = 0;
     uint64_t prog[3] = {0, 0, 0}, over = 0;
-    int rc, ret, pre = 0;
+    int ret, pre = 0;
 
     *nrows = 0;
     memset(&c, 0, sizeof c);
@@ -281,11 +255,6 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
         proto_errf(err, errlen, "unknown project '%s'", q->project);
         ret = WM_EUNKNOWN_PROJECT;
         goto out;
-    }
-    rc = mdb_cursor_open(c.txn, s->dbi[STORE_DBI_ROLLUP], &c.cur);
-    if (rc != 0) {
-        ret = store_lmdb_err(rc);
-        goto fail;
     }
     sel = malloc((c.reg.nproj ? c.reg.nproj : 1) * sizeof *sel);
     acts = calloc(c.reg.nproj ? c.reg.nproj : 1, sizeof *acts);
@@ -356,8 +325,6 @@ fail:
     if (ret != WM_ENOMEM)
         ret = WM_EIO;
 out:
-    if (c.cur)
-        mdb_cursor_close(c.cur);
     store_query_end(s, c.txn, &c.reg);
     pthread_rwlock_unlock(&s->people.lock);
     free(sel);

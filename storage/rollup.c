@@ -76,15 +76,6 @@ size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gr
     return STORE_RK_ENUMS;
 }
 
-void store_proj_key(uint8_t *k, int indicator, uint32_t project, int gran, int32_t unit)
-{
-    k[0] = STORE_ROLL_PROJ;
-    k[1] = (uint8_t)indicator;
-    store_put_u16(k + 2, project);
-    k[4] = (uint8_t)gran;
-    store_put_time(k + 5, unit);
-}
-
 /* Split [a, b] into days, months and the days after them, when month_mode; the
  * month spans are omitted when [a, b] holds no whole month. */
 static size_t decompose_months(int32_t a, int32_t b, struct store_span *out)

@@ -27,13 +27,12 @@ static const char *const dbi_names[STORE_DBI_COUNT_] = {
 static const char *const schema1_dbis[] = {"persons", "pidx", "pplace", "pfirst", "pmulti"};
 
 /* Upgrade a schema 1 store in txn: drop the person DBIs, the day and full rollup cells
- * (kinds 0 and 4) and the FIRST/UFIRST counters, which are in memory now. Everything
- * else is the same. */
+ * (kinds 0 and 4) and PROGRESS's counters (kind 5), which are in memory now.
+ * Everything else is the same. */
 static int store_upgrade_1(MDB_txn *txn, MDB_dbi rollup)
 {
-    /* key prefixes: day cells, full cells, PROJ FIRST and UFIRST cells */
-    static const uint8_t prefixes[4][2] = {{0}, {4}, {5, 2}, {5, 3}};
-    static const size_t lens[4] = {1, 1, 2, 2};
+    /* key prefixes: day cells, full cells, PROJ cells */
+    static const uint8_t prefixes[3] = {0, 4, 5};
     MDB_cursor *cur;
     MDB_val k, v;
     int rc = mdb_cursor_open(txn, rollup, &cur);
@@ -41,12 +40,12 @@ static int store_upgrade_1(MDB_txn *txn, MDB_dbi rollup)
     if (rc != 0)
         return rc;
     /* seek the prefix's first cell again after each delete: simple, and run once */
-    for (int i = 0; i < 4 && rc == 0; i++) {
+    for (int i = 0; i < 3 && rc == 0; i++) {
         for (;;) {
-            k.mv_size = lens[i];
-            k.mv_data = (void *)prefixes[i];
+            k.mv_size = 1;
+            k.mv_data = (void *)&prefixes[i];
             rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            if (rc != 0 || k.mv_size < lens[i] || memcmp(k.mv_data, prefixes[i], lens[i]) != 0)
+            if (rc != 0 || ((const uint8_t *)k.mv_data)[0] != prefixes[i])
                 break;
             rc = mdb_cursor_del(cur, 0);
             if (rc != 0)

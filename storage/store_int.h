@@ -156,9 +156,12 @@ struct store_pop {
     struct store_pentry e;
 };
 
-/* Pseudo types of in-memory rollup cells for PROGRESS: per project, persons at their
- * earliest live placement there (FIRST); persons at their earliest placement in any
+/* Pseudo types of in-memory rollup cells for PROGRESS, by project and date: started
+ * events; completed events with a successful result; persons at their earliest live
+ * placement in the project (FIRST); persons at their earliest placement in any
  * regional project (UFIRST, project 0). */
+#define STORE_MT_STARTED 6
+#define STORE_MT_COMPLETED 7
 #define STORE_MT_FIRST 8
 #define STORE_MT_UFIRST 9
 
@@ -315,25 +318,17 @@ static inline uint64_t store_val_u64(const MDB_val *v)
 
 enum store_rollup_kind {
     /* 0 and 4 were day (BASE) and full (FULL) cells in schema 1 stores */
-    STORE_ROLL_VEC = 1,  /* year and month cells: the count and per-enum-value counts */
-    STORE_ROLL_PROJ = 5, /* PROGRESS: [PROJ][indicator][project][gran][time] */
-    STORE_ROLL_MEM = 9,  /* not in LMDB: the in-memory rollup (memroll.c) */
+    STORE_ROLL_VEC = 1, /* year and month cells: the count and per-enum-value counts */
+    /* 5 was PROGRESS's per-project counters (PROJ) in schema 1: in memory now */
+    STORE_ROLL_MEM = 9, /* not in LMDB: the in-memory rollup (memroll.c) */
 };
 enum store_gran { STORE_GRAN_YEAR = 0, STORE_GRAN_MONTH = 1, STORE_GRAN_DAY = 2 };
-/* PROGRESS indicators of the PROJ rollup. */
-enum store_indicator {
-    STORE_IND_STARTED = 0,   /* started events */
-    STORE_IND_COMPLETED = 1, /* completed events with a successful result */
-    /* 2 and 3 were FIRST and UFIRST in schema 1: in memory now (STORE_MT_*) */
-};
-
 /* Byte offsets of a rollup key. */
 #define STORE_RK_GRAN 2
 #define STORE_RK_TIME 3
 #define STORE_RK_PROJECT 7
 #define STORE_RK_GEM 9
 #define STORE_RK_ENUMS 11 /* the key's length */
-#define STORE_PK_LEN 9    /* PROJ key: kind, indicator, project, gran, time */
 
 /* The kind whose cells answer a query using nused of the type's enums at gran: VEC
  * (LMDB) or MEM (the in-memory rollup). */
@@ -354,8 +349,6 @@ int32_t store_unit_last(int gran, int32_t unit);
  * index goes last in the write path); returns its length. */
 size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gran, int32_t unit,
                         uint32_t gemeente);
-/* Encode a PROJ key (STORE_PK_LEN bytes). */
-void store_proj_key(uint8_t *k, int indicator, uint32_t project, int gran, int32_t unit);
 
 /* One run of whole time units [lo, hi] of a granularity. */
 struct store_span {

@@ -108,20 +108,6 @@ static int store_record(struct store_wtx *w, uint64_t seq)
 
 /* ---- counters of one event --------------------------------------------------- */
 
-static int proj_delta(struct store_wtx *w, int ind, uint32_t project, int32_t date, int sign)
-{
-    uint8_t k[STORE_PK_LEN];
-
-    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
-        int ret;
-        store_proj_key(k, ind, project, g, store_time_unit(date, g));
-        ret = store_deltas_add(&w->s->deltas, STORE_DBI_ROLLUP, k, STORE_PK_LEN, sign);
-        if (ret != WM_OK)
-            return ret;
-    }
-    return WM_OK;
-}
-
 /* Add (sign 1) or remove (sign -1) an event to/from every counter and index. */
 static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
                         const struct store_event_ids *ids, const char *person, int sign)
@@ -150,13 +136,10 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
     switch (ev->type) {
     case WM_TYPE_STARTED:
         w->c.started += (uint64_t)(int64_t)sign;
-        ret = proj_delta(w, STORE_IND_STARTED, ids->project, ev->date, sign);
         break;
     case WM_TYPE_COMPLETED:
-        if (WM_RESULT_SUCCESS(ev->enums[0])) {
+        if (WM_RESULT_SUCCESS(ev->enums[0]))
             w->c.completed += (uint64_t)(int64_t)sign;
-            ret = proj_delta(w, STORE_IND_COMPLETED, ids->project, ev->date, sign);
-        }
         break;
     case WM_TYPE_PLACED:
         w->c.placed += (uint64_t)(int64_t)sign;
