@@ -15,28 +15,24 @@
  *   retracted  target seq u64 -> retraction seq u64
  *   projects   name -> u32 project id + project record (ids are dense, from 1)
  *   names      0x01 gemeente -> u32 id; 0x02 u32 id -> gemeente (ids from 1)
- *   rollup     rollup cell key -> u64 count, see "Rollups" below
+ *   rollup     VEC cell key -> u64 counters, see "Rollups" below
  *
- * Nothing keyed by person is in LMDB: the person layer (people.c) is in memory,
- * rebuilt from events and retracted when the store opens. Schema 1 stores had five
- * more DBIs for it (persons, pidx, pplace, pfirst, pmulti); opening one drops them.
+ * Rollups (DBI rollup): [kind VEC=1][type][granularity][time][project u16][gemeente u16]
+ * -> u64 count, then one u64 count per value of each enum of the type, in order
+ * (store_vec_len): the base rollup and the one-enum rollups of a year or a month in
+ * one cell, so an event touches two cells. Project 0 means "no project" (outflow).
+ * Time is the year or the month index (year*12+month-1). Time before project: a
+ * batch's events share a few weeks, so its cells land on few pages, and a query reads
+ * a time range as one run. A batch sums each cell's changes in one vector
+ * (store_deltas_add_vec) and writes the cell once.
  *
- * Rollups (DBI rollup): [kind][type][granularity][time][project u16][gemeente u16].
- * Kinds:
- *   VEC   year and month cells: u64 count, then one u64 count per value of each enum of
- *         the type, in order (store_vec_len): the base rollup and the one-enum rollups
- *         in one cell, so an event touches one cell per period, not 1 + enums.
- *   PROJ  per-project indicator counters for PROGRESS (below).
- * Day cells and cells of every enum combination (the "full" rollup, for edge days and
- * queries on two or more enums) are not here but in memory (memroll.c), beside the
- * person layer: in LMDB they were three quarters of the pages a commit wrote.
- * Project 0 means "no project" (outflow). Time is the year, the month index
- * (year*12+month-1) or, for PROJ, the date, by granularity. Time before project: a batch's events
- * share a few weeks, so its cells land on few pages (fewer pages to write per commit),
- * and a query reads a time range as one run. In the write path a batch sums each VEC
- * cell's changes in one vector (store_deltas_add_vec) and writes the cell once. The kind PROJ holds
- * per-project indicator counters for PROGRESS, project first because PROGRESS reads
- * each project over its own window: [PROJ][indicator][project][gran][time].
+ * Everything else is the store's memory part (people.c), rebuilt from the events and
+ * retractions when the store opens: the person layer (for distinct=person and
+ * PROGRESS), and the in-memory rollup (memroll.c): day cells, cells of every enum
+ * combination, and PROGRESS's per-project counts. In LMDB, updated in every commit,
+ * they were most of the pages a commit wrote. Schema 1 stores had them in LMDB (DBIs
+ * persons, pidx, pplace, pfirst, pmulti; rollup kinds 0, 4 and 5); opening one drops
+ * them.
  */
 #ifndef WM_STORE_INT_H
 #define WM_STORE_INT_H
