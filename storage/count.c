@@ -8,11 +8,12 @@
  * enums, for FULL cells); it does not grow with the number of events, only with the
  * variety of their values (an all-time query without month/quarter reads year cells).
  *
- * distinct=person walks the in-memory person layer (people.c) person by person, so
- * each person's entries are seen together and counted once per group, without a set
- * of (group, person). Cost: one pass over the entries (about one per distinct live
- * event, 16 bytes each) of all persons; it grows with the live events of the store,
- * at memory speed, and reads no LMDB page.
+ * distinct=person walks the in-memory person layer (people.c): the persons listed for
+ * the type in the years the range touches, each person's entries together, so each
+ * counts once per group without a set of (group, person). Cost: one memory read per
+ * such person plus their entries (about one per distinct live event of theirs); it
+ * grows with the persons active in those years, not with the whole store, and reads
+ * no LMDB page.
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <stdio.h>
@@ -445,33 +446,70 @@ static int needs_memory(const struct count_ctx *c)
 
 /* ---- distinct persons from the person layer ---------------------------------------- */
 
-/* Walk every person's live entries (people.c); the caller holds the layer's read
- * lock. A person's entries come together, so a group counts a person once without a
- * set of (group, person): the group remembers the last person it counted. */
+/* Count one person's matching entries: a person's entries come together, so a group
+ * counts a person once without a set of (group, person): the group remembers the
+ * last person it counted. */
+static int distinct_person(struct count_ctx *c, uint32_t pid)
+{
+    const struct store_person *p = &c->s->people.p[pid];
+
+    for (uint32_t i = 0; i < p->n; i++) {
+        const struct store_pentry *e = &p->e[i];
+        uint32_t vals[WM_DIM_COUNT_];
+        struct period per;
+        int ret;
+        if (e->type != c->q->type || e->date < c->a || e->date > c->b ||
+            !dims_ok(c, e->project, e->gemeente, e->enums))
+            continue;
+        per = unit_period(STORE_GRAN_DAY, e->date);
+        if (!period_ok(c, &per))
+            continue;
+        group_vals(c, e->project, e->gemeente, e->enums, &per, vals);
+        ret = group_add(c, vals, 1, (uint64_t)pid + 1);
+        if (ret != WM_OK)
+            return ret;
+    }
+    return WM_OK;
+}
+
+/* Walk the persons listed for the type in the years [a, b] touches (people.c), each
+ * once (a bitmap of those seen), reading their entries. The caller holds the layer's
+ * read lock. */
 static int count_distinct(struct count_ctx *c)
 {
     const struct store_people *pl = &c->s->people;
+    int y1 = store_time_unit(c->a, STORE_GRAN_YEAR), y2 = store_time_unit(c->b, STORE_GRAN_YEAR);
+    uint8_t *seen;
+    int ret = WM_OK;
 
-    for (uint32_t pid = 0; pid < pl->n; pid++) {
-        const struct store_person *p = &pl->p[pid];
-        for (uint32_t i = 0; i < p->n; i++) {
-            const struct store_pentry *e = &p->e[i];
-            uint32_t vals[WM_DIM_COUNT_];
-            struct period per;
-            int ret;
-            if (e->type != c->q->type || e->date < c->a || e->date > c->b ||
-                !dims_ok(c, e->project, e->gemeente, e->enums))
+    if (y1 < STORE_TY_BASE)
+        y1 = STORE_TY_BASE;
+    seen = calloc(pl->n / 8 + 1, 1);
+    if (!seen)
+        return WM_ENOMEM;
+    for (int y = y1; y <= y2 && ret == WM_OK; y++) {
+        const struct store_plist *l = store_people_listed(pl, c->q->type, y);
+        if (!l) {
+            if ((size_t)c->q->type * STORE_TY_YEARS + (size_t)(y - STORE_TY_BASE) >= pl->nty)
+                break; /* no later year is listed either */
+            continue;
+        }
+        for (size_t i = 0; i < l->n && ret == WM_OK; i++) {
+            uint32_t pid = l->v[i];
+            /* each person's entries are a separate allocation: ask for them well
+             * ahead, so the memory reads overlap instead of queueing one by one */
+            if (i + 8 < l->n)
+                __builtin_prefetch(pl->p[l->v[i + 8]].e);
+            if (i + 16 < l->n)
+                __builtin_prefetch(&pl->p[l->v[i + 16]]);
+            if (seen[pid / 8] & (1u << (pid % 8)))
                 continue;
-            per = unit_period(STORE_GRAN_DAY, e->date);
-            if (!period_ok(c, &per))
-                continue;
-            group_vals(c, e->project, e->gemeente, e->enums, &per, vals);
-            ret = group_add(c, vals, 1, (uint64_t)pid + 1);
-            if (ret != WM_OK)
-                return ret;
+            seen[pid / 8] |= (uint8_t)(1u << (pid % 8));
+            ret = distinct_person(c, pid);
         }
     }
-    return WM_OK;
+    free(seen);
+    return ret;
 }
 
 /* ---- the answer ------------------------------------------------------------------- */

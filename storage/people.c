@@ -110,6 +110,11 @@ static void people_clear(struct store_people *pl)
         free(pl->proj[i].v);
     free(pl->proj);
     free(pl->multi.v);
+    for (size_t i = 0; i < pl->nty; i++)
+        free(pl->ty[i].v);
+    free(pl->ty);
+    pl->ty = NULL;
+    pl->nty = 0;
     free(pl->undo);
     free(pl->regional);
     store_memroll_free(&pl->roll);
@@ -305,12 +310,64 @@ static int lists_update(struct store_people *pl, uint32_t pid, uint32_t project,
     return ret;
 }
 
+static size_t ty_index(int type, int year)
+{
+    return (size_t)type * STORE_TY_YEARS + (size_t)(year - STORE_TY_BASE);
+}
+
+const struct store_plist *store_people_listed(const struct store_people *pl, int type, int year)
+{
+    size_t i;
+
+    if (type < 0 || type >= WM_TYPE_COUNT_ || year < STORE_TY_BASE ||
+        year >= STORE_TY_BASE + STORE_TY_YEARS)
+        return NULL;
+    i = ty_index(type, year);
+    return i < pl->nty ? &pl->ty[i] : NULL;
+}
+
+/* The list of (type, year) with room for one more person, created when missing. */
+static struct store_plist *ty_reserve(struct store_people *pl, int type, int year)
+{
+    size_t i;
+
+    if (type < 0 || type >= WM_TYPE_COUNT_ || year < STORE_TY_BASE ||
+        year >= STORE_TY_BASE + STORE_TY_YEARS)
+        return NULL;
+    i = ty_index(type, year);
+    if (i >= pl->nty) {
+        size_t n = pl->nty;
+        struct store_plist *t = store_array_grow(pl->ty, &n, i + 1, sizeof *t, 64);
+        if (!t)
+            return NULL;
+        memset(t + pl->nty, 0, (n - pl->nty) * sizeof *t);
+        pl->ty = t;
+        pl->nty = n;
+    }
+    return plist_reserve(&pl->ty[i]) == WM_OK ? &pl->ty[i] : NULL;
+}
+
+/* 1 when the person has an entry of the type dated in the year. */
+static int has_type_year(const struct store_person *p, int type, int year)
+{
+    for (uint32_t i = 0; i < p->n; i++) {
+        int y, m, d;
+        if (p->e[i].type != type)
+            continue;
+        proto_date_split(p->e[i].date, &y, &m, &d);
+        if (y == year)
+            return 1;
+    }
+    return 0;
+}
+
 /* Add (sign 1) or remove (sign -1) one event's entry and its rollup cells, without
  * the undo log. Either everything changes or (on an error) nothing does. */
 static int entry_change(struct store_people *pl, uint32_t pid, const struct store_pentry *in,
                         int sign, int undoing)
 {
     struct store_person *p = &pl->p[pid];
+    struct store_plist *tylist = NULL;
     uint64_t before = 0, after = 0;
     unsigned nbefore = 0, nafter = 0;
     uint32_t i;
@@ -323,6 +380,17 @@ static int entry_change(struct store_people *pl, uint32_t pid, const struct stor
             break;
     if (sign < 0 && i == p->n)
         return WM_EINTERNAL; /* removing an event the layer never saw */
+    if (sign > 0 && i == p->n) {
+        /* the person's first entry of this type and year: list them for it */
+        int y, m, d;
+        proto_date_split(in->date, &y, &m, &d);
+        if (!has_type_year(p, in->type, y)) {
+            struct store_plist *l = ty_reserve(pl, in->type, y);
+            if (!l)
+                return WM_ENOMEM;
+            tylist = l;
+        }
+    }
     if (sign > 0 && !undoing) {
         /* every allocation first, so nothing fails once something changed (undoing a
          * removal needs none: nothing shrank) */
@@ -344,6 +412,8 @@ static int entry_change(struct store_people *pl, uint32_t pid, const struct stor
     ret = store_memroll_change(&pl->roll, in, sign);
     if (ret != WM_OK)
         return ret;
+    if (tylist)
+        tylist->v[tylist->n++] = pid;
     if (sign > 0 && i < p->n) {
         p->e[i].count++;
     } else if (sign > 0) {

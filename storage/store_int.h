@@ -117,6 +117,9 @@ struct store_person {
     const char *name; /* the pseudonym, in the arena */
 };
 
+#define STORE_TY_BASE 2000  /* the first year of WM_DATE_MIN */
+#define STORE_TY_YEARS 8000 /* through 9999 */
+
 /* A set of person ids, unordered. */
 struct store_plist {
     uint32_t *v;
@@ -206,6 +209,12 @@ struct store_people {
     struct store_plist *proj; /* by project id: persons with a live placement there */
     uint32_t nproj;
     struct store_plist multi; /* persons with live placements in two or more projects */
+    /* by type and year (index type * STORE_TY_YEARS + year - STORE_TY_BASE): persons
+     * who have had an entry of that type dated in that year. A person is listed once
+     * when the first such entry arrives and stays listed when it goes (a retraction):
+     * readers check the entries, and skip a person seen before. */
+    struct store_plist *ty;
+    size_t nty;
     struct store_pundo *undo;
     size_t nundo, capundo;
     int logging;       /* changes go to the undo log (a live batch, not the rebuild) */
@@ -430,6 +439,9 @@ struct store_pscan {
     uint64_t count;     /* live placements on exactly (project, date) */
     int32_t other;      /* earliest date in the other regional projects, or NONE */
 };
+/* The persons listed for (type, year), or NULL when none. */
+const struct store_plist *store_people_listed(const struct store_people *pl, int type, int year);
+
 /* Scan person pid's placements around (project, date). */
 void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
                        struct store_pscan *ps);
