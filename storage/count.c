@@ -449,21 +449,24 @@ static int needs_memory(const struct count_ctx *c)
 /* Count one person's matching entries: a person's entries come together, so a group
  * counts a person once without a set of (group, person): the group remembers the
  * last person it counted. */
-static int distinct_person(struct count_ctx *c, uint32_t pid)
+static int distinct_person(struct count_ctx *c, uint32_t pid, int timed)
 {
     const struct store_person *p = &c->s->people.p[pid];
 
     for (uint32_t i = 0; i < p->n; i++) {
         const struct store_pentry *e = &p->e[i];
         uint32_t vals[WM_DIM_COUNT_];
-        struct period per;
+        struct period per = {0, 0, 0};
         int ret;
         if (e->type != c->q->type || e->date < c->a || e->date > c->b ||
             !dims_ok(c, e->project, e->gemeente, e->enums))
             continue;
-        per = unit_period(STORE_GRAN_DAY, e->date);
-        if (!period_ok(c, &per))
-            continue;
+        /* the entry's year, quarter and month, when the query uses them */
+        if (timed) {
+            per = unit_period(STORE_GRAN_DAY, e->date);
+            if (!period_ok(c, &per))
+                continue;
+        }
         group_vals(c, e->project, e->gemeente, e->enums, &per, vals);
         ret = group_add(c, vals, 1, (uint64_t)pid + 1);
         if (ret != WM_OK)
@@ -479,6 +482,8 @@ static int count_distinct(struct count_ctx *c)
 {
     const struct store_people *pl = &c->s->people;
     int y1 = store_time_unit(c->a, STORE_GRAN_YEAR), y2 = store_time_unit(c->b, STORE_GRAN_YEAR);
+    int timed = uses_dim(c->q, WM_DIM_YEAR) || uses_dim(c->q, WM_DIM_QUARTER) ||
+                uses_dim(c->q, WM_DIM_MONTH);
     uint8_t *seen;
     int ret = WM_OK;
 
@@ -505,7 +510,7 @@ static int count_distinct(struct count_ctx *c)
             if (seen[pid / 8] & (1u << (pid % 8)))
                 continue;
             seen[pid / 8] |= (uint8_t)(1u << (pid % 8));
-            ret = distinct_person(c, pid);
+            ret = distinct_person(c, pid, timed);
         }
     }
     free(seen);

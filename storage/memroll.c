@@ -155,6 +155,7 @@ static int reserve(struct store_memroll *m)
     t = calloc(n, sizeof *t);
     if (!t)
         return WM_ENOMEM;
+    store_huge_pages(t, n * sizeof *t);
     m->cells = t;
     m->capcells = n;
     for (size_t i = 0; i < m->nbuckets; i++)

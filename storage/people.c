@@ -31,6 +31,8 @@
 #include "store_int.h"
 
 #define PEOPLE_ARENA_CHUNK ((size_t)1 << 20)
+#define PEOPLE_ARENA_MAX ((size_t)64 << 20)
+#define PEOPLE_PE_CLASSES 16 /* = the length of pe_free */
 
 struct store_arena_chunk {
     struct store_arena_chunk *prev;
@@ -56,27 +58,98 @@ static uint32_t name_hash(const char *s)
     return (uint32_t)(h ^ (h >> 32));
 }
 
-static const char *arena_copy(struct store_people *pl, const char *s)
+/* len bytes (a multiple of 16 keeps entries aligned) from the arena: chunks from 1
+ * MiB doubling to 64 MiB, on huge pages where large enough, freed only with the layer. */
+static void *arena_alloc(struct store_people *pl, size_t len)
 {
-    size_t len = strlen(s) + 1;
     struct store_arena_chunk *c = pl->arena;
-    char *out;
+    void *out;
 
+    len = (len + 15) & ~(size_t)15;
     if (!c || c->cap - c->used < len) {
-        size_t cap = len > PEOPLE_ARENA_CHUNK ? len : PEOPLE_ARENA_CHUNK;
-        struct store_arena_chunk *n = malloc(sizeof *n + cap);
+        size_t cap = c && c->cap < PEOPLE_ARENA_MAX ? c->cap * 2 : PEOPLE_ARENA_CHUNK;
+        struct store_arena_chunk *n;
+        if (c && c->cap >= PEOPLE_ARENA_MAX)
+            cap = PEOPLE_ARENA_MAX;
+        if (cap < len)
+            cap = len;
+        n = malloc(sizeof *n + cap);
         if (!n)
             return NULL;
         n->prev = c;
         n->used = 0;
         n->cap = cap;
+        store_huge_pages(n->data, cap);
         pl->arena = c = n;
+        pl->bytes += cap;
     }
     out = c->data + c->used;
-    memcpy(out, s, len);
     c->used += len;
-    pl->bytes += len;
     return out;
+}
+
+static const char *arena_copy(struct store_people *pl, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *out = arena_alloc(pl, len);
+
+    if (out)
+        memcpy(out, s, len);
+    return out;
+}
+
+/* Entry vectors hold 2 << k entries; up to PEOPLE_PE_CLASSES sizes come from the
+ * arena, with a free list per size (the first bytes of a free block point to the
+ * next), so a walk over persons reads few, huge pages. Larger ones use malloc. */
+static int pe_class(uint32_t cap)
+{
+    int k = 0;
+
+    while ((2u << k) < cap)
+        k++;
+    return k;
+}
+
+static void entries_free(struct store_people *pl, struct store_pentry *e, uint32_t cap)
+{
+    int k;
+
+    if (!e)
+        return;
+    k = pe_class(cap);
+    if (k >= PEOPLE_PE_CLASSES) {
+        free(e);
+        return;
+    }
+    memcpy(e, &pl->pe_free[k], sizeof pl->pe_free[k]);
+    pl->pe_free[k] = e;
+}
+
+/* Double person p's entry vector. WM_OK or WM_ENOMEM (unchanged). */
+static int entries_grow(struct store_people *pl, struct store_person *p)
+{
+    uint32_t cap = p->cap ? p->cap * 2 : 2;
+    int k = pe_class(cap);
+    struct store_pentry *ne;
+
+    if (p->cap >= UINT32_MAX / 2)
+        return WM_ENOMEM;
+    if (k >= PEOPLE_PE_CLASSES) {
+        ne = malloc(cap * sizeof *ne);
+    } else if (pl->pe_free[k]) {
+        ne = pl->pe_free[k];
+        memcpy(&pl->pe_free[k], ne, sizeof pl->pe_free[k]);
+    } else {
+        ne = arena_alloc(pl, cap * sizeof *ne);
+    }
+    if (!ne)
+        return WM_ENOMEM;
+    if (p->n)
+        memcpy(ne, p->e, p->n * sizeof *ne);
+    entries_free(pl, p->e, p->cap);
+    p->e = ne;
+    p->cap = cap;
+    return WM_OK;
 }
 
 int store_people_init(struct store_people *pl)
@@ -103,7 +176,9 @@ static void people_clear(struct store_people *pl)
     struct store_arena_chunk *c = pl->arena;
 
     for (uint32_t i = 0; i < pl->n; i++)
-        free(pl->p[i].e);
+        if (pe_class(pl->p[i].cap) >= PEOPLE_PE_CLASSES)
+            free(pl->p[i].e); /* the others are in the arena */
+    memset(pl->pe_free, 0, sizeof pl->pe_free);
     free(pl->p);
     free(pl->slots);
     for (uint32_t i = 0; i < pl->nproj; i++)
@@ -160,6 +235,7 @@ static int slots_grow(struct store_people *pl)
 
     if (!s)
         return WM_ENOMEM;
+    store_huge_pages(s, n * sizeof *s);
     for (size_t i = 0; i < pl->nslots; i++) {
         uint64_t v = pl->slots[i];
         size_t j;
@@ -394,15 +470,8 @@ static int entry_change(struct store_people *pl, uint32_t pid, const struct stor
     if (sign > 0 && !undoing) {
         /* every allocation first, so nothing fails once something changed (undoing a
          * removal needs none: nothing shrank) */
-        if (i == p->n) {
-            size_t cap = p->cap;
-            struct store_pentry *ne = store_array_grow(p->e, &cap, p->n + 1u, sizeof *ne, 2);
-            if (!ne || cap > UINT32_MAX)
-                return WM_ENOMEM;
-            pl->bytes += (cap - p->cap) * sizeof *ne;
-            p->e = ne;
-            p->cap = (uint32_t)cap;
-        }
+        if (i == p->n && p->n == p->cap && entries_grow(pl, p) != WM_OK)
+            return WM_ENOMEM;
         ret = store_memroll_prepare(&pl->roll, in);
         if (ret == WM_OK && in->type == WM_TYPE_PLACED)
             ret = lists_reserve(pl, in->project);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -68,6 +69,16 @@ static int store_upgrade_1(MDB_txn *txn, MDB_dbi rollup)
     return rc;
 }
 
+void store_huge_pages(void *p, size_t len)
+{
+    uintptr_t a = ((uintptr_t)p + STORE_HUGE - 1) & ~(uintptr_t)(STORE_HUGE - 1);
+    uintptr_t b = ((uintptr_t)p + len) & ~(uintptr_t)(STORE_HUGE - 1);
+
+    /* advice only: without transparent huge pages it changes nothing */
+    if (b > a)
+        (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+}
+
 void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first)
 {
     size_t n = *cap ? *cap : first;
@@ -78,8 +89,11 @@ void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t fi
     while (n < need)
         n *= 2;
     nv = realloc(v, n * size);
-    if (nv)
+    if (nv) {
         *cap = n;
+        if (n * size >= 2 * STORE_HUGE)
+            store_huge_pages(nv, n * size);
+    }
     return nv;
 }
 

@@ -205,8 +205,9 @@ struct store_people {
     size_t cap;
     uint64_t *slots; /* name table: hash << 32 | (id + 1); 0 empty */
     size_t nslots;
-    struct store_arena_chunk *arena;
-    struct store_plist *proj; /* by project id: persons with a live placement there */
+    struct store_arena_chunk *arena;  /* names and entry vectors */
+    struct store_pentry *pe_free[16]; /* free entry vectors of 2 << k entries */
+    struct store_plist *proj;         /* by project id: persons with a live placement there */
     uint32_t nproj;
     struct store_plist multi; /* persons with live placements in two or more projects */
     /* by type and year (index type * STORE_TY_YEARS + year - STORE_TY_BASE): persons
@@ -251,9 +252,15 @@ struct store {
     struct store_people people;
 };
 
+/* Ask for transparent huge pages over the whole 2 MiB pages inside [p, p + len): the
+ * memory part is read at random, and with 4 KiB pages nearly every read also misses
+ * the TLB. */
+#define STORE_HUGE ((size_t)2 << 20)
+void store_huge_pages(void *p, size_t len);
+
 /* Room for need elements of size bytes in the array v of *cap: v itself when it has
- * it, else v reallocated with *cap doubled (from first) until it does. NULL when out
- * of memory (v and *cap unchanged). */
+ * it, else v reallocated with *cap doubled (from first) until it does (large arrays
+ * get huge pages). NULL when out of memory (v and *cap unchanged). */
 void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
 
 /* Translate an LMDB (or errno) code into wm_err: the one place that does it. */
