@@ -446,6 +446,9 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     opt.map_max = cfg->map_max;
     opt.gemeenten = cfg->gemeenten;
     opt.n_gemeenten = cfg->n_gemeenten;
+    /* the store's memory part is rebuilt from its events now: seconds per few million */
+    log_msg(LOG_INFO, "opening the store in %s", cfg->data_dir);
+    sd_notify(0, "STATUS=opening the store and rebuilding its memory part from the events");
     rc = store_open(&opt, &srv->store, msg, sizeof(msg));
     if (rc != WM_OK) {
         proto_errf(err, errlen, "cannot open the store in %s: %s", cfg->data_dir,
