@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -669,7 +670,7 @@ static void test_backup(void **state)
 
 struct reader_arg {
     struct fx *f;
-    volatile int stop;
+    atomic_int stop; /* set by the main thread */
     uint64_t reads, last;
     int failed;
 };
