@@ -426,14 +426,12 @@ static struct store_plist *ty_reserve(struct store_people *pl, int type, int yea
 /* 1 when the person has an entry of the type dated in the year. */
 static int has_type_year(const struct store_person *p, int type, int year)
 {
-    for (uint32_t i = 0; i < p->n; i++) {
-        int y, m, d;
-        if (p->e[i].type != type)
-            continue;
-        proto_date_split(p->e[i].date, &y, &m, &d);
-        if (y == year)
+    int32_t first = store_unit_first(STORE_GRAN_YEAR, year);
+    int32_t last = store_unit_last(STORE_GRAN_YEAR, year);
+
+    for (uint32_t i = 0; i < p->n; i++)
+        if (p->e[i].type == type && p->e[i].date >= first && p->e[i].date <= last)
             return 1;
-    }
     return 0;
 }
 

@@ -1,9 +1,8 @@
 /*
  * storage: rollup cells. Key encoding, the split of a date range into whole years,
- * whole months and edge days, and the batch's delta table, which sums every counter
- * change of a batch in memory so each distinct cell is written once per transaction.
+ * whole months and edge days, and the batch's changes, which sum every VEC cell's
+ * counter changes of a batch in memory so each cell is written once per transaction.
  */
-#define _GNU_SOURCE /* qsort_r */
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,106 +134,67 @@ size_t store_decompose(int32_t a, int32_t b, int month_mode, struct store_span o
     return n;
 }
 
-/* ---- the batch's delta table ---------------------------------------------- */
+/* ---- the batch's changes ------------------------------------------------------ */
 
-static uint64_t delta_hash(int dbi, const uint8_t *key, size_t len)
+static uint32_t delta_hash(const uint8_t *key)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)dbi ^ ((uint64_t)len << 8);
-    uint64_t w;
+    uint64_t w0 = 0, w1 = 0, h;
 
-    while (len >= 8) {
-        memcpy(&w, key, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-        key += 8;
-        len -= 8;
-    }
-    w = 0;
-    memcpy(&w, key, len);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    memcpy(&w0, key, 8);
+    memcpy(&w1, key + 8, STORE_RK_ENUMS - 8);
+    h = (w0 ^ 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+    h = (h ^ w1) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
-    return h;
+    return (uint32_t)h;
 }
 
-static int deltas_resize(struct store_deltas *d, size_t cap)
+/* The slot of key: the place of its cell, or the free place where it would go. */
+static uint32_t *delta_slot(const struct store_deltas *d, const uint8_t *key)
 {
-    struct store_delta *slots = calloc(cap, sizeof *slots);
-    uint32_t *order = malloc(cap * sizeof *order);
+    size_t j = delta_hash(key) & (d->cap - 1);
 
-    if (!slots || !order) {
-        free(slots);
-        free(order);
-        return WM_ENOMEM;
-    }
-    for (size_t i = 0; i < d->used; i++) {
-        const struct store_delta *e = &d->slots[d->order[i]];
-        size_t j = delta_hash(e->dbi, e->key, e->len) & (cap - 1);
-        while (slots[j].len)
-            j = (j + 1) & (cap - 1);
-        slots[j] = *e;
-        order[i] = (uint32_t)j;
-    }
-    free(d->slots);
-    free(d->order);
-    d->slots = slots;
-    d->order = order;
-    d->cap = cap;
-    return WM_OK;
-}
-
-/* The slot of (dbi, key), taken when new (delta 0, no vector). NULL: out of memory. */
-static struct store_delta *delta_slot(struct store_deltas *d, int dbi, const uint8_t *key,
-                                      size_t len)
-{
-    size_t j;
-
-    if ((d->used + 1) * 2 > d->cap && deltas_resize(d, d->cap ? d->cap * 2 : 16384) != WM_OK)
-        return NULL;
-    j = delta_hash(dbi, key, len) & (d->cap - 1);
-    for (;;) {
-        struct store_delta *e = &d->slots[j];
-        if (!e->len) {
-            e->dbi = (uint8_t)dbi;
-            e->len = (uint8_t)len;
-            memcpy(e->key, key, len);
-            e->delta = 0;
-            e->vec = 0;
-            d->order[d->used++] = (uint32_t)j;
-            return e;
-        }
-        if (e->dbi == dbi && e->len == len && memcmp(e->key, key, len) == 0)
-            return e;
+    while (d->slots[j] && memcmp(d->cells[d->slots[j] - 1].key, key, STORE_RK_ENUMS) != 0)
         j = (j + 1) & (d->cap - 1);
-    }
+    return &d->slots[j];
 }
 
-int store_deltas_add(struct store_deltas *d, int dbi, const uint8_t *key, size_t len, int64_t delta)
+/* Twice the table (or its first), every cell placed again. */
+static int deltas_resize(struct store_deltas *d)
 {
-    struct store_delta *e = delta_slot(d, dbi, key, len);
+    size_t cap = d->cap ? d->cap * 2 : 16384;
+    uint32_t *slots = calloc(cap, sizeof *slots);
 
-    if (!e)
+    if (!slots)
         return WM_ENOMEM;
-    e->delta += delta;
+    free(d->slots);
+    d->slots = slots;
+    d->cap = cap;
+    for (size_t i = 0; i < d->n; i++)
+        *delta_slot(d, d->cells[i].key) = (uint32_t)i + 1;
     return WM_OK;
 }
 
 int store_deltas_add_vec(struct store_deltas *d, const uint8_t *key, const uint8_t *idx, size_t n,
                          int sign)
 {
-    struct store_delta *e = delta_slot(d, STORE_DBI_ROLLUP, key, STORE_RK_ENUMS);
     struct store_vdelta *v;
+    uint32_t *slot;
 
-    if (!e)
+    if ((d->n + 1) * 2 > d->cap && deltas_resize(d) != WM_OK)
         return WM_ENOMEM;
-    if (!e->vec) {
-        v = store_array_grow(d->vecs, &d->capvecs, d->nvecs + 1, sizeof *v, 1024);
+    slot = delta_slot(d, key);
+    if (!*slot) {
+        v = store_array_grow(d->cells, &d->capcells, d->n + 1, sizeof *v, 1024);
         if (!v)
             return WM_ENOMEM;
-        d->vecs = v;
-        memset(&d->vecs[d->nvecs], 0, sizeof *v);
-        e->vec = (uint32_t)++d->nvecs;
+        d->cells = v;
+        v = &d->cells[d->n];
+        memcpy(v->key, key, STORE_RK_ENUMS);
+        memset(v->d, 0, sizeof v->d);
+        *slot = (uint32_t)++d->n;
     }
-    v = &d->vecs[e->vec - 1];
+    v = &d->cells[*slot - 1];
     v->d[0] += sign;
     for (size_t i = 0; i < n; i++)
         if (idx[i] < STORE_VEC_MAX)
@@ -244,100 +204,58 @@ int store_deltas_add_vec(struct store_deltas *d, const uint8_t *key, const uint8
 
 void store_deltas_reset(struct store_deltas *d)
 {
-    for (size_t i = 0; i < d->used; i++)
-        d->slots[d->order[i]].len = 0;
-    d->used = 0;
-    d->nvecs = 0;
+    if (d->n)
+        memset(d->slots, 0, d->cap * sizeof *d->slots);
+    d->n = 0;
 }
 
 void store_deltas_free(struct store_deltas *d)
 {
+    free(d->cells);
     free(d->slots);
-    free(d->order);
     free(d->sort);
-    free(d->vecs);
     memset(d, 0, sizeof *d);
 }
 
-/* A delta's place in the flush order: LMDB's key order, with the DBI and the first 15
- * key bytes as two integers that settle nearly every comparison. Sorted order keeps
- * most LMDB lookups on the cursor's current leaf page. */
+/* A cell's place in the flush order: its key (11 bytes) as two big-endian integers,
+ * which is LMDB's key order. Sorted order keeps most LMDB lookups on the cursor's
+ * current leaf page. */
 struct sort_key {
     uint64_t w[2];
-    uint32_t slot;
+    uint32_t cell;
 };
 
-static void sort_key_make(struct sort_key *sk, const struct store_delta *e, uint32_t slot)
+static void sort_key_make(struct sort_key *sk, const struct store_vdelta *v, uint32_t cell)
 {
     uint8_t b[16] = {0};
     uint64_t w;
 
-    b[0] = e->dbi;
-    memcpy(b + 1, e->key, e->len < 15 ? e->len : 15);
+    memcpy(b, v->key, STORE_RK_ENUMS);
     memcpy(&w, b, 8);
     sk->w[0] = __builtin_bswap64(w);
     memcpy(&w, b + 8, 8);
     sk->w[1] = __builtin_bswap64(w);
-    sk->slot = slot;
+    sk->cell = cell;
 }
 
-static int sort_key_cmp(const void *pa, const void *pb, void *arg)
+static int sort_key_cmp(const void *pa, const void *pb)
 {
     const struct sort_key *a = pa, *b = pb;
-    const struct store_delta *slots = arg, *x, *y;
-    size_t n;
-    int c;
 
     if (a->w[0] != b->w[0])
         return a->w[0] < b->w[0] ? -1 : 1;
     if (a->w[1] != b->w[1])
         return a->w[1] < b->w[1] ? -1 : 1;
-    x = &slots[a->slot];
-    y = &slots[b->slot];
-    n = x->len < y->len ? x->len : y->len;
-    c = memcmp(x->key, y->key, n);
-    return c ? c : (int)x->len - (int)y->len;
-}
-
-/* Write one counter: cur is on the DBI. */
-static int flush_one(MDB_cursor *cur, const struct store_delta *e)
-{
-    MDB_val k = {e->len, (void *)e->key}, v;
-    uint64_t cnt = (uint64_t)e->delta;
-    int rc;
-
-    if (e->delta > 0) {
-        /* Most cells of a batch are new: try the insert first, one descent. */
-        v.mv_size = sizeof cnt;
-        v.mv_data = &cnt;
-        rc = mdb_cursor_put(cur, &k, &v, MDB_NOOVERWRITE);
-        if (rc != MDB_KEYEXIST)
-            return rc;
-        cnt = store_val_u64(&v) + (uint64_t)e->delta;
-        v.mv_size = sizeof cnt;
-        v.mv_data = &cnt;
-        return mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
-    }
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-    if (rc == MDB_NOTFOUND || (rc == 0 && store_val_u64(&v) < (uint64_t)-e->delta))
-        return -1; /* a counter below zero: the store is inconsistent */
-    if (rc != 0)
-        return rc;
-    cnt = store_val_u64(&v) - (uint64_t)-e->delta;
-    if (cnt == 0)
-        return mdb_cursor_del(cur, 0);
-    v.mv_size = sizeof cnt;
-    v.mv_data = &cnt;
-    return mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+    return 0;
 }
 
 /* Write one VEC cell with its batch's changes: cur is on the rollup DBI. */
-static int flush_vec(MDB_cursor *cur, const struct store_delta *e, const struct store_vdelta *dv)
+static int flush_vec(MDB_cursor *cur, const struct store_vdelta *dv)
 {
-    const struct proto_type_desc *td = proto_type_desc(e->key[1]);
+    const struct proto_type_desc *td = proto_type_desc(dv->key[1]);
     size_t nc = td ? store_vec_len(td) : STORE_VEC_MAX + 1;
     uint64_t vec[STORE_VEC_MAX], total = 0;
-    MDB_val k = {e->len, (void *)e->key}, v;
+    MDB_val k = {STORE_RK_ENUMS, (void *)dv->key}, v;
     int rc, found, changed = 0;
 
     if (nc > STORE_VEC_MAX)
@@ -369,8 +287,8 @@ static int flush_vec(MDB_cursor *cur, const struct store_delta *e, const struct 
         return -1;
     if (total == 0)
         return found ? mdb_cursor_del(cur, 0) : 0;
-    k.mv_size = e->len;
-    k.mv_data = (void *)e->key;
+    k.mv_size = STORE_RK_ENUMS;
+    k.mv_data = (void *)dv->key;
     v.mv_size = nc * sizeof *vec;
     v.mv_data = vec;
     return mdb_cursor_put(cur, &k, &v, found ? MDB_CURRENT : 0);
@@ -380,36 +298,24 @@ int store_deltas_flush(struct store *s, MDB_txn *txn)
 {
     struct store_deltas *d = &s->deltas;
     MDB_cursor *cur = NULL;
-    int cur_dbi = -1;
-    int rc = 0;
+    int rc;
 
-    if (d->used > d->sort_cap) {
-        struct sort_key *sk = realloc(d->sort, d->cap * sizeof *sk);
+    if (d->n == 0)
+        return WM_OK;
+    if (d->n > d->sort_cap) {
+        size_t cap = d->sort_cap;
+        struct sort_key *sk = store_array_grow(d->sort, &cap, d->n, sizeof *sk, 1024);
         if (!sk)
             return WM_ENOMEM;
         d->sort = sk;
-        d->sort_cap = d->cap;
+        d->sort_cap = cap;
     }
-    for (size_t i = 0; i < d->used; i++)
-        sort_key_make(&d->sort[i], &d->slots[d->order[i]], d->order[i]);
-    /* In key order most lookups stay on the cursor's current leaf page. */
-    if (d->used > 1)
-        qsort_r(d->sort, d->used, sizeof *d->sort, sort_key_cmp, d->slots);
-    for (size_t i = 0; i < d->used && rc == 0; i++) {
-        const struct store_delta *e = &d->slots[d->sort[i].slot];
-        if (!e->vec && e->delta == 0)
-            continue;
-        if (e->dbi != cur_dbi) {
-            if (cur)
-                mdb_cursor_close(cur);
-            cur = NULL;
-            rc = mdb_cursor_open(txn, s->dbi[e->dbi], &cur);
-            if (rc != 0)
-                break;
-            cur_dbi = e->dbi;
-        }
-        rc = e->vec ? flush_vec(cur, e, &d->vecs[e->vec - 1]) : flush_one(cur, e);
-    }
+    for (size_t i = 0; i < d->n; i++)
+        sort_key_make(&d->sort[i], &d->cells[i], (uint32_t)i);
+    qsort(d->sort, d->n, sizeof *d->sort, sort_key_cmp);
+    rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_ROLLUP], &cur);
+    for (size_t i = 0; i < d->n && rc == 0; i++)
+        rc = flush_vec(cur, &d->cells[d->sort[i].cell]);
     if (cur)
         mdb_cursor_close(cur);
     if (rc == -1)

@@ -67,35 +67,27 @@ struct store_counters {
     uint64_t next_project, next_gemeente;
 };
 
-/* One pending counter change of a batch: key bytes of a DBI and the summed delta, or
- * the summed changes of a VEC cell's counters. */
-#define STORE_DKEY_MAX 22
-#define STORE_VEC_MAX_ 64 /* = STORE_VEC_MAX, counters of a VEC cell at most */
-struct store_delta {
-    uint8_t dbi; /* enum store_dbi_id */
-    uint8_t len; /* 0: free slot */
-    uint8_t key[STORE_DKEY_MAX];
-    uint32_t vec;  /* a VEC cell: 1 + its index in the deltas' vectors; 0: one counter */
-    int64_t delta; /* one counter's change */
-};
+#define STORE_VEC_MAX 64  /* counters of a VEC cell at most */
+#define STORE_RK_ENUMS 11 /* a VEC key's length (byte offsets below) */
 
-/* The changes of one VEC cell's counters in a batch. */
+/* The summed changes of one VEC cell's counters in a batch. */
 struct store_vdelta {
-    int32_t d[STORE_VEC_MAX_];
+    uint8_t key[STORE_RK_ENUMS];
+    int32_t d[STORE_VEC_MAX];
 };
 
 struct sort_key;
 
-/* Open-addressing table of the batch's counter deltas, reused from batch to batch so
- * the hot path allocates nothing once it has grown to the batch size. */
+/* The batch's VEC cell changes: a dense array in the order first touched, found
+ * through an open-addressing table of their indexes + 1. Reused from batch to batch
+ * so the hot path allocates nothing once it has grown to the batch size. */
 struct store_deltas {
-    struct store_delta *slots;
-    size_t cap, used;
-    uint32_t *order;       /* the used slots, in insertion order */
+    struct store_vdelta *cells;
+    size_t n, capcells;
+    uint32_t *slots; /* 0: free */
+    size_t cap;
     struct sort_key *sort; /* flush order (rollup.c) */
     size_t sort_cap;
-    struct store_vdelta *vecs; /* of the VEC cells, nvecs in use */
-    size_t nvecs, capvecs;
 };
 
 /* ---- the person layer (people.c), in memory --------------------------------- */
@@ -340,7 +332,6 @@ enum store_gran { STORE_GRAN_YEAR = 0, STORE_GRAN_MONTH = 1, STORE_GRAN_DAY = 2 
 #define STORE_RK_TIME 3
 #define STORE_RK_PROJECT 7
 #define STORE_RK_GEM 9
-#define STORE_RK_ENUMS 11 /* the key's length */
 
 /* The kind whose cells answer a query using nused of the type's enums at gran: VEC
  * (LMDB) or MEM (the in-memory rollup). */
@@ -349,7 +340,6 @@ int store_rollup_kind_for(int nused, int gran);
 size_t store_vec_len(const struct proto_type_desc *td);
 /* Index of enum i's first value counter in a VEC cell. */
 size_t store_vec_offset(const struct proto_type_desc *td, int i);
-#define STORE_VEC_MAX STORE_VEC_MAX_ /* counters of a vector cell at most */
 
 /* The time unit of a date at a granularity: year, month index or the date itself. */
 int32_t store_time_unit(int32_t date, int gran);
@@ -357,8 +347,7 @@ int32_t store_time_unit(int32_t date, int gran);
 int32_t store_unit_first(int gran, int32_t unit);
 int32_t store_unit_last(int gran, int32_t unit);
 
-/* Encode a rollup cell key into k (at least STORE_RK_ENUMS + 1 bytes, the VEC counter
- * index goes last in the write path); returns its length. */
+/* Encode a rollup cell key into k (STORE_RK_ENUMS bytes); returns its length. */
 size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gran, int32_t unit,
                         uint32_t gemeente);
 
@@ -372,19 +361,16 @@ struct store_span {
  * by month or quarter needs month cells). Returns the number of spans. */
 size_t store_decompose(int32_t a, int32_t b, int month_mode, struct store_span out[5]);
 
-/* Add delta to the counter (dbi, key) of the current batch. WM_OK or WM_ENOMEM. */
-int store_deltas_add(struct store_deltas *d, int dbi, const uint8_t *key, size_t len,
-                     int64_t delta);
 /* Add sign to the count and to the counter of each enum's value (idx, n of them) of
  * the VEC cell key (STORE_RK_ENUMS bytes). WM_OK or WM_ENOMEM. */
 int store_deltas_add_vec(struct store_deltas *d, const uint8_t *key, const uint8_t *idx, size_t n,
                          int sign);
-/* Forget every pending delta, keeping the memory. */
+/* Forget every pending change, keeping the memory. */
 void store_deltas_reset(struct store_deltas *d);
 void store_deltas_free(struct store_deltas *d);
-/* Write every non-zero delta once, in key order, into txn (deleting counters that
- * reach zero). WM_OK, WM_EINTERNAL (a counter would go negative) or a translated
- * LMDB error. */
+/* Write every changed cell once, in key order, into txn (deleting cells that reach
+ * zero). WM_OK, WM_EINTERNAL (a counter would go negative) or a translated LMDB
+ * error. */
 int store_deltas_flush(struct store *s, MDB_txn *txn);
 
 /* ---- the person layer --------------------------------------------------------- */

@@ -212,6 +212,23 @@ static int event_ids(struct store_wtx *w, const struct wm_event *ev, int create,
 
 /* ---- the operations ---------------------------------------------------------- */
 
+/* The item's id was already used, by the record at seq old: a resend of the same
+ * request is DUP, anything else (what says what it was) a conflict. */
+static int id_reused(struct store_item *it, const char *id, uint64_t old, int same,
+                     const char *what)
+{
+    if (same) {
+        it->result = WM_OK;
+        it->dup = 1;
+        it->seq = old;
+        return WM_OK;
+    }
+    it->result = WM_ECONFLICT;
+    proto_errf(it->err, sizeof it->err, "id '%s' was already used for %s (seq %llu)", id, what,
+               (unsigned long long)old);
+    return WM_OK;
+}
+
 static int apply_event(struct store_wtx *w, struct store_item *it)
 {
     const struct wm_event *in = &it->u.event;
@@ -247,17 +264,8 @@ static int apply_event(struct store_wtx *w, struct store_item *it)
         int kind = load_record(w, old, ev, NULL);
         if (kind < 0)
             return kind;
-        if (kind == PROTO_RECORD_EVENT && proto_event_same(ev, in)) {
-            it->result = WM_OK;
-            it->dup = 1;
-            it->seq = old;
-            return WM_OK;
-        }
-        it->result = WM_ECONFLICT;
-        proto_errf(it->err, sizeof it->err, "id '%s' was already used for %s (seq %llu)", in->id,
-                   kind == PROTO_RECORD_EVENT ? "a different event" : "a retraction",
-                   (unsigned long long)old);
-        return WM_OK;
+        return id_reused(it, in->id, old, kind == PROTO_RECORD_EVENT && proto_event_same(ev, in),
+                         kind == PROTO_RECORD_EVENT ? "a different event" : "a retraction");
     }
     if (rc != 0)
         return w_fail(w, rc);
@@ -314,17 +322,9 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
         kind = load_record(w, old, NULL, rt);
         if (kind < 0)
             return kind;
-        if (kind == PROTO_RECORD_RETRACT && same_reference(rt, in)) {
-            it->result = WM_OK;
-            it->dup = 1;
-            it->seq = old;
-            return WM_OK;
-        }
-        it->result = WM_ECONFLICT;
-        proto_errf(it->err, sizeof it->err, "id '%s' was already used for %s (seq %llu)", in->id,
-                   kind == PROTO_RECORD_RETRACT ? "a retraction of another event" : "an event",
-                   (unsigned long long)old);
-        return WM_OK;
+        return id_reused(it, in->id, old, kind == PROTO_RECORD_RETRACT && same_reference(rt, in),
+                         kind == PROTO_RECORD_RETRACT ? "a retraction of another event"
+                                                      : "an event");
     }
 
     if (in->by_seq) {
