@@ -4,10 +4,6 @@
 
 BUILD ?= build
 DESTDIR ?=
-# The unit file names /usr/local/bin/werkmonitord, so the prefix is fixed.
-BINDIR = /usr/local/bin
-UNITDIR = /etc/systemd/system
-CONFDIR = /etc/werkmonitor
 
 .PHONY: all build run test install verify-unit clean
 
@@ -22,19 +18,13 @@ run:
 test:
 	./scripts/test.sh
 
-# Installs the binaries, the hardened unit and (only when there is none yet) the
-# example configuration. Run as root; afterwards: systemctl daemon-reload &&
-# systemctl enable --now werkmonitord.
+# Installs (CMake's install() section) the binaries to /usr/local/bin, their man
+# pages, the region's registry to /usr/local/share/werkmonitor, the hardened unit to
+# /etc/systemd/system and (only when there is none yet) the configuration to
+# /etc/werkmonitor/werkmonitord.conf, which applies the registry to a new store.
+# Run as root; afterwards: systemctl daemon-reload && systemctl enable --now werkmonitord.
 install: build
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
-	install -m 0755 $(BUILD)/werkmonitord $(BUILD)/werkmonitor $(DESTDIR)$(BINDIR)/
-	install -m 0644 systemd/werkmonitord.service $(DESTDIR)$(UNITDIR)/werkmonitord.service
-	install -m 0644 systemd/werkmonitord.conf.example $(DESTDIR)$(CONFDIR)/werkmonitord.conf.example
-	@if [ -e $(DESTDIR)$(CONFDIR)/werkmonitord.conf ]; then \
-		echo "install: keeping existing $(DESTDIR)$(CONFDIR)/werkmonitord.conf"; \
-	else \
-		install -m 0644 systemd/werkmonitord.conf.example $(DESTDIR)$(CONFDIR)/werkmonitord.conf; \
-	fi
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 	@echo "install: now run: systemctl daemon-reload && systemctl enable --now werkmonitord"
 
 # Checks the unit file's syntax and directives (needs systemd-analyze).

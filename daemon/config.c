@@ -136,6 +136,12 @@ static int set_audit_log(struct config *cfg, const char *val, int first, char *e
     return copy_path(cfg->audit_log, val, "audit-log", err, errlen);
 }
 
+static int set_registry(struct config *cfg, const char *val, int first, char *err, size_t errlen)
+{
+    (void)first;
+    return copy_path(cfg->registry_file, val, "registry", err, errlen);
+}
+
 static int set_tokens(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     (void)first;
@@ -339,6 +345,10 @@ static const struct config_opt config_opts[] = {
      "token file: '<principal> <role> [gemeente=<g>] sha256:<hex>' lines; reloaded on SIGHUP. "
      "Without it every connection is admin and only loopback listeners are allowed",
      set_tokens},
+    {"registry", "FILE", "none",
+     "PROGRAM and PROJECT lines applied once to a store that has no projects yet, e.g. "
+     "the region's gooi-en-vechtstreek.wm; a store with projects is left as it is",
+     set_registry},
     {"audit-log", "stderr|none|FILE", "stderr",
      "where the audit trail goes: one line per write naming the principal, never a person. "
      "On stderr these are info lines; a FILE gets UTC timestamps and is reopened on SIGHUP",
@@ -523,9 +533,10 @@ void config_usage(FILE *out)
         snprintf(help, sizeof(help), "%s (default: %s)", config_opts[i].help, config_opts[i].deflt);
         usage_option(out, flag, help);
     }
-    usage_option(out, "--check-config",
-                 "check the settings (and the token file and TLS files), print the effective "
-                 "configuration and exit 0, or say what is wrong and exit 1");
+    usage_option(
+        out, "--check-config",
+        "check the settings (and the token file, TLS files and registry file), print the effective "
+        "configuration and exit 0, or say what is wrong and exit 1");
     usage_option(out, "--version", "print the version and exit");
     usage_option(out, "--help", "print this help and exit");
     fprintf(out, "\nEvery option is also a config file key without the dashes, e.g.\n"
@@ -655,6 +666,8 @@ void config_print(const struct config *cfg, FILE *out)
         fprintf(out, "tokens %s\n", cfg->tokens_file);
     else
         fprintf(out, "# tokens: none (open mode: every connection is admin)\n");
+    if (cfg->registry_file[0] != '\0')
+        fprintf(out, "registry %s\n", cfg->registry_file);
     fprintf(out, "audit-log %s\n", cfg->audit_log);
     fprintf(out, "map-size %zu\n", cfg->map_size);
     fprintf(out, "map-max %zu\n", cfg->map_max);

@@ -35,11 +35,12 @@ struct config {
     char tls_cert[CONFIG_PATH_MAX];
     char tls_key[CONFIG_PATH_MAX];
     char data_dir[CONFIG_PATH_MAX];
-    char tokens_file[CONFIG_PATH_MAX]; /* "" = open mode */
-    char config_file[CONFIG_PATH_MAX]; /* "" = none */
-    char audit_log[CONFIG_PATH_MAX];   /* "stderr", "none" or a file */
-    size_t map_size;                   /* initial LMDB map in bytes */
-    size_t map_max;                    /* the map grows up to this */
+    char tokens_file[CONFIG_PATH_MAX];   /* "" = open mode */
+    char registry_file[CONFIG_PATH_MAX]; /* "" = none; applied to a store without projects */
+    char config_file[CONFIG_PATH_MAX];   /* "" = none */
+    char audit_log[CONFIG_PATH_MAX];     /* "stderr", "none" or a file */
+    size_t map_size;                     /* initial LMDB map in bytes */
+    size_t map_max;                      /* the map grows up to this */
     size_t max_line;
     unsigned max_connections;
     unsigned idle_timeout; /* seconds; 0 = never */

@@ -8,6 +8,7 @@
 
 #include <event2/thread.h>
 
+#include "bootstrap.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -36,6 +37,12 @@ static int check_config(const struct config *cfg)
             return 1;
         }
         SSL_CTX_free(ctx);
+    }
+    if (cfg->registry_file[0] != '\0' &&
+        bootstrap_registry_check(cfg->registry_file, cfg->gemeenten, cfg->n_gemeenten, NULL, err,
+                                 sizeof(err)) != WM_OK) {
+        log_msg(LOG_ERROR, "registry: %s", err);
+        return 1;
     }
     config_print(cfg, stdout);
     return 0;

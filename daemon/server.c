@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 #include <systemd/sd-daemon.h>
 
+#include "bootstrap.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -466,6 +467,16 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
                     (unsigned long long)ss.memory_cells, (double)ss.memory_bytes / 1048576.0);
         else
             log_msg(LOG_INFO, "store opened in %s", cfg->data_dir);
+    }
+
+    if (cfg->registry_file[0] != '\0') {
+        size_t applied;
+        rc = bootstrap_registry_apply(srv->store, cfg->registry_file, cfg->gemeenten,
+                                      cfg->n_gemeenten, &applied, msg, sizeof(msg));
+        if (rc != WM_OK) {
+            proto_errf(err, errlen, "registry: %s", msg);
+            return rc;
+        }
     }
 
     rc = server_open_audit(srv, err, errlen);

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential make cmake pkg-config libevent-dev liblmdb-dev libmsgpack-dev
 libssl-dev libcmocka-dev libjansson-dev libcsv-dev libsystemd-dev python3
-netcat-openbsd openssl"
+netcat-openbsd openssl groff-base"
 
 missing=""
 for p in $PACKAGES; do

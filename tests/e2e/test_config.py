@@ -67,7 +67,14 @@ class ConfigTest(wmtest.TestCase):
         self.assertEqual(missing, set(), "options missing from %s" % EXAMPLE)
 
     def test_example_config_passes_check_config(self):
-        p = daemon("--check-config", "--config", EXAMPLE)
+        # The example names the installed registry; check it with the repository's copy.
+        with open(EXAMPLE) as f:
+            text = f.read()
+        installed = "/usr/local/share/werkmonitor/gooi-en-vechtstreek.wm"
+        self.assertIn("\nregistry %s\n" % installed, text)
+        path = self.write("example.conf", text.replace(
+            installed, os.path.join(wmtest.SOURCE_DIR, "data", "gooi-en-vechtstreek.wm")))
+        p = daemon("--check-config", "--config", path)
         self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_every_commented_default_is_valid(self):
@@ -76,7 +83,8 @@ class ConfigTest(wmtest.TestCase):
             for line in f:
                 m = re.match(r"^#([a-z][a-z-]*) (\S.*)$", line.rstrip("\n"))
                 # File-valued keys need files that exist; they have their own tests.
-                if m and m.group(1) not in ("tokens", "tls-listen", "tls-cert", "tls-key", "audit-log"):
+                if m and m.group(1) not in ("tokens", "tls-listen", "tls-cert", "tls-key", "audit-log",
+                                             "registry"):
                     lines.append("%s %s\n" % m.groups())
         self.assertGreater(len(lines), 5)
         path = self.write("defaults.conf", "".join(lines) + "data %s\n" % os.path.join(self.tmp, "d1"))
