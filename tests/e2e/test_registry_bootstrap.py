@@ -26,20 +26,19 @@ def registry_names():
     return names, lines
 
 
+@unittest.skipIf(wmtest.TEST_ADDR, "starts daemons of its own")
 class RegistryBootstrapTest(wmtest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("starts daemons of its own")
-        cls.tmp = tempfile.mkdtemp(prefix="wm-e2e-bootstrap-")
+    """Each test starts daemons of its own (the class's shared one stays unused)."""
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="wm-e2e-bootstrap-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
 
     def write(self, name, text):
+        """A file of the test's own temporary directory."""
         path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         return path
 
