@@ -4,15 +4,11 @@ SIGHUP reload, the refusal of open mode on a non-loopback listener, TLS with cer
 verification (a throw-away CA made with the openssl CLI), no person value in any
 response and no BSN in any file of the data directory or in the log."""
 
-import hashlib
 import os
 import secrets
-import shutil
 import signal
-import socket
 import ssl
 import subprocess
-import tempfile
 import time
 import unittest
 
@@ -33,16 +29,9 @@ BSN_A = "111222333"
 BSN_B = "123456782"
 
 
-def token_line(principal, role, gemeente, token):
-    g = " gemeente=%s" % gemeente if gemeente else ""
-    return "%s %s%s sha256:%s" % (principal, role, g, hashlib.sha256(token.encode()).hexdigest())
-
-
-def write_tokens(path, entries):
-    with open(path, "w") as f:
-        f.write("# werkmonitord tokens (test)\n\n")
-        for p, role, g in entries:
-            f.write(token_line(p, role, g, TOKENS[p]) + "\n")
+def write_principals(path, entries):
+    """A token file of entries (principal, role, gemeente) of PRINCIPALS, with TOKENS."""
+    wmtest.write_tokens(path, [(p, role, g, TOKENS[p]) for p, role, g in entries])
 
 
 def ev(id_=None, gemeente="hilversum", person="pseudo-auth-0001", **kw):
@@ -54,23 +43,19 @@ def ev(id_=None, gemeente="hilversum", person="pseudo-auth-0001", **kw):
 class AuthTest(wmtest.TestCase):
     """A daemon with a token file, shared by the tests of this class."""
 
+    own_daemon_reason = "needs a daemon with a token file of its own"
+
     @classmethod
     def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a daemon with a token file of its own")
-        cls.tmp = tempfile.mkdtemp(prefix="wm-e2e-auth-")
+        cls.skip_if_external()
+        cls.tmp = cls.class_tmpdir("wm-e2e-auth-")
         cls.tokens = os.path.join(cls.tmp, "tokens")
-        write_tokens(cls.tokens, PRINCIPALS)
+        write_principals(cls.tokens, PRINCIPALS)
         cls.flags = ["--tokens", cls.tokens]
         super().setUpClass()
         c = cls.login("beheer")
         assert c.cmd("PROJECT %s category=auth" % PROJ) == "OK"
         c.close()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
     def login(cls, principal, server=None):
@@ -200,27 +185,18 @@ class AuthTest(wmtest.TestCase):
             self.assertNotIn(t, log)
 
 
-class ReloadTest(wmtest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
-
+class ReloadTest(wmtest.FreshDaemonTestCase):
     def test_sighup_reloads_tokens_without_dropping_connections(self):
-        tmp = tempfile.mkdtemp(prefix="wm-e2e-reload-")
-        self.addCleanup(shutil.rmtree, tmp, True)
+        tmp = self.tmpdir("wm-e2e-reload-")
         path = os.path.join(tmp, "tokens")
-        write_tokens(path, [p for p in PRINCIPALS if p[0] != "huizen"])
+        write_principals(path, [p for p in PRINCIPALS if p[0] != "huizen"])
         s = self.own_server(["--tokens", path])
         old = self.conn(s)
         self.assertEqual(old.cmd("AUTH " + TOKENS["rapport"]), "OK rapport role=reader")
         c = self.conn(s)
         self.assertErr(c.cmd("AUTH " + TOKENS["huizen"]), "auth-failed")
         # huizen in, rapport out.
-        write_tokens(path, [p for p in PRINCIPALS if p[0] != "rapport"])
+        write_principals(path, [p for p in PRINCIPALS if p[0] != "rapport"])
         s.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 5
         while True:
@@ -241,20 +217,10 @@ class ReloadTest(wmtest.TestCase):
         self.assertEqual(old.cmd("PING"), "PONG")
 
 
-class OpenModeTest(wmtest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
-
+class OpenModeTest(wmtest.FreshDaemonTestCase):
     def run_daemon(self, flags, timeout=10):
-        tmp = tempfile.mkdtemp(prefix="wm-e2e-open-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        return subprocess.run([wmtest.DAEMON, "--data", os.path.join(tmp, "data")] + flags,
-                              capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        tmp = self.tmpdir("wm-e2e-open-")
+        return wmtest.run_daemon(["--data", os.path.join(tmp, "data")] + flags, timeout)
 
     def test_open_mode_is_refused_on_a_non_loopback_listener(self):
         wmtest.need_own_daemon(self)
@@ -265,10 +231,9 @@ class OpenModeTest(wmtest.TestCase):
             self.assertIn(b"loopback", p.stderr)
 
     def test_a_token_file_allows_any_listener(self):
-        tmp = tempfile.mkdtemp(prefix="wm-e2e-open-")
-        self.addCleanup(shutil.rmtree, tmp, True)
+        tmp = self.tmpdir("wm-e2e-open-")
         path = os.path.join(tmp, "tokens")
-        write_tokens(path, PRINCIPALS)
+        write_principals(path, PRINCIPALS)
         s = self.own_server(["--tokens", path], start=False)
         s.port = wmtest.free_port()
         s.listen = "0.0.0.0:%d" % s.port
@@ -277,53 +242,21 @@ class OpenModeTest(wmtest.TestCase):
         self.assertEqual(c.cmd("AUTH " + TOKENS["beheer"]), "OK beheer role=admin")
 
 
-def make_ca(tmp):
-    """A CA and a server certificate for localhost/127.0.0.1, with the openssl CLI."""
-    def run(*args):
-        subprocess.run(["openssl"] + list(args), cwd=tmp, check=True, capture_output=True, timeout=30)
-
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=werkmonitor test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
-    with open(os.path.join(tmp, "ext.cnf"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-                "extendedKeyUsage=serverAuth\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
-    # A second, unrelated CA: a client trusting only it must refuse the server.
-    run("req", "-x509", *ec, "-keyout", "other.key", "-out", "other.pem", "-days", "2", "-subj", "/CN=other CA")
-    return {k: os.path.join(tmp, k) for k in ("ca.pem", "server.pem", "server.key", "other.pem")}
-
-
 class TlsTest(wmtest.TestCase):
+    own_daemon_reason = "needs a daemon of its own"
+
     @classmethod
     def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a daemon of its own")
-        cls.tmp = tempfile.mkdtemp(prefix="wm-e2e-tls-")
-        cls.files = make_ca(cls.tmp)
+        cls.skip_if_external()
+        cls.tmp = cls.class_tmpdir("wm-e2e-tls-")
+        cls.files = wmtest.make_certificates(cls.tmp)
         cls.tls_port = wmtest.free_port()
         cls.flags = ["--tls-listen", "127.0.0.1:%d" % cls.tls_port, "--tls-cert", cls.files["server.pem"],
                      "--tls-key", cls.files["server.key"]]
         super().setUpClass()
 
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.tmp, True)
-
     def tls_conn(self, cafile=None, hostname="localhost"):
-        ctx = ssl.create_default_context(cafile=cafile or self.files["ca.pem"])
-        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=wmtest.TIMEOUT)
-        try:
-            sock = ctx.wrap_socket(raw, server_hostname=hostname)
-        except Exception:
-            raw.close()
-            raise
-        c = wmtest.Conn(None, None, sock=sock)
-        self._conns.append(c)
-        return c
+        return self.tls_connect(self.tls_port, cafile or self.files["ca.pem"], hostname)
 
     def test_tls_with_verification(self):
         c = self.tls_conn()

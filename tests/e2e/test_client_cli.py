@@ -12,9 +12,7 @@ import os
 import pty
 import re
 import select
-import shutil
 import subprocess
-import tempfile
 import unittest
 
 import wmtest
@@ -28,16 +26,9 @@ VALID_BSN = "111222333"  # passes the eleven-test
 INVALID_BSN = "111222334"
 
 
-def run(args, port, input=None, env=None, timeout=TIMEOUT):
-    """Run the client with --port; returns (exit code, stdout, stderr) as str."""
-    e = dict(os.environ)
-    for k in ("WERKMONITOR_HOST", "WERKMONITOR_PORT", "WERKMONITOR_TOKEN", "NO_COLOR"):
-        e.pop(k, None)
-    e.update(env or {})
-    argv = [CLIENT] + (["--port", str(port)] if port else []) + list(args)
-    p = subprocess.run(argv, input=input.encode() if isinstance(input, str) else input,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, timeout=timeout)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+def run(args, port, input=None, env=None):
+    """Run the client with --port (unless port is None); returns (exit code, stdout, stderr)."""
+    return wmtest.run_client(args, port, input=input, env=env, timeout=TIMEOUT)
 
 
 def run_tty(args, port):
@@ -69,22 +60,17 @@ def pseudonym(key, bsn):
     return hmac.new(key, bsn.encode(), hashlib.sha256).hexdigest()
 
 
-class ClientTest(unittest.TestCase):
+class ClientTest(wmtest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = wmtest.Server().start()
+        super().setUpClass()
         cls.port = cls.server.port
-        cls.tmp = tempfile.mkdtemp(prefix="wm-client-")
+        cls.tmp = cls.class_tmpdir("wm-client-")
         rc, out, err = run(["raw"], cls.port, input=(
             "PROJECT %s category=scholing start=2021-01-01 end=2021-12-31 target.started=10 "
             "target.completed=8 target.placed=5 title=Zorg%%20Start%%20%%C3%%A9\n"
             "PROJECT %s category=gemeentelijk scope=local\n" % (PROJ, PROJ_LOCAL)))
         assert rc == 0, (out, err)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def ev(self, type_="started", **kw):
         f = dict(id=uid(), person="p-cli-000001", gemeente="huizen", date="2021-06-01", project=PROJ)
@@ -368,90 +354,64 @@ class ClientTest(unittest.TestCase):
         tokens = os.path.join(self.tmp, uid("tokens"))
         with open(tokens, "w") as f:
             f.write("\n".join(l for _, l in made.values()) + "\n")
-        srv = wmtest.Server(flags=["--tokens", tokens]).start()
-        try:
-            port = srv.port
-            rc, out, err = run(["projects"], port)
-            self.assertEqual(rc, 1)
-            self.assertTrue(err.startswith("ERR auth-required"), err)
-            boss = made["boss"][0]
-            rc, out, err = run(["--token", boss, "raw"], port, input="PROJECT tokproj category=test\n")
-            self.assertEqual((rc, out), (0, "OK\n"), err)
-            ev = ["started", "id=t1", "person=p-token-0001", "date=2021-06-01", "project=tokproj"]
-            wfile = os.path.join(self.tmp, uid("wtoken"))
-            with open(wfile, "w") as f:
-                f.write(made["huizen-w"][0] + "\n")
-            rc, out, err = run(["--token-file", wfile, "send"] + ev + ["gemeente=huizen"], port)
-            self.assertEqual(rc, 0, err)
-            rc, out, err = run(["send"] + ev + ["gemeente=laren", "--token-file", wfile], port)
-            self.assertEqual(rc, 1)
-            self.assertTrue(err.startswith("ERR denied"), err)
-            env = {"WERKMONITOR_TOKEN": made["reader1"][0]}
-            rc, out, err = run(["count", "started", "--format", "csv"], port, env=env)
-            self.assertEqual((rc, out), (0, "count\r\n1\r\n"), err)
-            rc, out, err = run(["send"] + ev + ["gemeente=huizen"], port, env=env)
-            self.assertEqual(rc, 1)
-            self.assertTrue(err.startswith("ERR denied"), err)
-            rc, out, err = run(["--token", "nonsense", "ping"], port)
-            self.assertEqual(rc, 2)
-            self.assertIn("authentication failed at 127.0.0.1:%d: ERR auth-failed" % port, err)
-            rc, out, err = run(["--token-file", os.path.join(self.tmp, "missing"), "ping"], port)
-            self.assertEqual(rc, 64)
-            self.assertIn("cannot read token file", err)
-        finally:
-            srv.cleanup()
+        srv = self.own_server(["--tokens", tokens])
+        port = srv.port
+        rc, out, err = run(["projects"], port)
+        self.assertEqual(rc, 1)
+        self.assertTrue(err.startswith("ERR auth-required"), err)
+        boss = made["boss"][0]
+        rc, out, err = run(["--token", boss, "raw"], port, input="PROJECT tokproj category=test\n")
+        self.assertEqual((rc, out), (0, "OK\n"), err)
+        ev = ["started", "id=t1", "person=p-token-0001", "date=2021-06-01", "project=tokproj"]
+        wfile = os.path.join(self.tmp, uid("wtoken"))
+        with open(wfile, "w") as f:
+            f.write(made["huizen-w"][0] + "\n")
+        rc, out, err = run(["--token-file", wfile, "send"] + ev + ["gemeente=huizen"], port)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = run(["send"] + ev + ["gemeente=laren", "--token-file", wfile], port)
+        self.assertEqual(rc, 1)
+        self.assertTrue(err.startswith("ERR denied"), err)
+        env = {"WERKMONITOR_TOKEN": made["reader1"][0]}
+        rc, out, err = run(["count", "started", "--format", "csv"], port, env=env)
+        self.assertEqual((rc, out), (0, "count\r\n1\r\n"), err)
+        rc, out, err = run(["send"] + ev + ["gemeente=huizen"], port, env=env)
+        self.assertEqual(rc, 1)
+        self.assertTrue(err.startswith("ERR denied"), err)
+        rc, out, err = run(["--token", "nonsense", "ping"], port)
+        self.assertEqual(rc, 2)
+        self.assertIn("authentication failed at 127.0.0.1:%d: ERR auth-failed" % port, err)
+        rc, out, err = run(["--token-file", os.path.join(self.tmp, "missing"), "ping"], port)
+        self.assertEqual(rc, 64)
+        self.assertIn("cannot read token file", err)
 
     # -- TLS -------------------------------------------------------------------------------
 
-    def make_certs(self, name):
-        if shutil.which("openssl") is None:
-            self.skipTest("no openssl command to make certificates")
-        d = tempfile.mkdtemp(dir=self.tmp)
-
-        def ossl(*args):
-            subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-             "-days", "2", "-subj", "/CN=werkmonitor test CA")
-        ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
-             "-subj", "/CN=" + name)
-        with open(os.path.join(d, "ext.cnf"), "w") as f:
-            f.write("subjectAltName=DNS:%s\n" % name)
-        ossl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf")
-        return d
-
     def test_tls(self):
-        d = self.make_certs("localhost")
-        other = self.make_certs("elsewhere.example")
+        files = wmtest.make_certificates(self.tmpdir("wm-client-tls-"), names=("localhost",))
         tls_port = wmtest.free_port()
-        srv = wmtest.Server(flags=["--tls-listen", "127.0.0.1:%d" % tls_port,
-                                   "--tls-cert", os.path.join(d, "srv.pem"),
-                                   "--tls-key", os.path.join(d, "srv.key")]).start()
-        try:
-            ca = os.path.join(d, "ca.pem")
-            rc, out, err = run(["--host", "localhost", "--tls", "--ca", ca, "ping"], tls_port)
-            self.assertEqual((rc, out), (0, "PONG\n"), err)
-            rc, out, err = run(["--host", "localhost", "--tls", "--ca", ca, "send"] + self.ev(project="-"),
-                               tls_port)
-            self.assertEqual(rc, 1)  # an ERR from the server travelled back over TLS
-            rc, out, err = run(["--host", "localhost", "--tls", "ping"], tls_port)
-            self.assertEqual(rc, 2)
-            self.assertIn("certificate verification failed", err)
-            rc, out, err = run(["--host", "localhost", "--tls", "--ca", os.path.join(other, "ca.pem"), "ping"],
-                               tls_port)
-            self.assertEqual(rc, 2)
-            # the right CA but the wrong name: 127.0.0.1 is not in the certificate
-            rc, out, err = run(["--host", "127.0.0.1", "--tls", "--ca", ca, "ping"], tls_port)
-            self.assertEqual(rc, 2)
-            self.assertIn("verification failed", err)
-            rc, out, err = run(["--host", "localhost", "--tls", "--ca", ca, "ping"], srv.port)
-            self.assertEqual(rc, 2)
-            self.assertIn("TLS handshake failed", err)
-            rc, out, err = run(["--host", "localhost", "ping"], tls_port)
-            self.assertEqual(rc, 2)
-        finally:
-            srv.cleanup()
+        srv = self.own_server(["--tls-listen", "127.0.0.1:%d" % tls_port, "--tls-cert", files["server.pem"],
+                               "--tls-key", files["server.key"]])
+        ca = files["ca.pem"]
+        rc, out, err = run(["--host", "localhost", "--tls", "--ca", ca, "ping"], tls_port)
+        self.assertEqual((rc, out), (0, "PONG\n"), err)
+        rc, out, err = run(["--host", "localhost", "--tls", "--ca", ca, "send"] + self.ev(project="-"),
+                           tls_port)
+        self.assertEqual(rc, 1)  # an ERR from the server travelled back over TLS
+        rc, out, err = run(["--host", "localhost", "--tls", "ping"], tls_port)
+        self.assertEqual(rc, 2)
+        self.assertIn("certificate verification failed", err)
+        rc, out, err = run(["--host", "localhost", "--tls", "--ca", files["other.pem"], "ping"],
+                           tls_port)
+        self.assertEqual(rc, 2)
+        # the right CA but the wrong name: 127.0.0.1 is not in the certificate
+        rc, out, err = run(["--host", "127.0.0.1", "--tls", "--ca", ca, "ping"], tls_port)
+        self.assertEqual(rc, 2)
+        self.assertIn("verification failed", err)
+        rc, out, err = run(["--host", "localhost", "--tls", "--ca", ca, "ping"], srv.port)
+        self.assertEqual(rc, 2)
+        self.assertIn("TLS handshake failed", err)
+        rc, out, err = run(["--host", "localhost", "ping"], tls_port)
+        self.assertEqual(rc, 2)
 
 
 if __name__ == "__main__":

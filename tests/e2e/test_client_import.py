@@ -8,10 +8,7 @@ import hmac
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
-import tempfile
 import time
 import unittest
 
@@ -24,18 +21,9 @@ HEADER = ["type", "id", "person", "gemeente", "date", "project", "sector", "mont
           "benefit", "reason"]
 
 
-def client_env():
-    e = dict(os.environ)
-    for k in ("WERKMONITOR_HOST", "WERKMONITOR_PORT", "WERKMONITOR_TOKEN"):
-        e.pop(k, None)
-    return e
-
-
-def run(args, port, input=None, timeout=TIMEOUT):
-    p = subprocess.run([CLIENT, "--port", str(port)] + list(args),
-                       input=input.encode() if isinstance(input, str) else input,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_env(), timeout=timeout)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+def run(args, port, input=None):
+    """Run the client with --port; returns (exit code, stdout, stderr)."""
+    return wmtest.run_client(args, port, input=input, timeout=TIMEOUT)
 
 
 def rows_for(project, n, prefix):
@@ -63,16 +51,11 @@ def to_csv(rows, delim=",", eol="\n", header=HEADER):
     return eol.join(lines) + eol
 
 
-class ImportTest(unittest.TestCase):
+class ImportTest(wmtest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = wmtest.Server().start()
-        cls.tmp = tempfile.mkdtemp(prefix="wm-import-")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().setUpClass()
+        cls.tmp = cls.class_tmpdir("wm-import-")
 
     @property
     def port(self):
@@ -201,6 +184,7 @@ class ImportTest(unittest.TestCase):
     # -- BSN -------------------------------------------------------------------------------
 
     def test_bsn_column(self):
+        wmtest.need_own_daemon(self)  # reads the daemon's data directory
         p = self.project()
         key = os.urandom(32)
         keyfile = self.write(uid("key"), key)
@@ -253,7 +237,7 @@ class ImportTest(unittest.TestCase):
         p = self.project()
         path = self.big_file(p)
         proc = subprocess.Popen([CLIENT, "--port", str(self.port), "import", "--window", "500", path],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_env())
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=wmtest.client_env())
         try:
             self.wait_for_some(p, proc)
         finally:
@@ -274,7 +258,7 @@ class ImportTest(unittest.TestCase):
         p = self.project()
         path = self.big_file(p)
         proc = subprocess.Popen([CLIENT, "--port", str(self.port), "import", "--window", "1000", path],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_env())
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=wmtest.client_env())
         try:
             self.wait_for_some(p, proc)
             self.server.restart()
@@ -295,7 +279,7 @@ class ImportTest(unittest.TestCase):
     def test_watch_sees_another_connections_event(self):
         p = self.project()
         proc = subprocess.Popen([CLIENT, "--port", str(self.port), "watch", "--format", "json", "-n", "2"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_env())
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=wmtest.client_env())
         try:
             first = json.loads(proc.stdout.readline())
             self.assertEqual(set(first), {"seq", "started", "completed", "placed", "placed.persons", "outflow"})

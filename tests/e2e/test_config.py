@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import unittest
 
 import wmtest
@@ -17,9 +16,8 @@ UNIT = os.path.join(wmtest.SOURCE_DIR, "systemd", "werkmonitord.service")
 NOT_KEYS = {"config", "check-config", "help", "version"}
 
 
-def daemon(*args, timeout=30):
-    return subprocess.run([wmtest.DAEMON] + list(args), capture_output=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+def daemon(*args):
+    return wmtest.run_daemon(args)
 
 
 def help_options():
@@ -39,16 +37,13 @@ def example_keys():
     return keys
 
 
-class ConfigTest(wmtest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("starts daemons of its own")
-        cls.tmp = tempfile.mkdtemp(prefix="wm-e2e-config-")
+class ConfigTest(wmtest.FreshDaemonTestCase):
+    own_daemon_reason = "starts daemons of its own"
 
     @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = cls.class_tmpdir("wm-e2e-config-")
 
     def write(self, name, text):
         path = os.path.join(self.tmp, name)

@@ -4,10 +4,8 @@ here, in Python, from the events this file sends (a model of the contract), neve
 taken from the daemon. Discrepancies are described in tests/e2e/AUDIT.md."""
 
 import datetime
-import os
 import itertools
 import random
-import signal
 import time
 import unittest
 from fractions import Fraction
@@ -16,14 +14,6 @@ import wmtest
 from wmtest import event
 
 
-def restart_after_kill(server):
-    """Start a killed daemon again on its data directory. Server.start() opens a new
-    output file, so the killed process's one is removed here."""
-    old = server.stderr_path
-    server.kill()  # closes the old output file
-    if old:
-        os.unlink(old)
-    server.start()
 
 D = datetime.date
 
@@ -327,10 +317,10 @@ class AggregatesBase(wmtest.TestCase):
     seed = 20211
     nevents = 320
 
+    own_daemon_reason = "needs a fresh store of its own"
+
     @classmethod
     def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a fresh store of its own")
         super().setUpClass()
         m = cls.model = Model()
         with cls.server.connect() as c:
@@ -889,9 +879,7 @@ class RestartTest(AggregatesBase):
 
     def test_aggregates_survive_sigkill(self):
         s = self.server
-        s.send_signal(signal.SIGKILL)
-        s.wait()
-        restart_after_kill(s)
+        s.kill_and_restart()
         qs = [self.q(t, (dim,)) for t in TYPES for dim in type_dims(t)]
         qs += [self.q(t, (dim,), distinct=True) for t in TYPES for dim in ("project", "year", "gemeente")]
         qs += [self.q(t, ("month",), frm=D(2021, 3, 31), to=D(2022, 3, 1)) for t in TYPES]

@@ -3,8 +3,6 @@ acknowledgement, idempotency, every field rule) and section 6 (registry) against
 real daemon, exact replies. Discrepancies are described in tests/e2e/AUDIT.md."""
 
 import datetime
-import os
-import signal
 import time
 import unittest
 
@@ -12,14 +10,6 @@ import wmtest
 from wmtest import event
 
 
-def restart_after_kill(server):
-    """Start a killed daemon again on its data directory. Server.start() opens a new
-    output file, so the killed process's one is removed here."""
-    old = server.stderr_path
-    server.kill()  # closes the old output file
-    if old:
-        os.unlink(old)
-    server.start()
 
 PROJ = "conf-events"
 GEMEENTEN = wmtest.DEFAULT_GEMEENTEN
@@ -314,9 +304,7 @@ class EventRulesTest(wmtest.TestCase):
         self.assertEqual(c.cmd("PROJECT %s category=conf" % PROJ), "OK")
         lines = [ev("placed", id="crash-%d" % i, person="p:crash%05d" % i) for i in range(200)]
         seqs = [self.assertOkSeq(r) for r in c.pipeline(lines)]
-        s.send_signal(signal.SIGKILL)
-        s.wait()
-        restart_after_kill(s)
+        s.kill_and_restart()
         c = self.conn(s)
         self.assertEqual(c.pipeline(lines), ["DUP %d" % q for q in seqs])
         self.assertEqual(c.cmd("COUNT placed"), ["ROW count=200", "END 1"])

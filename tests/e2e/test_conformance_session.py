@@ -2,14 +2,9 @@
 (session, roles, open mode) against the real daemon: one test per promise, exact
 replies. Discrepancies are described in tests/e2e/AUDIT.md."""
 
-import hashlib
 import os
 import re
-import shutil
 import socket
-import ssl
-import subprocess
-import tempfile
 import time
 import unittest
 
@@ -240,51 +235,23 @@ class FramingTest(wmtest.TestCase):
             self.assertRegex(tok, r"^[a-z0-9._-]+=\S+$")
 
 
-def make_cert(dirname):
-    """A self-signed certificate for localhost and 127.0.0.1 (openssl CLI); returns
-    (cert, key) or None when openssl is missing."""
-    cert, key = os.path.join(dirname, "cert.pem"), os.path.join(dirname, "key.pem")
-    try:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", "/CN=localhost",
-                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return cert, key
-
-
 class TlsFramingTest(wmtest.TestCase):
     """ "TCP, default 127.0.0.1:7878; optionally TLS on a second listener": the same
     framing rules hold on the TLS listener."""
 
-    flags = []
+    own_daemon_reason = "needs a daemon with a TLS listener"
 
     @classmethod
     def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a daemon with a TLS listener")
-        cls.tmpdir = tempfile.mkdtemp(prefix="wm-conf-tls-")
-        pair = make_cert(cls.tmpdir)
-        if pair is None:
-            shutil.rmtree(cls.tmpdir, ignore_errors=True)
-            raise unittest.SkipTest("no openssl command to make a certificate")
-        cls.cert, key = pair
+        cls.skip_if_external()
+        cls.files = wmtest.make_certificates(cls.class_tmpdir("wm-conf-tls-"))
         cls.tls_port = wmtest.free_port()
-        cls.flags = ["--tls-listen", "127.0.0.1:%d" % cls.tls_port, "--tls-cert", cls.cert, "--tls-key", key]
+        cls.flags = ["--tls-listen", "127.0.0.1:%d" % cls.tls_port, "--tls-cert", cls.files["server.pem"],
+                     "--tls-key", cls.files["server.key"]]
         super().setUpClass()
 
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.tmpdir, ignore_errors=True)
-
     def tls_conn(self):
-        ctx = ssl.create_default_context(cafile=self.cert)
-        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=wmtest.TIMEOUT)
-        c = wmtest.Conn(None, None, sock=ctx.wrap_socket(raw, server_hostname="localhost"))
-        self._conns.append(c)
-        return c
+        return self.tls_connect(self.tls_port, self.files["ca.pem"])
 
     def test_tls_framing_rules_hold(self):
         c = self.tls_conn()
@@ -307,8 +274,8 @@ class TlsFramingTest(wmtest.TestCase):
 
     def test_tls_open_mode_refused_on_non_loopback_tls_listener(self):
         wmtest.need_own_daemon(self)
-        s = wmtest.Server(["--tls-listen", "0.0.0.0:%d" % wmtest.free_port(), "--tls-cert", self.cert,
-                           "--tls-key", self.cert.replace("cert.pem", "key.pem")])
+        s = wmtest.Server(["--tls-listen", "0.0.0.0:%d" % wmtest.free_port(), "--tls-cert", self.files["server.pem"],
+                           "--tls-key", self.files["server.key"]])
         self.addCleanup(s.cleanup)
         with self.assertRaises(wmtest.ServerError) as cm:
             s.start()
@@ -405,15 +372,6 @@ class ErrorsTest(wmtest.TestCase):
         self.assertEqual(a.cmd("PING"), "PONG")
 
 
-def write_tokens(path, entries):
-    """entries: (principal, role, gemeente or None, token)."""
-    with open(path, "w") as f:
-        f.write("# test tokens\n")
-        for p, role, g, tok in entries:
-            h = hashlib.sha256(tok.encode()).hexdigest()
-            f.write("%s %s %ssha256:%s\n" % (p, role, ("gemeente=%s " % g) if g else "", h))
-
-
 TOKENS = [("adm", "admin", None, "tok-admin-secret"),
           ("rdr", "reader", None, "tok-reader-secret"),
           ("wr1", "writer", None, "tok-writer1-secret"),
@@ -424,23 +382,18 @@ TOKENS = [("adm", "admin", None, "tok-admin-secret"),
 class SessionTest(wmtest.TestCase):
     """Section 3 with a token file: PING, HELLO, AUTH, QUIT and the role matrix."""
 
+    own_daemon_reason = "needs a daemon with a token file"
+
     @classmethod
     def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a daemon with a token file")
-        cls.tmpdir = tempfile.mkdtemp(prefix="wm-conf-tokens-")
-        tokfile = os.path.join(cls.tmpdir, "tokens")
-        write_tokens(tokfile, TOKENS)
+        cls.skip_if_external()
+        tokfile = os.path.join(cls.class_tmpdir("wm-conf-tokens-"), "tokens")
+        wmtest.write_tokens(tokfile, TOKENS)
         cls.flags = ["--tokens", tokfile]
         super().setUpClass()
         with cls.server.connect() as c:
             assert c.cmd("AUTH tok-admin-secret") == "OK adm role=admin"
             assert c.cmd("PROJECT %s category=conf" % PROJ) == "OK"
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.tmpdir, ignore_errors=True)
 
     def authed(self, token):
         c = self.conn()

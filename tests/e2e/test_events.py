@@ -310,16 +310,8 @@ class GemeentenOverrideTest(wmtest.TestCase):
         self.assertErr(c.cmd(base("started", gemeente="hilversum")), "invalid", "gemeente")
 
 
-class DurabilityTest(wmtest.TestCase):
+class DurabilityTest(wmtest.FreshDaemonTestCase):
     """Each test has its own daemon and data directory."""
-
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
 
     def _mixed(self, n):
         out = []
@@ -395,8 +387,7 @@ class DurabilityTest(wmtest.TestCase):
         self.assertEqual(c.cmd("PROJECT %s category=events-test" % PROJ), "OK")
         lines = self._mixed(300)
         seqs = [self.assertOkSeq(r) for r in c.pipeline(lines)]
-        s.kill()
-        s.start()
+        s.kill_and_restart()
         c = self.conn(s)
         for line, seq, r in zip(lines, seqs, c.pipeline(lines)):
             self.assertDup(r, seq)

@@ -280,16 +280,8 @@ class FramingTest(wmtest.TestCase):
         self.assertEqual(c.cmd("PING"), "PONG")
 
 
-class LimitsTest(wmtest.TestCase):
+class LimitsTest(wmtest.FreshDaemonTestCase):
     """Tests that need a daemon with other limits: each starts its own."""
-
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
 
     def test_max_connections(self):
         s = self.own_server(["--max-connections", "3"])

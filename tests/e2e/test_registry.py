@@ -179,16 +179,8 @@ class RegistryTest(wmtest.TestCase):
         self.assertEqual(resp[3], "END 3")
 
 
-class RegistryFileTest(wmtest.TestCase):
+class RegistryFileTest(wmtest.FreshDaemonTestCase):
     """data/gooi-en-vechtstreek.wm: pure protocol lines, the whole region."""
-
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
 
     def lines(self):
         with open(REGISTRY_FILE, "rb") as f:

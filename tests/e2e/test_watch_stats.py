@@ -30,16 +30,8 @@ def ev(type_, person, **kw):
     return event(type_, **f)
 
 
-class WatchTest(wmtest.TestCase):
+class WatchTest(wmtest.FreshDaemonTestCase):
     """A daemon of its own per test: the totals cover the whole store."""
-
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
 
     def fresh(self, flags=None):
         s = self.own_server(flags)

@@ -19,6 +19,7 @@ connection with line-level helpers. Every response is either one line (str) or a
 returned as a list of its lines ending with the "END <n>" line.
 """
 
+import hashlib
 import os
 import random
 import re
@@ -222,6 +223,12 @@ class Server:
         """Stop (exit code 0 required) and start again on the same data dir and port."""
         self.stop()
         return self.start(**kw)
+
+    def kill_and_restart(self):
+        """SIGKILL the daemon (a crash: no shutdown at all) and start it again on the same
+        data directory and port."""
+        self.kill()
+        return self.start()
 
     def kill(self):
         self.exit_expected = True
@@ -457,13 +464,38 @@ def parse_block(resp):
 
 class TestCase(unittest.TestCase):
     """Base class: one shared daemon per test class (cls.server, cls.flags), assertion
-    helpers for protocol replies, and conn() that closes its connections at the end."""
+    helpers for protocol replies, and conn() that closes its connections at the end.
+
+    own_daemon_reason: set it (to why) in a class whose tests need a daemon of their
+    own, such as exact totals over a fresh store or a token file; the class is then
+    skipped with WM_TEST_ADDR. FreshDaemonTestCase: a class without a shared daemon."""
 
     flags = []
     registry = []  # protocol lines sent once after the shared daemon started
+    own_daemon_reason = None
+
+    @classmethod
+    def class_tmpdir(cls, prefix):
+        """A temporary directory for the class, removed after its last test (also
+        when setUpClass fails after making it)."""
+        path = tempfile.mkdtemp(prefix=prefix)
+        cls.addClassCleanup(shutil.rmtree, path, True)
+        return path
+
+    def tmpdir(self, prefix):
+        """A temporary directory for this test, removed after it."""
+        path = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
+    @classmethod
+    def skip_if_external(cls):
+        if cls.own_daemon_reason and TEST_ADDR:
+            raise unittest.SkipTest(cls.own_daemon_reason)
 
     @classmethod
     def setUpClass(cls):
+        cls.skip_if_external()
         cls.server = Server(cls.flags)
         try:
             cls.server.start()
@@ -508,6 +540,20 @@ class TestCase(unittest.TestCase):
         self._conns.append(c)
         return c
 
+    def tls_connect(self, port, cafile, hostname="localhost"):
+        """A TLS connection to 127.0.0.1:port that verifies the server against cafile
+        and hostname; closed at the end of the test."""
+        ctx = ssl.create_default_context(cafile=cafile)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        try:
+            sock = ctx.wrap_socket(raw, server_hostname=hostname)
+        except Exception:
+            raw.close()
+            raise
+        c = Conn(None, None, sock=sock)
+        self._conns.append(c)
+        return c
+
     def own_server(self, flags=None, data_dir=None, start=True):
         """A daemon of this test alone (skipped with WM_TEST_ADDR), cleaned up after."""
         need_own_daemon(self)
@@ -539,6 +585,83 @@ class TestCase(unittest.TestCase):
 
     def assertDup(self, resp, seq):
         self.assertEqual(resp, "DUP %d" % seq)
+
+
+class FreshDaemonTestCase(TestCase):
+    """A class without a shared daemon: each test starts the fresh daemons it needs with
+    own_server() (a data directory of its own, cleaned up after the test)."""
+
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.skip_if_external()
+
+    @classmethod
+    def tearDownClass(cls):
+        pass
+
+
+def run_daemon(args, timeout=30):
+    """Run werkmonitord with args to its end (--help, --check-config, a refused start)
+    and return the CompletedProcess, output captured as bytes."""
+    return subprocess.run([DAEMON] + list(args), capture_output=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def client_env(env=None):
+    """The environment for werkmonitor: this one without WERKMONITOR_* and NO_COLOR (so
+    that the caller's shell does not change what a test sees), plus env."""
+    e = dict(os.environ)
+    for k in ("WERKMONITOR_HOST", "WERKMONITOR_PORT", "WERKMONITOR_TOKEN", "NO_COLOR"):
+        e.pop(k, None)
+    e.update(env or {})
+    return e
+
+
+def run_client(args, port, input=None, env=None, timeout=60):
+    """Run werkmonitor (with --port PORT unless port is None) in client_env(env); input
+    is str or bytes for its stdin. Returns (exit code, stdout, stderr) decoded as UTF-8."""
+    argv = [CLIENT] + (["--port", str(port)] if port else []) + list(args)
+    p = subprocess.run(argv, input=input.encode() if isinstance(input, str) else input,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_env(env), timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def token_line(principal, role, gemeente, token):
+    """One line of a token file: the token's SHA-256, never the token itself."""
+    g = " gemeente=%s" % gemeente if gemeente else ""
+    return "%s %s%s sha256:%s" % (principal, role, g, hashlib.sha256(token.encode()).hexdigest())
+
+
+def write_tokens(path, entries):
+    """Write a token file (a comment, a blank line, then one line per entry) of entries
+    (principal, role, gemeente or None, token)."""
+    with open(path, "w") as f:
+        f.write("# werkmonitord tokens (test)\n\n")
+        for p, role, g, tok in entries:
+            f.write(token_line(p, role, g, tok) + "\n")
+
+
+def make_certificates(dirname, names=("localhost", "127.0.0.1")):
+    """With the openssl command, in dirname: a CA (ca.pem, ca.key), a server certificate
+    it signs for names, host names and IP addresses (server.pem, server.key), and an
+    unrelated CA (other.pem) that a client must not accept the server with.
+    Returns {file name: path}."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=dirname, check=True, capture_output=True, timeout=30)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=werkmonitor test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=" + names[0])
+    san = ",".join(("IP:" if re.fullmatch(r"[0-9.]+|.*:.*", n) else "DNS:") + n for n in names)
+    with open(os.path.join(dirname, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n" % san)
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    run("req", "-x509", *ec, "-keyout", "other.key", "-out", "other.pem", "-days", "2", "-subj", "/CN=other CA")
+    return {k: os.path.join(dirname, k) for k in ("ca.pem", "server.pem", "server.key", "other.pem")}
 
 
 def event(type_, **fields):
