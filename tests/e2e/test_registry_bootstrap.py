@@ -3,8 +3,6 @@ store without projects the region's program and projects at start-up, leaves a s
 with projects alone, and refuses a bad file whole, naming its line."""
 
 import os
-import shutil
-import subprocess
 import tempfile
 import unittest
 
@@ -26,14 +24,14 @@ def registry_names():
     return names, lines
 
 
-@unittest.skipIf(wmtest.TEST_ADDR, "starts daemons of its own")
-class RegistryBootstrapTest(wmtest.TestCase):
-    """Each test starts daemons of its own (the class's shared one stays unused)."""
+class RegistryBootstrapTest(wmtest.FreshDaemonTestCase):
+    """Each test starts daemons of its own."""
+
+    own_daemon_reason = "starts daemons of its own"
 
     def setUp(self):
         super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix="wm-e2e-bootstrap-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.tmp = self.tmpdir("wm-e2e-bootstrap-")
 
     def write(self, name, text):
         """A file of the test's own temporary directory."""
@@ -90,8 +88,7 @@ class RegistryBootstrapTest(wmtest.TestCase):
         conf = self.write("reg.conf", "registry %s\n" % REGISTRY_FILE)
         s = self.own_server(["--config", conf])
         self.assertEqual(len(self.projects(s)), 28)
-        p = subprocess.run([wmtest.DAEMON, "--check-config", "--config", conf], capture_output=True,
-                           timeout=60)
+        p = wmtest.run_daemon(["--check-config", "--config", conf], timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(("registry %s\n" % REGISTRY_FILE).encode(), p.stdout)
 
@@ -108,8 +105,7 @@ class RegistryBootstrapTest(wmtest.TestCase):
             s.start()
         for m in mentions:
             self.assertIn(m, str(cm.exception))
-        p = subprocess.run([wmtest.DAEMON, "--check-config", "--registry", reg], capture_output=True,
-                           timeout=60)
+        p = wmtest.run_daemon(["--check-config", "--registry", reg], timeout=60)
         self.assertEqual(p.returncode, 1)
         for m in mentions:
             self.assertIn(m.encode(), p.stderr)
