@@ -68,7 +68,11 @@ class RegistryTest(wmtest.TestCase):
                  ("category=begeleiding-doelgroepen", dict(category="begeleiding-doelgroepen")),
                  ("start=2021-01-01 target.started=0", dict(start="2021-01-01", target_started=0)),
                  ("scope=regional", dict(scope="regional")),
-                 ("", {})]
+                 ("", {}),
+                 ("end=2023-06-30", dict(end="2023-06-30")),
+                 ("target.placed=7", dict(target_placed=7)),
+                 ("title=Nieuw", dict(title="Nieuw")),
+                 ("start=2020-01-01", dict(start="2020-01-01"))]
         for args, change in steps:
             self.assertEqual(c.cmd(("PROJECT %s %s" % (n, args)).rstrip()), "OK", args)
             full.update(change)
@@ -79,6 +83,7 @@ class RegistryTest(wmtest.TestCase):
         c = self.conn()
         n = uid("p")
         self.assertErr(c.cmd("PROJECT %s" % n), "invalid", "category")
+        self.assertErr(c.cmd("PROJECT %s scope=local" % n), "invalid", "category")
         self.assertErr(c.cmd("PROJECT %s scope=local target.started=5" % n), "invalid", "category")
         projects, _ = self.listing(c)
         self.assertNotIn(n, projects)
@@ -93,11 +98,13 @@ class RegistryTest(wmtest.TestCase):
         ok = [uid("p")[:64], (uid("p") + "-" + "x" * 64)[:64], "0-" + uid("p")]
         for n in ok:
             self.assertEqual(c.cmd("PROJECT %s category=%s" % (n, "c" * 64)), "OK", n)
+        self.assertEqual(c.cmd("PROJECT %s category=%s" % ("a" * 64, "b" * 64)), "OK")
+        self.assertEqual(c.cmd("PROJECT 0-9 category=0"), "OK")
         for n in ["Zorgstart", "zorg_start", "zorg%20start", "zorg.start", "x" * 65, "zorgstart*", "*", "café",
-                  "zorg/start", "zorg:start"]:
+                  "zorg/start", "zorg:start", "A", "é"]:
             self.assertErr(c.cmd("PROJECT %s category=test" % n), "invalid")
         n = uid("p")
-        for cat in ["Scholing", "scholing_projecten", "c" * 65, "scholing%20projecten", "a.b", ""]:
+        for cat in ["Scholing", "scholing_projecten", "c" * 65, "scholing%20projecten", "a.b", "", "A", "é"]:
             self.assertErr(c.cmd("PROJECT %s category=%s" % (n, cat)), "invalid", "category")
         self.assertNotIn(n, self.listing(c)[0])
 
@@ -110,8 +117,13 @@ class RegistryTest(wmtest.TestCase):
                             ("target.started=-1", "target.started"), ("target.completed=x", "target.completed"),
                             ("target.placed=1.5", "target.placed"), ("target.placed=", "target.placed"),
                             ("title=" + "t" * 257, "title"), ("colour=blue", "colour"),
-                            ("target.outflow=5", "target.outflow")]:
+                            ("target.outflow=5", "target.outflow"), ("scope=national", "scope"),
+                            ("target.placed=-1", "target.placed"), ("target.placed=x", "target.placed"),
+                            ("start=2022-01-01 end=2021-01-01", "")]:
             self.assertErr(c.cmd("PROJECT %s %s" % (n, args)), "invalid", field)
+            # the same on create: nothing is made
+            self.assertErr(c.cmd("PROJECT %s-new category=x %s" % (n, args)), "invalid", field)
+        self.assertNotIn(n + "-new", self.listing(c)[0])
         self.assertEqual(c.cmd("PROJECT %s title=%s" % (n, "t" * 256)), "OK")
         projects, _ = self.listing(c)
         self.assertEqual(projects[n], row_line(project=n, category="test", title="t" * 256))
@@ -144,10 +156,29 @@ class RegistryTest(wmtest.TestCase):
     def test_projects_of_an_empty_registry(self):
         s = self.own_server()
         c = self.conn(s)
-        resp = c.cmd("PROJECTS")
-        self.assertEqual(len(resp), 2, resp)
-        self.assertEqual(resp[-1], "END 1")
-        self.assertTrue(resp[0].startswith("ROW project=* "), resp)
+        self.assertEqual(c.cmd("PROJECTS"), [
+            "ROW project=* category=* scope=- start=- end=- target.started=- target.completed=- target.placed=- title=-",
+            "END 1"])
+
+    def test_program_sets_period_and_targets(self):
+        s = self.own_server()
+        c = self.conn(s)
+        self.assertEqual(c.cmd("PROGRAM start=2020-01-01 end=2023-12-31 target.started=1200 "
+                               "target.completed=860 target.placed=500"), "OK")
+        self.assertEqual(c.cmd("PROJECT p1 category=c1 scope=local target.placed=3"), "OK")
+        self.assertEqual(c.cmd("PROJECTS"), [
+            "ROW project=p1 category=c1 scope=local start=- end=- target.started=- target.completed=- "
+            "target.placed=3 title=-",
+            "ROW project=* category=* scope=- start=2020-01-01 end=2023-12-31 target.started=1200 "
+            "target.completed=860 target.placed=500 title=-",
+            "END 2"])
+        self.assertEqual(c.cmd("PROGRESS asof=2021-12-31")[-4:], [
+            "ROW project=* category=* indicator=started actual=0 target=1200 expected=600 status=red",
+            "ROW project=* category=* indicator=completed actual=0 target=860 expected=430 status=red",
+            "ROW project=* category=* indicator=placed actual=0 target=500 expected=250 status=red",
+            "END 6"])
+        self.assertErr(c.cmd("PROGRAM start=2024-01-01 end=2023-01-01"), "invalid")
+        self.assertErr(c.cmd("PROGRAM scope=local"), "invalid", "scope")
 
     def test_regression_write_without_rollup_changes(self):
         """Regression: a commit that changes no counter (here a PROJECT and a PROGRAM as
