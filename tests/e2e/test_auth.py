@@ -1,4 +1,4 @@
-"""Access control and personal data (PROTOCOL.md section 3, issue 4): tokens and the
+"""Access control and personal data (PROTOCOL.md section 3): tokens and the
 roles matrix, the gemeente binding of writers, ids per principal, the 3-failure close,
 SIGHUP reload, the refusal of open mode on a non-loopback listener, TLS with certificate
 verification (a throw-away CA made with the openssl CLI), no person value in any

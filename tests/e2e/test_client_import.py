@@ -1,4 +1,4 @@
-"""werkmonitor import, watch and bench against the real daemon (issue 5): RFC 4180 CSV
+"""werkmonitor import, watch and bench against the real daemon: RFC 4180 CSV
 edge cases, ';' files with a byte-order mark and CRLF, NDJSON, bad rows (exit 1, rejects
 with line numbers), a bsn column pseudonymised, an import killed halfway and re-run, a
 daemon restarted during an import, WATCH pushes and the load generator."""

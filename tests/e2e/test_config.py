@@ -1,4 +1,4 @@
-"""werkmonitord's configuration (issue 2 item 3) and the shipped systemd files: a config
+"""werkmonitord's configuration and the shipped systemd files: a config
 file of "key value" lines with flags overriding it, --check-config, --help, and
 systemd/werkmonitord.conf.example naming every option the daemon has."""
 

@@ -508,7 +508,7 @@ class CountTest(AggregatesBase):
                     self.q("placed", ("year",), filters={"year": years})])
 
     def test_count_filter_list_limit_is_1024_values(self):
-        # AUDIT.md #4: a comma list holds at most 1024 values (a documented limit of this
+        # docs/AUDIT.md #4: a comma list holds at most 1024 values (a documented limit of this
         # implementation, in proto/PROTOCOL.md); only a raised max_line can reach it.
         s = self.own_server(["--max-line", "20000"])
         c = self.conn(s)

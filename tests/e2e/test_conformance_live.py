@@ -1,6 +1,6 @@
-"""Conformance audit of ../shared/PROTOCOL.md section 7 (WATCH, STATS) against the real
-daemon. The TOTAL figures are computed here from the events this file sends.
-Discrepancies are described in tests/e2e/AUDIT.md."""
+"""Conformance audit of PROTOCOL.md section 7 (WATCH, STATS) against the real daemon.
+The TOTAL figures are computed here from the events this file sends. Findings of the
+audit: docs/AUDIT.md."""
 
 import socket
 import time

@@ -1,6 +1,6 @@
-"""Conformance audit of ../shared/PROTOCOL.md sections 1 (framing), 2 (errors) and 3
-(session, roles, open mode) against the real daemon: one test per promise, exact
-replies. Discrepancies are described in tests/e2e/AUDIT.md."""
+"""Conformance audit of PROTOCOL.md sections 1 (framing), 2 (errors) and 3 (session,
+roles, open mode) against the real daemon: one test per promise, exact replies.
+Findings of the audit: docs/AUDIT.md."""
 
 import os
 import re

@@ -333,7 +333,7 @@ class EventsTest(wmtest.TestCase):
         self.assertOkSeq(c.cmd(base("placed", employer="Zorggroep Noord & Co.", by="J. de Vries")))
 
     def test_placed_employer_and_by_limits_are_characters(self):
-        # "employer: text, at most 128 chars; by: text, at most 64 chars" (audit #2)
+        # "employer: text, at most 128 chars; by: text, at most 64 chars" (docs/AUDIT.md #2)
         c = self.conn()
         self.assertOkSeq(c.cmd(base("placed", employer="é" * 128)))
         self.assertOkSeq(c.cmd(base("placed", by="ë" * 64)))

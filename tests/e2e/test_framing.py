@@ -1,4 +1,4 @@
-"""Framing and hostile input (PROTOCOL.md sections 1 and 2; issue 2 items 4 and 6):
+"""Framing and hostile input (PROTOCOL.md sections 1 and 2):
 line endings, tokens, escapes, UTF-8, NUL and control bytes, line limits, pipelining,
 HTTP on the port, the connection limit, the idle timeout and a client that never reads."""
 
@@ -309,7 +309,7 @@ class LimitsTest(wmtest.FreshDaemonTestCase):
             time.sleep(0.1)
 
     def test_regression_quit_frees_the_slot_at_once(self):
-        # tests/e2e/BUGS.md #2: a connection ended by QUIT held its max-connections slot while
+        # docs/BUGS.md #2: a connection ended by QUIT held its max-connections slot while
         # the daemon lingered for the client's EOF, so an immediate reconnect was
         # refused about half the time.
         s = self.own_server(["--max-connections", "1"])

@@ -1,4 +1,4 @@
-"""Registry bootstrap (issue 13 item 3): --registry FILE (config key `registry`) gives a
+"""Registry bootstrap: --registry FILE (config key `registry`) gives a
 store without projects the region's program and projects at start-up, leaves a store
 with projects alone, and refuses a bad file whole, naming its line."""
 

@@ -231,7 +231,7 @@ static void test_text_lengths(void **state)
     snprintf(line, sizeof(line), "EVENT placed " COMMON "project=p sector=zorg employer=%se", text);
     expect_invalid(line, "employer: longer than 128 characters");
     /* The limit counts characters (PROTOCOL.md): 64 x "%C3%A9" is 64 characters in 128
-     * bytes (tests/e2e/AUDIT.md #2). */
+     * bytes (docs/AUDIT.md #2). */
     text[0] = '\0';
     for (int i = 0; i < 64; i++)
         strcat(text, "%C3%A9");

@@ -241,7 +241,7 @@ static void test_utf8(void **state)
         "X \xe2\x28\xa1",       /* bad continuation, positional */
         "\xff",                 /* invalid verb */
         "P\x01NG",              /* control char in verb */
-        "X a=\xc2\x80",         /* U+0080, a C1 control (tests/e2e/AUDIT.md #1) */
+        "X a=\xc2\x80",         /* U+0080, a C1 control (docs/AUDIT.md #1) */
         "X a=%C2%85",           /* U+0085 NEL, escaped */
         "X a=\xc2\x9f",         /* U+009F */
     };
