@@ -2,11 +2,24 @@
 # Installs the Debian 12 packages werkmonitor needs to build, run and test.
 # Quick no-op when every package is already installed; otherwise runs apt-get as root
 # (directly, or through sudo for a normal user). Safe to run again and again.
+#   scripts/deps.sh           what the build and the tests need
+#   scripts/deps.sh --bench   that plus what tests/bench/vs_postgres needs (PostgreSQL 15
+#                             server and libpq for its client); not needed for the tests
 set -eu
 
 PACKAGES="build-essential make cmake pkg-config libevent-dev liblmdb-dev libmsgpack-dev
 libssl-dev libcmocka-dev libjansson-dev libcsv-dev libsystemd-dev python3
 netcat-openbsd openssl groff-base"
+BENCH_PACKAGES="postgresql-15 libpq-dev"
+
+case "${1:-}" in
+"") ;;
+--bench) PACKAGES="$PACKAGES $BENCH_PACKAGES" ;;
+*)
+    echo "usage: scripts/deps.sh [--bench]" >&2
+    exit 2
+    ;;
+esac
 
 missing=""
 for p in $PACKAGES; do
