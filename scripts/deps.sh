@@ -4,13 +4,14 @@
 # (directly, or through sudo for a normal user). Safe to run again and again.
 #   scripts/deps.sh           what the build and the tests need
 #   scripts/deps.sh --bench   that plus what tests/bench/vs_postgres needs (PostgreSQL 15
-#                             server and libpq for its client); not needed for the tests
+#                             server, libpq for its client) and vs_postgres_profile uses
+#                             (mdb_stat, valgrind, strace); not needed for the tests
 set -eu
 
 PACKAGES="build-essential make cmake pkg-config libevent-dev liblmdb-dev libmsgpack-dev
 libssl-dev libcmocka-dev libjansson-dev libcsv-dev libsystemd-dev python3
 netcat-openbsd openssl groff-base"
-BENCH_PACKAGES="postgresql-15 libpq-dev"
+BENCH_PACKAGES="postgresql-15 libpq-dev lmdb-utils valgrind strace"
 
 case "${1:-}" in
 "") ;;
