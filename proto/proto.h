@@ -337,6 +337,21 @@ void proto_request_free(struct proto_request *req);
 int proto_parse_line(struct proto_request *req, const char *line, size_t len, char *err,
                      size_t errlen);
 
+/*
+ * Parse an HTTP query string (the part after '?', without it) into req as the
+ * arguments of verb (proto/HTTP.md). Parameters are separated by '&' (empty ones are
+ * skipped) and are key=value, keys as on a request line; values decode as in HTML
+ * forms ('+' is a space, %XX a byte, so %2B is a plus) and are checked as in
+ * proto_parse_line (valid UTF-8, no control character). The value of positional_key
+ * (NULL: none) becomes the positional argument, so "type=placed" reads as COUNT's
+ * "placed". verb_text is the verb's name. Nothing is allocated but req's buffer.
+ * Returns WM_OK; WM_ESYNTAX (a parameter without '=', a bad or duplicate key, a bad
+ * escape, invalid UTF-8, a control character, a NUL byte); WM_EINVALID (more than
+ * PROTO_MAX_ARGS parameters); WM_ENOMEM. err names the parameter and quotes it.
+ */
+int proto_parse_query(struct proto_request *req, enum proto_verb verb, const char *query,
+                      size_t len, const char *positional_key, char *err, size_t errlen);
+
 /* The value of key in req, or NULL. Borrowed from req. */
 const char *proto_request_get(const struct proto_request *req, const char *key);
 /* The i-th positional argument (0-based), or NULL. Borrowed from req. */

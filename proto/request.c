@@ -214,6 +214,73 @@ int proto_parse_line(struct proto_request *req, const char *line, size_t len, ch
     return WM_OK;
 }
 
+int proto_parse_query(struct proto_request *req, enum proto_verb verb, const char *query,
+                      size_t len, const char *positional_key, char *err, size_t errlen)
+{
+    size_t i, start;
+    char *nb, q[64];
+    int rc;
+
+    req->verb = verb;
+    req->verb_text[0] = '\0';
+    req->nargs = 0;
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        if (verbs[i].verb == verb)
+            memcpy(req->verb_text, verbs[i].name, strlen(verbs[i].name) + 1);
+    }
+    if (len > 0 && memchr(query, '\0', len) != NULL) {
+        proto_errf(err, errlen, "NUL byte in query");
+        return WM_ESYNTAX;
+    }
+    if (req->cap < len + 1) {
+        nb = realloc(req->buf, len + 1);
+        if (nb == NULL) {
+            proto_errf(err, errlen, "out of memory");
+            return WM_ENOMEM;
+        }
+        req->buf = nb;
+        req->cap = len + 1;
+    }
+    /* '+' is a space in a query string (HTML forms); a literal plus comes as %2B. A
+     * decoded space is allowed in a value, as %20 is on a request line. */
+    for (i = 0; i < len; i++)
+        req->buf[i] = query[i] == '+' ? ' ' : query[i];
+    req->buf[len] = '\0';
+
+    i = 0;
+    while (i < len) {
+        start = i;
+        while (i < len && req->buf[i] != '&')
+            i++;
+        /* The '&' after the parameter (or the final NUL) becomes its terminator. */
+        req->buf[i] = '\0';
+        if (i > start) {
+            if (memchr(req->buf + start, '=', i - start) == NULL) {
+                quote_raw(q, sizeof(q), query + start, i - start);
+                proto_errf(err, errlen, "parameter '%s' has no value (want key=value)", q);
+                req->nargs = 0;
+                return WM_ESYNTAX;
+            }
+            rc = parse_arg(req, req->buf + start, query + start, i - start, err, errlen);
+            if (rc != WM_OK) {
+                req->nargs = 0;
+                return rc;
+            }
+            if (positional_key != NULL &&
+                strcmp(req->args[req->nargs - 1].key, positional_key) == 0) {
+                if (proto_request_positional(req, 0) != NULL) {
+                    proto_errf(err, errlen, "duplicate key '%s'", positional_key);
+                    req->nargs = 0;
+                    return WM_ESYNTAX;
+                }
+                req->args[req->nargs - 1].key = NULL;
+            }
+        }
+        i++;
+    }
+    return WM_OK;
+}
+
 const char *proto_request_get(const struct proto_request *req, const char *key)
 {
     size_t i;
