@@ -15,7 +15,8 @@
 
 struct config_opt {
     const char *name;    /* file key and flag name (--name) */
-    const char *argname; /* shown in --help */
+    const char *argname; /* shown in --help; "" for a yes/no switch, which the flag
+                            alone (--name) turns on */
     const char *deflt;   /* shown in --help */
     const char *help;
     int (*set)(struct config *cfg, const char *val, int first, char *err, size_t errlen);
@@ -261,23 +262,105 @@ static int set_max_connections(struct config *cfg, const char *val, int first, c
     return WM_OK;
 }
 
-static int set_idle_timeout(struct config *cfg, const char *val, int first, char *err,
-                            size_t errlen)
+/* Seconds: "300" or "300s". */
+static int parse_seconds(const char *val, uint64_t min, uint64_t max, uint64_t *out, char *err,
+                         size_t errlen)
 {
-    uint64_t v;
     size_t n = strlen(val);
     char num[32];
 
-    (void)first;
-    /* "300" or "300s" */
     if (n > 1 && n < sizeof(num) && val[n - 1] == 's') {
         memcpy(num, val, n - 1);
         num[n - 1] = '\0';
         val = num;
     }
-    if (parse_num(val, 0, 31536000, &v, err, errlen) != WM_OK)
+    return parse_num(val, min, max, out, err, errlen);
+}
+
+static int set_idle_timeout(struct config *cfg, const char *val, int first, char *err,
+                            size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_seconds(val, 0, 31536000, &v, err, errlen) != WM_OK)
         return WM_ECONFIG;
     cfg->idle_timeout = (unsigned)v;
+    return WM_OK;
+}
+
+static int set_http_listen(struct config *cfg, const char *val, int first, char *err, size_t errlen)
+{
+    return set_addr_list(cfg->http_listen, &cfg->n_http_listen, val, first, err, errlen);
+}
+
+static int parse_yes_no(const char *val, int *out, char *err, size_t errlen)
+{
+    if (strcasecmp(val, "yes") == 0 || strcasecmp(val, "on") == 0 || strcasecmp(val, "true") == 0 ||
+        strcmp(val, "1") == 0) {
+        *out = 1;
+        return WM_OK;
+    }
+    if (strcasecmp(val, "no") == 0 || strcasecmp(val, "off") == 0 ||
+        strcasecmp(val, "false") == 0 || strcmp(val, "0") == 0) {
+        *out = 0;
+        return WM_OK;
+    }
+    proto_errf(err, errlen, "'%.32s' is not yes or no", val);
+    return WM_ECONFIG;
+}
+
+static int set_http_tls(struct config *cfg, const char *val, int first, char *err, size_t errlen)
+{
+    (void)first;
+    return parse_yes_no(val, &cfg->http_tls, err, errlen);
+}
+
+static int set_http_max_connections(struct config *cfg, const char *val, int first, char *err,
+                                    size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_num(val, 1, 1000000, &v, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    cfg->http_max_connections = (unsigned)v;
+    return WM_OK;
+}
+
+static int set_http_timeout(struct config *cfg, const char *val, int first, char *err,
+                            size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_seconds(val, 1, 3600, &v, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    cfg->http_timeout = (unsigned)v;
+    return WM_OK;
+}
+
+static int set_http_max_header(struct config *cfg, const char *val, int first, char *err,
+                               size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_size(val, 1024, 1ull << 20, &v, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    cfg->http_max_header = (size_t)v;
+    return WM_OK;
+}
+
+static int set_http_max_uri(struct config *cfg, const char *val, int first, char *err,
+                            size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_size(val, 256, 1ull << 20, &v, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    cfg->http_max_uri = (size_t)v;
     return WM_OK;
 }
 
@@ -361,6 +444,23 @@ static const struct config_opt config_opts[] = {
      set_max_connections},
     {"idle-timeout", "SECONDS", "300", "close connections silent this long (0 = never)",
      set_idle_timeout},
+    {"http-listen", "HOST:PORT[,...]", "none",
+     "HTTP listener(s) of the read API, /metrics and /healthz (proto/HTTP.md); the same "
+     "tokens, sent as 'Authorization: Bearer <token>'",
+     set_http_listen},
+    {"http-tls", "", "no",
+     "serve HTTPS on http-listen with tls-cert and tls-key (in a config file: http-tls yes)",
+     set_http_tls},
+    {"http-max-connections", "N", "1024", "HTTP connections beyond this get 503",
+     set_http_max_connections},
+    {"http-timeout", "SECONDS", "10",
+     "a whole request must arrive within this time of connecting or of the previous "
+     "response, else the connection is closed; also the limit for a stalled write",
+     set_http_timeout},
+    {"http-max-header", "BYTES", "8192",
+     "longest request line plus headers; longer requests are refused", set_http_max_header},
+    {"http-max-uri", "BYTES", "4096", "longest request target; longer ones get 414",
+     set_http_max_uri},
     {"gemeenten", "A,B,...", "the eight of the region", "the municipalities events may name",
      set_gemeenten},
     {"log-level", "LEVEL", "info", "debug, info, warn or error (audit lines are info)",
@@ -382,6 +482,10 @@ void config_defaults(struct config *cfg)
     cfg->max_line = CONFIG_DEFAULT_MAX_LINE;
     cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
     cfg->idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT;
+    cfg->http_max_connections = CONFIG_DEFAULT_HTTP_MAX_CONNECTIONS;
+    cfg->http_timeout = CONFIG_DEFAULT_HTTP_TIMEOUT;
+    cfg->http_max_header = CONFIG_DEFAULT_HTTP_MAX_HEADER;
+    cfg->http_max_uri = CONFIG_DEFAULT_HTTP_MAX_URI;
     for (size_t i = 0; proto_default_gemeenten[i] != NULL && i < CONFIG_MAX_GEMEENTEN; i++) {
         snprintf(cfg->gemeente_names[i], sizeof(cfg->gemeente_names[i]), "%s",
                  proto_default_gemeenten[i]);
@@ -529,7 +633,10 @@ void config_usage(FILE *out)
     usage_option(out, "--config FILE", "read settings from FILE (default: none)");
     for (size_t i = 0; i < CONFIG_NOPTS; i++) {
         char flag[64], help[512];
-        snprintf(flag, sizeof(flag), "--%s %s", config_opts[i].name, config_opts[i].argname);
+        if (config_opts[i].argname[0] == '\0')
+            snprintf(flag, sizeof(flag), "--%s", config_opts[i].name);
+        else
+            snprintf(flag, sizeof(flag), "--%s %s", config_opts[i].name, config_opts[i].argname);
         snprintf(help, sizeof(help), "%s (default: %s)", config_opts[i].help, config_opts[i].deflt);
         usage_option(out, flag, help);
     }
@@ -612,6 +719,8 @@ int config_from_args(struct config *cfg, int argc, char **argv, FILE *out, char 
         }
         if (eq != NULL) {
             val = eq + 1;
+        } else if (opt->argname[0] == '\0') {
+            val = "yes";
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
@@ -627,6 +736,19 @@ int config_from_args(struct config *cfg, int argc, char **argv, FILE *out, char 
 
     if (cfg->n_tls_listen > 0 && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
         proto_errf(err, errlen, "tls-listen needs tls-cert and tls-key");
+        return WM_ECONFIG;
+    }
+    if (cfg->http_tls && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
+        proto_errf(err, errlen, "http-tls needs tls-cert and tls-key");
+        return WM_ECONFIG;
+    }
+    if (cfg->http_tls && cfg->n_http_listen == 0) {
+        proto_errf(err, errlen, "http-tls needs http-listen");
+        return WM_ECONFIG;
+    }
+    if (cfg->http_max_uri > cfg->http_max_header) {
+        proto_errf(err, errlen, "http-max-uri (%zu) must not exceed http-max-header (%zu)",
+                   cfg->http_max_uri, cfg->http_max_header);
         return WM_ECONFIG;
     }
     if (cfg->map_max < cfg->map_size)
@@ -674,6 +796,14 @@ void config_print(const struct config *cfg, FILE *out)
     fprintf(out, "max-line %zu\n", cfg->max_line);
     fprintf(out, "max-connections %u\n", cfg->max_connections);
     fprintf(out, "idle-timeout %u\n", cfg->idle_timeout);
+    if (cfg->n_http_listen == 0)
+        fprintf(out, "# http-listen: none (the HTTP API is off)\n");
+    print_addrs(out, "http-listen", cfg->http_listen, cfg->n_http_listen);
+    fprintf(out, "http-tls %s\n", cfg->http_tls ? "yes" : "no");
+    fprintf(out, "http-max-connections %u\n", cfg->http_max_connections);
+    fprintf(out, "http-timeout %u\n", cfg->http_timeout);
+    fprintf(out, "http-max-header %zu\n", cfg->http_max_header);
+    fprintf(out, "http-max-uri %zu\n", cfg->http_max_uri);
     fprintf(out, "gemeenten ");
     for (size_t i = 0; i < cfg->n_gemeenten; i++)
         fprintf(out, "%s%s", i ? "," : "", cfg->gemeenten[i]);

@@ -20,6 +20,10 @@
 #define CONFIG_DEFAULT_MAX_LINE 4096
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 1024
 #define CONFIG_DEFAULT_IDLE_TIMEOUT 300
+#define CONFIG_DEFAULT_HTTP_MAX_CONNECTIONS 1024
+#define CONFIG_DEFAULT_HTTP_TIMEOUT 10
+#define CONFIG_DEFAULT_HTTP_MAX_HEADER 8192
+#define CONFIG_DEFAULT_HTTP_MAX_URI 4096
 
 /* A listen address as given: host without brackets, port as text. */
 struct config_addr {
@@ -44,6 +48,14 @@ struct config {
     size_t max_line;
     unsigned max_connections;
     unsigned idle_timeout; /* seconds; 0 = never */
+    /* the HTTP read API (proto/HTTP.md); off while n_http_listen is 0 */
+    struct config_addr http_listen[CONFIG_MAX_LISTEN];
+    size_t n_http_listen;
+    int http_tls;                  /* 1: HTTPS with tls_cert and tls_key */
+    unsigned http_max_connections; /* HTTP connections beyond this get 503 */
+    unsigned http_timeout;         /* seconds for a whole request to arrive (slowloris) */
+    size_t http_max_header;        /* request line and headers, bytes */
+    size_t http_max_uri;           /* the request target, bytes (at most http_max_header) */
     char gemeente_names[CONFIG_MAX_GEMEENTEN][WM_NAME_MAX + 1];
     const char *gemeenten[CONFIG_MAX_GEMEENTEN + 1]; /* points into gemeente_names */
     size_t n_gemeenten;

@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "commit.h"
 #include "config.h"
+#include "http.h"
 #include "proto.h"
 #include "store.h"
 
@@ -151,6 +152,8 @@ struct server {
     uint64_t watch_last_push_ms;
 
     struct server_stats stats;
+
+    struct http_server *http; /* the HTTP read API (http.h); NULL without http-listen */
 };
 
 /* ---- server.c ----------------------------------------------------------- */

@@ -30,7 +30,7 @@ static int check_config(const struct config *cfg)
         log_msg(LOG_ERROR, "open mode (no token file) needs loopback listeners: %s", err);
         return 1;
     }
-    if (cfg->n_tls_listen > 0) {
+    if (cfg->n_tls_listen > 0 || cfg->http_tls) {
         ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, sizeof(err));
         if (ctx == NULL) {
             log_msg(LOG_ERROR, "%s", err);

@@ -77,9 +77,11 @@ static int resolve(const struct config_addr *a, struct addrinfo **res, char *err
 
 int server_listeners_loopback(const struct config *cfg, char *err, size_t errlen)
 {
-    for (int tls = 0; tls < 2; tls++) {
-        const struct config_addr *list = tls ? cfg->tls_listen : cfg->listen;
-        size_t n = tls ? cfg->n_tls_listen : cfg->n_listen;
+    for (int kind = 0; kind < 3; kind++) {
+        const struct config_addr *list = kind == 0   ? cfg->listen
+                                         : kind == 1 ? cfg->tls_listen
+                                                     : cfg->http_listen;
+        size_t n = kind == 0 ? cfg->n_listen : kind == 1 ? cfg->n_tls_listen : cfg->n_http_listen;
         for (size_t i = 0; i < n; i++) {
             struct addrinfo *res = NULL, *ai;
             char text[300];
@@ -251,6 +253,7 @@ static void on_batch_done(struct commit_batch *b, void *arg)
     }
     if (changed)
         watch_changed(srv);
+    http_batch_done(srv, b, changed);
     conn_resume_queue_waiters(srv);
     server_check_stopped(srv);
 }
@@ -291,6 +294,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
             commit_pending(srv->commit));
     sd_notify(0, "STOPPING=1");
     server_close_listeners(srv);
+    http_stop(srv);
     event_del(srv->ev_heartbeat);
     event_del(srv->ev_watch);
     for (c = srv->conns; c != NULL; c = next) {
@@ -378,12 +382,16 @@ static void server_raise_nofile(const struct config *cfg)
     struct rlimit rl;
     rlim_t want = (rlim_t)cfg->max_connections + 64;
 
+    if (cfg->n_http_listen > 0)
+        want += (rlim_t)cfg->http_max_connections;
+
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur < want)
-        log_msg(LOG_WARN, "open file limit %llu is below max-connections + 64",
+        log_msg(LOG_WARN,
+                "open file limit %llu is below max-connections + 64 (+ http-max-connections)",
                 (unsigned long long)rl.rlim_cur);
 }
 
@@ -428,7 +436,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         }
         log_msg(LOG_WARN, "open mode: no token file, every connection is admin (loopback only)");
     }
-    if (cfg->n_tls_listen > 0) {
+    if (cfg->n_tls_listen > 0 || cfg->http_tls) {
         srv->tls_ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, errlen);
         if (srv->tls_ctx == NULL)
             return WM_ECONFIG;
@@ -516,7 +524,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         if (rc != WM_OK)
             return rc;
     }
-    return WM_OK;
+    return http_init(srv, err, errlen);
 }
 
 int server_run(struct server *srv)
@@ -539,6 +547,7 @@ void server_free(struct server *srv)
     commit_queue_free(srv->commit);
     srv->commit = NULL;
     conn_free_all(srv);
+    http_free(srv);
     store_close(srv->store);
     srv->store = NULL;
     if (srv->audit_fd > STDERR_FILENO)

@@ -5,13 +5,15 @@
 #   scripts/deps.sh           what the build and the tests need
 #   scripts/deps.sh --bench   that plus what tests/bench/vs_postgres needs (PostgreSQL 15
 #                             server, libpq for its client) and vs_postgres_profile uses
-#                             (mdb_stat, valgrind, strace); not needed for the tests
+#                             (mdb_stat, valgrind, strace), and wrk for http_bench.py;
+#                             not needed for the tests
 set -eu
 
+# prometheus is there for its promtool, which checks /metrics in the e2e tests.
 PACKAGES="build-essential make cmake pkg-config libevent-dev liblmdb-dev libmsgpack-dev
 libssl-dev libcmocka-dev libjansson-dev libcsv-dev libsystemd-dev python3
-netcat-openbsd openssl groff-base"
-BENCH_PACKAGES="postgresql-15 libpq-dev lmdb-utils valgrind strace"
+netcat-openbsd openssl groff-base prometheus"
+BENCH_PACKAGES="postgresql-15 libpq-dev lmdb-utils valgrind strace wrk"
 
 case "${1:-}" in
 "") ;;
