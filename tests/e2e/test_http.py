@@ -5,7 +5,6 @@ token file (a gemeente-bound one included), JSON errors and their statuses, ETag
 /v1/totals equal to WATCH's TOTAL, /healthz, /readyz, /metrics accepted by promtool, and
 HTTPS. The helpers at the top are shared by the other test_http_*.py files."""
 
-import hashlib
 import http.client
 import json
 import os
@@ -14,7 +13,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 import unittest
 
@@ -94,11 +92,6 @@ def total_line(line):
     return {k: int(v) for k, v in (p.split("=", 1) for p in parts[1:])}
 
 
-def token_line(principal, role, gemeente, token):
-    g = " gemeente=%s" % gemeente if gemeente else ""
-    return "%s %s%s sha256:%s" % (principal, role, g, hashlib.sha256(token.encode()).hexdigest())
-
-
 PRINCIPALS = [  # principal, role, gemeente
     ("beheer", "admin", None),
     ("rapport", "reader", None),
@@ -109,9 +102,7 @@ TOKENS = {p: secrets.token_hex(32) for p, _, _ in PRINCIPALS}
 
 
 def write_tokens(path):
-    with open(path, "w") as f:
-        for p, role, g in PRINCIPALS:
-            f.write(token_line(p, role, g, TOKENS[p]) + "\n")
+    wmtest.write_tokens(path, [(p, role, g, TOKENS[p]) for p, role, g in PRINCIPALS])
 
 
 def ev(type_="started", gemeente="hilversum", person=None, project=PROJ, date="2022-03-03", **kw):
@@ -127,11 +118,11 @@ class HttpCase(wmtest.TestCase):
 
     http_flags = []
     registry = ["PROJECT %s category=http" % PROJ]
+    own_daemon_reason = "needs a daemon with an HTTP listener of its own"
 
     @classmethod
     def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a daemon with an HTTP listener of its own")
+        cls.skip_if_external()
         cls.http_port = wmtest.free_port()
         cls.flags = ["--http-listen", "127.0.0.1:%d" % cls.http_port] + cls.http_flags
         super().setUpClass()
@@ -151,14 +142,16 @@ class HttpCase(wmtest.TestCase):
         for m in mentions:
             self.assertIn(m, e["error"]["message"], r)
 
-    def http_server(self, extra=None, tokens=None):
-        """A daemon of this test alone with an HTTP listener; returns (server, http port)."""
-        port = wmtest.free_port()
-        flags = ["--http-listen", "127.0.0.1:%d" % port] + list(extra or [])
-        if tokens:
-            flags += ["--tokens", tokens]
-        s = self.own_server(flags)
-        return s, port
+    def http_server(self, extra=None):
+        return own_http_server(self, extra)
+
+
+def own_http_server(test, extra=None):
+    """A daemon of test alone with an HTTP listener and the flags extra; returns (server,
+    http port)."""
+    port = wmtest.free_port()
+    s = test.own_server(["--http-listen", "127.0.0.1:%d" % port] + list(extra or []))
+    return s, port
 
 
 # -- open mode ----------------------------------------------------------------------
@@ -306,10 +299,8 @@ class HttpAuthTest(HttpCase):
 
     @classmethod
     def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a daemon with a token file of its own")
-        cls.tmp = tempfile.mkdtemp(prefix="wm-e2e-http-")
-        cls.tokens = os.path.join(cls.tmp, "tokens")
+        cls.skip_if_external()
+        cls.tokens = os.path.join(cls.class_tmpdir("wm-e2e-http-"), "tokens")
         write_tokens(cls.tokens)
         cls.http_flags = ["--tokens", cls.tokens]
         cls.registry = []
@@ -320,11 +311,6 @@ class HttpAuthTest(HttpCase):
         for g in ("huizen", "hilversum", "huizen"):
             assert c.cmd(ev(gemeente=g)).startswith("OK")
         c.close()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def line(self, principal):
         c = self.conn()
@@ -398,21 +384,12 @@ class HttpAuthTest(HttpCase):
 # -- configuration ------------------------------------------------------------------
 
 
-class HttpConfigTest(wmtest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
-
+class HttpConfigTest(wmtest.FreshDaemonTestCase):
     def run_daemon(self, *flags):
-        tmp = tempfile.mkdtemp(prefix="wm-e2e-httpcfg-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        return subprocess.run([wmtest.DAEMON, "--data", os.path.join(tmp, "d"),
-                               "--listen", "127.0.0.1:%d" % wmtest.free_port()] + list(flags),
-                              capture_output=True, text=True, timeout=30)
+        p = wmtest.run_daemon(["--data", os.path.join(self.tmpdir("wm-e2e-httpcfg-"), "d"),
+                               "--listen", "127.0.0.1:%d" % wmtest.free_port()] + list(flags))
+        p.stdout, p.stderr = p.stdout.decode(), p.stderr.decode()
+        return p
 
     def test_open_mode_needs_a_loopback_http_listener(self):
         p = self.run_daemon("--http-listen", "0.0.0.0:%d" % wmtest.free_port())
@@ -567,18 +544,10 @@ class HttpLimitsTest(HttpCase):
 class HttpTlsTest(HttpCase):
     @classmethod
     def setUpClass(cls):
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a daemon of its own")
-        import test_auth
-        cls.tmp = tempfile.mkdtemp(prefix="wm-e2e-https-")
-        cls.files = test_auth.make_ca(cls.tmp)
+        cls.skip_if_external()
+        cls.files = wmtest.make_certificates(cls.class_tmpdir("wm-e2e-https-"))
         cls.http_flags = ["--http-tls", "--tls-cert", cls.files["server.pem"], "--tls-key", cls.files["server.key"]]
         super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_https_with_verification(self):
         ctx = ssl.create_default_context(cafile=self.files["ca.pem"])

@@ -4,13 +4,14 @@ bursts, resumes with Last-Event-ID, sends a heartbeat comment, outlives the requ
 deadline, and ends cleanly on SIGTERM."""
 
 import json
+import os
 import signal
 import socket
 import time
 import unittest
 
 import wmtest
-from test_http import HttpCase, TOKENS, ev, request, total_line
+from test_http import TOKENS, HttpCase, ev, own_http_server, request, total_line, write_tokens
 
 
 class Stream:
@@ -214,23 +215,12 @@ class SseTest(HttpCase):
 class SseAuthTest(HttpCase):
     @classmethod
     def setUpClass(cls):
-        import os
-        import tempfile
-        import test_http
-        if wmtest.TEST_ADDR:
-            raise unittest.SkipTest("needs a daemon of its own")
-        cls.tmp = tempfile.mkdtemp(prefix="wm-e2e-sse-")
-        cls.tokens = os.path.join(cls.tmp, "tokens")
-        test_http.write_tokens(cls.tokens)
+        cls.skip_if_external()
+        cls.tokens = os.path.join(cls.class_tmpdir("wm-e2e-sse-"), "tokens")
+        write_tokens(cls.tokens)
         cls.http_flags = ["--tokens", cls.tokens]
         cls.registry = []
         super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        import shutil
-        super().tearDownClass()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_stream_with_a_token(self):
         s = Stream(self.http_port, {"Authorization": "Bearer " + TOKENS["rapport"]})
@@ -242,17 +232,9 @@ class SseAuthTest(HttpCase):
         self.assertEqual(bad.status, 401)
 
 
-class SseShutdownTest(HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
-
+class SseShutdownTest(wmtest.FreshDaemonTestCase):
     def test_sigterm_ends_the_streams(self):
-        server, port = self.http_server()
+        server, port = own_http_server(self)
         s = Stream(port)
         self.addCleanup(s.close)
         self.assertIsNotNone(s.event())
