@@ -14,8 +14,8 @@
 static const double http_lat_bounds[HTTP_LAT_NBUCKETS] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 };
-static const unsigned http_epc_bounds[HTTP_EPC_NBUCKETS] = {1,    4,    16,    64,   256,
-                                                            1024, 4096, 16384, 65536};
+static const double http_epc_bounds[HTTP_EPC_NBUCKETS] = {1,    4,    16,    64,   256,
+                                                          1024, 4096, 16384, 65536};
 /* The statuses counted one by one; the rest count as "other". */
 static const int http_status_codes[HTTP_NSTATUS] = {200, 304, 400, 401, 403, 404, 405,
                                                     409, 413, 414, 500, 503, 408, 431};
@@ -58,7 +58,7 @@ void http_metrics_batch(struct http_server *h, const struct commit_batch *b)
     h->lat_bucket[k]++;
     h->lat_count++;
     h->lat_sum += secs;
-    for (k = 0; k < HTTP_EPC_NBUCKETS && events > http_epc_bounds[k]; k++)
+    for (k = 0; k < HTTP_EPC_NBUCKETS && (double)events > http_epc_bounds[k]; k++)
         ;
     h->epc_bucket[k]++;
     h->epc_count++;
@@ -85,9 +85,29 @@ static void m_labelled(struct wm_buf *o, const char *name, const char *label, co
     wm_buf_printf(o, "%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
 }
 
-static void m_histogram_head(struct wm_buf *o, const char *name, const char *help)
+/* A counter of both protocols together (all) of which http are HTTP's. */
+static void m_by_protocol(struct wm_buf *o, const char *name, const char *help, uint64_t all,
+                          uint64_t http)
 {
+    m_family(o, name, "counter", help);
+    m_labelled(o, name, "protocol", "line", all - http);
+    m_labelled(o, name, "protocol", "http", http);
+}
+
+/* A histogram from per-bucket counts (bucket[n] is above the last bound). */
+static void m_histogram(struct wm_buf *o, const char *name, const char *help, const double *bounds,
+                        const uint64_t *bucket, int n, uint64_t count, double sum)
+{
+    uint64_t cum = 0;
+
     m_family(o, name, "histogram", help);
+    for (int k = 0; k < n; k++) {
+        cum += bucket[k];
+        wm_buf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[k], (unsigned long long)cum);
+    }
+    wm_buf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)count);
+    wm_buf_printf(o, "%s_sum %.9g\n", name, sum);
+    wm_buf_printf(o, "%s_count %llu\n", name, (unsigned long long)count);
 }
 
 static void m_line_connections(struct server *srv, uint64_t *plain, uint64_t *tls)
@@ -111,7 +131,7 @@ static int http_metrics_format(struct http_server *h, struct wm_buf *o)
     const struct server_stats *st = &srv->stats;
     struct store_stats ss;
     struct store_totals t;
-    uint64_t plain, tls, cum;
+    uint64_t plain, tls;
     char name[64];
     int rc;
 
@@ -181,32 +201,11 @@ static int http_metrics_format(struct http_server *h, struct wm_buf *o)
     m_u64(o, "werkmonitor_commit_queue_items", "gauge", "Writes queued or being committed now.",
           commit_pending(srv->commit));
 
-    m_histogram_head(o, "werkmonitor_commit_duration_seconds",
-                     "Time a commit took: the LMDB transaction, synced to disk.");
-    cum = 0;
-    for (int k = 0; k < HTTP_LAT_NBUCKETS; k++) {
-        cum += h->lat_bucket[k];
-        wm_buf_printf(o, "werkmonitor_commit_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                      http_lat_bounds[k], (unsigned long long)cum);
-    }
-    wm_buf_printf(o, "werkmonitor_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-                  (unsigned long long)h->lat_count);
-    wm_buf_printf(o, "werkmonitor_commit_duration_seconds_sum %.6f\n", h->lat_sum);
-    wm_buf_printf(o, "werkmonitor_commit_duration_seconds_count %llu\n",
-                  (unsigned long long)h->lat_count);
-
-    m_histogram_head(o, "werkmonitor_events_per_commit", "Events in one commit.");
-    cum = 0;
-    for (int k = 0; k < HTTP_EPC_NBUCKETS; k++) {
-        cum += h->epc_bucket[k];
-        wm_buf_printf(o, "werkmonitor_events_per_commit_bucket{le=\"%u\"} %llu\n",
-                      http_epc_bounds[k], (unsigned long long)cum);
-    }
-    wm_buf_printf(o, "werkmonitor_events_per_commit_bucket{le=\"+Inf\"} %llu\n",
-                  (unsigned long long)h->epc_count);
-    wm_buf_printf(o, "werkmonitor_events_per_commit_sum %llu\n", (unsigned long long)h->epc_sum);
-    wm_buf_printf(o, "werkmonitor_events_per_commit_count %llu\n",
-                  (unsigned long long)h->epc_count);
+    m_histogram(o, "werkmonitor_commit_duration_seconds",
+                "Time a commit took: the LMDB transaction, synced to disk.", http_lat_bounds,
+                h->lat_bucket, HTTP_LAT_NBUCKETS, h->lat_count, h->lat_sum);
+    m_histogram(o, "werkmonitor_events_per_commit", "Events in one commit.", http_epc_bounds,
+                h->epc_bucket, HTTP_EPC_NBUCKETS, h->epc_count, (double)h->epc_sum);
 
     /* errors and access */
     m_family(o, "werkmonitor_errors_total", "counter",
@@ -224,18 +223,13 @@ static int http_metrics_format(struct http_server *h, struct wm_buf *o)
     m_labelled(o, "werkmonitor_connections", "listener", "tcp", plain);
     m_labelled(o, "werkmonitor_connections", "listener", "tls", tls);
     m_labelled(o, "werkmonitor_connections", "listener", h->tls ? "https" : "http", h->nconns);
-    m_family(o, "werkmonitor_connections_accepted_total", "counter",
-             "Connections accepted since the start, by protocol.");
-    m_labelled(o, "werkmonitor_connections_accepted_total", "protocol", "line",
-               st->connections_total - h->connections_total);
-    m_labelled(o, "werkmonitor_connections_accepted_total", "protocol", "http",
-               h->connections_total);
-    m_family(o, "werkmonitor_connections_refused_total", "counter",
-             "Connections refused at max-connections or http-max-connections, by protocol.");
-    m_labelled(o, "werkmonitor_connections_refused_total", "protocol", "line",
-               st->connections_refused - h->connections_refused);
-    m_labelled(o, "werkmonitor_connections_refused_total", "protocol", "http",
-               h->connections_refused);
+    /* the server counts both protocols; HTTP's share is the module's own count */
+    m_by_protocol(o, "werkmonitor_connections_accepted_total",
+                  "Connections accepted since the start, by protocol.", st->connections_total,
+                  h->connections_total);
+    m_by_protocol(o, "werkmonitor_connections_refused_total",
+                  "Connections refused at max-connections or http-max-connections, by protocol.",
+                  st->connections_refused, h->connections_refused);
     m_u64(o, "werkmonitor_watchers", "gauge", "WATCH connections receiving TOTAL pushes.",
           srv->nwatchers);
     m_u64(o, "werkmonitor_http_streams", "gauge", "Open /v1/totals/stream event streams.",

@@ -160,18 +160,16 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
     return WM_OK;
 }
 
-int proto_parse_line(struct proto_request *req, const char *line, size_t len, char *err,
-                     size_t errlen)
+/* Copy src (len bytes, what: "line" or "query" for the message) into req's buffer,
+ * NUL-terminated, refusing a NUL byte. */
+static int request_copy(struct proto_request *req, const char *src, size_t len, const char *what,
+                        char *err, size_t errlen)
 {
-    size_t i, start;
     char *nb;
-    int rc, have_verb = 0;
 
-    req->verb = PROTO_VERB_UNKNOWN;
-    req->verb_text[0] = '\0';
     req->nargs = 0;
-    if (len > 0 && memchr(line, '\0', len) != NULL) {
-        proto_errf(err, errlen, "NUL byte in line");
+    if (len > 0 && memchr(src, '\0', len) != NULL) {
+        proto_errf(err, errlen, "NUL byte in %s", what);
         return WM_ESYNTAX;
     }
     if (req->cap < len + 1) {
@@ -184,8 +182,22 @@ int proto_parse_line(struct proto_request *req, const char *line, size_t len, ch
         req->cap = len + 1;
     }
     if (len > 0)
-        memcpy(req->buf, line, len);
+        memcpy(req->buf, src, len);
     req->buf[len] = '\0';
+    return WM_OK;
+}
+
+int proto_parse_line(struct proto_request *req, const char *line, size_t len, char *err,
+                     size_t errlen)
+{
+    size_t i, start;
+    int rc, have_verb = 0;
+
+    req->verb = PROTO_VERB_UNKNOWN;
+    req->verb_text[0] = '\0';
+    rc = request_copy(req, line, len, "line", err, errlen);
+    if (rc != WM_OK)
+        return rc;
 
     i = 0;
     for (;;) {
@@ -218,34 +230,24 @@ int proto_parse_query(struct proto_request *req, enum proto_verb verb, const cha
                       size_t len, const char *positional_key, char *err, size_t errlen)
 {
     size_t i, start;
-    char *nb, q[64];
+    char q[64];
     int rc;
 
     req->verb = verb;
     req->verb_text[0] = '\0';
-    req->nargs = 0;
     for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
         if (verbs[i].verb == verb)
             memcpy(req->verb_text, verbs[i].name, strlen(verbs[i].name) + 1);
     }
-    if (len > 0 && memchr(query, '\0', len) != NULL) {
-        proto_errf(err, errlen, "NUL byte in query");
-        return WM_ESYNTAX;
-    }
-    if (req->cap < len + 1) {
-        nb = realloc(req->buf, len + 1);
-        if (nb == NULL) {
-            proto_errf(err, errlen, "out of memory");
-            return WM_ENOMEM;
-        }
-        req->buf = nb;
-        req->cap = len + 1;
-    }
+    rc = request_copy(req, query, len, "query", err, errlen);
+    if (rc != WM_OK)
+        return rc;
     /* '+' is a space in a query string (HTML forms); a literal plus comes as %2B. A
      * decoded space is allowed in a value, as %20 is on a request line. */
-    for (i = 0; i < len; i++)
-        req->buf[i] = query[i] == '+' ? ' ' : query[i];
-    req->buf[len] = '\0';
+    for (i = 0; i < len; i++) {
+        if (req->buf[i] == '+')
+            req->buf[i] = ' ';
+    }
 
     i = 0;
     while (i < len) {

@@ -114,9 +114,12 @@ def ev(type_="started", gemeente="hilversum", person=None, project=PROJ, date="2
 
 
 class HttpCase(wmtest.TestCase):
-    """A daemon with an HTTP listener (cls.http_port) and the extra flags of the class."""
+    """A daemon with an HTTP listener (cls.http_port) and the extra flags of the class;
+    with_tokens: with the token file of PRINCIPALS (cls.tokens), so that the registry
+    is not set up (it needs AUTH)."""
 
     http_flags = []
+    with_tokens = False
     registry = ["PROJECT %s category=http" % PROJ]
     own_daemon_reason = "needs a daemon with an HTTP listener of its own"
 
@@ -125,6 +128,11 @@ class HttpCase(wmtest.TestCase):
         cls.skip_if_external()
         cls.http_port = wmtest.free_port()
         cls.flags = ["--http-listen", "127.0.0.1:%d" % cls.http_port] + cls.http_flags
+        if cls.with_tokens:
+            cls.tokens = os.path.join(cls.class_tmpdir("wm-e2e-http-"), "tokens")
+            write_tokens(cls.tokens)
+            cls.flags += ["--tokens", cls.tokens]
+            cls.registry = []
         super().setUpClass()
 
     def get(self, path, **kw):
@@ -297,13 +305,10 @@ class HttpOpenTest(HttpCase):
 class HttpAuthTest(HttpCase):
     """A token file: requests authenticate with "Authorization: Bearer <token>"."""
 
+    with_tokens = True
+
     @classmethod
     def setUpClass(cls):
-        cls.skip_if_external()
-        cls.tokens = os.path.join(cls.class_tmpdir("wm-e2e-http-"), "tokens")
-        write_tokens(cls.tokens)
-        cls.http_flags = ["--tokens", cls.tokens]
-        cls.registry = []
         super().setUpClass()
         c = cls.server.connect()
         assert c.cmd("AUTH " + TOKENS["beheer"]).startswith("OK")

@@ -4,14 +4,13 @@ bursts, resumes with Last-Event-ID, sends a heartbeat comment, outlives the requ
 deadline, and ends cleanly on SIGTERM."""
 
 import json
-import os
 import signal
 import socket
 import time
 import unittest
 
 import wmtest
-from test_http import TOKENS, HttpCase, ev, own_http_server, request, total_line, write_tokens
+from test_http import TOKENS, HttpCase, ev, own_http_server, request, total_line
 
 
 class Stream:
@@ -213,14 +212,7 @@ class SseTest(HttpCase):
 
 
 class SseAuthTest(HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.skip_if_external()
-        cls.tokens = os.path.join(cls.class_tmpdir("wm-e2e-sse-"), "tokens")
-        write_tokens(cls.tokens)
-        cls.http_flags = ["--tokens", cls.tokens]
-        cls.registry = []
-        super().setUpClass()
+    with_tokens = True
 
     def test_stream_with_a_token(self):
         s = Stream(self.http_port, {"Authorization": "Bearer " + TOKENS["rapport"]})
