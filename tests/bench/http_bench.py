@@ -107,7 +107,7 @@ def bench_latency(host, lport, hport, reps):
 def bench_wrk(host, hport, connections, duration, threads):
     wrk = shutil.which("wrk")
     if wrk is None:
-        sys.exit("wrk is not installed (Debian package wrk; scripts/deps.sh installs it)")
+        sys.exit("wrk is not installed (Debian package wrk: scripts/deps.sh --bench installs it)")
     url = "http://%s:%d/v1/count?%s" % (host, hport, WRK_QUERY)
     print("\n== wrk -t%d -c%d -d%ds --latency %s" % (threads, connections, duration, url))
     sys.stdout.flush()

@@ -528,9 +528,88 @@ static void test_open_mode_needs_loopback_listeners(void **state)
     assert_int_equal(server_listeners_loopback(&c, err, sizeof(err)), 0);
 }
 
+/* The HTTP read API's settings (issue 11): off by default, the --http-tls switch, the
+ * limits and their domains, the printed configuration, open mode's loopback test. */
+static void test_http_settings(void **state)
+{
+    struct config c, b;
+    char path[4096];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out;
+
+    (void)state;
+    assert_int_equal(from_args(&c, NULL), CONFIG_RUN);
+    assert_int_equal(c.n_http_listen, 0);
+    assert_int_equal(c.http_tls, 0);
+    assert_int_equal(c.http_max_connections, 1024);
+    assert_int_equal(c.http_timeout, 10);
+    assert_int_equal(c.http_max_header, 8192);
+    assert_int_equal(c.http_max_uri, 4096);
+
+    /* the switch alone turns it on, and it takes no argument from the next flag */
+    assert_int_equal(from_args(&c, "--http-listen", "127.0.0.1:8080,[::1]:8081", "--http-tls",
+                               "--tls-cert", "c.pem", "--tls-key", "k.pem"),
+                     CONFIG_RUN);
+    assert_int_equal(c.n_http_listen, 2);
+    assert_addr(&c.http_listen[1], "::1", "8081");
+    assert_int_equal(c.http_tls, 1);
+    assert_int_equal(from_args(&c, "--http-listen", "127.0.0.1:1", "--http-tls=no"), CONFIG_RUN);
+    assert_int_equal(c.http_tls, 0);
+    assert_int_equal(from_args(&c, "--http-timeout", "7s", "--http-max-connections", "5",
+                               "--http-max-header", "16K", "--http-max-uri", "16K"),
+                     CONFIG_RUN);
+    assert_int_equal(c.http_timeout, 7);
+    assert_int_equal(c.http_max_connections, 5);
+    assert_int_equal(c.http_max_header, 16384);
+    assert_int_equal(c.http_max_uri, 16384);
+
+    assert_refused("http-tls needs tls-cert and tls-key", "--http-listen", "127.0.0.1:1",
+                   "--http-tls");
+    assert_refused("http-tls needs http-listen", "--http-tls", "--tls-cert", "c", "--tls-key", "k");
+    assert_refused("--http-tls: 'maybe' is not yes or no", "--http-tls=maybe");
+    assert_refused("--http-timeout: '0' is not a number from 1 to 3600", "--http-timeout", "0");
+    assert_refused("--http-max-connections: '0' is not a number", "--http-max-connections", "0");
+    assert_refused("--http-max-header: '512' is out of range", "--http-max-header", "512");
+    assert_refused("http-max-uri (9000) must not exceed http-max-header (8192)", "--http-max-uri",
+                   "9000");
+    assert_refused("--http-listen: bad address 'nope'", "--http-listen", "nope");
+
+    /* printed and read back */
+    assert_int_equal(from_args(&c, "--http-listen", "127.0.0.1:8080", "--http-tls", "--tls-cert",
+                               "/c", "--tls-key", "/k", "--http-timeout", "3",
+                               "--http-max-connections", "9", "--http-max-header", "2048",
+                               "--http-max-uri", "1024"),
+                     CONFIG_RUN);
+    out = open_memstream(&text, &len);
+    config_print(&c, out);
+    assert_int_equal(fclose(out), 0);
+    assert_non_null(strstr(text, "http-listen 127.0.0.1:8080\nhttp-tls yes\n"));
+    write_tmp(path, sizeof(path), text);
+    free(text);
+    config_defaults(&b);
+    assert_int_equal(config_load_file(&b, path, err, sizeof(err)), WM_OK);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(b.n_http_listen, 1);
+    assert_addr(&b.http_listen[0], "127.0.0.1", "8080");
+    assert_int_equal(b.http_tls, 1);
+    assert_int_equal(b.http_timeout, 3);
+    assert_int_equal(b.http_max_connections, 9);
+    assert_int_equal(b.http_max_header, 2048);
+    assert_int_equal(b.http_max_uri, 1024);
+
+    /* open mode: the HTTP listeners must be on loopback too */
+    assert_int_equal(from_args(&c, "--http-listen", "127.0.0.1:8080,[::1]:8081"), CONFIG_RUN);
+    assert_int_equal(server_listeners_loopback(&c, err, sizeof(err)), 1);
+    assert_int_equal(from_args(&c, "--http-listen", "127.0.0.1:8080,0.0.0.0:8081"), CONFIG_RUN);
+    assert_int_equal(server_listeners_loopback(&c, err, sizeof(err)), 0);
+    assert_string_equal(err, "0.0.0.0:8081 is not a loopback address");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_settings),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_every_flag),
         cmocka_unit_test(test_flag_forms),
