@@ -1,8 +1,8 @@
 /*
  * proto: the event model and the wire (PROTOCOL.md), pure C with no I/O.
- * Parses a request line into a typed request, validates fields, formats responses
- * and encodes/decodes the msgpack records that storage keeps on disk. Used by
- * storage, daemon and client; it depends on nothing of theirs.
+ * Parses a request line into a typed request, validates fields and formats responses.
+ * Used by storage, daemon and client; it depends on nothing of theirs. The records
+ * that storage keeps on disk have their own header, record.h (msgpack stays there).
  */
 #ifndef WM_PROTO_H
 #define WM_PROTO_H
@@ -10,8 +10,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <msgpack.h>
 
 /* ------------------------------------------------------------------------- */
 /* Errors: the one error space of the project.                               */
@@ -498,34 +496,5 @@ int proto_fmt_pair(struct wm_buf *out, const char *key, const char *val);
 int proto_fmt_pair_u64(struct wm_buf *out, const char *key, uint64_t n);
 /* Append "END <n>\n". Returns WM_OK or WM_ENOMEM. */
 int proto_fmt_end(struct wm_buf *out, size_t n);
-
-/* ------------------------------------------------------------------------- */
-/* Records: msgpack maps with a format version, as stored by storage.         */
-/* ------------------------------------------------------------------------- */
-
-#define PROTO_RECORD_VERSION 1
-
-enum proto_record_kind {
-    PROTO_RECORD_EVENT = 1,
-    PROTO_RECORD_RETRACT = 2,
-    PROTO_RECORD_PROJECT = 3 /* a registry record (project or program) */
-};
-
-/* Encode an event as a msgpack map {"v":1,"k":"event","seq",...} appended to sb
- * (the caller clears it first). Returns WM_OK or WM_ENOMEM. */
-int proto_event_encode(const struct wm_event *ev, msgpack_sbuffer *sb);
-/* Encode a retraction likewise ("k":"retract"). Returns WM_OK or WM_ENOMEM. */
-int proto_retract_encode(const struct wm_retract *rt, msgpack_sbuffer *sb);
-/* The kind of a stored record (PROTO_RECORD_*), or WM_EVERSION for an unknown format
- * version or kind. */
-int proto_record_kind(const void *data, size_t len);
-/* Decode an event record. Returns WM_OK, WM_EVERSION (unknown version or not an
- * event) or WM_EINTERNAL (malformed). */
-int proto_event_decode(const void *data, size_t len, struct wm_event *ev);
-/* Decode a retraction record. Same returns as proto_event_decode. */
-int proto_retract_decode(const void *data, size_t len, struct wm_retract *rt);
-/* Encode/decode a registry record (project or program; set_mask not stored). */
-int proto_project_encode(const struct wm_project *p, msgpack_sbuffer *sb);
-int proto_project_decode(const void *data, size_t len, struct wm_project *p);
 
 #endif /* WM_PROTO_H */

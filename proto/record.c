@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "proto.h"
+#include "record.h"
 
 /* ---- encoding: straight into the caller's sbuffer, nothing else allocated ---- */
 

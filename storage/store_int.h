@@ -44,6 +44,7 @@
 #include <lmdb.h>
 #include <msgpack.h>
 
+#include "record.h"
 #include "store.h"
 
 enum store_dbi_id {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "proto.h"
+#include "record.h"
 
 static void make_event(struct wm_event *ev, int type)
 {
