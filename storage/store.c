@@ -1,14 +1,13 @@
 /*
- * storage: the LMDB environment's life (open, schema check, close), the one
- * translation of LMDB codes into wm_err, read transactions under the resize lock,
- * map growth, and the cheap whole-store reads: totals, statistics, hot backup.
+ * storage: the top of the module. The store's life (open with the schema check and
+ * the rebuild of its memory part, close) and the cheap whole-store reads: totals,
+ * statistics, hot backup.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -67,124 +66,6 @@ static int store_upgrade_1(MDB_txn *txn, MDB_dbi rollup)
             rc = mdb_drop(txn, dbi, 1);
     }
     return rc;
-}
-
-void store_huge_pages(void *p, size_t len)
-{
-    uintptr_t a = ((uintptr_t)p + STORE_HUGE - 1) & ~(uintptr_t)(STORE_HUGE - 1);
-    uintptr_t b = ((uintptr_t)p + len) & ~(uintptr_t)(STORE_HUGE - 1);
-
-    /* advice only: without transparent huge pages it changes nothing */
-    if (b > a)
-        (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
-}
-
-void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first)
-{
-    size_t n = *cap ? *cap : first;
-    void *nv;
-
-    if (need <= *cap)
-        return v;
-    while (n < need)
-        n *= 2;
-    nv = realloc(v, n * size);
-    if (nv) {
-        *cap = n;
-        if (n * size >= 2 * STORE_HUGE)
-            store_huge_pages(nv, n * size);
-    }
-    return nv;
-}
-
-int store_lmdb_err(int rc)
-{
-    switch (rc) {
-    case 0:
-        return WM_OK;
-    case MDB_NOTFOUND:
-        return WM_ENOT_FOUND;
-    case MDB_KEYEXIST:
-        return WM_ECONFLICT;
-    case MDB_MAP_FULL:
-        return WM_EMAPFULL;
-    case MDB_VERSION_MISMATCH:
-    case MDB_INVALID:
-        return WM_EVERSION;
-    case MDB_TXN_FULL:
-    case MDB_CURSOR_FULL:
-    case MDB_PAGE_FULL:
-    case MDB_DBS_FULL:
-    case MDB_READERS_FULL:
-    case MDB_TLS_FULL:
-    case MDB_MAP_RESIZED:
-    case MDB_BAD_RSLOT:
-    case MDB_BAD_TXN:
-    case MDB_BAD_VALSIZE:
-    case MDB_BAD_DBI:
-        return WM_ESTORAGE;
-    case ENOMEM:
-        return WM_ENOMEM;
-    default:
-        /* EIO, ENOSPC, EACCES, MDB_CORRUPTED, MDB_PANIC, ...: the disk failed us. */
-        return WM_EIO;
-    }
-}
-
-int store_read_begin(struct store *s, MDB_txn **txn)
-{
-    int rc;
-
-    if (pthread_rwlock_rdlock(&s->resize_lock) != 0)
-        return WM_EINTERNAL;
-    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
-    if (rc != 0) {
-        pthread_rwlock_unlock(&s->resize_lock);
-        return store_lmdb_err(rc);
-    }
-    return WM_OK;
-}
-
-void store_read_end(struct store *s, MDB_txn *txn)
-{
-    mdb_txn_abort(txn);
-    pthread_rwlock_unlock(&s->resize_lock);
-}
-
-int store_grow(struct store *s)
-{
-    size_t next;
-    int rc;
-
-    if (s->map_size >= s->map_max)
-        return WM_EMAPFULL;
-    next = s->map_size > s->map_max / 2 ? s->map_max : s->map_size * 2;
-    if (pthread_rwlock_wrlock(&s->resize_lock) != 0)
-        return WM_EINTERNAL;
-    rc = mdb_env_set_mapsize(s->env, next);
-    if (rc == 0)
-        s->map_size = next;
-    pthread_rwlock_unlock(&s->resize_lock);
-    if (rc != 0)
-        return store_lmdb_err(rc);
-    atomic_fetch_add(&s->map_grows, 1);
-    return WM_OK;
-}
-
-int store_counters_get(struct store *s, MDB_txn *txn, struct store_counters *c)
-{
-    MDB_val k = {8, "counters"}, v;
-    int rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
-
-    memset(c, 0, sizeof *c);
-    if (rc == MDB_NOTFOUND)
-        return WM_OK;
-    if (rc != 0)
-        return store_lmdb_err(rc);
-    if (v.mv_size != sizeof *c)
-        return WM_EVERSION;
-    memcpy(c, v.mv_data, sizeof *c);
-    return WM_OK;
 }
 
 /* Create the named DBIs, write or check the schema version, and register the

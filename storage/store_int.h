@@ -1,7 +1,26 @@
 /*
  * storage internals: the store's state, the LMDB layout and the binary key encodings
- * shared by the write path (write.c, placement.c) and the queries (count.c,
- * progress.c). Nothing here is visible outside storage/.
+ * shared by storage's files. Nothing here is visible outside storage/.
+ *
+ * The files, bottom up; a file calls only files above it in this list (none calls
+ * one below it), so each can be read knowing only what precedes it:
+ *
+ *   store_int.h   this: types, layout, key encodings (inline)
+ *   mem.c         array growth, huge pages
+ *   lmdb.c        LMDB wrapped once: error translation, read transactions under the
+ *                 resize lock, map growth, the counters, the write transaction's calls
+ *   rollup.c      rollup keys, time units, date ranges split into spans, a batch's
+ *                 VEC cell changes summed and flushed
+ *   registry.c    projects and gemeenten as queries see them; PROJECTS
+ *   memroll.c     the in-memory rollup
+ *   people.c      the memory part: persons, their entries, the undo log, the thread
+ *   placement.c   PROGRESS's FIRST/UFIRST cells and placed persons (called by
+ *                 people.c's thread, and calling people.c back: one knot left)
+ *   write.c       the write path: a batch in one transaction
+ *   count.c       COUNT
+ *   progress.c    PROGRESS
+ *   store.c       the top: open (schema, the memory part's rebuild), close, totals,
+ *                 statistics, backup
  *
  * LMDB layout, one named DBI per concern. Integers in keys are big-endian so that
  * LMDB's byte order is numeric order; dates and time units are stored as
@@ -245,6 +264,8 @@ struct store {
     struct store_people people;
 };
 
+/* ---- memory helpers (mem.c) ------------------------------------------------ */
+
 /* Ask for transparent huge pages over the whole 2 MiB pages inside [p, p + len): the
  * memory part is read at random, and with 4 KiB pages nearly every read also misses
  * the TLB. */
@@ -255,6 +276,8 @@ void store_huge_pages(void *p, size_t len);
  * it, else v reallocated with *cap doubled (from first) until it does (large arrays
  * get huge pages). NULL when out of memory (v and *cap unchanged). */
 void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
+
+/* ---- LMDB, wrapped once (lmdb.c; the write transaction's calls are below) ---- */
 
 /* Translate an LMDB (or errno) code into wm_err: the one place that does it. */
 int store_lmdb_err(int rc);
@@ -532,13 +555,23 @@ struct store_event_ids {
     uint32_t gemeente;
 };
 
-/* LMDB calls of the write path; each records the first LMDB code in w->mdb_rc and
- * returns a wm_err. store_wtx_get returns 1 (found, v set), 0 (absent) or an error. */
+/* The write transaction's LMDB calls (lmdb.c). Each records the first LMDB code in
+ * w->mdb_rc, for the error message, and returns a wm_err. */
+/* Begin a write transaction and read the counters into w->c (w is reset first).
+ * WM_OK, or an error with w->txn still to abort (store_wtx_abort). */
+int store_wtx_begin(struct store *s, struct store_wtx *w);
+/* Abort w's transaction, if any. */
+void store_wtx_abort(struct store_wtx *w);
+/* Look key up: 1 (found, *v borrowed until the transaction ends), 0 (absent) or an
+ * error. */
 int store_wtx_get(struct store_wtx *w, int dbi, const void *key, size_t klen, MDB_val *v);
+/* Store key -> val (LMDB put flags). WM_OK or an error. */
 int store_wtx_put(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
                   size_t vlen, unsigned flags);
-int store_wtx_del(struct store_wtx *w, int dbi, const void *key, size_t klen);
-int store_wtx_cursor(struct store_wtx *w, int dbi, MDB_cursor **cur);
+/* Store key -> val unless key exists: WM_OK (stored), 1 (it exists: *old is its
+ * value, borrowed like store_wtx_get's) or an error. */
+int store_wtx_put_new(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
+                      size_t vlen, MDB_val *old);
 /* Record and translate the result of any other LMDB call (0 gives WM_OK). */
 int store_wtx_lmdb(struct store_wtx *w, int rc);
 

@@ -10,57 +10,6 @@
 
 #include "store_int.h"
 
-/* ---- small LMDB helpers: each keeps the first LMDB code in w->mdb_rc ------- */
-
-static int w_fail(struct store_wtx *w, int rc)
-{
-    if (w->mdb_rc == 0)
-        w->mdb_rc = rc;
-    return store_lmdb_err(rc);
-}
-
-/* 1 found (v set), 0 not found, < 0 error. */
-int store_wtx_get(struct store_wtx *w, int dbi, const void *key, size_t klen, MDB_val *v)
-{
-    MDB_val k = {klen, (void *)key};
-    int rc = mdb_get(w->txn, w->s->dbi[dbi], &k, v);
-
-    if (rc == 0)
-        return 1;
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    return w_fail(w, rc);
-}
-
-int store_wtx_put(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
-                  size_t vlen, unsigned flags)
-{
-    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    int rc = mdb_put(w->txn, w->s->dbi[dbi], &k, &v, flags);
-
-    return rc == 0 ? WM_OK : w_fail(w, rc);
-}
-
-int store_wtx_del(struct store_wtx *w, int dbi, const void *key, size_t klen)
-{
-    MDB_val k = {klen, (void *)key};
-    int rc = mdb_del(w->txn, w->s->dbi[dbi], &k, NULL);
-
-    return rc == 0 ? WM_OK : w_fail(w, rc);
-}
-
-int store_wtx_cursor(struct store_wtx *w, int dbi, MDB_cursor **cur)
-{
-    int rc = mdb_cursor_open(w->txn, w->s->dbi[dbi], cur);
-
-    return rc == 0 ? WM_OK : w_fail(w, rc);
-}
-
-int store_wtx_lmdb(struct store_wtx *w, int rc)
-{
-    return rc == 0 ? WM_OK : w_fail(w, rc);
-}
-
 /* ---- records --------------------------------------------------------------- */
 
 static size_t id_key(uint8_t *k, const char *principal, const char *id)
@@ -156,7 +105,6 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
                              0);
 }
 
-/* The project id of a registered name: WM_OK, WM_EUNKNOWN_PROJECT or an error. */
 /* The cache place of a name: a batch names few projects and gemeenten, again and
  * again, and a place costs less than a B-tree lookup. */
 static struct store_name_cache *name_cached(struct store_name_cache *cache, const char *name)
@@ -168,6 +116,7 @@ static struct store_name_cache *name_cached(struct store_name_cache *cache, cons
     return &cache[h % STORE_NAME_CACHE];
 }
 
+/* The project id of a registered name: WM_OK, WM_EUNKNOWN_PROJECT or an error. */
 static int project_id(struct store_wtx *w, const char *name, uint32_t *id)
 {
     struct store_name_cache *nc = name_cached(w->projects, name);
@@ -238,7 +187,7 @@ static int apply_event(struct store_wtx *w, struct store_item *it)
     size_t klen;
     uint64_t seq;
     MDB_val v;
-    int rc, ret;
+    int ret;
 
     if (in->project[0]) {
         ret = project_id(w, in->project, &ids.project);
@@ -253,13 +202,10 @@ static int apply_event(struct store_wtx *w, struct store_item *it)
     seq = w->c.last_seq + 1;
     klen = id_key(k, in->principal, in->id);
     store_put_u64(sb, seq);
-    v.mv_size = 8;
-    v.mv_data = sb;
-    {
-        MDB_val kv = {klen, k};
-        rc = mdb_put(w->txn, w->s->dbi[STORE_DBI_IDS], &kv, &v, MDB_NOOVERWRITE);
-    }
-    if (rc == MDB_KEYEXIST) {
+    ret = store_wtx_put_new(w, STORE_DBI_IDS, k, klen, sb, 8, &v);
+    if (ret < 0)
+        return ret;
+    if (ret == 1) {
         uint64_t old = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
         int kind = load_record(w, old, ev, NULL);
         if (kind < 0)
@@ -267,8 +213,6 @@ static int apply_event(struct store_wtx *w, struct store_item *it)
         return id_reused(it, in->id, old, kind == PROTO_RECORD_EVENT && proto_event_same(ev, in),
                          kind == PROTO_RECORD_EVENT ? "a different event" : "a retraction");
     }
-    if (rc != 0)
-        return w_fail(w, rc);
 
     *ev = *in;
     ev->seq = seq;
@@ -517,7 +461,7 @@ static int apply_program(struct store_wtx *w, struct store_item *it)
 
 /* ---- the batch ---------------------------------------------------------------- */
 
-/* Set the scope flag of project id (growing the table as needed). */
+/* Every item as if not yet tried: a batch may run again after the map grew. */
 static void items_reset(struct store_item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -542,24 +486,12 @@ static int people_rebuild(struct store *s)
     return WM_OK;
 }
 
-/* One attempt at the batch. Returns WM_OK when committed. */
-static int apply_once(struct store *s, struct store_wtx *w, struct store_item *items, size_t n)
+/* Run every item of the batch in the transaction; an item's own failure is its
+ * result, a failure of the transaction stops the batch. */
+static int apply_items(struct store_wtx *w, struct store_item *items, size_t n)
 {
-    int rc, ret;
+    int ret = WM_OK;
 
-    memset(w, 0, sizeof *w);
-    w->s = s;
-    items_reset(items, n);
-    store_deltas_reset(&s->deltas);
-    rc = mdb_txn_begin(s->env, NULL, 0, &w->txn);
-    if (rc != 0) {
-        w->txn = NULL;
-        return w_fail(w, rc);
-    }
-    ret = store_counters_get(s, w->txn, &w->c);
-    if (ret == WM_OK && w->c.next_project == 0)
-        w->c.next_project = w->c.next_gemeente = 1;
-    store_people_drop(&s->people);
     for (size_t i = 0; i < n && ret == WM_OK; i++) {
         switch (items[i].op) {
         case STORE_OP_EVENT:
@@ -581,21 +513,16 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
             break;
         }
     }
-    if (ret == WM_OK)
-        ret = store_deltas_flush(s, w->txn);
-    if (ret == WM_OK)
-        ret = store_wtx_put(w, STORE_DBI_META, "counters", 8, &w->c, sizeof w->c, 0);
-    if (ret == WM_OK && pthread_rwlock_wrlock(&s->people.lock) != 0)
-        ret = WM_EINTERNAL;
-    if (ret != WM_OK) {
-        mdb_txn_abort(w->txn);
-        w->txn = NULL;
-        store_people_drop(&s->people);
-        return ret;
-    }
-    /* The person layer applies the batch's changes on its own thread while LMDB writes
-     * and syncs; its write lock keeps readers out until both are done, so a reader
-     * sees the same commit in both. */
+    return ret;
+}
+
+/* Commit the transaction while the memory part applies the batch's changes on its own
+ * thread; its write lock (held by the caller) keeps readers out until both are done,
+ * so a reader sees the same commit in both. */
+static int commit_with_people(struct store *s, struct store_wtx *w)
+{
+    int rc, ret;
+
     store_people_submit(&s->people);
     rc = mdb_txn_commit(w->txn);
     w->txn = NULL;
@@ -604,14 +531,39 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
         store_people_rollback(&s->people);
         if (s->people.damaged)
             people_rebuild(s);
-        pthread_rwlock_unlock(&s->people.lock);
-        return w_fail(w, rc);
+        return store_wtx_lmdb(w, rc);
     }
     store_people_commit(&s->people);
     if (ret != WM_OK)
         people_rebuild(s); /* committed, but the layer could not follow */
-    pthread_rwlock_unlock(&s->people.lock);
     return WM_OK;
+}
+
+/* One attempt at the batch. Returns WM_OK when committed. */
+static int apply_once(struct store *s, struct store_wtx *w, struct store_item *items, size_t n)
+{
+    int ret;
+
+    items_reset(items, n);
+    store_deltas_reset(&s->deltas);
+    store_people_drop(&s->people);
+    ret = store_wtx_begin(s, w);
+    if (ret == WM_OK)
+        ret = apply_items(w, items, n);
+    if (ret == WM_OK)
+        ret = store_deltas_flush(s, w->txn);
+    if (ret == WM_OK)
+        ret = store_wtx_put(w, STORE_DBI_META, "counters", 8, &w->c, sizeof w->c, 0);
+    if (ret == WM_OK && pthread_rwlock_wrlock(&s->people.lock) != 0)
+        ret = WM_EINTERNAL;
+    if (ret != WM_OK) {
+        store_wtx_abort(w);
+        store_people_drop(&s->people);
+        return ret;
+    }
+    ret = commit_with_people(s, w);
+    pthread_rwlock_unlock(&s->people.lock);
+    return ret;
 }
 
 int store_apply(struct store *s, struct store_item *items, size_t n)
