@@ -8,7 +8,7 @@
  * enums, for FULL cells); it does not grow with the number of events, only with the
  * variety of their values (an all-time query without month/quarter reads year cells).
  *
- * distinct=person walks the in-memory person layer (people.c): the persons listed for
+ * distinct=person walks the in-memory person table (persons.c): the persons listed for
  * the type in the years the range touches, each person's entries together, so each
  * counts once per group without a set of (group, person). Cost: one memory read per
  * such person plus their entries (about one per distinct live event of theirs); it
@@ -451,7 +451,7 @@ static int needs_memory(const struct count_ctx *c)
  * last person it counted. */
 static int distinct_person(struct count_ctx *c, uint32_t pid, int timed)
 {
-    const struct store_person *p = &c->s->people.p[pid];
+    const struct store_person *p = &c->s->people.persons.p[pid];
 
     for (uint32_t i = 0; i < p->n; i++) {
         const struct store_pentry *e = &p->e[i];
@@ -475,7 +475,7 @@ static int distinct_person(struct count_ctx *c, uint32_t pid, int timed)
     return WM_OK;
 }
 
-/* Walk the persons listed for the type in the years [a, b] touches (people.c), each
+/* Walk the persons listed for the type in the years [a, b] touches (persons.c), each
  * once (a bitmap of those seen), reading their entries. The caller holds the layer's
  * read lock. */
 static int count_distinct(struct count_ctx *c)
@@ -489,13 +489,14 @@ static int count_distinct(struct count_ctx *c)
 
     if (y1 < STORE_TY_BASE)
         y1 = STORE_TY_BASE;
-    seen = calloc(pl->n / 8 + 1, 1);
+    seen = calloc(pl->persons.n / 8 + 1, 1);
     if (!seen)
         return WM_ENOMEM;
     for (int y = y1; y <= y2 && ret == WM_OK; y++) {
         const struct store_plist *l = store_people_listed(pl, c->q->type, y);
         if (!l) {
-            if ((size_t)c->q->type * STORE_TY_YEARS + (size_t)(y - STORE_TY_BASE) >= pl->nty)
+            if ((size_t)c->q->type * STORE_TY_YEARS + (size_t)(y - STORE_TY_BASE) >=
+                pl->persons.nty)
                 break; /* no later year is listed either */
             continue;
         }
@@ -504,9 +505,9 @@ static int count_distinct(struct count_ctx *c)
             /* each person's entries are a separate allocation: ask for them well
              * ahead, so the memory reads overlap instead of queueing one by one */
             if (i + 8 < l->n)
-                __builtin_prefetch(pl->p[l->v[i + 8]].e);
+                __builtin_prefetch(pl->persons.p[l->v[i + 8]].e);
             if (i + 16 < l->n)
-                __builtin_prefetch(&pl->p[l->v[i + 16]]);
+                __builtin_prefetch(&pl->persons.p[l->v[i + 16]]);
             if (seen[pid / 8] & (1u << (pid % 8)))
                 continue;
             seen[pid / 8] |= (uint8_t)(1u << (pid % 8));

@@ -1,7 +1,7 @@
 /*
- * storage: the in-memory rollup, part of the person layer's memory (people.c calls it
+ * storage: the in-memory rollup, part of the store's memory part (persons.c calls it
  * for every entry it adds or removes, so it follows commits, rollbacks and the
- * rebuild at open exactly as the person layer does). Its cells count live events by
+ * rebuild at open exactly as the persons do). Its cells count live events by
  * (type, granularity, time unit, project, gemeente, every enum value) at year, month
  * and day granularity: the "full" rollup that COUNT reads for edge days and for
  * queries on two or more enumerated fields. Cells are grouped in buckets, one per

@@ -1,10 +1,10 @@
 /*
- * storage: the counts behind PROGRESS's people figures, derived from the person layer
- * (people.c) as it is before each placement changes: per project the FIRST cells
+ * storage: the counts behind PROGRESS's people figures, derived from the person table
+ * (persons.c) as it is before each placement changes: per project the FIRST cells
  * ("first time this person was counted here": each (project, person) at its earliest
  * live placement date), the UFIRST cells (each person at their earliest placement in
  * any regional project) and the number of placed persons. All in memory, applied with
- * the rest of the person layer's changes, through retractions and scope changes too.
+ * the rest of the memory part's changes (undo.c), through retractions and scope changes too.
  */
 #include <string.h>
 
@@ -51,10 +51,11 @@ int store_placement_rescope(struct store_people *pl, uint32_t project, int regio
     if (store_people_regional(pl, project) == !!regional)
         return WM_OK;
     /* Every person placed in the project, with their earliest date there. */
-    for (size_t i = 0; project < pl->nproj && i < pl->proj[project].n && ret == WM_OK; i++) {
+    for (size_t i = 0;
+         project < pl->persons.nproj && i < pl->persons.proj[project].n && ret == WM_OK; i++) {
         struct store_pscan ps;
         int32_t with;
-        store_people_scan(pl, pl->proj[project].v[i], project, WM_DATE_NONE, &ps);
+        store_people_scan(pl, pl->persons.proj[project].v[i], project, WM_DATE_NONE, &ps);
         with = date_min(ps.other, ps.first);
         ret = regional ? move(pl, STORE_MT_UFIRST, 0, ps.other, with)
                        : move(pl, STORE_MT_UFIRST, 0, with, ps.other);

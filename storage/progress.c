@@ -8,7 +8,7 @@
  * Exactness where a project's start lies after some of its placements (the FIRST
  * counters say whether any does): a person whose earliest placement precedes the start
  * may still have one inside the window, so the project's placed persons (in the
- * in-memory person layer, people.c) are checked one by one; cost grows with the
+ * in-memory person table, persons.c) are checked one by one; cost grows with the
  * persons placed in the project, and only for such a project (normally none).
  *
  * The program's placed persons are the union over regional projects, each within its
@@ -109,9 +109,10 @@ static int placed_persons(struct prog_ctx *c, uint32_t project, int32_t a, int32
     ret = placed_before(c, project, a);
     if (ret <= 0)
         return ret;
-    for (size_t i = 0; project < pl->nproj && i < pl->proj[project].n; i++) {
+    for (size_t i = 0; project < pl->persons.nproj && i < pl->persons.proj[project].n; i++) {
         int32_t first;
-        int hit = placed_within(&pl->p[pl->proj[project].v[i]], project, a, b, &first);
+        int hit =
+            placed_within(&pl->persons.p[pl->persons.proj[project].v[i]], project, a, b, &first);
         if (first != WM_DATE_NONE && first < a)
             *n += (uint64_t)hit;
     }
@@ -148,8 +149,8 @@ static int union_overcount(struct prog_ctx *c, uint64_t *over)
     const struct store_people *pl = &c->s->people;
 
     *over = 0;
-    for (size_t m = 0; m < pl->multi.n; m++) {
-        const struct store_person *p = &pl->p[pl->multi.v[m]];
+    for (size_t m = 0; m < pl->persons.multi.n; m++) {
+        const struct store_person *p = &pl->persons.p[pl->persons.multi.v[m]];
         uint64_t hits = 0;
         for (uint32_t i = 0; i < p->n; i++) {
             const struct store_pentry *e = &p->e[i];

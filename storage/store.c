@@ -1,7 +1,7 @@
 /*
  * storage: the top of the module. The store's life (open with the schema check and
- * the rebuild of its memory part, close) and the cheap whole-store reads: totals,
- * statistics, hot backup.
+ * the rebuild of its memory part, close) and the cheap whole-store reads: totals and
+ * statistics.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
@@ -280,7 +280,7 @@ int store_totals(struct store *s, struct store_totals *t)
     /* placed persons are in the person layer: its lock, then the read transaction */
     if (pthread_rwlock_rdlock(&s->people.lock) != 0)
         return WM_EIO;
-    t->placed_persons = s->people.placed_persons;
+    t->placed_persons = s->people.persons.placed;
     ret = s->people.damaged ? WM_EIO : store_read_begin(s, &txn);
     if (ret == WM_OK) {
         ret = store_counters_get(s, txn, &c);
@@ -309,10 +309,10 @@ int store_stats(struct store *s, struct store_stats *st)
      * transaction, or the writer could wait for one while holding it. */
     if (pthread_rwlock_rdlock(&s->people.lock) != 0)
         return WM_EIO;
-    st->persons = s->people.n;
-    st->person_entries = s->people.entries;
+    st->persons = s->people.persons.n;
+    st->person_entries = s->people.persons.entries;
     st->memory_cells = s->people.roll.ncells;
-    st->memory_bytes = s->people.bytes + store_memroll_bytes(&s->people.roll);
+    st->memory_bytes = store_people_bytes(&s->people);
     st->memory_load_ms = s->people.load_ms;
     pthread_rwlock_unlock(&s->people.lock);
     ret = store_read_begin(s, &txn);
@@ -331,28 +331,5 @@ int store_stats(struct store *s, struct store_stats *st)
     st->map_grows = atomic_load(&s->map_grows);
     if (stat(s->data_path, &sb) == 0)
         st->db_bytes = (uint64_t)sb.st_size;
-    return WM_OK;
-}
-
-int store_backup(struct store *s, const char *path, char *err, size_t errlen)
-{
-    int rc;
-
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        proto_errf(err, errlen, "cannot create backup directory %s: %s", path, strerror(errno));
-        return WM_EIO;
-    }
-    /* mdb_env_copy2 runs its own read transaction: hold the lock like any reader.
-     * Meanwhile the writer goes on; only a map growth waits for the copy to end. */
-    if (pthread_rwlock_rdlock(&s->resize_lock) != 0) {
-        proto_errf(err, errlen, "cannot take the store lock");
-        return WM_EIO;
-    }
-    rc = mdb_env_copy2(s->env, path, MDB_CP_COMPACT);
-    pthread_rwlock_unlock(&s->resize_lock);
-    if (rc != 0) {
-        proto_errf(err, errlen, "backup to %s failed: %s", path, mdb_strerror(rc));
-        return WM_EIO;
-    }
     return WM_OK;
 }

@@ -2,25 +2,30 @@
  * storage internals: the store's state, the LMDB layout and the binary key encodings
  * shared by storage's files. Nothing here is visible outside storage/.
  *
- * The files, bottom up; a file calls only files above it in this list (none calls
- * one below it), so each can be read knowing only what precedes it:
+ * The files, bottom up, and this header in the same order. A file calls only files
+ * before it in this list, never one after it, so each can be read knowing only what
+ * precedes it:
  *
- *   store_int.h   this: types, layout, key encodings (inline)
- *   mem.c         array growth, huge pages
- *   lmdb.c        LMDB wrapped once: error translation, read transactions under the
- *                 resize lock, map growth, the counters, the write transaction's calls
- *   rollup.c      rollup keys, time units, date ranges split into spans, a batch's
- *                 VEC cell changes summed and flushed
- *   registry.c    projects and gemeenten as queries see them; PROJECTS
- *   memroll.c     the in-memory rollup
- *   people.c      the memory part: persons, their entries, the undo log, the thread
- *   placement.c   PROGRESS's FIRST/UFIRST cells and placed persons (called by
- *                 people.c's thread, and calling people.c back: one knot left)
- *   write.c       the write path: a batch in one transaction
- *   count.c       COUNT
- *   progress.c    PROGRESS
- *   store.c       the top: open (schema, the memory part's rebuild), close, totals,
- *                 statistics, backup
+ *   mem.c          array growth, huge pages, the index table (find by key)
+ *   lmdb.c         LMDB wrapped once: error translation, read transactions under the
+ *                  resize lock, map growth, the counters, the write transaction's calls
+ *   rollup.c       rollup keys, time units, date ranges split into spans; a batch's
+ *                  VEC cell changes summed and written once
+ *   registry.c     projects and gemeenten as queries see them; PROJECTS
+ *   memroll.c      the memory part's rollup: day cells, every enum combination,
+ *                  PROGRESS's per-project counts
+ *   arena.c        the memory part's arena: pseudonyms and entry vectors
+ *   persons.c      the person table: ids, entries, the lists of persons
+ *   undo.c         the memory part's changes, logged, and their undo
+ *   placement.c    PROGRESS's FIRST/UFIRST cells and the placed persons
+ *   people.c       the memory part's life, and the thread that applies a batch
+ *   rebuild.c      the memory part rebuilt from LMDB
+ *   write.c        the write path: a batch in one transaction
+ *   count.c        COUNT
+ *   progress.c     PROGRESS
+ *   backup.c       the store copied whole (hot backup)
+ *   store.c        the top: open (schema, the memory part's rebuild), close, totals,
+ *                  statistics
  *
  * LMDB layout, one named DBI per concern. Integers in keys are big-endian so that
  * LMDB's byte order is numeric order; dates and time units are stored as
@@ -45,13 +50,13 @@
  * a time range as one run. A batch sums each cell's changes in one vector
  * (store_deltas_add_vec) and writes the cell once.
  *
- * Everything else is the store's memory part (people.c), rebuilt from the events and
- * retractions when the store opens: the person layer (for distinct=person and
- * PROGRESS), and the in-memory rollup (memroll.c): day cells, cells of every enum
- * combination, and PROGRESS's per-project counts. In LMDB, updated in every commit,
- * they were most of the pages a commit wrote. Schema 1 stores had them in LMDB (DBIs
- * persons, pidx, pplace, pfirst, pmulti; rollup kinds 0, 4 and 5); opening one drops
- * them.
+ * Everything else is the store's memory part (people.c and the files around it),
+ * rebuilt from the events and retractions when the store opens: the persons (for
+ * distinct=person and PROGRESS), and the in-memory rollup (memroll.c): day cells, cells
+ * of every enum combination, and PROGRESS's per-project counts. In LMDB, updated in
+ * every commit, they were most of the pages a commit wrote. Schema 1 stores had them in
+ * LMDB (DBIs persons, pidx, pplace, pfirst, pmulti; rollup kinds 0, 4 and 5); opening
+ * one drops them.
  */
 #ifndef WM_STORE_INT_H
 #define WM_STORE_INT_H
@@ -66,205 +71,7 @@
 #include "record.h"
 #include "store.h"
 
-enum store_dbi_id {
-    STORE_DBI_META,
-    STORE_DBI_EVENTS,
-    STORE_DBI_IDS,
-    STORE_DBI_RETRACTED,
-    STORE_DBI_PROJECTS,
-    STORE_DBI_NAMES,
-    STORE_DBI_ROLLUP,
-    STORE_DBI_COUNT_
-};
-
-/* Whole-store counters, kept under meta "counters" and rewritten once per batch. */
-struct store_counters {
-    uint64_t last_seq;
-    uint64_t events, retracted, retractions;
-    uint64_t started, completed, placed, outflow;
-    uint64_t unused_placed; /* schema 1: placed persons (in memory since schema 2) */
-    uint64_t unused;        /* schema 1: the next person id */
-    uint64_t next_project, next_gemeente;
-};
-
-#define STORE_VEC_MAX 64  /* counters of a VEC cell at most */
-#define STORE_RK_ENUMS 11 /* a VEC key's length (byte offsets below) */
-
-/* The summed changes of one VEC cell's counters in a batch. */
-struct store_vdelta {
-    uint8_t key[STORE_RK_ENUMS];
-    int32_t d[STORE_VEC_MAX];
-};
-
-struct sort_key;
-
-/* The batch's VEC cell changes: a dense array in the order first touched, found
- * through an open-addressing table of their indexes + 1. Reused from batch to batch
- * so the hot path allocates nothing once it has grown to the batch size. */
-struct store_deltas {
-    struct store_vdelta *cells;
-    size_t n, capcells;
-    uint32_t *slots; /* 0: free */
-    size_t cap;
-    struct sort_key *sort; /* flush order (rollup.c) */
-    size_t sort_cap;
-};
-
-/* ---- the person layer (people.c), in memory --------------------------------- */
-
-/* One person's live events with exactly these values: a compact entry. */
-struct store_pentry {
-    int32_t date;
-    uint16_t project; /* 0: none */
-    uint16_t gemeente;
-    uint8_t type;
-    uint8_t enums[WM_MAX_ENUMS]; /* unused enums 0 */
-    uint32_t count;              /* live events with these values */
-};
-
-struct store_person {
-    struct store_pentry *e; /* unordered */
-    uint32_t n;
-    uint32_t cap;
-    const char *name; /* the pseudonym, in the arena */
-};
-
-#define STORE_TY_BASE 2000  /* the first year of WM_DATE_MIN */
-#define STORE_TY_YEARS 8000 /* through 9999 */
-
-/* A set of person ids, unordered. */
-struct store_plist {
-    uint32_t *v;
-    size_t n, cap;
-};
-
-/* One change of the current batch, for store_people_rollback. */
-enum store_undo_kind {
-    STORE_UNDO_ENTRY,    /* a person's entry (and its rollup cells) */
-    STORE_UNDO_ROLL,     /* a FIRST or UFIRST cell alone */
-    STORE_UNDO_REGIONAL, /* e.project's scope flag; sign holds the old flag */
-    STORE_UNDO_PLACED,   /* placed_persons changed by sign */
-};
-struct store_pundo {
-    uint8_t kind; /* enum store_undo_kind */
-    int8_t sign;
-    uint32_t person;
-    struct store_pentry e;
-};
-
-/* One change a batch asks of the person layer, applied in order after the batch's
- * LMDB work, while LMDB commits (people.c). */
-enum store_pop_kind {
-    STORE_POP_ADD,     /* a new event: person, e */
-    STORE_POP_REMOVE,  /* a retracted event: person, e */
-    STORE_POP_RESCOPE, /* project e.project becomes regional (1) or not (0) */
-};
-struct store_pop {
-    uint8_t kind;       /* enum store_pop_kind */
-    uint8_t regional;   /* RESCOPE */
-    const char *person; /* ADD: the batch's event; REMOVE: own */
-    char own[WM_PERSON_MAX + 1];
-    struct store_pentry e;
-};
-
-/* Pseudo types of in-memory rollup cells for PROGRESS, by project and date: started
- * events; completed events with a successful result; persons at their earliest live
- * placement in the project (FIRST); persons at their earliest placement in any
- * regional project (UFIRST, project 0). */
-#define STORE_MT_STARTED 6
-#define STORE_MT_COMPLETED 7
-#define STORE_MT_FIRST 8
-#define STORE_MT_UFIRST 9
-
-/* A cell of the in-memory rollup (memroll.c): live events with exactly these values
- * in one time unit. */
-struct store_mcell {
-    int32_t unit; /* year, month index or date, by gran */
-    uint16_t project, gemeente;
-    uint8_t type, gran;
-    uint8_t enums[WM_MAX_ENUMS];
-    uint8_t used; /* 0: a free place in the table */
-    uint64_t count;
-};
-
-/* The cells of one (type, gran, unit), as places in the cell table. */
-struct store_mbucket {
-    int32_t unit;
-    uint8_t type, gran;
-    uint32_t *cells;
-    size_t n, cap;
-};
-
-struct store_memroll {
-    /* open-addressing table of capcells places (a power of two), ncells used; a
-     * cell is never removed: at zero it counts nothing */
-    struct store_mcell *cells;
-    size_t ncells, capcells;
-    struct store_mbucket *buckets;
-    size_t nbuckets, capbuckets;
-    uint32_t *bslots; /* bucket table: index + 1, 0 empty */
-    uint32_t nbslots;
-    int32_t min_date, max_date; /* of every event ever counted, when has_dates */
-    int has_dates;
-};
-
-struct store_arena_chunk;
-
-struct store_people {
-    pthread_rwlock_t lock;  /* writer: a whole batch; readers: a whole query */
-    struct store_person *p; /* by person id, dense from 0 */
-    uint32_t n;
-    size_t cap;
-    uint64_t *slots; /* name table: hash << 32 | (id + 1); 0 empty */
-    size_t nslots;
-    struct store_arena_chunk *arena;  /* names and entry vectors */
-    struct store_pentry *pe_free[16]; /* free entry vectors of 2 << k entries */
-    struct store_plist *proj;         /* by project id: persons with a live placement there */
-    uint32_t nproj;
-    struct store_plist multi; /* persons with live placements in two or more projects */
-    /* by type and year (index type * STORE_TY_YEARS + year - STORE_TY_BASE): persons
-     * who have had an entry of that type dated in that year. A person is listed once
-     * when the first such entry arrives and stays listed when it goes (a retraction):
-     * readers check the entries, and skip a person seen before. */
-    struct store_plist *ty;
-    size_t nty;
-    struct store_pundo *undo;
-    size_t nundo, capundo;
-    int logging;       /* changes go to the undo log (a live batch, not the rebuild) */
-    uint8_t *regional; /* scope flags by project id, as the applied changes left them */
-    size_t nregional;
-    uint64_t placed_persons; /* persons with a live placement */
-    /* the batch's changes, and the thread that applies them */
-    struct store_pop *ops;
-    size_t nops, capops;
-    pthread_t thread;
-    int thread_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv_go, cv_done;
-    int go, busy, stop, result;
-    struct store_memroll roll; /* the full rollup, in memory (memroll.c) */
-    uint64_t entries, bytes, load_ms;
-    int damaged; /* a rollback could not complete: the layer is wrong until reopened */
-};
-
-struct store {
-    MDB_env *env;
-    MDB_dbi dbi[STORE_DBI_COUNT_];
-    /* Readers hold it shared for the life of their read transaction; the writer takes
-     * it exclusively only around mdb_env_set_mapsize, which LMDB allows only while no
-     * transaction of this process is active. */
-    pthread_rwlock_t resize_lock;
-    size_t map_size; /* current map size; changed by the writer under resize_lock */
-    size_t map_max;
-    _Atomic uint64_t map_grows;
-    char *data_path; /* dir/data.mdb, for db_bytes */
-    /* writer thread only */
-    msgpack_sbuffer sb;
-    struct store_deltas deltas;
-    struct store_people people;
-};
-
-/* ---- memory helpers (mem.c) ------------------------------------------------ */
+/* ---- memory helpers (mem.c) ----------------------------------------------------- */
 
 /* Ask for transparent huge pages over the whole 2 MiB pages inside [p, p + len): the
  * memory part is read at random, and with 4 KiB pages nearly every read also misses
@@ -277,23 +84,74 @@ void store_huge_pages(void *p, size_t len);
  * get huge pages). NULL when out of memory (v and *cap unchanged). */
 void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
 
-/* ---- LMDB, wrapped once (lmdb.c; the write transaction's calls are below) ---- */
+/* store_array_grow, and the new elements zeroed. */
+void *store_array_grow_zero(void *v, size_t *cap, size_t need, size_t size, size_t first);
 
-/* Translate an LMDB (or errno) code into wm_err: the one place that does it. */
-int store_lmdb_err(int rc);
+/* The index table: finds an element of a dense array by its key. It holds each
+ * element's index with its key's 32-bit hash, never the key, so it grows without
+ * looking at keys and a probe compares a key only when the hashes match. Linear
+ * probing, at most half full; nothing is removed (store_itab_clear forgets all). The
+ * caller keeps the keys, and compares them:
+ *
+ *     size_t pos;
+ *     for (uint32_t i = store_itab_first(t, h, &pos); i != STORE_ITAB_NONE;
+ *          i = store_itab_next(t, h, &pos))
+ *         if (same_key(&array[i], key))
+ *             return &array[i];
+ *     (absent: store_itab_reserve, then append to the array, then store_itab_add)
+ */
+struct store_itab {
+    uint64_t *slots; /* hash << 32 | (index + 1); 0: free */
+    size_t cap;      /* slots: a power of two, or 0 */
+    size_t n;        /* indexes held */
+};
+#define STORE_ITAB_NONE UINT32_MAX
 
-/* Begin/end a read transaction under the shared resize lock. store_read_begin
- * returns WM_OK and *txn, or a wm_err (nothing held). */
-int store_read_begin(struct store *s, MDB_txn **txn);
-void store_read_end(struct store *s, MDB_txn *txn);
+/* The next index from *pos on whose hash is h, *pos moved past it; NONE at a free slot. */
+static inline uint32_t store_itab_scan(const struct store_itab *t, uint32_t h, size_t *pos)
+{
+    for (uint64_t v; (v = t->slots[*pos]) != 0;) {
+        *pos = (*pos + 1) & (t->cap - 1);
+        if ((uint32_t)(v >> 32) == h)
+            return (uint32_t)v - 1;
+    }
+    return STORE_ITAB_NONE;
+}
+/* The first index whose hash is h, or STORE_ITAB_NONE; *pos is for store_itab_next. */
+static inline uint32_t store_itab_first(const struct store_itab *t, uint32_t h, size_t *pos)
+{
+    if (t->cap == 0)
+        return STORE_ITAB_NONE;
+    *pos = h & (t->cap - 1);
+    return store_itab_scan(t, h, pos);
+}
+/* The next index whose hash is h after the one store_itab_first or _next gave. */
+static inline uint32_t store_itab_next(const struct store_itab *t, uint32_t h, size_t *pos)
+{
+    return store_itab_scan(t, h, pos);
+}
+/* Room for one more index: the table doubles (or starts with first slots, a power of
+ * two) when it would be more than half full. WM_OK or WM_ENOMEM (t unchanged). */
+int store_itab_reserve(struct store_itab *t, size_t first);
+/* Add index i (below STORE_ITAB_NONE) with hash h, after store_itab_reserve. */
+static inline void store_itab_add(struct store_itab *t, uint32_t h, uint32_t i)
+{
+    size_t j = h & (t->cap - 1);
 
-/* Double the map (up to map_max). WM_OK, WM_EMAPFULL (at the limit) or WM_EIO. */
-int store_grow(struct store *s);
+    while (t->slots[j])
+        j = (j + 1) & (t->cap - 1);
+    t->slots[j] = (uint64_t)h << 32 | ((uint64_t)i + 1);
+    t->n++;
+}
+/* Forget every index, keeping the memory. */
+void store_itab_clear(struct store_itab *t);
+void store_itab_free(struct store_itab *t);
+static inline uint64_t store_itab_bytes(const struct store_itab *t)
+{
+    return (uint64_t)t->cap * sizeof *t->slots;
+}
 
-/* Read the counters (all zero on a fresh store). */
-int store_counters_get(struct store *s, MDB_txn *txn, struct store_counters *c);
-
-/* ---- key encoding -------------------------------------------------------- */
+/* ---- key encoding ------------------------------------------------------------- */
 
 static inline void store_put_u16(uint8_t *p, uint32_t v)
 {
@@ -333,16 +191,111 @@ static inline int32_t store_get_time(const uint8_t *p)
 {
     return (int32_t)(store_get_u32(p) ^ 0x80000000u);
 }
-/* Counter values: u64 in host order, possibly unaligned in LMDB's pages. */
-static inline uint64_t store_val_u64(const MDB_val *v)
-{
-    uint64_t x = 0;
-    if (v->mv_size == sizeof x)
-        memcpy(&x, v->mv_data, sizeof x);
-    return x;
-}
 
-/* ---- rollups -------------------------------------------------------------- */
+/* ---- LMDB, wrapped once (lmdb.c) ------------------------------------------------- */
+
+enum store_dbi_id {
+    STORE_DBI_META,
+    STORE_DBI_EVENTS,
+    STORE_DBI_IDS,
+    STORE_DBI_RETRACTED,
+    STORE_DBI_PROJECTS,
+    STORE_DBI_NAMES,
+    STORE_DBI_ROLLUP,
+    STORE_DBI_COUNT_
+};
+
+/* Whole-store counters, kept under meta "counters" and rewritten once per batch. */
+struct store_counters {
+    uint64_t last_seq;
+    uint64_t events, retracted, retractions;
+    uint64_t started, completed, placed, outflow;
+    uint64_t unused_placed; /* schema 1: placed persons (in memory since schema 2) */
+    uint64_t unused;        /* schema 1: the next person id */
+    uint64_t next_project, next_gemeente;
+};
+
+/* Translate an LMDB (or errno) code into wm_err: the one place that does it. */
+int store_lmdb_err(int rc);
+
+/* Begin/end a read transaction under the shared resize lock. store_read_begin
+ * returns WM_OK and *txn, or a wm_err (nothing held). */
+int store_read_begin(struct store *s, MDB_txn **txn);
+void store_read_end(struct store *s, MDB_txn *txn);
+
+/* Double the map (up to map_max). WM_OK, WM_EMAPFULL (at the limit) or WM_EIO. */
+int store_grow(struct store *s);
+
+/* Read the counters (all zero on a fresh store). */
+int store_counters_get(struct store *s, MDB_txn *txn, struct store_counters *c);
+
+/* A name's id as this transaction saw it (projects and gemeenten are never renamed
+ * or removed, so within one transaction an id found stays right). */
+struct store_name_cache {
+    char name[WM_NAME_MAX + 1];
+    uint32_t id; /* 0: empty */
+};
+#define STORE_NAME_CACHE 32
+
+/* One attempt at a batch: the transaction, the counters as they will be committed,
+ * the first LMDB error seen, and scratch records (kept here, not on the stack, so a
+ * batch allocates nothing per event). */
+struct store_wtx {
+    struct store *s;
+    MDB_txn *txn;
+    struct store_counters c;
+    int mdb_rc;
+    struct wm_event scratch_ev;
+    struct wm_retract scratch_rt;
+    struct wm_project scratch_p;
+    /* project and gemeente ids looked up, by a hash of the name */
+    struct store_name_cache projects[STORE_NAME_CACHE], gemeenten[STORE_NAME_CACHE];
+};
+
+/* The write transaction's LMDB calls. Each records the first LMDB code in w->mdb_rc,
+ * for the error message, and returns a wm_err. */
+/* Begin a write transaction and read the counters into w->c (w is reset first).
+ * WM_OK, or an error with w->txn still to abort (store_wtx_abort). */
+int store_wtx_begin(struct store *s, struct store_wtx *w);
+/* Abort w's transaction, if any. */
+void store_wtx_abort(struct store_wtx *w);
+/* Look key up: 1 (found, *v borrowed until the transaction ends), 0 (absent) or an
+ * error. */
+int store_wtx_get(struct store_wtx *w, int dbi, const void *key, size_t klen, MDB_val *v);
+/* Store key -> val (LMDB put flags). WM_OK or an error. */
+int store_wtx_put(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
+                  size_t vlen, unsigned flags);
+/* Store key -> val unless key exists: WM_OK (stored), 1 (it exists: *old is its
+ * value, borrowed like store_wtx_get's) or an error. */
+int store_wtx_put_new(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
+                      size_t vlen, MDB_val *old);
+/* Record and translate the result of any other LMDB call (0 gives WM_OK). */
+int store_wtx_lmdb(struct store_wtx *w, int rc);
+
+/* ---- rollups (rollup.c) ---------------------------------------------------------- */
+
+#define STORE_VEC_MAX 64  /* counters of a VEC cell at most */
+#define STORE_RK_ENUMS 11 /* a VEC key's length (byte offsets below) */
+
+/* The summed changes of one VEC cell's counters in a batch. */
+struct store_vdelta {
+    uint8_t key[STORE_RK_ENUMS];
+    int32_t d[STORE_VEC_MAX];
+};
+
+struct sort_key;
+
+/* The batch's VEC cell changes: a dense array in the order first touched, found
+ * through an open-addressing table of their indexes + 1. Reused from batch to batch
+ * so the hot path allocates nothing once it has grown to the batch size. */
+struct store_deltas {
+    struct store_vdelta *cells;
+    size_t n, capcells;
+    uint32_t *slots; /* 0: free */
+    size_t cap;
+    struct sort_key *sort; /* flush order (rollup.c) */
+    size_t sort_cap;
+};
 
 enum store_rollup_kind {
     /* 0 and 4 were day (BASE) and full (FULL) cells in schema 1 stores */
@@ -397,89 +350,7 @@ void store_deltas_free(struct store_deltas *d);
  * error. */
 int store_deltas_flush(struct store *s, MDB_txn *txn);
 
-/* ---- the person layer --------------------------------------------------------- */
-
-/* Set up an empty layer. WM_OK or WM_ENOMEM. */
-int store_people_init(struct store_people *pl);
-/* Free everything the layer holds. */
-void store_people_free(struct store_people *pl);
-/* Rebuild the layer from the store's live events (the store is open, no writer
- * runs). WM_OK, or WM_ENOMEM, WM_EIO, WM_EVERSION with err saying why. */
-int store_people_load(struct store *s, char *err, size_t errlen);
-/* The id of the person with pseudonym name. WM_OK and *pid, WM_ENOT_FOUND (absent and
- * create 0), WM_ENOMEM, WM_ESTORAGE (2^32 persons). A created person stays even when
- * its batch fails: it has no entries, so it counts nowhere. Writer only. */
-int store_people_id(struct store_people *pl, const char *name, int create, uint32_t *pid);
-/* The entry of an event whose project and gemeente ids are known. */
-void store_people_entry(const struct wm_event *ev, uint32_t project, uint32_t gemeente,
-                        struct store_pentry *e);
-/* Add (sign 1) or remove (sign -1) one event of person pid, logged for rollback when
- * pl->logging. WM_OK, WM_ENOMEM, or WM_EINTERNAL (removing an event the layer does not
- * hold). Under the write lock. */
-int store_people_change(struct store_people *pl, uint32_t pid, const struct store_pentry *e,
-                        int sign);
-/* Change FIRST/UFIRST cell (type STORE_MT_*, project, date) by sign, logged like
- * store_people_change. */
-int store_people_roll(struct store_people *pl, int type, uint32_t project, int32_t date, int sign);
-/* Change placed_persons by sign, logged. WM_OK or WM_ENOMEM. */
-int store_people_placed(struct store_people *pl, int sign);
-/* Set a project's scope flag, logged. WM_OK or WM_ENOMEM. */
-int store_people_set_regional(struct store_people *pl, uint32_t project, int regional);
-/* 1 when project is regional as far as the applied changes go. */
-int store_people_regional(const struct store_people *pl, uint32_t project);
-/* Undo every logged change since the last store_people_commit, newest first. */
-void store_people_rollback(struct store_people *pl);
-/* Forget the logged changes: their batch is committed. */
-void store_people_commit(struct store_people *pl);
-
-/* Queue a change for the batch (the writer, under the write lock, before submitting).
- * person is copied for REMOVE, borrowed for ADD. WM_OK or WM_ENOMEM. */
-int store_people_push(struct store_people *pl, int kind, const char *person,
-                      const struct store_pentry *e, int regional);
-/* Forget the queued changes (the batch's LMDB work failed before they ran). */
-void store_people_drop(struct store_people *pl);
-/* Start applying the queued changes on the layer's thread (logged); the writer goes on
- * to commit meanwhile. */
-void store_people_submit(struct store_people *pl);
-/* Wait for the submitted changes; the queue is empty afterwards. Returns their
- * outcome: WM_OK, or the first error (the changes before it stay applied and logged). */
-int store_people_finish(struct store_people *pl);
-/* Start and stop the layer's thread. */
-int store_people_start(struct store_people *pl);
-void store_people_stop(struct store_people *pl);
-
-/* A person's placements as the write path and PROGRESS need them. */
-struct store_pscan {
-    unsigned nprojects; /* projects with a live placement: 0, 1, 2, or 3 for more */
-    int32_t first;      /* earliest date in the project, WM_DATE_NONE when none */
-    int32_t second;     /* next date in the project after first, WM_DATE_NONE */
-    uint64_t count;     /* live placements on exactly (project, date) */
-    int32_t other;      /* earliest date in the other regional projects, or NONE */
-};
-/* The persons listed for (type, year), or NULL when none. */
-const struct store_plist *store_people_listed(const struct store_people *pl, int type, int year);
-
-/* Scan person pid's placements around (project, date). */
-void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
-                       struct store_pscan *ps);
-
-/* ---- the in-memory rollup (memroll.c), changed only through the person layer ---- */
-
-/* Make sure counting entry e in (store_memroll_change, sign 1) cannot run out of
- * memory. WM_OK or WM_ENOMEM (nothing counted; empty buckets may remain). */
-int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e);
-/* Count entry e in (sign 1, after store_memroll_prepare) or out (sign -1) of its
- * year, month and day cells. WM_OK, or WM_EINTERNAL when removing what was never
- * counted. */
-int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, int sign);
-/* The bucket of (type, gran, unit), or NULL when it has no cells. Read lock held. */
-const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, int type, int gran,
-                                                 int32_t unit);
-/* Bytes the rollup holds. */
-uint64_t store_memroll_bytes(const struct store_memroll *m);
-void store_memroll_free(struct store_memroll *m);
-
-/* ---- registry ------------------------------------------------------------- */
+/* ---- registry (registry.c) ------------------------------------------------------ */
 
 /* A project as a query sees it. */
 struct store_reg_project {
@@ -524,56 +395,266 @@ int store_project_value(const MDB_val *v, uint32_t *id, struct wm_project *p);
 int store_gemeente_id(struct store *s, MDB_txn *txn, const char *name, int create,
                       struct store_counters *c, uint32_t *id);
 
-/* ---- the write transaction (writer thread only) ---------------------------- */
+/* ---- the memory part: its entries, and its rollup (memroll.c) ------------------ */
 
-/* A name's id as this transaction saw it (projects and gemeenten are never renamed
- * or removed, so within one transaction an id found stays right). */
-struct store_name_cache {
-    char name[WM_NAME_MAX + 1];
-    uint32_t id; /* 0: empty */
-};
-#define STORE_NAME_CACHE 32
-
-/* One attempt at a batch: the transaction, the counters as they will be committed,
- * the first LMDB error seen, and scratch records (kept here, not on the stack, so a
- * batch allocates nothing per event). */
-struct store_wtx {
-    struct store *s;
-    MDB_txn *txn;
-    struct store_counters c;
-    int mdb_rc;
-    struct wm_event scratch_ev;
-    struct wm_retract scratch_rt;
-    struct wm_project scratch_p;
-    /* project and gemeente ids looked up, by a hash of the name */
-    struct store_name_cache projects[STORE_NAME_CACHE], gemeenten[STORE_NAME_CACHE];
+/* One person's live events with exactly these values: a compact entry. */
+struct store_pentry {
+    int32_t date;
+    uint16_t project; /* 0: none */
+    uint16_t gemeente;
+    uint8_t type;
+    uint8_t enums[WM_MAX_ENUMS]; /* unused enums 0 */
+    uint32_t count;              /* live events with these values */
 };
 
-/* The dictionary ids of an event's strings. */
-struct store_event_ids {
-    uint32_t project; /* 0: none */
-    uint32_t gemeente;
+/* Pseudo types of in-memory rollup cells for PROGRESS, by project and date: started
+ * events; completed events with a successful result; persons at their earliest live
+ * placement in the project (FIRST); persons at their earliest placement in any
+ * regional project (UFIRST, project 0). */
+#define STORE_MT_STARTED 6
+#define STORE_MT_COMPLETED 7
+#define STORE_MT_FIRST 8
+#define STORE_MT_UFIRST 9
+
+/* A cell of the in-memory rollup (memroll.c): live events with exactly these values
+ * in one time unit. */
+struct store_mcell {
+    int32_t unit; /* year, month index or date, by gran */
+    uint16_t project, gemeente;
+    uint8_t type, gran;
+    uint8_t enums[WM_MAX_ENUMS];
+    uint8_t used; /* 0: a free place in the table */
+    uint64_t count;
 };
 
-/* The write transaction's LMDB calls (lmdb.c). Each records the first LMDB code in
- * w->mdb_rc, for the error message, and returns a wm_err. */
-/* Begin a write transaction and read the counters into w->c (w is reset first).
- * WM_OK, or an error with w->txn still to abort (store_wtx_abort). */
-int store_wtx_begin(struct store *s, struct store_wtx *w);
-/* Abort w's transaction, if any. */
-void store_wtx_abort(struct store_wtx *w);
-/* Look key up: 1 (found, *v borrowed until the transaction ends), 0 (absent) or an
- * error. */
-int store_wtx_get(struct store_wtx *w, int dbi, const void *key, size_t klen, MDB_val *v);
-/* Store key -> val (LMDB put flags). WM_OK or an error. */
-int store_wtx_put(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
-                  size_t vlen, unsigned flags);
-/* Store key -> val unless key exists: WM_OK (stored), 1 (it exists: *old is its
- * value, borrowed like store_wtx_get's) or an error. */
-int store_wtx_put_new(struct store_wtx *w, int dbi, const void *key, size_t klen, const void *val,
-                      size_t vlen, MDB_val *old);
-/* Record and translate the result of any other LMDB call (0 gives WM_OK). */
-int store_wtx_lmdb(struct store_wtx *w, int rc);
+/* The cells of one (type, gran, unit), as places in the cell table. */
+struct store_mbucket {
+    int32_t unit;
+    uint8_t type, gran;
+    uint32_t *cells;
+    size_t n, cap;
+};
+
+struct store_memroll {
+    /* open-addressing table of capcells places (a power of two), ncells used; a
+     * cell is never removed: at zero it counts nothing */
+    struct store_mcell *cells;
+    size_t ncells, capcells;
+    struct store_mbucket *buckets;
+    size_t nbuckets, capbuckets;
+    uint32_t *bslots; /* bucket table: index + 1, 0 empty */
+    uint32_t nbslots;
+    int32_t min_date, max_date; /* of every event ever counted, when has_dates */
+    int has_dates;
+};
+
+/* Make sure counting entry e in (store_memroll_change, sign 1) cannot run out of
+ * memory. WM_OK or WM_ENOMEM (nothing counted; empty buckets may remain). */
+int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e);
+/* Count entry e in (sign 1, after store_memroll_prepare) or out (sign -1) of its
+ * year, month and day cells. WM_OK, or WM_EINTERNAL when removing what was never
+ * counted. */
+int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, int sign);
+/* The bucket of (type, gran, unit), or NULL when it has no cells. Read lock held. */
+const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, int type, int gran,
+                                                 int32_t unit);
+/* Bytes the rollup holds. */
+uint64_t store_memroll_bytes(const struct store_memroll *m);
+void store_memroll_free(struct store_memroll *m);
+
+/* ---- the memory part: arena, persons, undo log, queue (the files below) ----------- */
+
+struct store_person {
+    struct store_pentry *e; /* unordered */
+    uint32_t n;
+    uint32_t cap;
+    const char *name; /* the pseudonym, in the arena */
+};
+
+#define STORE_TY_BASE 2000  /* the first year of WM_DATE_MIN */
+#define STORE_TY_YEARS 8000 /* through 9999 */
+
+/* A set of person ids, unordered. */
+struct store_plist {
+    uint32_t *v;
+    size_t n, cap;
+};
+
+/* One change of the current batch, for store_people_rollback. */
+enum store_undo_kind {
+    STORE_UNDO_ENTRY,    /* a person's entry (and its rollup cells) */
+    STORE_UNDO_ROLL,     /* a FIRST or UFIRST cell alone */
+    STORE_UNDO_REGIONAL, /* e.project's scope flag; sign holds the old flag */
+    STORE_UNDO_PLACED,   /* the placed persons changed by sign */
+};
+struct store_pundo {
+    uint8_t kind; /* enum store_undo_kind */
+    int8_t sign;
+    uint32_t person;
+    struct store_pentry e;
+};
+
+/* One change a batch asks of the memory part, applied in order after the batch's
+ * LMDB work, while LMDB commits (people.c). */
+enum store_pop_kind {
+    STORE_POP_ADD,     /* a new event: person, e */
+    STORE_POP_REMOVE,  /* a retracted event: person, e */
+    STORE_POP_RESCOPE, /* project e.project becomes regional (1) or not (0) */
+};
+struct store_pop {
+    uint8_t kind;       /* enum store_pop_kind */
+    uint8_t regional;   /* RESCOPE */
+    const char *person; /* ADD: the batch's event; REMOVE: own */
+    char own[WM_PERSON_MAX + 1];
+    struct store_pentry e;
+};
+
+struct store_arena_chunk;
+#define STORE_PE_CLASSES 16 /* entry vector sizes the arena keeps: 2 << k entries */
+
+/* The arena (arena.c): pseudonyms and entry vectors. */
+struct store_arena {
+    struct store_arena_chunk *chunk;             /* the newest; each points back */
+    struct store_pentry *free[STORE_PE_CLASSES]; /* free vectors of 2 << k entries */
+    uint64_t bytes;
+};
+
+/* The person table (persons.c). */
+struct store_persons {
+    struct store_person *p; /* by person id, dense from 0 */
+    uint32_t n;
+    size_t cap;
+    struct store_itab names;  /* pseudonym -> person id */
+    struct store_plist *proj; /* by project id: persons with a live placement there */
+    size_t nproj;
+    struct store_plist multi; /* persons with live placements in two or more projects */
+    /* by type and year (index type * STORE_TY_YEARS + year - STORE_TY_BASE): persons
+     * who have had an entry of that type dated in that year. A person is listed once
+     * when the first such entry arrives and stays listed when it goes (a retraction):
+     * readers check the entries, and skip a person seen before. */
+    struct store_plist *ty;
+    size_t nty;
+    uint8_t *regional; /* scope flags by project id, as the applied changes left them */
+    size_t nregional;
+    uint64_t placed;  /* persons with a live placement */
+    uint64_t entries; /* entries held */
+};
+
+/* The undo log of the current batch (undo.c). */
+struct store_undo {
+    struct store_pundo *v;
+    size_t n, cap;
+    int logging; /* changes are logged (a live batch, not the rebuild) */
+};
+
+/* The batch's changes, and the thread that applies them (people.c). The writer fills
+ * ops, then hands them over (go) and waits (busy) under mu. */
+struct store_pqueue {
+    struct store_pop *ops;
+    size_t n, cap;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_go, cv_done;
+    int go, busy, stop, result;
+};
+
+/* The store's memory part. */
+struct store_people {
+    pthread_rwlock_t lock; /* writer: a whole batch; readers: a whole query */
+    struct store_arena arena;
+    struct store_persons persons;
+    struct store_memroll roll; /* the full rollup, in memory (memroll.c) */
+    struct store_undo undo;
+    struct store_pqueue queue;
+    uint64_t load_ms; /* the last rebuild took */
+    int damaged;      /* a rollback could not complete: wrong until rebuilt */
+};
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[STORE_DBI_COUNT_];
+    /* Readers hold it shared for the life of their read transaction; the writer takes
+     * it exclusively only around mdb_env_set_mapsize, which LMDB allows only while no
+     * transaction of this process is active. */
+    pthread_rwlock_t resize_lock;
+    size_t map_size; /* current map size; changed by the writer under resize_lock */
+    size_t map_max;
+    _Atomic uint64_t map_grows;
+    char *data_path; /* dir/data.mdb, for db_bytes */
+    /* writer thread only */
+    msgpack_sbuffer sb;
+    struct store_deltas deltas;
+    struct store_people people;
+};
+
+/* ---- the arena (arena.c) -------------------------------------------------------- */
+
+/* len bytes (rounded up to 16, which keeps entries aligned) from the arena, freed only
+ * with it. NULL when out of memory. */
+void *store_arena_alloc(struct store_arena *a, size_t len);
+/* A copy of s in the arena, or NULL. */
+const char *store_arena_copy(struct store_arena *a, const char *s);
+/* Double person p's entry vector (from the arena's free lists or chunks; from malloc
+ * when too large for them). WM_OK or WM_ENOMEM (p unchanged). */
+int store_arena_entries_grow(struct store_arena *a, struct store_person *p);
+/* 1 when an entry vector of cap entries is the arena's (else malloc's: free it). */
+int store_arena_owns(uint32_t cap);
+/* Free every chunk: every name and arena vector goes with them. */
+void store_arena_free(struct store_arena *a);
+
+/* ---- the person table (persons.c) ------------------------------------------------ */
+
+/* The id of the person with pseudonym name. WM_OK and *pid, WM_ENOT_FOUND (absent and
+ * create 0), WM_ENOMEM, WM_ESTORAGE (2^32 persons). A created person stays even when
+ * its batch fails: it has no entries, so it counts nowhere. Writer only. */
+int store_people_id(struct store_people *pl, const char *name, int create, uint32_t *pid);
+/* The entry of an event whose project and gemeente ids are known. */
+void store_people_entry(const struct wm_event *ev, uint32_t project, uint32_t gemeente,
+                        struct store_pentry *e);
+/* Add (sign 1) or remove (sign -1) one event's entry of person pid and its cells in
+ * the in-memory rollup, unlogged: either all changes or (on an error) nothing does.
+ * undoing: re-adding what the undo log removed, which needs no memory. WM_OK,
+ * WM_ENOMEM, or WM_EINTERNAL (removing an event the person does not have). */
+int store_people_entry_change(struct store_people *pl, uint32_t pid, const struct store_pentry *e,
+                              int sign, int undoing);
+/* 1 when project is regional as far as the applied changes go. */
+int store_people_regional(const struct store_people *pl, uint32_t project);
+/* The persons listed for (type, year), or NULL when none. */
+const struct store_plist *store_people_listed(const struct store_people *pl, int type, int year);
+/* A person's placements as the write path and PROGRESS need them. */
+struct store_pscan {
+    unsigned nprojects; /* projects with a live placement: 0, 1, 2, or 3 for more */
+    int32_t first;      /* earliest date in the project, WM_DATE_NONE when none */
+    int32_t second;     /* next date in the project after first, WM_DATE_NONE */
+    uint64_t count;     /* live placements on exactly (project, date) */
+    int32_t other;      /* earliest date in the other regional projects, or NONE */
+};
+/* Scan person pid's placements around (project, date). */
+void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
+                       struct store_pscan *ps);
+/* Free every person, list and flag (the entry vectors the arena does not own too). */
+void store_persons_free(struct store_persons *t);
+/* ---- the logged changes (undo.c) -------------------------------------------------- */
+
+/* Add (sign 1) or remove (sign -1) one event of person pid, logged for rollback while
+ * pl->undo.logging. WM_OK, WM_ENOMEM, or WM_EINTERNAL (removing an event the memory
+ * part does not hold). Under the write lock. */
+int store_people_change(struct store_people *pl, uint32_t pid, const struct store_pentry *e,
+                        int sign);
+/* Change FIRST/UFIRST cell (type STORE_MT_*, project, date) by sign, logged like
+ * store_people_change. */
+int store_people_roll(struct store_people *pl, int type, uint32_t project, int32_t date, int sign);
+/* Change the placed persons by sign, logged. WM_OK or WM_ENOMEM. */
+int store_people_placed(struct store_people *pl, int sign);
+/* Set a project's scope flag, logged. WM_OK or WM_ENOMEM. */
+int store_people_set_regional(struct store_people *pl, uint32_t project, int regional);
+/* Undo every logged change since the last store_people_commit, newest first; should
+ * one fail, pl->damaged is set. */
+void store_people_rollback(struct store_people *pl);
+/* Forget the logged changes: their batch is committed. */
+void store_people_commit(struct store_people *pl);
+void store_undo_free(struct store_undo *u);
+/* ---- PROGRESS's placement counts (placement.c) ----------------------------------- */
 
 /* Keep the FIRST and UFIRST cells and placed_persons in step with one placement of
  * person pid added (sign 1) or retracted (sign -1): call before the entry changes.
@@ -584,4 +665,37 @@ int store_placement_update(struct store_people *pl, uint32_t pid, uint32_t proje
  * its flag. WM_OK or an error. */
 int store_placement_rescope(struct store_people *pl, uint32_t project, int regional);
 
+/* ---- the memory part's life and thread (people.c), its rebuild (rebuild.c) -------- */
+
+/* Set up an empty memory part. WM_OK or WM_ENOMEM. */
+int store_people_init(struct store_people *pl);
+/* Free everything the memory part holds (its thread stopped first). */
+void store_people_free(struct store_people *pl);
+/* Empty it (the locks, the queue and the thread stay). */
+void store_people_clear(struct store_people *pl);
+/* Bytes it holds, for STATS. */
+uint64_t store_people_bytes(const struct store_people *pl);
+
+/* Queue a change for the batch (the writer, under the write lock, before submitting).
+ * person is copied for REMOVE, borrowed for ADD. WM_OK or WM_ENOMEM. */
+int store_people_push(struct store_people *pl, int kind, const char *person,
+                      const struct store_pentry *e, int regional);
+/* Forget the queued changes (the batch's LMDB work failed before they ran). */
+void store_people_drop(struct store_people *pl);
+/* Apply the queued changes in order on this thread, stopping at the first error; the
+ * queue is empty afterwards. WM_OK or that error. */
+int store_people_apply(struct store_people *pl);
+/* Start applying the queued changes on the memory part's thread (logged); the writer
+ * goes on to commit meanwhile. */
+void store_people_submit(struct store_people *pl);
+/* Wait for the submitted changes; the queue is empty afterwards. Returns their
+ * outcome: WM_OK, or the first error (the changes before it stay applied and logged). */
+int store_people_finish(struct store_people *pl);
+/* Start and stop the memory part's thread. */
+int store_people_start(struct store_people *pl);
+void store_people_stop(struct store_people *pl);
+
+/* Rebuild the memory part from the store's live events (rebuild.c; the store is open,
+ * no writer runs). WM_OK, or WM_ENOMEM, WM_EIO, WM_EVERSION with err saying why. */
+int store_people_load(struct store *s, char *err, size_t errlen);
 #endif /* WM_STORE_INT_H */

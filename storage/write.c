@@ -10,6 +10,12 @@
 
 #include "store_int.h"
 
+/* The dictionary ids of an event's strings. */
+struct store_event_ids {
+    uint32_t project; /* 0: none */
+    uint32_t gemeente;
+};
+
 /* ---- records --------------------------------------------------------------- */
 
 static size_t id_key(uint8_t *k, const char *principal, const char *id)
