@@ -29,7 +29,6 @@ struct group {
     uint32_t vals[WM_DIM_COUNT_];
     uint64_t count;
     uint64_t stamp; /* distinct: the last person counted in this group */
-    uint8_t used;
 };
 
 struct count_ctx {
@@ -41,73 +40,54 @@ struct count_ctx {
     uint8_t *proj_ok; /* by project id (reg.nid) */
     uint8_t *gem_ok;  /* by gemeente id (reg.ngem); NULL: every gemeente */
     uint32_t enum_mask[WM_MAX_ENUMS];
-    int32_t a, b; /* dates, clamped */
-    int locked;   /* holds the person layer's read lock */
-    struct group *g;
-    size_t gcap, gused;
+    int32_t a, b;    /* dates, clamped */
+    int locked;      /* holds the person layer's read lock */
+    struct group *g; /* in the order first counted */
+    size_t ng, gcap;
+    struct store_itab gindex; /* finds a group by its values */
 };
 
 /* ---- groups ------------------------------------------------------------------- */
 
-static uint64_t group_hash(const uint32_t *v, size_t n)
+static uint32_t group_hash(const uint32_t *v, size_t n)
 {
     uint64_t h = 0x84222325cbf29ce4ull;
 
     for (size_t i = 0; i < n; i++)
         h = (h ^ v[i]) * 0x100000001b3ull;
-    return h ^ (h >> 31);
-}
-
-static int groups_grow(struct count_ctx *c)
-{
-    size_t cap = c->gcap ? c->gcap * 2 : 64;
-    struct group *g = calloc(cap, sizeof *g);
-    size_t nby = c->q->nby;
-
-    if (!g)
-        return WM_ENOMEM;
-    for (size_t i = 0; i < c->gcap; i++) {
-        size_t j;
-        if (!c->g[i].used)
-            continue;
-        j = group_hash(c->g[i].vals, nby) & (cap - 1);
-        while (g[j].used)
-            j = (j + 1) & (cap - 1);
-        g[j] = c->g[i];
-    }
-    free(c->g);
-    c->g = g;
-    c->gcap = cap;
-    return WM_OK;
+    return (uint32_t)(h ^ (h >> 31));
 }
 
 /* Add n to the group vals. With stamp != 0 (distinct) a group counts each stamp (a
  * person) once. */
 static int group_add(struct count_ctx *c, const uint32_t *vals, uint64_t n, uint64_t stamp)
 {
-    size_t nby = c->q->nby, j;
+    size_t nby = c->q->nby, pos;
+    uint32_t h = group_hash(vals, nby), i;
+    struct group *g;
 
-    if ((c->gused + 1) * 2 > c->gcap && groups_grow(c) != WM_OK)
-        return WM_ENOMEM;
-    j = group_hash(vals, nby) & (c->gcap - 1);
-    for (;;) {
-        struct group *e = &c->g[j];
-        if (!e->used) {
-            e->used = 1;
-            memcpy(e->vals, vals, nby * sizeof *vals);
-            e->count = n;
-            e->stamp = stamp;
-            c->gused++;
-            return WM_OK;
-        }
-        if (memcmp(e->vals, vals, nby * sizeof *vals) == 0) {
-            if (stamp == 0 || e->stamp != stamp)
-                e->count += n;
-            e->stamp = stamp;
-            return WM_OK;
-        }
-        j = (j + 1) & (c->gcap - 1);
+    for (i = store_itab_first(&c->gindex, h, &pos); i != STORE_ITAB_NONE;
+         i = store_itab_next(&c->gindex, h, &pos))
+        if (memcmp(c->g[i].vals, vals, nby * sizeof *vals) == 0)
+            break;
+    if (i == STORE_ITAB_NONE) {
+        if (store_itab_reserve(&c->gindex, 1, 128) != WM_OK)
+            return WM_ENOMEM;
+        g = store_array_grow(c->g, &c->gcap, c->ng + 1, sizeof *g, 64);
+        if (!g)
+            return WM_ENOMEM;
+        c->g = g;
+        i = (uint32_t)c->ng++;
+        memcpy(c->g[i].vals, vals, nby * sizeof *vals);
+        c->g[i].count = 0;
+        c->g[i].stamp = 0;
+        store_itab_add(&c->gindex, h, i);
     }
+    g = &c->g[i];
+    if (stamp == 0 || g->stamp != stamp)
+        g->count += n;
+    g->stamp = stamp;
+    return WM_OK;
 }
 
 /* ---- filters -------------------------------------------------------------------- */
@@ -575,25 +555,24 @@ static int emit_rows(struct count_ctx *c, struct wm_buf *out, size_t *nrows)
 
     if (nby == 0) {
         uint64_t total = 0;
-        for (size_t i = 0; i < c->gcap; i++)
-            if (c->g[i].used)
-                total = c->g[i].count;
+        for (size_t i = 0; i < c->ng; i++)
+            total = c->g[i].count;
         wm_buf_puts(out, "ROW");
         proto_fmt_pair_u64(out, "count", total);
         wm_buf_puts(out, "\n");
         *nrows = 1;
         return out->oom ? WM_ENOMEM : WM_OK;
     }
-    rows = malloc((c->gused ? c->gused : 1) * sizeof *rows);
-    order = malloc((c->gused ? c->gused : 1) * sizeof *order);
+    rows = malloc((c->ng ? c->ng : 1) * sizeof *rows);
+    order = malloc((c->ng ? c->ng : 1) * sizeof *order);
     if (!rows || !order) {
         free(rows);
         free(order);
         return WM_ENOMEM;
     }
-    for (size_t i = 0; i < c->gcap; i++) {
+    for (size_t i = 0; i < c->ng; i++) {
         const struct group *g = &c->g[i];
-        if (!g->used || g->count == 0)
+        if (g->count == 0)
             continue;
         for (size_t d = 0; d < nby; d++)
             rows[n].v[d] = dim_text(c, c->q->by[d], g->vals[d], rows[n].buf[d]);
@@ -654,8 +633,7 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
     if (ret != WM_OK)
         goto out;
     narrow_dates(&c);
-    ret = groups_grow(&c);
-    if (ret == WM_OK && c.a <= c.b)
+    if (c.a <= c.b)
         ret = q->distinct ? count_distinct(&c) : count_rollups(&c);
     if (ret == WM_OK)
         ret = emit_rows(&c, out, nrows);
@@ -668,6 +646,7 @@ out:
     free(c.proj_ok);
     free(c.gem_ok);
     free(c.g);
+    store_itab_free(&c.gindex);
     if (ret != WM_OK && ret != WM_EUNKNOWN_PROJECT && ret != WM_ENOMEM)
         ret = WM_EIO;
     return ret;

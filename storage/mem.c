@@ -49,13 +49,15 @@ void *store_array_grow_zero(void *v, size_t *cap, size_t need, size_t size, size
 
 /* ---- the index table ---------------------------------------------------------- */
 
-int store_itab_reserve(struct store_itab *t, size_t first)
+int store_itab_reserve(struct store_itab *t, size_t more, size_t first)
 {
     size_t cap = t->cap ? t->cap * 2 : first;
     uint64_t *slots;
 
-    if ((t->n + 1) * 2 <= t->cap)
+    if ((t->n + more) * 2 <= t->cap)
         return WM_OK;
+    while ((t->n + more) * 2 > cap)
+        cap *= 2;
     slots = calloc(cap, sizeof *slots);
     if (!slots)
         return WM_ENOMEM;

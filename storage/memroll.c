@@ -64,39 +64,20 @@ void store_memroll_free(struct store_memroll *m)
     for (uint32_t i = 0; i < m->nbuckets; i++)
         free(m->buckets[i].cells);
     free(m->buckets);
-    free(m->bslots);
+    store_itab_free(&m->bindex);
     free(m->cells);
     memset(m, 0, sizeof *m);
-}
-
-/* Rebuild the bucket table with n slots. */
-static int buckets_rehash(struct store_memroll *m, uint32_t n)
-{
-    uint32_t *s = calloc(n, sizeof *s);
-
-    if (!s)
-        return WM_ENOMEM;
-    for (uint32_t i = 0; i < m->nbuckets; i++) {
-        const struct store_mbucket *b = &m->buckets[i];
-        uint32_t j = bucket_hash(b->type, b->gran, b->unit) & (n - 1);
-        while (s[j])
-            j = (j + 1) & (n - 1);
-        s[j] = i + 1;
-    }
-    free(m->bslots);
-    m->bslots = s;
-    m->nbslots = n;
-    return WM_OK;
 }
 
 const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, int type, int gran,
                                                  int32_t unit)
 {
-    if (!m->nbslots)
-        return NULL;
-    for (uint32_t j = bucket_hash(type, gran, unit) & (m->nbslots - 1); m->bslots[j];
-         j = (j + 1) & (m->nbslots - 1)) {
-        const struct store_mbucket *b = &m->buckets[m->bslots[j] - 1];
+    uint32_t h = bucket_hash(type, gran, unit), i;
+    size_t pos;
+
+    for (i = store_itab_first(&m->bindex, h, &pos); i != STORE_ITAB_NONE;
+         i = store_itab_next(&m->bindex, h, &pos)) {
+        const struct store_mbucket *b = &m->buckets[i];
         if (b->unit == unit && b->type == type && b->gran == gran)
             return b;
     }
@@ -107,12 +88,10 @@ const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, 
 static struct store_mbucket *bucket_get(struct store_memroll *m, int type, int gran, int32_t unit)
 {
     struct store_mbucket *b = (struct store_mbucket *)store_memroll_bucket(m, type, gran, unit);
-    uint32_t j;
 
     if (b)
         return b;
-    if ((m->nbuckets + 1) * 2 > m->nbslots &&
-        buckets_rehash(m, m->nbslots ? m->nbslots * 2 : 256) != WM_OK)
+    if (store_itab_reserve(&m->bindex, 1, 256) != WM_OK)
         return NULL;
     b = store_array_grow(m->buckets, &m->capbuckets, m->nbuckets + 1, sizeof *b, 256);
     if (!b)
@@ -123,15 +102,17 @@ static struct store_mbucket *bucket_get(struct store_memroll *m, int type, int g
     b->type = (uint8_t)type;
     b->gran = (uint8_t)gran;
     b->unit = unit;
-    for (j = bucket_hash(type, gran, unit) & (m->nbslots - 1); m->bslots[j];
-         j = (j + 1) & (m->nbslots - 1))
-        ;
-    m->bslots[j] = ++m->nbuckets;
+    store_itab_add(&m->bindex, bucket_hash(type, gran, unit), (uint32_t)m->nbuckets++);
     return b;
 }
 
 /* The place of the cell like key in the table: the cell, or the free place where it
- * would go. Cells live in the table itself, so a lookup usually reads one line. */
+ * would go. Cells live in the table itself, so a lookup usually reads one line, where
+ * the shared index table (store_itab, beside a dense array of cells) reads two: on a
+ * store of 1,000,000 events (`build/bench_store 0 DIR` on a kept bench_store store,
+ * five runs each, alternated) the rebuild took 3.79 s of CPU here and 4.04 s there
+ * (+6%), for 16 MiB (9%) less memory. The rebuild is the daemon's start-up, so this
+ * table stays. */
 static struct store_mcell *cell_find(const struct store_memroll *m, const struct store_mcell *key)
 {
     uint32_t j = cell_hash(key) & (m->capcells - 1);
@@ -246,7 +227,7 @@ uint64_t store_memroll_bytes(const struct store_memroll *m)
 {
     uint64_t n = (uint64_t)m->capcells * sizeof(struct store_mcell) +
                  (uint64_t)m->capbuckets * sizeof(struct store_mbucket) +
-                 (uint64_t)m->nbslots * sizeof(uint32_t);
+                 store_itab_bytes(&m->bindex);
 
     for (uint32_t i = 0; i < m->nbuckets; i++)
         n += (uint64_t)m->buckets[i].cap * sizeof(uint32_t);

@@ -42,7 +42,7 @@ int store_people_id(struct store_people *pl, const char *name, int create, uint3
         return WM_ENOT_FOUND;
     if (t->n == UINT32_MAX - 1)
         return WM_ESTORAGE;
-    if (store_itab_reserve(&t->names, 1024) != WM_OK)
+    if (store_itab_reserve(&t->names, 1, 1024) != WM_OK)
         return WM_ENOMEM;
     np = store_array_grow(t->p, &t->cap, t->n + 1u, sizeof *np, 1024);
     if (!np)

@@ -100,15 +100,12 @@ static int registry_load_gemeenten(struct store *s, MDB_txn *txn, struct store_r
             break;
         id = store_get_u32(kb + 1);
         if (id >= r->ngem) {
-            uint32_t n = id + 16;
-            void *g = realloc(r->gem, n * sizeof *r->gem);
+            void *g = store_array_grow_zero(r->gem, &r->ngem, id + 1u, sizeof *r->gem, 16);
             if (!g) {
                 ret = WM_ENOMEM;
                 goto out;
             }
             r->gem = g;
-            memset(r->gem + r->ngem, 0, (n - r->ngem) * sizeof *r->gem);
-            r->ngem = n;
         }
         if (v.mv_size > WM_NAME_MAX) {
             ret = WM_EVERSION;

@@ -149,74 +149,50 @@ static uint32_t delta_hash(const uint8_t *key)
     return (uint32_t)h;
 }
 
-/* The slot of key: the place of its cell, or the free place where it would go. */
-static uint32_t *delta_slot(const struct store_deltas *d, const uint8_t *key)
-{
-    size_t j = delta_hash(key) & (d->cap - 1);
-
-    while (d->slots[j] && memcmp(d->cells[d->slots[j] - 1].key, key, STORE_RK_ENUMS) != 0)
-        j = (j + 1) & (d->cap - 1);
-    return &d->slots[j];
-}
-
-/* Twice the table (or its first), every cell placed again. */
-static int deltas_resize(struct store_deltas *d)
-{
-    size_t cap = d->cap ? d->cap * 2 : 16384;
-    uint32_t *slots = calloc(cap, sizeof *slots);
-
-    if (!slots)
-        return WM_ENOMEM;
-    free(d->slots);
-    d->slots = slots;
-    d->cap = cap;
-    for (size_t i = 0; i < d->n; i++)
-        *delta_slot(d, d->cells[i].key) = (uint32_t)i + 1;
-    return WM_OK;
-}
-
 int store_deltas_add_vec(struct store_deltas *d, const uint8_t *key, const uint8_t *idx, size_t n,
                          int sign)
 {
+    uint32_t h = delta_hash(key), i;
     struct store_vdelta *v;
-    uint32_t *slot;
+    size_t pos;
 
-    if ((d->n + 1) * 2 > d->cap && deltas_resize(d) != WM_OK)
-        return WM_ENOMEM;
-    slot = delta_slot(d, key);
-    if (!*slot) {
+    for (i = store_itab_first(&d->index, h, &pos); i != STORE_ITAB_NONE;
+         i = store_itab_next(&d->index, h, &pos))
+        if (memcmp(d->cells[i].key, key, STORE_RK_ENUMS) == 0)
+            break;
+    if (i == STORE_ITAB_NONE) {
+        if (store_itab_reserve(&d->index, 1, 16384) != WM_OK)
+            return WM_ENOMEM;
         v = store_array_grow(d->cells, &d->capcells, d->n + 1, sizeof *v, 1024);
         if (!v)
             return WM_ENOMEM;
         d->cells = v;
-        v = &d->cells[d->n];
-        memcpy(v->key, key, STORE_RK_ENUMS);
-        memset(v->d, 0, sizeof v->d);
-        *slot = (uint32_t)++d->n;
+        i = (uint32_t)d->n++;
+        memcpy(d->cells[i].key, key, STORE_RK_ENUMS);
+        memset(d->cells[i].d, 0, sizeof d->cells[i].d);
+        store_itab_add(&d->index, h, i);
     }
-    v = &d->cells[*slot - 1];
+    v = &d->cells[i];
     v->d[0] += sign;
-    for (size_t i = 0; i < n; i++)
-        if (idx[i] < STORE_VEC_MAX)
-            v->d[idx[i]] += sign;
+    for (size_t j = 0; j < n; j++)
+        if (idx[j] < STORE_VEC_MAX)
+            v->d[idx[j]] += sign;
     return WM_OK;
 }
 
 void store_deltas_reset(struct store_deltas *d)
 {
-    if (d->n)
-        memset(d->slots, 0, d->cap * sizeof *d->slots);
+    store_itab_clear(&d->index);
     d->n = 0;
 }
 
 void store_deltas_free(struct store_deltas *d)
 {
     free(d->cells);
-    free(d->slots);
+    store_itab_free(&d->index);
     free(d->sort);
     memset(d, 0, sizeof *d);
 }
-
 /* A cell's place in the flush order: its key (11 bytes) as two big-endian integers,
  * which is LMDB's key order. Sorted order keeps most LMDB lookups on the cursor's
  * current leaf page. */
@@ -303,12 +279,10 @@ int store_deltas_flush(struct store *s, MDB_txn *txn)
     if (d->n == 0)
         return WM_OK;
     if (d->n > d->sort_cap) {
-        size_t cap = d->sort_cap;
-        struct sort_key *sk = store_array_grow(d->sort, &cap, d->n, sizeof *sk, 1024);
+        struct sort_key *sk = store_array_grow(d->sort, &d->sort_cap, d->n, sizeof *sk, 1024);
         if (!sk)
             return WM_ENOMEM;
         d->sort = sk;
-        d->sort_cap = cap;
     }
     for (size_t i = 0; i < d->n; i++)
         sort_key_make(&d->sort[i], &d->cells[i], (uint32_t)i);

@@ -130,9 +130,9 @@ static inline uint32_t store_itab_next(const struct store_itab *t, uint32_t h, s
 {
     return store_itab_scan(t, h, pos);
 }
-/* Room for one more index: the table doubles (or starts with first slots, a power of
- * two) when it would be more than half full. WM_OK or WM_ENOMEM (t unchanged). */
-int store_itab_reserve(struct store_itab *t, size_t first);
+/* Room for more indexes: the table doubles (or starts with first slots, a power of
+ * two) until they fit at most half full. WM_OK or WM_ENOMEM (t unchanged). */
+int store_itab_reserve(struct store_itab *t, size_t more, size_t first);
 /* Add index i (below STORE_ITAB_NONE) with hash h, after store_itab_reserve. */
 static inline void store_itab_add(struct store_itab *t, uint32_t h, uint32_t i)
 {
@@ -286,13 +286,12 @@ struct store_vdelta {
 struct sort_key;
 
 /* The batch's VEC cell changes: a dense array in the order first touched, found
- * through an open-addressing table of their indexes + 1. Reused from batch to batch
- * so the hot path allocates nothing once it has grown to the batch size. */
+ * by key through the index. Reused from batch to batch so the hot path allocates
+ * nothing once it has grown to the batch size. */
 struct store_deltas {
     struct store_vdelta *cells;
     size_t n, capcells;
-    uint32_t *slots; /* 0: free */
-    size_t cap;
+    struct store_itab index;
     struct sort_key *sort; /* flush order (rollup.c) */
     size_t sort_cap;
 };
@@ -369,7 +368,7 @@ struct store_registry {
     size_t ncats;
     struct wm_project program;
     char (*gem)[WM_NAME_MAX + 1]; /* gemeente name by id ("" unused); ngem entries */
-    uint32_t ngem;
+    size_t ngem;
 };
 
 /* Load the registry. WM_OK, WM_ENOMEM, WM_EIO, WM_EVERSION (bad record). */
@@ -437,13 +436,13 @@ struct store_mbucket {
 
 struct store_memroll {
     /* open-addressing table of capcells places (a power of two), ncells used; a
-     * cell is never removed: at zero it counts nothing */
+     * cell is never removed: at zero it counts nothing. Not the shared index table
+     * (store_itab): memroll.c says why. */
     struct store_mcell *cells;
     size_t ncells, capcells;
     struct store_mbucket *buckets;
     size_t nbuckets, capbuckets;
-    uint32_t *bslots; /* bucket table: index + 1, 0 empty */
-    uint32_t nbslots;
+    struct store_itab bindex;   /* finds a bucket by (type, gran, unit) */
     int32_t min_date, max_date; /* of every event ever counted, when has_dates */
     int has_dates;
 };
