@@ -614,19 +614,12 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
     /* memory is read under the person layer's lock, taken before the read transaction,
      * so both show the same commit */
     c.locked = needs_memory(&c);
-    if (c.locked && pthread_rwlock_rdlock(&s->people.lock) != 0) {
-        proto_errf(err, errlen, "count failed: cannot lock the person layer");
-        return WM_EIO;
-    }
-    if (c.locked && s->people.damaged) {
-        pthread_rwlock_unlock(&s->people.lock);
-        proto_errf(err, errlen, "count failed: the in-memory index is being rebuilt");
-        return WM_EIO;
-    }
+    if (c.locked && (ret = store_people_read_begin(&s->people, "count", err, errlen)) != WM_OK)
+        return ret;
     ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
     if (ret != WM_OK) {
         if (c.locked)
-            pthread_rwlock_unlock(&s->people.lock);
+            store_people_read_end(&s->people);
         return ret;
     }
     ret = resolve_filters(&c, err, errlen);
@@ -642,7 +635,7 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
 out:
     store_query_end(s, c.txn, &c.reg);
     if (c.locked)
-        pthread_rwlock_unlock(&s->people.lock);
+        store_people_read_end(&s->people);
     free(c.proj_ok);
     free(c.gem_ok);
     free(c.g);

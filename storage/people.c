@@ -81,6 +81,25 @@ uint64_t store_people_bytes(const struct store_people *pl)
            store_itab_bytes(&pl->persons.names) + store_memroll_bytes(&pl->roll);
 }
 
+int store_people_read_begin(struct store_people *pl, const char *what, char *err, size_t errlen)
+{
+    if (pthread_rwlock_rdlock(&pl->lock) != 0) {
+        proto_errf(err, errlen, "%s failed: cannot lock the person layer", what);
+        return WM_EIO;
+    }
+    if (pl->damaged) {
+        pthread_rwlock_unlock(&pl->lock);
+        proto_errf(err, errlen, "%s failed: the in-memory index is being rebuilt", what);
+        return WM_EIO;
+    }
+    return WM_OK;
+}
+
+void store_people_read_end(struct store_people *pl)
+{
+    pthread_rwlock_unlock(&pl->lock);
+}
+
 /* ---- the batch's changes ------------------------------------------------------------ */
 
 int store_people_push(struct store_people *pl, int kind, const char *person,

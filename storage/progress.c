@@ -223,33 +223,97 @@ static int by_category(const void *pa, const void *pb)
     return d ? d : strcmp(a->p.name, b->p.name);
 }
 
+/* The rows of the projects q shows (sorted by category and name), and the actuals of
+ * every regional project summed into prog: the program rows always cover them all,
+ * whatever the filter, for they compare the whole programme with its own targets.
+ * *nsel gets the number of projects shown. WM_OK or an error. */
+static int project_rows(struct prog_ctx *c, const struct wm_progress_query *q, struct wm_buf *out,
+                        uint64_t prog[3], size_t *nsel)
+{
+    const struct store_registry *r = &c->reg;
+    const struct store_reg_project **sel = malloc((r->nproj ? r->nproj : 1) * sizeof *sel);
+    uint64_t(*acts)[3] = calloc(r->nproj ? r->nproj : 1, sizeof *acts);
+    int ret = WM_OK;
+
+    *nsel = 0;
+    if (!sel || !acts) {
+        ret = WM_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < r->nproj; i++) {
+        const struct store_reg_project *rp = &r->proj[i];
+        int shown = (!q->project || strcmp(q->project, rp->p.name) == 0) &&
+                    (!q->category || strcmp(q->category, rp->p.category) == 0);
+        if (!shown && rp->p.scope != WM_SCOPE_REGIONAL)
+            continue;
+        ret = project_actuals(c, rp, acts[i]);
+        if (ret != WM_OK)
+            goto out;
+        if (shown)
+            sel[(*nsel)++] = rp;
+        if (rp->p.scope == WM_SCOPE_REGIONAL)
+            for (int ind = 0; ind < 3; ind++)
+                prog[ind] += acts[i][ind];
+    }
+    qsort(sel, *nsel, sizeof *sel, by_category);
+    for (size_t i = 0; i < *nsel; i++) {
+        const uint64_t *act = acts[sel[i] - r->proj];
+        for (int ind = 0; ind < 3; ind++)
+            emit_row(out, sel[i]->p.name, sel[i]->p.category, indicators[ind], act[ind],
+                     sel[i]->p.target[ind], sel[i]->p.start, sel[i]->p.end, c->asof);
+    }
+out:
+    free(sel);
+    free(acts);
+    return ret;
+}
+
+/* The program's placed persons, exactly; *placed holds the sum of the regional
+ * projects' on entry. When no regional project has a placement before its start, a
+ * person counts iff their earliest regional placement is at or before asof: one read
+ * of the UFIRST counters. Otherwise the sum is corrected by the persons counted in
+ * several projects. */
+static int program_placed(struct prog_ctx *c, uint64_t *placed)
+{
+    uint64_t over = 0;
+    int ret, pre = 0;
+
+    for (size_t i = 0; i < c->reg.nproj && !pre; i++) {
+        const struct store_reg_project *rp = &c->reg.proj[i];
+        if (rp->p.scope != WM_SCOPE_REGIONAL)
+            continue;
+        pre = placed_before(c, rp->id, window_start(&rp->p));
+        if (pre < 0)
+            return pre;
+    }
+    if (!pre) {
+        *placed = 0;
+        return c->asof >= WM_DATE_MIN ? mem_sum(c, STORE_MT_UFIRST, 0, WM_DATE_MIN, c->asof, placed)
+                                      : WM_OK;
+    }
+    ret = union_overcount(c, &over);
+    *placed -= over;
+    return ret;
+}
+
 int store_progress(struct store *s, const struct wm_progress_query *q, struct wm_buf *out,
                    size_t *nrows, char *err, size_t errlen)
 {
     struct prog_ctx c;
-    const struct store_reg_project **sel = NULL;
-    uint64_t(*acts)[3] = NULL;
+    uint64_t prog[3] = {0, 0, 0};
     size_t nsel = 0;
-    uint64_t prog[3] = {0, 0, 0}, over = 0;
-    int ret, pre = 0;
+    int ret;
 
     *nrows = 0;
     memset(&c, 0, sizeof c);
     c.s = s;
     c.asof = q->asof;
-    /* the person layer's lock first, then the read transaction: one commit for both */
-    if (pthread_rwlock_rdlock(&s->people.lock) != 0) {
-        proto_errf(err, errlen, "progress failed: cannot lock the person layer");
-        return WM_EIO;
-    }
-    if (s->people.damaged) {
-        pthread_rwlock_unlock(&s->people.lock);
-        proto_errf(err, errlen, "progress failed: the in-memory index is being rebuilt");
-        return WM_EIO;
-    }
+    ret = store_people_read_begin(&s->people, "progress", err, errlen);
+    if (ret != WM_OK)
+        return ret;
     ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
     if (ret != WM_OK) {
-        pthread_rwlock_unlock(&s->people.lock);
+        store_people_read_end(&s->people);
         return ret;
     }
     if (q->project && !store_registry_find(&c.reg, q->project)) {
@@ -257,78 +321,24 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
         ret = WM_EUNKNOWN_PROJECT;
         goto out;
     }
-    sel = malloc((c.reg.nproj ? c.reg.nproj : 1) * sizeof *sel);
-    acts = calloc(c.reg.nproj ? c.reg.nproj : 1, sizeof *acts);
-    if (!sel || !acts) {
-        ret = WM_ENOMEM;
-        goto fail;
-    }
-    /* The program rows always cover every regional project, whatever the filter: they
-     * compare the whole programme with its own targets. */
-    for (size_t i = 0; i < c.reg.nproj; i++) {
-        const struct store_reg_project *rp = &c.reg.proj[i];
-        int shown = (!q->project || strcmp(q->project, rp->p.name) == 0) &&
-                    (!q->category || strcmp(q->category, rp->p.category) == 0);
-        if (!shown && rp->p.scope != WM_SCOPE_REGIONAL)
-            continue;
-        ret = project_actuals(&c, rp, acts[i]);
-        if (ret != WM_OK)
-            goto fail;
-        if (shown)
-            sel[nsel++] = rp;
-        if (rp->p.scope == WM_SCOPE_REGIONAL)
-            for (int ind = 0; ind < 3; ind++)
-                prog[ind] += acts[i][ind];
-    }
-    qsort(sel, nsel, sizeof *sel, by_category);
-    for (size_t i = 0; i < nsel; i++) {
-        const uint64_t *act = acts[sel[i] - c.reg.proj];
+    ret = project_rows(&c, q, out, prog, &nsel);
+    if (ret == WM_OK)
+        ret = program_placed(&c, &prog[2]);
+    if (ret == WM_OK) {
         for (int ind = 0; ind < 3; ind++)
-            emit_row(out, sel[i]->p.name, sel[i]->p.category, indicators[ind], act[ind],
-                     sel[i]->p.target[ind], sel[i]->p.start, sel[i]->p.end, c.asof);
+            emit_row(out, "*", "*", indicators[ind], prog[ind], c.reg.program.target[ind],
+                     c.reg.program.start, c.reg.program.end, c.asof);
+        *nrows = 3 * nsel + 3;
+        if (out->oom)
+            ret = WM_ENOMEM;
     }
-    /* The program's placed persons, exactly. When no regional project has a placement
-     * before its start, a person counts iff their earliest regional placement is at
-     * or before asof: one read of the UFIRST counters. Otherwise correct the sum of
-     * the projects by the persons counted in several of them. */
-    for (size_t i = 0; i < c.reg.nproj && !pre; i++) {
-        const struct store_reg_project *rp = &c.reg.proj[i];
-        if (rp->p.scope != WM_SCOPE_REGIONAL)
-            continue;
-        pre = placed_before(&c, rp->id, window_start(&rp->p));
-        if (pre < 0) {
-            ret = pre;
-            goto fail;
-        }
+    if (ret != WM_OK) {
+        proto_errf(err, errlen, "progress failed: %s", wm_strerror(ret));
+        if (ret != WM_ENOMEM)
+            ret = WM_EIO;
     }
-    if (!pre) {
-        ret = c.asof >= WM_DATE_MIN ? mem_sum(&c, STORE_MT_UFIRST, 0, WM_DATE_MIN, c.asof, &prog[2])
-                                    : WM_OK;
-        if (c.asof < WM_DATE_MIN)
-            prog[2] = 0;
-    } else {
-        ret = union_overcount(&c, &over);
-        prog[2] -= over;
-    }
-    if (ret != WM_OK)
-        goto fail;
-    for (int ind = 0; ind < 3; ind++)
-        emit_row(out, "*", "*", indicators[ind], prog[ind], c.reg.program.target[ind],
-                 c.reg.program.start, c.reg.program.end, c.asof);
-    *nrows = 3 * nsel + 3;
-    if (out->oom) {
-        ret = WM_ENOMEM;
-        goto fail;
-    }
-    goto out;
-fail:
-    proto_errf(err, errlen, "progress failed: %s", wm_strerror(ret));
-    if (ret != WM_ENOMEM)
-        ret = WM_EIO;
 out:
     store_query_end(s, c.txn, &c.reg);
-    pthread_rwlock_unlock(&s->people.lock);
-    free(sel);
-    free(acts);
+    store_people_read_end(&s->people);
     return ret;
 }

@@ -121,61 +121,49 @@ out:
     return ret;
 }
 
-int store_registry_load(struct store *s, MDB_txn *txn, struct store_registry *r)
+/* Read every project record into r->proj (by name, LMDB's order). */
+static int registry_load_projects(struct store *s, MDB_txn *txn, struct store_registry *r)
 {
     MDB_cursor *cur = NULL;
     MDB_stat st;
-    MDB_val k = {7, "program"}, v;
-    int rc, ret;
+    MDB_val k, v;
+    int rc, ret = WM_OK;
 
-    memset(r, 0, sizeof *r);
-    rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
-    if (rc == 0) {
-        if (proto_project_decode(v.mv_data, v.mv_size, &r->program) != WM_OK)
-            return WM_EVERSION;
-    } else if (rc == MDB_NOTFOUND) {
-        store_program_default(&r->program);
-    } else {
-        return store_lmdb_err(rc);
-    }
     rc = mdb_stat(txn, s->dbi[STORE_DBI_PROJECTS], &st);
     if (rc != 0)
         return store_lmdb_err(rc);
     r->proj = calloc(st.ms_entries + 1, sizeof *r->proj);
     r->cats = calloc(st.ms_entries + 1, sizeof *r->cats);
-    if (!r->proj || !r->cats) {
-        ret = WM_ENOMEM;
-        goto fail;
-    }
+    if (!r->proj || !r->cats)
+        return WM_ENOMEM;
     rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_PROJECTS], &cur);
-    if (rc != 0) {
-        ret = store_lmdb_err(rc);
-        goto fail;
-    }
+    if (rc != 0)
+        return store_lmdb_err(rc);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && r->nproj < st.ms_entries;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         struct store_reg_project *rp = &r->proj[r->nproj];
         ret = store_project_value(&v, &rp->id, &rp->p);
         if (ret != WM_OK)
-            goto fail;
+            break;
         if (rp->id >= r->nid)
             r->nid = rp->id + 1;
         r->nproj++;
     }
     mdb_cursor_close(cur);
-    cur = NULL;
-    if (rc != 0 && rc != MDB_NOTFOUND) {
+    if (ret == WM_OK && rc != 0 && rc != MDB_NOTFOUND)
         ret = store_lmdb_err(rc);
-        goto fail;
-    }
+    return ret;
+}
+
+/* The projects by id, and their distinct categories, sorted. */
+static int registry_index(struct store_registry *r)
+{
     /* Id 0 is "no project": by_id always has it. */
     if (r->nid == 0)
         r->nid = 1;
     r->by_id = malloc(r->nid * sizeof *r->by_id);
-    if (!r->by_id) {
-        ret = WM_ENOMEM;
-        goto fail;
-    }
+    if (!r->by_id)
+        return WM_ENOMEM;
     for (uint32_t i = 0; i < r->nid; i++)
         r->by_id[i] = -1;
     for (size_t i = 0; i < r->nproj; i++) {
@@ -191,14 +179,31 @@ int store_registry_load(struct store *s, MDB_txn *txn, struct store_registry *r)
         const char **hit = bsearch(&key, r->cats, r->ncats, sizeof *r->cats, cat_cmp);
         r->proj[i].cat = (uint32_t)(hit - r->cats);
     }
-    ret = registry_load_gemeenten(s, txn, r);
-    if (ret != WM_OK)
-        goto fail;
     return WM_OK;
-fail:
-    if (cur)
-        mdb_cursor_close(cur);
-    store_registry_free(r);
+}
+
+int store_registry_load(struct store *s, MDB_txn *txn, struct store_registry *r)
+{
+    MDB_val k = {7, "program"}, v;
+    int rc, ret;
+
+    memset(r, 0, sizeof *r);
+    rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+    if (rc == 0) {
+        if (proto_project_decode(v.mv_data, v.mv_size, &r->program) != WM_OK)
+            return WM_EVERSION;
+    } else if (rc == MDB_NOTFOUND) {
+        store_program_default(&r->program);
+    } else {
+        return store_lmdb_err(rc);
+    }
+    ret = registry_load_projects(s, txn, r);
+    if (ret == WM_OK)
+        ret = registry_index(r);
+    if (ret == WM_OK)
+        ret = registry_load_gemeenten(s, txn, r);
+    if (ret != WM_OK)
+        store_registry_free(r);
     return ret;
 }
 

@@ -68,59 +68,60 @@ static int store_upgrade_1(MDB_txn *txn, MDB_dbi rollup)
     return rc;
 }
 
-/* Create the named DBIs, write or check the schema version, and register the
- * configured municipalities, in one write transaction. */
-static int store_init_txn(struct store *s, const struct store_options *opt, char *err,
-                          size_t errlen)
+/* An LMDB failure while initialising: err says so. Returns the translated code. */
+static int init_fail(const struct store_options *opt, int rc, char *err, size_t errlen)
 {
-    MDB_txn *txn = NULL;
-    struct store_counters c;
+    proto_errf(err, errlen, "cannot initialise store in %s: %s", opt->dir, mdb_strerror(rc));
+    return store_lmdb_err(rc);
+}
+
+/* Check the schema version in txn, upgrade a schema 1 store, and write the version of
+ * a new one. */
+static int schema_check(struct store *s, MDB_txn *txn, const struct store_options *opt, char *err,
+                        size_t errlen)
+{
     MDB_val k = {6, "schema"}, v;
     uint32_t ver;
-    int rc, ret;
+    int rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
 
-    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    if (rc != 0)
-        goto lmdb_fail;
-    for (int i = 0; i < STORE_DBI_COUNT_; i++) {
-        rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &s->dbi[i]);
-        if (rc != 0)
-            goto lmdb_fail;
-    }
-    rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
-    if (rc == 0) {
-        if (v.mv_size != sizeof ver) {
-            proto_errf(err, errlen, "store in %s: malformed schema version", opt->dir);
-            ret = WM_EVERSION;
-            goto fail;
-        }
+    if (rc == MDB_NOTFOUND) {
+        ver = 0; /* a new store */
+    } else if (rc != 0) {
+        return init_fail(opt, rc, err, errlen);
+    } else if (v.mv_size != sizeof ver) {
+        proto_errf(err, errlen, "store in %s: malformed schema version", opt->dir);
+        return WM_EVERSION;
+    } else {
         memcpy(&ver, v.mv_data, sizeof ver);
         if (ver != 1 && ver != STORE_SCHEMA_VERSION) {
             proto_errf(err, errlen,
                        "store in %s has schema version %u; this build reads versions 1 and %d only",
                        opt->dir, (unsigned)ver, STORE_SCHEMA_VERSION);
-            ret = WM_EVERSION;
-            goto fail;
+            return WM_EVERSION;
         }
         if (ver == 1 && (rc = store_upgrade_1(txn, s->dbi[STORE_DBI_ROLLUP])) != 0)
-            goto lmdb_fail;
-    } else if (rc == MDB_NOTFOUND) {
-        ver = 0; /* a new store */
-    } else {
-        goto lmdb_fail;
+            return init_fail(opt, rc, err, errlen);
     }
-    if (ver != STORE_SCHEMA_VERSION) {
-        ver = STORE_SCHEMA_VERSION;
-        v.mv_size = sizeof ver;
-        v.mv_data = &ver;
-        rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
-        if (rc != 0)
-            goto lmdb_fail;
-    }
-    ret = store_counters_get(s, txn, &c);
+    if (ver == STORE_SCHEMA_VERSION)
+        return WM_OK;
+    ver = STORE_SCHEMA_VERSION;
+    v.mv_size = sizeof ver;
+    v.mv_data = &ver;
+    rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
+    return rc == 0 ? WM_OK : init_fail(opt, rc, err, errlen);
+}
+
+/* Give the configured municipalities their ids (new names the next ones) in txn. */
+static int register_gemeenten(struct store *s, MDB_txn *txn, const struct store_options *opt,
+                              char *err, size_t errlen)
+{
+    struct store_counters c;
+    MDB_val k = {8, "counters"}, v = {sizeof c, &c};
+    int rc, ret = store_counters_get(s, txn, &c);
+
     if (ret != WM_OK) {
         proto_errf(err, errlen, "store in %s: cannot read counters", opt->dir);
-        goto fail;
+        return ret;
     }
     if (c.next_project == 0)
         c.next_project = c.next_gemeente = 1;
@@ -130,41 +131,47 @@ static int store_init_txn(struct store *s, const struct store_options *opt, char
         if (ret != WM_OK) {
             proto_errf(err, errlen, "store in %s: cannot register gemeente '%s': %s", opt->dir,
                        opt->gemeenten[i], wm_strerror(ret));
-            goto fail;
+            return ret;
         }
     }
-    k.mv_size = 8;
-    k.mv_data = "counters";
-    v.mv_size = sizeof c;
-    v.mv_data = &c;
     rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
-    if (rc != 0)
-        goto lmdb_fail;
-    rc = mdb_txn_commit(txn);
-    txn = NULL;
-    if (rc != 0)
-        goto lmdb_fail;
-    return WM_OK;
-
-lmdb_fail:
-    ret = store_lmdb_err(rc);
-    proto_errf(err, errlen, "cannot initialise store in %s: %s", opt->dir, mdb_strerror(rc));
-fail:
-    if (txn)
-        mdb_txn_abort(txn);
-    return ret;
+    return rc == 0 ? WM_OK : init_fail(opt, rc, err, errlen);
 }
 
-int store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen)
+/* Create the named DBIs, write or check the schema version, and register the
+ * configured municipalities, in one write transaction. */
+static int store_init_txn(struct store *s, const struct store_options *opt, char *err,
+                          size_t errlen)
 {
-    struct store *s;
+    MDB_txn *txn = NULL;
+    int rc, ret;
+
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0)
+        return init_fail(opt, rc, err, errlen);
+    for (int i = 0; i < STORE_DBI_COUNT_ && rc == 0; i++)
+        rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &s->dbi[i]);
+    ret = rc != 0 ? init_fail(opt, rc, err, errlen) : schema_check(s, txn, opt, err, errlen);
+    if (ret == WM_OK)
+        ret = register_gemeenten(s, txn, opt, err, errlen);
+    if (ret != WM_OK) {
+        mdb_txn_abort(txn);
+        return ret;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? WM_OK : init_fail(opt, rc, err, errlen);
+}
+
+/* A store with its locks and buffers, no environment yet. WM_OK and *out, or
+ * WM_ENOMEM with err saying why. */
+static int store_new(const struct store_options *opt, struct store **out, char *err, size_t errlen)
+{
+    struct store *s = calloc(1, sizeof *s);
     pthread_rwlockattr_t attr;
-    MDB_envinfo info;
     size_t plen;
-    int rc, ret = WM_ENOMEM;
+    int rc;
 
     *out = NULL;
-    s = calloc(1, sizeof *s);
     if (!s) {
         proto_errf(err, errlen, "out of memory");
         return WM_ENOMEM;
@@ -191,20 +198,29 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
     s->data_path = malloc(plen);
     if (!s->data_path) {
         proto_errf(err, errlen, "out of memory");
-        goto fail;
+        store_close(s);
+        return WM_ENOMEM;
     }
     snprintf(s->data_path, plen, "%s/data.mdb", opt->dir);
+    *out = s;
+    return WM_OK;
+}
+
+/* Create the directory and open the LMDB environment in it. WM_OK, or WM_EIO,
+ * WM_EVERSION, WM_ENOMEM with err saying why. */
+static int env_open(struct store *s, const struct store_options *opt, char *err, size_t errlen)
+{
+    MDB_envinfo info;
+    int rc, ret;
 
     if (mkdir(opt->dir, 0700) != 0 && errno != EEXIST) {
         proto_errf(err, errlen, "cannot create directory %s: %s", opt->dir, strerror(errno));
-        ret = WM_EIO;
-        goto fail;
+        return WM_EIO;
     }
     s->map_size = opt->map_size ? opt->map_size : STORE_DEFAULT_MAP;
     s->map_max = opt->map_max ? opt->map_max : STORE_DEFAULT_MAP_MAX;
     if (s->map_max < s->map_size)
         s->map_max = s->map_size;
-
     rc = mdb_env_create(&s->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, STORE_DBI_COUNT_ + 4);
@@ -218,18 +234,27 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
         rc = mdb_env_open(s->env, opt->dir, MDB_NOTLS, 0600);
     if (rc != 0) {
         ret = store_lmdb_err(rc);
-        if (ret != WM_EVERSION && ret != WM_ENOMEM)
-            ret = WM_EIO;
         proto_errf(err, errlen, "cannot open store in %s: %s", opt->dir, mdb_strerror(rc));
-        goto fail;
+        return ret == WM_EVERSION || ret == WM_ENOMEM ? ret : WM_EIO;
     }
     /* An existing store may be larger than the size asked for: LMDB keeps its size. */
     if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
         s->map_size = info.me_mapsize;
     if (s->map_max < s->map_size)
         s->map_max = s->map_size;
+    return WM_OK;
+}
 
-    for (;;) {
+int store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen)
+{
+    struct store *s;
+    int ret = store_new(opt, &s, err, errlen);
+
+    *out = NULL;
+    if (ret != WM_OK)
+        return ret;
+    ret = env_open(s, opt, err, errlen);
+    while (ret == WM_OK) {
         ret = store_init_txn(s, opt, err, errlen);
         if (ret != WM_EMAPFULL)
             break;
@@ -238,22 +263,18 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
             proto_errf(err, errlen, "store in %s: map full at %zu bytes", opt->dir, s->map_size);
             if (ret == WM_EMAPFULL)
                 ret = WM_EIO;
-            break;
         }
     }
-    if (ret != WM_OK)
-        goto fail;
-    ret = store_people_load(s, err, errlen);
+    if (ret == WM_OK)
+        ret = store_people_load(s, err, errlen);
     if (ret == WM_OK && (ret = store_people_start(&s->people)) != WM_OK)
         proto_errf(err, errlen, "cannot start the person layer's thread");
-    if (ret != WM_OK)
-        goto fail;
+    if (ret != WM_OK) {
+        store_close(s);
+        return ret;
+    }
     *out = s;
     return WM_OK;
-
-fail:
-    store_close(s);
-    return ret;
 }
 
 void store_close(struct store *s)

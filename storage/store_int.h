@@ -674,6 +674,12 @@ void store_people_free(struct store_people *pl);
 void store_people_clear(struct store_people *pl);
 /* Bytes it holds, for STATS. */
 uint64_t store_people_bytes(const struct store_people *pl);
+/* Take the read lock for a query that reads the memory part: before its read
+ * transaction, as every reader does (never inside one, or the writer could wait for
+ * that transaction while holding the lock), so both show the same commit. WM_OK, or
+ * WM_EIO with err saying why ("<what> failed: ...") and nothing held. */
+int store_people_read_begin(struct store_people *pl, const char *what, char *err, size_t errlen);
+void store_people_read_end(struct store_people *pl);
 
 /* Queue a change for the batch (the writer, under the write lock, before submitting).
  * person is copied for REMOVE, borrowed for ADD. WM_OK or WM_ENOMEM. */

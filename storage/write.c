@@ -246,6 +246,55 @@ static int same_reference(const struct wm_retract *a, const struct wm_retract *b
     return a->by_seq ? a->ref_seq == b->ref_seq : strcmp(a->ref, b->ref) == 0;
 }
 
+/* The event a retraction names, loaded into w->scratch_ev and its seq in *tseq: 0,
+ * or 1 when there is none to retract (it->result says why), or an error. */
+static int retract_target(struct store_wtx *w, struct store_item *it, uint64_t *tseq)
+{
+    const struct wm_retract *in = &it->u.retract;
+    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2];
+    MDB_val v;
+    int kind, ret;
+
+    if (in->by_seq) {
+        *tseq = in->ref_seq;
+    } else {
+        ret = store_wtx_get(w, STORE_DBI_IDS, k, id_key(k, in->principal, in->ref), &v);
+        if (ret < 0)
+            return ret;
+        if (ret == 0) {
+            it->result = WM_ENOT_FOUND;
+            proto_errf(it->err, sizeof it->err, "no event with id '%s'", in->ref);
+            return 1;
+        }
+        *tseq = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
+    }
+    kind = *tseq ? load_record(w, *tseq, &w->scratch_ev, NULL) : 0;
+    if (kind < 0)
+        return kind;
+    if (kind != PROTO_RECORD_EVENT) {
+        it->result = WM_ENOT_FOUND;
+        if (in->by_seq)
+            proto_errf(it->err, sizeof it->err, "no event with seq %llu%s",
+                       (unsigned long long)*tseq, kind ? " (it is a retraction)" : "");
+        else
+            proto_errf(it->err, sizeof it->err, "no event with id '%s' (it is a retraction)",
+                       in->ref);
+        return 1;
+    }
+    store_put_u64(k, *tseq);
+    ret = store_wtx_get(w, STORE_DBI_RETRACTED, k, 8, &v);
+    if (ret < 0)
+        return ret;
+    if (ret == 1) {
+        it->result = WM_ECONFLICT;
+        proto_errf(it->err, sizeof it->err, "event seq %llu is already retracted (by seq %llu)",
+                   (unsigned long long)*tseq,
+                   (unsigned long long)(v.mv_size == 8 ? store_get_u64(v.mv_data) : 0));
+        return 1;
+    }
+    return 0;
+}
+
 static int apply_retract(struct store_wtx *w, struct store_item *it)
 {
     const struct wm_retract *in = &it->u.retract;
@@ -276,46 +325,9 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
                          kind == PROTO_RECORD_RETRACT ? "a retraction of another event"
                                                       : "an event");
     }
-
-    if (in->by_seq) {
-        tseq = in->ref_seq;
-    } else {
-        uint8_t rk[WM_NAME_MAX + WM_ID_MAX + 2];
-        size_t rlen = id_key(rk, in->principal, in->ref);
-        ret = store_wtx_get(w, STORE_DBI_IDS, rk, rlen, &v);
-        if (ret < 0)
-            return ret;
-        if (ret == 0) {
-            it->result = WM_ENOT_FOUND;
-            proto_errf(it->err, sizeof it->err, "no event with id '%s'", in->ref);
-            return WM_OK;
-        }
-        tseq = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
-    }
-    kind = tseq ? load_record(w, tseq, target, NULL) : 0;
-    if (kind < 0)
-        return kind;
-    if (kind != PROTO_RECORD_EVENT) {
-        it->result = WM_ENOT_FOUND;
-        if (in->by_seq)
-            proto_errf(it->err, sizeof it->err, "no event with seq %llu%s",
-                       (unsigned long long)tseq, kind ? " (it is a retraction)" : "");
-        else
-            proto_errf(it->err, sizeof it->err, "no event with id '%s' (it is a retraction)",
-                       in->ref);
-        return WM_OK;
-    }
-    store_put_u64(sk, tseq);
-    ret = store_wtx_get(w, STORE_DBI_RETRACTED, sk, 8, &v);
-    if (ret < 0)
-        return ret;
-    if (ret == 1) {
-        it->result = WM_ECONFLICT;
-        proto_errf(it->err, sizeof it->err, "event seq %llu is already retracted (by seq %llu)",
-                   (unsigned long long)tseq,
-                   (unsigned long long)(v.mv_size == 8 ? store_get_u64(v.mv_data) : 0));
-        return WM_OK;
-    }
+    ret = retract_target(w, it, &tseq);
+    if (ret != 0)
+        return ret < 0 ? ret : WM_OK;
 
     seq = w->c.last_seq + 1;
     *rt = *in;
@@ -325,6 +337,7 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
     ret = proto_retract_encode(rt, &w->s->sb);
     if (ret == WM_OK)
         ret = store_record(w, seq);
+    store_put_u64(sk, tseq);
     store_put_u64(rv, seq);
     if (ret == WM_OK)
         ret = store_wtx_put(w, STORE_DBI_IDS, k, klen, rv, 8, 0);
