@@ -10,7 +10,9 @@
  * ids sequential per principal, person pseudonyms random hex, and 1% retractions of
  * recent events. WM_BENCH_UNIFORM=1 draws persons uniformly over the whole run instead;
  * WM_BENCH_BATCH=n loads in batches of n instead of 1000. Last, the store is opened
- * again, which rebuilds its memory part from the events (timed).
+ * again, which rebuilds its memory part from the events (timed). With WM_BENCH_KEEP
+ * set the store stays, and `build/bench_store 0 DIR` opens such a kept store and
+ * queries it, loading nothing: the rebuild alone, for comparing builds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,41 +301,17 @@ static void time_query(struct store *s, const char *name, query_fn fn)
     wm_buf_free(&out);
 }
 
-int main(int argc, char **argv)
+/* Load n events into the new store s and report the load. */
+static void load_and_report(struct store *s, uint64_t n)
 {
-    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-    char dir[256], cmd[300], err[256];
-    struct store_options o = {0};
+    size_t nb = (n + batch - 1) / batch;
+    double *lat = calloc(nb, sizeof *lat), ms, wr;
     struct store_stats st;
     struct store_totals tot;
-    struct store *s;
-    double *lat, ms, wr;
-    size_t nb;
-    int ret;
 
-    uniform = getenv("WM_BENCH_UNIFORM") != NULL;
-    if (getenv("WM_BENCH_BATCH"))
-        batch = strtoul(getenv("WM_BENCH_BATCH"), NULL, 10);
-    if (batch == 0)
-        batch = 1000;
-    nb = (n + batch - 1) / batch;
-    if (argc > 2) {
-        snprintf(dir, sizeof dir, "%s", argv[2]);
-    } else {
-        /* mkdtemp's template: the prefix and six X */
-        snprintf(dir, sizeof dir, "/tmp/wm-bench-%6s", "");
-        memset(dir + strlen(dir) - 6, 'X', 6);
-        if (!mkdtemp(dir))
-            die("mkdtemp", WM_EIO, dir);
-    }
-    o.dir = dir;
-    o.gemeenten = proto_default_gemeenten;
-    o.n_gemeenten = 8;
-    ret = store_open(&o, &s, err, sizeof err);
-    if (ret != WM_OK)
-        die("store_open", ret, err);
+    if (!lat)
+        die("calloc", WM_ENOMEM, NULL);
     setup_registry(s);
-    lat = calloc(nb, sizeof *lat);
     wr = written_mib();
     ms = load(s, n, lat);
     wr = written_mib() - wr;
@@ -350,26 +328,83 @@ int main(int argc, char **argv)
            (unsigned long long)st.events, (unsigned long long)st.retracted,
            (unsigned long long)tot.placed_persons, st.db_bytes / 1048576.0,
            st.map_bytes / 1048576.0, (unsigned long long)st.map_grows);
+    free(lat);
+}
+
+/* Open the store (which rebuilds its memory part from the events, on one thread) and
+ * report how long that took. */
+static struct store *open_and_report(const struct store_options *o)
+{
+    struct store_stats st;
+    struct store *s;
+    char err[256];
+    double ms = now_ms();
+    int ret = store_open(o, &s, err, sizeof err);
+
+    if (ret != WM_OK)
+        die("store_open", ret, err);
+    ms = now_ms() - ms;
+    store_stats(s, &st);
+    printf("opened in %.2f s: memory part rebuilt in %.2f s, %.1f MiB, %llu cells\n", ms / 1e3,
+           st.memory_load_ms / 1e3, st.memory_bytes / 1048576.0,
+           (unsigned long long)st.memory_cells);
+    return s;
+}
+
+static void time_queries(struct store *s)
+{
     time_query(s, "COUNT <type> (all time)", q_all);
     time_query(s, "COUNT started from/to mid-month edges", q_edges);
     time_query(s, "COUNT placed by=project,gemeente", q_proj_gem);
     time_query(s, "COUNT started by=month, one year", q_month);
     time_query(s, "COUNT placed distinct by=project, one year", q_distinct);
     time_query(s, "PROGRESS", q_progress);
-    store_close(s);
-    /* Open again: the memory part is rebuilt from the events, on one thread. */
-    ms = now_ms();
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    char dir[256], cmd[300], err[256];
+    struct store_options o = {0};
+    struct store *s;
+    int ret;
+
+    uniform = getenv("WM_BENCH_UNIFORM") != NULL;
+    if (getenv("WM_BENCH_BATCH"))
+        batch = strtoul(getenv("WM_BENCH_BATCH"), NULL, 10);
+    if (batch == 0)
+        batch = 1000;
+    if (argc > 2) {
+        snprintf(dir, sizeof dir, "%s", argv[2]);
+    } else if (n == 0) {
+        fprintf(stderr, "bench_store 0 DIR: name the kept store to open\n");
+        return 2;
+    } else {
+        /* mkdtemp's template: the prefix and six X */
+        snprintf(dir, sizeof dir, "/tmp/wm-bench-%6s", "");
+        memset(dir + strlen(dir) - 6, 'X', 6);
+        if (!mkdtemp(dir))
+            die("mkdtemp", WM_EIO, dir);
+    }
+    o.dir = dir;
+    o.gemeenten = proto_default_gemeenten;
+    o.n_gemeenten = 8;
+    if (n == 0) {
+        /* a kept store: open it (timed) and query it, nothing more */
+        s = open_and_report(&o);
+        time_queries(s);
+        store_close(s);
+        return 0;
+    }
     ret = store_open(&o, &s, err, sizeof err);
     if (ret != WM_OK)
-        die("store_open (again)", ret, err);
-    ms = now_ms() - ms;
-    store_stats(s, &st);
-    printf("reopened in %.2f s: memory part rebuilt in %.2f s, %.1f MiB, %llu cells\n", ms / 1e3,
-           st.memory_load_ms / 1e3, st.memory_bytes / 1048576.0,
-           (unsigned long long)st.memory_cells);
+        die("store_open", ret, err);
+    load_and_report(s, n);
+    time_queries(s);
+    store_close(s);
+    s = open_and_report(&o);
     time_query(s, "COUNT mid-month edges, after reopening", q_edges);
     store_close(s);
-    free(lat);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (getenv("WM_BENCH_KEEP"))
         printf("kept %s\n", dir);
