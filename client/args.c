@@ -191,6 +191,20 @@ void cli_args_free(struct cli_args *a)
     memset(a, 0, sizeof(*a));
 }
 
+int cli_args_begin(struct cli_args *a, const char *cmd, int argc, char **argv,
+                   const struct cli_optdef *defs, size_t ndefs, struct cli_config *cfg,
+                   const char *help)
+{
+    if (cli_args_parse(a, cmd, argc, argv, defs, ndefs, cfg) != WM_OK)
+        return CLI_EXIT_USAGE;
+    if (a->help) {
+        fputs(help, stdout);
+        cli_args_free(a);
+        return CLI_EXIT_OK;
+    }
+    return -1;
+}
+
 /* Read the first line of a token file, trimmed of surrounding white space. */
 static int read_token_file(const char *path, char **out)
 {

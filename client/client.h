@@ -97,6 +97,16 @@ int cli_args_parse(struct cli_args *a, const char *cmd, int argc, char **argv,
 /* Free what cli_args_parse allocated. */
 void cli_args_free(struct cli_args *a);
 
+/*
+ * The start of every command: cli_args_parse, then -h/--help answered by printing help
+ * on stdout. Returns -1 when the command goes on (a to be freed by it), else the exit
+ * code to return with a already freed: CLI_EXIT_USAGE after a usage error (reported),
+ * CLI_EXIT_OK after the help.
+ */
+int cli_args_begin(struct cli_args *a, const char *cmd, int argc, char **argv,
+                   const struct cli_optdef *defs, size_t ndefs, struct cli_config *cfg,
+                   const char *help);
+
 /* Print "werkmonitor <cmd>: <fmt...>\n" to stderr and the hint to see --help.
  * Returns CLI_EXIT_USAGE, for `return cli_usage_error(...)`. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -306,14 +316,26 @@ int cli_token_new(char out[2 * CLI_TOKEN_BYTES + 1]);
 /* Lowercase hex SHA-256 of s into out (65 bytes). Returns WM_OK or WM_EINTERNAL. */
 int cli_sha256_hex(const char *s, size_t n, char out[65]);
 
-/* 1 when v (n bytes) is 8 or 9 ASCII digits, which the server refuses as a person
- * value because it looks like a BSN; the client refuses it before sending. */
-int cli_looks_like_bsn(const char *v, size_t n);
+/* ------------------------------------------------------------------------- */
+/* What the subcommands share (command.c).                                     */
+/* ------------------------------------------------------------------------- */
 
-/* ------------------------------------------------------------------------- */
-/* Subcommands. Each takes the arguments after the command name and returns an   */
-/* exit code (enum cli_exit).                                                  */
-/* ------------------------------------------------------------------------- */
+/* The end of the help of every command that talks to the server. */
+#define CLI_GLOBAL_OPTS_HELP                                                                       \
+    "\nGlobal options (--host, --port, --token, --token-file, --tls, --ca, --timeout) are\n"       \
+    "accepted here too; see 'werkmonitor --help'.\n"
+
+/*
+ * Start a command that talks to the server: cli_args_begin with help, then
+ * cli_config_finish. Returns -1 to go on (a to be freed by the caller), else the exit
+ * code to return (a freed).
+ */
+int cli_cmd_begin(struct cli_args *a, struct cli_config *cfg, const char *cmd, int argc,
+                  char **argv, const struct cli_optdef *defs, size_t ndefs, const char *help);
+
+/* Check that a's first positional argument is an event type (started, completed,
+ * placed, outflow). Returns -1 when it is, else CLI_EXIT_USAGE (reported as from cmd). */
+int cli_type_arg(const char *cmd, const struct cli_args *a);
 
 /*
  * Append " key=<escaped value>" for a command-line word "key=value" (the value as the
@@ -330,21 +352,48 @@ int cli_report_conn_error(const struct cli_conn *c, int err);
  * reported). */
 int cli_connect_or_report(struct cli_conn *c, const struct cli_config *cfg);
 
-/* ping: PING, print PONG. */
+/* Print a connection that failed during a request (rc from cli_request or
+ * cli_conn_read_line) to stderr and return CLI_EXIT_CONN. */
+int cli_report_lost(const struct cli_conn *c, int rc);
+
+/*
+ * Connect, send req (a request line without LF; NULL means building it ran out of
+ * memory) and read its answer into r (zeroed by the caller). Returns -1 when r holds
+ * an answer other than ERR: c is open and the caller releases r and c. Else the exit
+ * code, with the ERR line (stderr) or the failure reported and r and c released.
+ */
+int cli_ask(struct cli_config *cfg, const char *req, struct cli_conn *c, struct cli_reply *r);
+
+/* Send the request built in req and print its single-line answer: OK/DUP/PONG on
+ * stdout (exit 0), ERR on stderr (exit 1), a failure as CLI_EXIT_CONN. */
+int cli_run_line(struct cli_config *cfg, struct wm_buf *req);
+
+/* Send the request built in req, whose answer is a block of rows, and print the rows
+ * with cli_table_print in fmt. Returns the exit code as cli_run_line. */
+int cli_run_table(struct cli_config *cfg, struct wm_buf *req, enum cli_format fmt);
+
+/* ------------------------------------------------------------------------- */
+/* Subcommands. Each takes the arguments after the command name and returns an   */
+/* exit code (enum cli_exit).                                                  */
+/* ------------------------------------------------------------------------- */
+
+/* ping: PING, print PONG (cmd_query.c). */
 int cli_cmd_ping(struct cli_config *cfg, int argc, char **argv);
-/* send <type> key=value... [--bsn B --pseudo-key F]: one EVENT; OK/DUP on stdout. */
+/* send <type> key=value... [--bsn B --pseudo-key F]: one EVENT; OK/DUP on stdout
+ * (cmd_write.c). */
 int cli_cmd_send(struct cli_config *cfg, int argc, char **argv);
-/* retract id= ref=|seq= [reason=]: one RETRACT. */
+/* retract id= ref=|seq= [reason=]: one RETRACT (cmd_write.c). */
 int cli_cmd_retract(struct cli_config *cfg, int argc, char **argv);
-/* projects [--format]: the registry as a table. */
+/* projects [--format]: the registry as a table (cmd_query.c). */
 int cli_cmd_projects(struct cli_config *cfg, int argc, char **argv);
-/* count <type> [key=value...] [--format]: COUNT as a table. */
+/* count <type> [key=value...] [--format]: COUNT as a table (cmd_query.c). */
 int cli_cmd_count(struct cli_config *cfg, int argc, char **argv);
-/* progress [asof= category= project=] [--format]: PROGRESS, status coloured on a TTY. */
+/* progress [asof= category= project=] [--format]: PROGRESS, status coloured on a TTY
+ * (cmd_query.c). */
 int cli_cmd_progress(struct cli_config *cfg, int argc, char **argv);
-/* stats [--format]: STATS as a table. */
+/* stats [--format]: STATS as a table (cmd_query.c). */
 int cli_cmd_stats(struct cli_config *cfg, int argc, char **argv);
-/* watch [--format text|json] [-n N]: WATCH, one line per TOTAL push. */
+/* watch [--format text|json] [-n N]: WATCH, one line per TOTAL push (cmd_watch.c). */
 int cli_cmd_watch(struct cli_config *cfg, int argc, char **argv);
 /* raw: protocol lines from stdin, answers to stdout, pipelined (cmd_raw.c). */
 int cli_cmd_raw(struct cli_config *cfg, int argc, char **argv);

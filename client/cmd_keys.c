@@ -50,13 +50,8 @@ int cli_cmd_token(struct cli_config *cfg, int argc, char **argv)
     const char *role;
     int ex;
 
-    if (cli_args_parse(&a, "token", argc, argv, NULL, 0, cfg) != WM_OK)
-        return CLI_EXIT_USAGE;
-    if (a.help) {
-        fputs(token_help, stdout);
-        cli_args_free(&a);
-        return CLI_EXIT_OK;
-    }
+    if ((ex = cli_args_begin(&a, "token", argc, argv, NULL, 0, cfg, token_help)) >= 0)
+        return ex;
     if (a.npos == 0) {
         ex = cli_usage_error("token", "missing the action: token new <principal> <role>");
         goto out;
@@ -125,13 +120,8 @@ int cli_cmd_keygen(struct cli_config *cfg, int argc, char **argv)
     char why[512];
     int rc, ex;
 
-    if (cli_args_parse(&a, "keygen", argc, argv, NULL, 0, cfg) != WM_OK)
-        return CLI_EXIT_USAGE;
-    if (a.help) {
-        fputs(keygen_help, stdout);
-        cli_args_free(&a);
-        return CLI_EXIT_OK;
-    }
+    if ((ex = cli_args_begin(&a, "keygen", argc, argv, NULL, 0, cfg, keygen_help)) >= 0)
+        return ex;
     if (a.npos != 1) {
         ex = cli_usage_error("keygen", a.npos == 0 ? "missing FILE" : "give exactly one FILE");
         goto out;
@@ -216,13 +206,8 @@ int cli_cmd_pseudonym(struct cli_config *cfg, int argc, char **argv)
     char pseudo[CLI_PSEUDONYM_LEN + 1];
     int rc, ex;
 
-    if (cli_args_parse(&a, "pseudonym", argc, argv, defs, 1, cfg) != WM_OK)
-        return CLI_EXIT_USAGE;
-    if (a.help) {
-        fputs(pseudonym_help, stdout);
-        cli_args_free(&a);
-        return CLI_EXIT_OK;
-    }
+    if ((ex = cli_args_begin(&a, "pseudonym", argc, argv, defs, 1, cfg, pseudonym_help)) >= 0)
+        return ex;
     for (size_t i = 0; i < a.nopts; i++)
         if (a.opts[i].id == OPT_PSEUDO_KEY)
             keyfile = a.opts[i].value;

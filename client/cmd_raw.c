@@ -132,22 +132,95 @@ static void take_line(struct raw_state *st, const char *line)
     }
 }
 
+/* stdin is readable: read what is there and queue its complete lines. Returns -1 to
+ * go on, else the exit code (reported). */
+static int read_stdin(struct cli_conn *c, struct raw_state *st, struct raw_input *in)
+{
+    ssize_t r;
+
+    if (in->cap - in->len < RAW_STDIN_CHUNK) {
+        char *n = realloc(in->data, in->cap * 2 + RAW_STDIN_CHUNK);
+
+        if (n == NULL) {
+            fprintf(stderr, "werkmonitor: out of memory\n");
+            return CLI_EXIT_CONN;
+        }
+        in->data = n;
+        in->cap = in->cap * 2 + RAW_STDIN_CHUNK;
+    }
+    r = read(STDIN_FILENO, in->data + in->len, in->cap - in->len);
+    if (r < 0 && errno != EINTR && errno != EAGAIN) {
+        fprintf(stderr, "werkmonitor: cannot read stdin: %s\n", strerror(errno));
+        return CLI_EXIT_CONN;
+    }
+    if (r == 0)
+        st->stdin_eof = 1;
+    if (r > 0)
+        in->len += (size_t)r;
+    if (queue_lines(c, st, in, st->stdin_eof) != WM_OK) {
+        fprintf(stderr, "werkmonitor: out of memory\n");
+        return CLI_EXIT_CONN;
+    }
+    return -1;
+}
+
+/* The conversation: stdin and the socket in one poll loop, until every answer owed
+ * has come (or, after WATCH, the server closes). Returns the exit code. */
+static int raw_run(struct cli_conn *c)
+{
+    struct raw_state st;
+    struct raw_input in = {0};
+    int ex = -1;
+
+    memset(&st, 0, sizeof(st));
+    while (ex < 0) {
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        int want_stdin = !st.stdin_eof && !st.quit_sent && cli_conn_pending(c) < RAW_OUT_HIGH;
+        char *line;
+        size_t len;
+        int rc;
+
+        while (cli_conn_line(c, &line, &len))
+            take_line(&st, line);
+        if (!st.watching && st.owed == 0 && (st.stdin_eof || st.quit_sent))
+            break;
+        if (c->eof) {
+            if (!st.watching && st.owed > 0) {
+                fprintf(stderr,
+                        "werkmonitor: connection to %s closed with %lu answer%s "
+                        "missing\n",
+                        c->peer, st.owed, st.owed == 1 ? "" : "s");
+                ex = CLI_EXIT_CONN;
+            }
+            break;
+        }
+        /* the lines printed so far must reach a person or a pipe before we wait */
+        fflush(stdout);
+        rc = cli_conn_io(c, -1, want_stdin ? &p : NULL);
+        if (rc == WM_ECLOSED)
+            continue;
+        if (rc != WM_OK) {
+            fprintf(stderr, "werkmonitor: connection to %s failed: %s\n", c->peer, c->err);
+            ex = CLI_EXIT_CONN;
+        } else if (want_stdin && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+            ex = read_stdin(c, &st, &in);
+        }
+    }
+    fflush(stdout);
+    free(in.data);
+    if (ex < 0)
+        ex = st.any_err ? CLI_EXIT_ERR : CLI_EXIT_OK;
+    return ex;
+}
+
 int cli_cmd_raw(struct cli_config *cfg, int argc, char **argv)
 {
     struct cli_args a;
     struct cli_conn c;
-    struct raw_state st;
-    struct raw_input in = {0};
-    int ex = CLI_EXIT_OK;
-    int rc;
+    int ex;
 
-    if (cli_args_parse(&a, "raw", argc, argv, NULL, 0, cfg) != WM_OK)
-        return CLI_EXIT_USAGE;
-    if (a.help) {
-        fputs(raw_help, stdout);
-        cli_args_free(&a);
-        return CLI_EXIT_OK;
-    }
+    if ((ex = cli_args_begin(&a, "raw", argc, argv, NULL, 0, cfg, raw_help)) >= 0)
+        return ex;
     if (a.npos > 0) {
         ex = cli_usage_error("raw", "unexpected argument '%s' (raw reads stdin)", a.pos[0]);
         cli_args_free(&a);
@@ -158,73 +231,7 @@ int cli_cmd_raw(struct cli_config *cfg, int argc, char **argv)
         return CLI_EXIT_USAGE;
     if (cli_connect_or_report(&c, cfg) != WM_OK)
         return CLI_EXIT_CONN;
-    memset(&st, 0, sizeof(st));
-
-    for (;;) {
-        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-        int want_stdin = !st.stdin_eof && !st.quit_sent && cli_conn_pending(&c) < RAW_OUT_HIGH;
-        char *line;
-        size_t len;
-
-        while (cli_conn_line(&c, &line, &len))
-            take_line(&st, line);
-        if (!st.watching && st.owed == 0 && (st.stdin_eof || st.quit_sent))
-            break;
-        if (c.eof) {
-            if (!st.watching && st.owed > 0) {
-                fprintf(stderr,
-                        "werkmonitor: connection to %s closed with %lu answer%s "
-                        "missing\n",
-                        c.peer, st.owed, st.owed == 1 ? "" : "s");
-                ex = CLI_EXIT_CONN;
-            }
-            break;
-        }
-        /* the lines printed so far must reach a person or a pipe before we wait */
-        fflush(stdout);
-        rc = cli_conn_io(&c, -1, want_stdin ? &p : NULL);
-        if (rc == WM_ECLOSED)
-            continue;
-        if (rc != WM_OK) {
-            fprintf(stderr, "werkmonitor: connection to %s failed: %s\n", c.peer, c.err);
-            ex = CLI_EXIT_CONN;
-            break;
-        }
-        if (want_stdin && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t r;
-
-            if (in.cap - in.len < RAW_STDIN_CHUNK) {
-                char *n = realloc(in.data, in.cap * 2 + RAW_STDIN_CHUNK);
-
-                if (n == NULL) {
-                    fprintf(stderr, "werkmonitor: out of memory\n");
-                    ex = CLI_EXIT_CONN;
-                    break;
-                }
-                in.data = n;
-                in.cap = in.cap * 2 + RAW_STDIN_CHUNK;
-            }
-            r = read(STDIN_FILENO, in.data + in.len, in.cap - in.len);
-            if (r < 0 && errno != EINTR && errno != EAGAIN) {
-                fprintf(stderr, "werkmonitor: cannot read stdin: %s\n", strerror(errno));
-                ex = CLI_EXIT_CONN;
-                break;
-            }
-            if (r == 0)
-                st.stdin_eof = 1;
-            if (r > 0)
-                in.len += (size_t)r;
-            if (queue_lines(&c, &st, &in, st.stdin_eof) != WM_OK) {
-                fprintf(stderr, "werkmonitor: out of memory\n");
-                ex = CLI_EXIT_CONN;
-                break;
-            }
-        }
-    }
-    fflush(stdout);
-    if (ex == CLI_EXIT_OK && st.any_err)
-        ex = CLI_EXIT_ERR;
-    free(in.data);
+    ex = raw_run(&c);
     cli_conn_close(&c);
     return ex;
 }

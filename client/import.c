@@ -241,7 +241,7 @@ static int add_field(struct imp *im, struct imp_slot *s, const char *name, int i
         wm_buf_append(&s->req, pseudo, CLI_PSEUDONYM_LEN);
         return 0;
     }
-    if (strcmp(name, "person") == 0 && cli_looks_like_bsn(v, n)) {
+    if (strcmp(name, "person") == 0 && proto_person_looks_like_bsn(v, n)) {
         slot_reject(s, "person looks like a BSN (8 or 9 digits; not sent): use a bsn column "
                        "and --pseudo-key");
         return -1;

@@ -54,16 +54,6 @@ int cli_bsn_check(const char *bsn, char *err, size_t errlen)
     return WM_OK;
 }
 
-int cli_looks_like_bsn(const char *v, size_t n)
-{
-    if (n != 8 && n != 9)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (v[i] < '0' || v[i] > '9')
-            return 0;
-    return 1;
-}
-
 int cli_key_load(struct cli_key *k, const char *path, char *err, size_t errlen)
 {
     struct stat st;

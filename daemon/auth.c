@@ -13,17 +13,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int principal_valid(const char *s, size_t n)
 {
     if (n == 0 || n > WM_NAME_MAX)
@@ -102,7 +91,9 @@ static int parse_line(char *line, const char *const *gemeenten, size_t n_gemeent
     }
     hex += 7;
     for (int i = 0; i < 32; i++) {
-        int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
+        int hi = proto_hex_digit((unsigned char)hex[2 * i]);
+        int lo = proto_hex_digit((unsigned char)hex[2 * i + 1]);
+
         if (hi < 0 || lo < 0) {
             proto_errf(msg, msglen, "the hash must be sha256: and 64 hex digits");
             return WM_ECONFIG;

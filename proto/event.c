@@ -48,20 +48,6 @@ static int bad_value(const char *field, const char *what, const struct proto_arg
     return WM_EINVALID;
 }
 
-/* The first positional argument after the ones a command takes, or WM_OK. */
-static int no_extra_positional(const struct proto_request *req, size_t allowed, char *err,
-                               size_t errlen)
-{
-    const char *extra = proto_request_positional(req, allowed);
-    char q[QUOTE_MAX];
-
-    if (extra == NULL)
-        return WM_OK;
-    proto_quote(q, sizeof(q), extra, strlen(extra));
-    proto_errf(err, errlen, "unexpected argument '%s'", q);
-    return WM_EINVALID;
-}
-
 static int unknown_field(const struct proto_arg *a, const char *for_what, char *err, size_t errlen)
 {
     proto_errf(err, errlen, "unknown field %s for %s", a->key, for_what);
@@ -165,11 +151,21 @@ static int get_name(const struct proto_request *req, const char *field, char *ou
     return 1;
 }
 
+int proto_person_looks_like_bsn(const char *v, size_t n)
+{
+    if (n != 8 && n != 9)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+    return 1;
+}
+
 static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX + 1], char *err,
                         size_t errlen)
 {
     const struct proto_arg *a = find_arg(req, "person");
-    size_t i, digits = 0;
+    size_t i;
 
     if (a == NULL)
         return missing("person", err, errlen);
@@ -180,15 +176,13 @@ static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX 
                        "person: must be a pseudonym of 8-128 characters of [A-Za-z0-9._:-]");
             return WM_EINVALID;
         }
-        if (a->val[i] >= '0' && a->val[i] <= '9')
-            digits++;
     }
     if (a->val_len < 8 || a->val_len > WM_PERSON_MAX) {
         proto_errf(err, errlen,
                    "person: must be a pseudonym of 8-128 characters of [A-Za-z0-9._:-]");
         return WM_EINVALID;
     }
-    if (digits == a->val_len && a->val_len <= 9) {
+    if (proto_person_looks_like_bsn(a->val, a->val_len)) {
         proto_errf(err, errlen, "person looks like a BSN (only 8 or 9 digits): send a pseudonym");
         return WM_EINVALID;
     }
@@ -244,7 +238,7 @@ int proto_event_build(const struct proto_request *req, const struct proto_env *e
     }
     td = proto_type_desc(type);
     ev->type = (uint8_t)type;
-    if ((rc = no_extra_positional(req, 1, err, errlen)) != WM_OK)
+    if ((rc = proto_request_no_extra(req, 1, err, errlen)) != WM_OK)
         return rc;
     for (i = 0; i < req->nargs; i++) {
         a = &req->args[i];
@@ -363,7 +357,7 @@ int proto_retract_build(const struct proto_request *req, struct wm_retract *rt, 
     int rc;
 
     memset(rt, 0, sizeof(*rt));
-    if ((rc = no_extra_positional(req, 0, err, errlen)) != WM_OK)
+    if ((rc = proto_request_no_extra(req, 0, err, errlen)) != WM_OK)
         return rc;
     if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "RETRACT", err, errlen)))
         return rc;
@@ -458,7 +452,7 @@ int proto_project_build(const struct proto_request *req, struct wm_project *p, c
         return WM_EINVALID;
     }
     memcpy(p->name, name, strlen(name) + 1);
-    if ((rc = no_extra_positional(req, 1, err, errlen)) != WM_OK)
+    if ((rc = proto_request_no_extra(req, 1, err, errlen)) != WM_OK)
         return rc;
     if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "PROJECT", err, errlen)))
         return rc;
@@ -495,7 +489,7 @@ int proto_program_build(const struct proto_request *req, struct wm_project *p, c
     project_clear(p);
     p->name[0] = '*';
     p->name[1] = '\0';
-    if ((rc = no_extra_positional(req, 0, err, errlen)) != WM_OK)
+    if ((rc = proto_request_no_extra(req, 0, err, errlen)) != WM_OK)
         return rc;
     if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "PROGRAM", err, errlen)))
         return rc;

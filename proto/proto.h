@@ -126,6 +126,9 @@ int proto_utf8_valid(const char *s, size_t n);
  */
 void proto_quote(char *dst, size_t dstlen, const char *s, size_t n);
 
+/* The value of one hexadecimal digit c (0-9, a-f, A-F), or -1 when c is not one. */
+int proto_hex_digit(unsigned char c);
+
 /* 1 when s (n bytes) is a registry name, 1-64 bytes of [a-z0-9-] (project, category);
  * else 0. */
 int proto_name_valid(const char *s, size_t n);
@@ -354,6 +357,10 @@ int proto_parse_query(struct proto_request *req, enum proto_verb verb, const cha
 const char *proto_request_get(const struct proto_request *req, const char *key);
 /* The i-th positional argument (0-based), or NULL. Borrowed from req. */
 const char *proto_request_positional(const struct proto_request *req, size_t i);
+/* WM_OK when req has at most `allowed` positional arguments; else WM_EINVALID with
+ * err = "unexpected argument '<the first extra one, quoted>'". */
+int proto_request_no_extra(const struct proto_request *req, size_t allowed, char *err,
+                           size_t errlen);
 
 /* What validation needs to know of the server: its municipalities and today's date. */
 struct proto_env {
@@ -375,6 +382,13 @@ extern const char *const proto_default_gemeenten[];
  */
 int proto_event_build(const struct proto_request *req, const struct proto_env *env,
                       struct wm_event *ev, char *err, size_t errlen);
+
+/*
+ * 1 when v (n bytes) looks like a BSN: 8 or 9 ASCII digits; else 0. EVENT refuses such
+ * a person value and the client refuses to send one: this is the one place the rule
+ * is written.
+ */
+int proto_person_looks_like_bsn(const char *v, size_t n);
 
 /* 1 when two events carry the same content (type, every field after defaults),
  * ignoring seq, recv_time and principal; else 0. Used for DUP versus conflict. */

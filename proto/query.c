@@ -162,8 +162,8 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
 {
     const struct proto_type_desc *td;
     const struct proto_arg *a;
-    const char *tname, *extra;
-    char qt[QUOTE_MAX], fromd[11], tod[11];
+    const char *tname;
+    char fromd[11], tod[11];
     char *list;
     size_t i, off, len;
     int type, dim, rc;
@@ -182,12 +182,8 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
                    strlen(tname), err, errlen);
     td = proto_type_desc(type);
     q->type = (uint8_t)type;
-    extra = proto_request_positional(req, 1);
-    if (extra != NULL) {
-        proto_quote(qt, sizeof(qt), extra, strlen(extra));
-        proto_errf(err, errlen, "unexpected argument '%s'", qt);
-        return WM_EINVALID;
-    }
+    if ((rc = proto_request_no_extra(req, 1, err, errlen)) != WM_OK)
+        return rc;
 
     for (i = 0; i < req->nargs; i++) {
         a = &req->args[i];
@@ -242,19 +238,14 @@ int proto_progress_build(const struct proto_request *req, const struct proto_env
                          struct wm_progress_query *q, char *err, size_t errlen)
 {
     const struct proto_arg *a;
-    const char *extra;
-    char qt[QUOTE_MAX];
     size_t i;
+    int rc;
 
     q->asof = env->today;
     q->category = NULL;
     q->project = NULL;
-    extra = proto_request_positional(req, 0);
-    if (extra != NULL) {
-        proto_quote(qt, sizeof(qt), extra, strlen(extra));
-        proto_errf(err, errlen, "unexpected argument '%s'", qt);
-        return WM_EINVALID;
-    }
+    if ((rc = proto_request_no_extra(req, 0, err, errlen)) != WM_OK)
+        return rc;
     for (i = 0; i < req->nargs; i++) {
         a = &req->args[i];
         if (strcmp(a->key, "asof") == 0) {

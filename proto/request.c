@@ -306,3 +306,16 @@ const char *proto_request_positional(const struct proto_request *req, size_t i)
     }
     return NULL;
 }
+
+int proto_request_no_extra(const struct proto_request *req, size_t allowed, char *err,
+                           size_t errlen)
+{
+    const char *extra = proto_request_positional(req, allowed);
+    char q[72];
+
+    if (extra == NULL)
+        return WM_OK;
+    proto_quote(q, sizeof(q), extra, strlen(extra));
+    proto_errf(err, errlen, "unexpected argument '%s'", q);
+    return WM_EINVALID;
+}

@@ -9,7 +9,7 @@
 
 static const char hexdig[] = "0123456789ABCDEF";
 
-static int hexval(unsigned char c)
+int proto_hex_digit(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -84,8 +84,8 @@ int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char
     while (i < len) {
         c = (unsigned char)src[i];
         if (c == '%') {
-            if (len - i < 3 || (hi = hexval((unsigned char)src[i + 1])) < 0 ||
-                (lo = hexval((unsigned char)src[i + 2])) < 0) {
+            if (len - i < 3 || (hi = proto_hex_digit((unsigned char)src[i + 1])) < 0 ||
+                (lo = proto_hex_digit((unsigned char)src[i + 2])) < 0) {
                 proto_errf(err, errlen, "malformed %%-escape at byte %zu", i + 1);
                 return WM_ESYNTAX;
             }

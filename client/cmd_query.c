@@ -1,0 +1,161 @@
+/*
+ * The commands that ask: ping, and count, progress, projects and stats, which send one
+ * query and print its rows as a table, CSV or JSON (--format). Each builds one
+ * protocol line from its arguments; command.c sends it and prints the answer.
+ */
+#include <string.h>
+
+#include "client.h"
+
+/* The --format text of every tabular command's help. */
+#define FORMAT_HELP                                                                                \
+    "  --format FMT  table (aligned, with a header; the default), csv (a header row, then\n"       \
+    "                RFC 4180 records) or json (an array of objects; numbers as numbers,\n"        \
+    "                '-' as null). %XX escapes of the server's values are decoded.\n"
+
+enum { OPT_FORMAT = 1 };
+
+static const struct cli_optdef format_defs[] = {{"format", 0, 1, OPT_FORMAT}};
+
+static const char ping_help[] =
+    "Usage: werkmonitor ping\n"
+    "\n"
+    "Send PING and print the server's PONG (exit 0).\n" CLI_GLOBAL_OPTS_HELP;
+
+int cli_cmd_ping(struct cli_config *cfg, int argc, char **argv)
+{
+    struct cli_args a;
+    struct wm_buf b;
+    int ex = cli_cmd_begin(&a, cfg, "ping", argc, argv, NULL, 0, ping_help);
+
+    if (ex >= 0)
+        return ex;
+    wm_buf_init(&b);
+    wm_buf_puts(&b, "PING");
+    if (a.npos > 0)
+        ex = cli_usage_error("ping", "unexpected argument '%s'", a.pos[0]);
+    else
+        ex = cli_run_line(cfg, &b);
+    wm_buf_free(&b);
+    cli_args_free(&a);
+    return ex;
+}
+
+static const char count_help[] =
+    "Usage: werkmonitor count <type> [key=value...] [--format table|csv|json]\n"
+    "\n"
+    "Count the events of <type> (started, completed, placed, outflow); retracted events\n"
+    "do not count. The arguments are those of the protocol's COUNT:\n"
+    "  by=<dim>,<dim>...   one row per group: project, category, scope, gemeente, year,\n"
+    "                      quarter, month and the type's own fields (kind, doelgroep,\n"
+    "                      benefit, result, sector, contract, durable, reason)\n"
+    "  from=, to=          an inclusive date range (YYYY-MM-DD)\n"
+    "  distinct=person     count people instead of events\n"
+    "  <dim>=<v>[,<v>...]  keep only these values (a comma list is an OR)\n"
+    "\n" FORMAT_HELP "\nExample:\n"
+    "  werkmonitor count placed by=gemeente,year distinct=person "
+    "from=2021-01-01\n" CLI_GLOBAL_OPTS_HELP;
+
+static const char progress_help[] =
+    "Usage: werkmonitor progress [asof=<date>] [category=<c>] [project=<p>]\n"
+    "                            [--format table|csv|json]\n"
+    "\n"
+    "The traffic-light dashboard: per project and indicator (started, completed, placed)\n"
+    "the actual figure, the target, the figure expected by now and the status, then the\n"
+    "programme rows (project=*). On a terminal the status is coloured: green (on course),\n"
+    "yellow for orange (at risk), red (behind).\n"
+    "\n" FORMAT_HELP "\nExample:\n"
+    "  werkmonitor progress asof=2021-12-31 category=scholing\n" CLI_GLOBAL_OPTS_HELP;
+
+static const char projects_help[] =
+    "Usage: werkmonitor projects [--format table|csv|json]\n"
+    "\n"
+    "The project registry (name, category, scope, period, targets, title) and the\n"
+    "programme (project=*).\n"
+    "\n" FORMAT_HELP CLI_GLOBAL_OPTS_HELP;
+
+static const char stats_help[] =
+    "Usage: werkmonitor stats [--format table|csv|json]\n"
+    "\n"
+    "The server's statistics (version, uptime, connections, events, commits, ...).\n"
+    "\n" FORMAT_HELP CLI_GLOBAL_OPTS_HELP;
+
+/* The --format of a command's options; returns WM_OK or WM_ECONFIG (reported). */
+static int get_format(const struct cli_args *a, const char *cmd, enum cli_format *fmt)
+{
+    *fmt = CLI_FMT_TABLE;
+    for (size_t i = 0; i < a->nopts; i++) {
+        if (a->opts[i].id == OPT_FORMAT && cli_format_parse(a->opts[i].value, fmt) != WM_OK) {
+            cli_usage_error(cmd, "--format is table, csv or json, not '%s'", a->opts[i].value);
+            return WM_ECONFIG;
+        }
+    }
+    return WM_OK;
+}
+
+/*
+ * Build "VERB [type] key=value..." from a's positional arguments into b. with_type: the
+ * first argument is an event type; any_args: 0 when the verb takes no arguments.
+ * Returns -1 when built, else the exit code of a usage error (reported).
+ */
+static int build_query(struct wm_buf *b, const struct cli_args *a, const char *cmd,
+                       const char *verb, int with_type, int any_args)
+{
+    int ex;
+
+    wm_buf_puts(b, verb);
+    if (with_type) {
+        if ((ex = cli_type_arg(cmd, a)) >= 0)
+            return ex;
+        wm_buf_puts(b, " ");
+        wm_buf_puts(b, a->pos[0]);
+    }
+    for (size_t i = with_type ? 1 : 0; i < a->npos; i++) {
+        if (!any_args)
+            return cli_usage_error(cmd, "unexpected argument '%s'", a->pos[i]);
+        if (cli_append_kv(b, cmd, a->pos[i]) != WM_OK)
+            return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* A tabular command: parse, build its query (see build_query), run it, print the rows. */
+static int tabular(struct cli_config *cfg, int argc, char **argv, const char *cmd, const char *verb,
+                   int with_type, int any_args, const char *help)
+{
+    struct cli_args a;
+    struct wm_buf b;
+    enum cli_format fmt;
+    int ex = cli_cmd_begin(&a, cfg, cmd, argc, argv, format_defs, 1, help);
+
+    if (ex >= 0)
+        return ex;
+    wm_buf_init(&b);
+    if (get_format(&a, cmd, &fmt) != WM_OK)
+        ex = CLI_EXIT_USAGE;
+    else if ((ex = build_query(&b, &a, cmd, verb, with_type, any_args)) < 0)
+        ex = cli_run_table(cfg, &b, fmt);
+    wm_buf_free(&b);
+    cli_args_free(&a);
+    return ex;
+}
+
+int cli_cmd_count(struct cli_config *cfg, int argc, char **argv)
+{
+    return tabular(cfg, argc, argv, "count", "COUNT", 1, 1, count_help);
+}
+
+int cli_cmd_progress(struct cli_config *cfg, int argc, char **argv)
+{
+    return tabular(cfg, argc, argv, "progress", "PROGRESS", 0, 1, progress_help);
+}
+
+int cli_cmd_projects(struct cli_config *cfg, int argc, char **argv)
+{
+    return tabular(cfg, argc, argv, "projects", "PROJECTS", 0, 0, projects_help);
+}
+
+int cli_cmd_stats(struct cli_config *cfg, int argc, char **argv)
+{
+    return tabular(cfg, argc, argv, "stats", "STATS", 0, 0, stats_help);
+}
