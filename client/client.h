@@ -2,8 +2,9 @@
  * client: werkmonitor, the command-line client of werkmonitord (PROTOCOL.md).
  * This one header covers the module's parts: command-line parsing (args.c), the
  * connection (net.c), responses and their output as table/CSV/JSON (reply.c,
- * output.c), tokens and pseudonyms (secure.c) and the subcommands (cmd_*.c, import.c,
- * bench.c). Functions return WM_OK or a negative enum wm_err of proto.h unless said.
+ * output.c), tokens and pseudonyms (secure.c), what the subcommands share (command.c)
+ * and the subcommands (cmd_*.c, import*.c, bench*.c). Functions return WM_OK or a
+ * negative enum wm_err of proto.h unless said.
  */
 #ifndef WM_CLIENT_H
 #define WM_CLIENT_H
