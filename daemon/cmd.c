@@ -266,12 +266,10 @@ static int cmd_stats(struct conn *c)
 
 static void cmd_watch(struct conn *c)
 {
-    conn_begin_watch(c);
     conn_reply(c, "OK watching\n", 12);
     /* the first TOTAL follows every earlier response: at once, or when this
      * connection's last write comes back (conn_write_done) */
-    if (c->nwait == 0)
-        watch_start(c);
+    conn_begin_watch(c);
 }
 
 /* The verb as sent, quoted for the message. */
@@ -310,7 +308,7 @@ void cmd_dispatch(struct conn *c, const char *line, size_t len)
     }
     if (req->verb == PROTO_VERB_UNKNOWN && req->verb_text[0] == '\0')
         return; /* only spaces: an empty line */
-    if (c->state == CONN_WATCHING && req->verb != PROTO_VERB_QUIT) {
+    if (conn_is_watching(c) && req->verb != PROTO_VERB_QUIT) {
         conn_reply_err(c, WM_EINVALID, "only QUIT is accepted after WATCH");
         return;
     }

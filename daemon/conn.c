@@ -24,6 +24,42 @@ static void conn_writecb(struct bufferevent *bev, void *arg);
 static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void conn_settle(struct conn *c);
 
+/*
+ * Every change of c->state goes through here, so that leaving a state undoes what
+ * entering it did: a live watcher leaves the watchers' list, and a connection that
+ * lingers or dies stops counting against the limit it was counted in.
+ */
+static void conn_set_state(struct conn *c, enum conn_state s)
+{
+    enum conn_state old = c->state;
+
+    if (old == s)
+        return;
+    c->state = s;
+    if (old == CONN_WATCHING)
+        watch_stop(c);
+    if (s == CONN_WATCHING)
+        watch_start(c);
+    if ((s == CONN_LINGER || s == CONN_DEAD) && old != CONN_LINGER)
+        (*c->counted_in)--;
+}
+
+int conn_is_watching(const struct conn *c)
+{
+    return c->state == CONN_WATCH_START || c->state == CONN_WATCHING;
+}
+
+int conn_counted(const struct conn *c)
+{
+    return c->counted_in == &c->srv->nconns && c->state != CONN_LINGER && c->state != CONN_DEAD;
+}
+
+/* 1 in the states that read request lines. */
+static int conn_takes_lines(const struct conn *c)
+{
+    return c->state == CONN_READING || conn_is_watching(c);
+}
+
 static size_t conn_unsent(const struct conn *c)
 {
     size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
@@ -61,7 +97,7 @@ static void conn_set_idle_timeout(struct conn *c)
 
     if (c->srv->cfg->idle_timeout == 0)
         bufferevent_set_timeouts(c->bev, NULL, NULL);
-    else if (c->state == CONN_WATCHING)
+    else if (conn_is_watching(c))
         bufferevent_set_timeouts(c->bev, NULL, &tv); /* a watcher is silent by design */
     else
         bufferevent_set_timeouts(c->bev, &tv, &tv);
@@ -97,7 +133,7 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
     c->srv = srv;
     c->id = ++srv->next_conn_id;
     c->state = CONN_READING;
-    c->refused = (uint8_t)(refused != 0);
+    c->counted_in = refused ? &srv->nrefusing : &srv->nconns;
     server_format_addr(sa, c->peer, sizeof(c->peer));
     if (srv->tokens == NULL) {
         c->role = AUTH_ROLE_ADMIN;
@@ -107,13 +143,11 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
     if (srv->conns != NULL)
         srv->conns->prev = c;
     srv->conns = c;
-    if (refused) {
-        srv->nrefusing++;
+    (*c->counted_in)++; /* until conn_set_state(LINGER or DEAD) */
+    if (refused)
         srv->stats.connections_refused++;
-    } else {
-        srv->nconns++;
+    else
         srv->stats.connections_total++;
-    }
     bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
     conn_set_idle_timeout(c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -154,27 +188,13 @@ static void conn_free_struct(struct conn *c)
     server_check_stopped(srv);
 }
 
-/* Stop counting c against the connection limit (once): it is closed, or lingering after
- * its last reply and can take no more requests. */
-static void conn_uncount(struct conn *c)
-{
-    if (c->uncounted)
-        return;
-    c->uncounted = 1;
-    if (c->refused)
-        c->srv->nrefusing--;
-    else
-        c->srv->nconns--;
-}
-
 void conn_close(struct conn *c)
 {
     struct server *srv = c->srv;
 
     if (c->state == CONN_DEAD)
         return;
-    if (c->watch_live)
-        watch_stop(c);
+    conn_set_state(c, CONN_DEAD);
     if (c->paused) {
         c->paused = 0;
         srv->npaused--;
@@ -182,10 +202,8 @@ void conn_close(struct conn *c)
     log_msg(LOG_DEBUG, "connection %llu closed", (unsigned long long)c->id);
     bufferevent_free(c->bev);
     c->bev = NULL;
-    conn_uncount(c);
     if (c->nwait > 0) {
         /* its writes are still committed; their acks have nowhere to go */
-        c->state = CONN_DEAD;
         c->stalled = 0;
         if (c->held != NULL) {
             evbuffer_free(c->held);
@@ -202,8 +220,7 @@ void conn_free_all(struct server *srv)
 
     for (c = srv->conns; c != NULL; c = next) {
         next = c->next;
-        if (c->watch_live)
-            watch_stop(c);
+        conn_set_state(c, CONN_DEAD);
         if (c->bev != NULL)
             bufferevent_free(c->bev);
         if (c->held != NULL)
@@ -220,11 +237,10 @@ void conn_free_all(struct server *srv)
 
 void conn_begin_close(struct conn *c)
 {
-    if (c->state == CONN_CLOSING || c->state == CONN_LINGER || c->state == CONN_DEAD)
+    if (c->state == CONN_CLOSING || c->state == CONN_DROPPING || c->state == CONN_LINGER ||
+        c->state == CONN_DEAD)
         return;
-    if (c->watch_live)
-        watch_stop(c);
-    c->state = CONN_CLOSING;
+    conn_set_state(c, CONN_CLOSING);
     bufferevent_disable(c->bev, EV_READ);
     evbuffer_drain(bufferevent_get_input(c->bev),
                    evbuffer_get_length(bufferevent_get_input(c->bev)));
@@ -251,10 +267,9 @@ static void conn_linger(struct conn *c)
         conn_close(c);
         return;
     }
-    c->state = CONN_LINGER;
     /* A client that read its last reply may reconnect at once: its slot is free now
      * (tests/e2e/BUGS.md #2). */
-    conn_uncount(c);
+    conn_set_state(c, CONN_LINGER);
     bufferevent_set_timeouts(c->bev, &tv, NULL);
     bufferevent_enable(c->bev, EV_READ);
 }
@@ -264,7 +279,7 @@ static void conn_settle(struct conn *c)
 {
     if (c->state == CONN_DEAD || c->state == CONN_LINGER)
         return;
-    if (c->close_now) {
+    if (c->state == CONN_DROPPING) {
         conn_close(c);
         return;
     }
@@ -280,8 +295,10 @@ void conn_shutdown(struct conn *c)
 
 void conn_begin_watch(struct conn *c)
 {
-    c->state = CONN_WATCHING;
+    conn_set_state(c, CONN_WATCH_START);
     conn_set_idle_timeout(c);
+    if (c->nwait == 0)
+        conn_set_state(c, CONN_WATCHING);
 }
 
 /* "GET ", "POST ", "HEAD " as the first bytes: a web browser or scanner. */
@@ -300,8 +317,7 @@ static void conn_process_input(struct conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t max = srv->cfg->max_line;
 
-    while ((c->state == CONN_READING || c->state == CONN_WATCHING) && !c->close_now &&
-           !c->stalled) {
+    while (conn_takes_lines(c) && !c->stalled) {
         size_t avail = evbuffer_get_length(in), lim, len;
         struct evbuffer_ptr end, lf;
 
@@ -332,7 +348,7 @@ static void conn_process_input(struct conn *c)
             if (conn_looks_http(in)) {
                 log_msg(LOG_INFO, "closing connection from %s: HTTP request on the protocol port",
                         c->peer);
-                c->close_now = 1;
+                conn_set_state(c, CONN_DROPPING);
                 break;
             }
         }
@@ -365,7 +381,7 @@ static void conn_try_resume(struct conn *c)
     c->paused = 0;
     c->srv->npaused--;
     conn_process_input(c);
-    if (!c->paused && !c->stalled && (c->state == CONN_READING || c->state == CONN_WATCHING))
+    if (!c->paused && !c->stalled && conn_takes_lines(c))
         bufferevent_enable(c->bev, EV_READ);
 }
 
@@ -374,7 +390,7 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
     struct conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
 
-    if (c->state != CONN_READING && c->state != CONN_WATCHING) {
+    if (!conn_takes_lines(c)) {
         evbuffer_drain(in, evbuffer_get_length(in));
         /* a lingering peer that keeps talking: its data is read, so closing now
          * sends no reset, and it cannot hold the connection open by trickling */
@@ -427,7 +443,7 @@ static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_EOF) {
         /* the peer will send no more; answer what it sent, then close */
-        if (c->state == CONN_READING || c->state == CONN_WATCHING)
+        if (conn_takes_lines(c))
             conn_begin_close(c);
         conn_settle(c);
     }
@@ -446,7 +462,7 @@ void conn_reply(struct conn *c, const char *data, size_t len)
         if (c->held == NULL) {
             log_msg(LOG_ERROR, "connection %llu: out of memory, closing",
                     (unsigned long long)c->id);
-            c->close_now = 1;
+            conn_set_state(c, CONN_DROPPING);
             return;
         }
     }
@@ -544,15 +560,14 @@ void conn_write_done(struct conn *c, const struct store_item *it)
         if (c->stalled) {
             c->stalled = 0;
             cmd_dispatch(c, c->deferred, c->deferred_len);
-            if (!c->paused && (c->state == CONN_READING || c->state == CONN_WATCHING)) {
+            if (!c->paused && conn_takes_lines(c)) {
                 conn_process_input(c);
-                if (!c->paused && !c->stalled &&
-                    (c->state == CONN_READING || c->state == CONN_WATCHING))
+                if (!c->paused && !c->stalled && conn_takes_lines(c))
                     bufferevent_enable(c->bev, EV_READ);
             }
         }
-        if (c->state == CONN_WATCHING && !c->watch_live)
-            watch_start(c);
+        if (c->state == CONN_WATCH_START)
+            conn_set_state(c, CONN_WATCHING);
     }
     conn_try_resume(c);
     conn_settle(c);

@@ -42,35 +42,56 @@
 /* Protocol error codes counted in STATS (WM_ESYNTAX .. WM_EINTERNAL). */
 #define STATS_NCODES 13
 
-/* The states of a connection (memcached style). */
+/*
+ * The states of a connection (memcached style). This is the one place a connection's
+ * stage is kept; every change goes through conn_set_state (conn.c), which undoes
+ * what the old state set up (a watcher leaves the list of live watchers) and sets up
+ * the new one (joining that list, leaving the connection count).
+ */
 enum conn_state {
-    CONN_READING,  /* reading request lines and answering them, in order */
-    CONN_WATCHING, /* after WATCH: gets TOTAL pushes, accepts only QUIT; no idle timeout */
-    CONN_CLOSING,  /* QUIT, EOF, 3 auth failures, refusal or shutdown: no more requests;
-                      closes once every response has been written */
-    CONN_LINGER,   /* responses written and our side shut down: waiting briefly for the
-                      peer's EOF so the last response is not lost to a reset */
-    CONN_DEAD,     /* socket freed (peer gone, timeout, shutdown) while writes were still
-                      with the writer: kept until they come back, then freed */
+    CONN_READING,     /* reading request lines and answering them, in order */
+    CONN_WATCH_START, /* sent WATCH: accepts only QUIT, no idle timeout; its OK waits
+                         behind writes still at the writer, and the first TOTAL must
+                         follow it, so it becomes CONN_WATCHING when they are back */
+    CONN_WATCHING,    /* a live watcher: on the server's list, gets TOTAL pushes,
+                         accepts only QUIT; no idle timeout */
+    CONN_CLOSING,     /* QUIT, EOF, 3 auth failures, refused at accept (over
+                         max-connections: ERR unavailable) or shutdown: no more
+                         requests; closes once every response has been written */
+    CONN_DROPPING,    /* to be closed at the end of the callback at hand without
+                         sending what is queued: HTTP on the protocol port, or out of
+                         memory for a response */
+    CONN_LINGER,      /* responses written and our side shut down: waiting briefly for
+                         the peer's EOF so the last response is not lost to a reset; no
+                         longer counted against max-connections */
+    CONN_DEAD,        /* socket freed (peer gone, timeout, shutdown) while writes were
+                         still with the writer: kept until they come back, then freed */
 };
 
 struct server;
 
+/*
+ * A client connection. Its stage is `state`; the few flags beside it are not stages:
+ * each can be set or not in more than one state, independently of it.
+ */
 struct conn {
     struct server *srv;
     struct bufferevent *bev; /* NULL once CONN_DEAD */
     enum conn_state state;
     uint64_t id;
-    uint8_t tls;
-    uint8_t refused;    /* over max_connections: gets ERR unavailable and closes */
-    uint8_t uncounted;  /* no longer counted in nconns/nrefusing (lingering or closed) */
-    uint8_t paused;     /* backpressure: EV_READ disabled until drained */
-    uint8_t discarding; /* inside a too-long line: dropping bytes through its LF */
-    uint8_t saw_line;   /* the first line was seen (the HTTP check is done) */
+    size_t *counted_in; /* the server's counter this connection is counted in until it
+                           lingers or dies: &srv->nconns, or &srv->nrefusing when it was
+                           refused at accept (so refusals do not crowd out clients) */
+    uint8_t tls;        /* a TLS connection: a property of the socket, for life */
+    uint8_t paused;     /* backpressure: EV_READ disabled until drained; a reading or a
+                           watching connection may be paused, and a closing one stays
+                           counted in npaused until it resumes or is freed */
+    uint8_t discarding; /* the line splitter is inside a too-long line, dropping bytes
+                           through its LF; any state that reads lines */
+    uint8_t saw_line;   /* the first line was seen (the HTTP check is done), once */
     uint8_t stalled;    /* a read request waits in deferred for this connection's
-                           writes to be committed (read-your-writes in one pipeline) */
-    uint8_t watch_live; /* WATCHING and its OK watching is out: gets pushes */
-    uint8_t close_now;  /* drop the connection without a reply (HTTP) */
+                           writes to be committed (read-your-writes in one pipeline); it
+                           must still be answered if the connection starts closing */
     char peer[64];      /* "127.0.0.1:53422", for logs */
 
     /* identity */
@@ -96,7 +117,7 @@ struct conn {
     size_t deferred_len;
 
     struct conn *prev, *next;   /* server's connections */
-    struct conn *wprev, *wnext; /* server's live watchers */
+    struct conn *wprev, *wnext; /* server's live watchers (CONN_WATCHING only) */
 };
 
 struct server_stats {
@@ -220,8 +241,17 @@ void conn_free_all(struct server *srv);
 /* Shutdown: stop reading c and close it as soon as its responses are out. */
 void conn_shutdown(struct conn *c);
 
-/* c sent WATCH: it becomes CONN_WATCHING (no idle timeout, only QUIT accepted). */
+/* c sent WATCH and its OK is queued: it becomes CONN_WATCH_START (no idle timeout,
+ * only QUIT accepted), and CONN_WATCHING, with its first TOTAL, as soon as none of its
+ * writes is still at the writer (at once, or in conn_write_done). */
 void conn_begin_watch(struct conn *c);
+
+/* 1 when c counts against max-connections now: not refused at accept, neither
+ * lingering nor dead. */
+int conn_counted(const struct conn *c);
+
+/* 1 when c has sent WATCH (CONN_WATCH_START or CONN_WATCHING): only QUIT is accepted. */
+int conn_is_watching(const struct conn *c);
 
 /* Free c now (its socket); a connection with writes still at the writer becomes
  * CONN_DEAD and is freed when they come back. */
@@ -238,11 +268,11 @@ void cmd_dispatch(struct conn *c, const char *line, size_t len);
 
 /* ---- watch.c ------------------------------------------------------------ */
 
-/* c sent WATCH and every earlier response is out: push its first TOTAL, then keep it
- * on the list of live watchers. */
+/* c enters CONN_WATCHING (called by conn_set_state only): put it on the list of live
+ * watchers and push its first TOTAL. */
 void watch_start(struct conn *c);
 
-/* Remove c from the live watchers (when it closes). */
+/* c leaves CONN_WATCHING (called by conn_set_state only): take it off the list. */
 void watch_stop(struct conn *c);
 
 /* A commit changed a figure: schedule a coalesced push to every live watcher. */

@@ -114,7 +114,7 @@ static void m_line_connections(struct server *srv, uint64_t *plain, uint64_t *tl
 {
     *plain = *tls = 0;
     for (const struct conn *c = srv->conns; c != NULL; c = c->next) {
-        if (c->uncounted || c->refused)
+        if (!conn_counted(c))
             continue;
         if (c->tls)
             (*tls)++;

@@ -44,7 +44,6 @@ void watch_start(struct conn *c)
 {
     struct server *srv = c->srv;
 
-    c->watch_live = 1;
     c->wprev = NULL;
     c->wnext = srv->watchers;
     if (srv->watchers != NULL)
@@ -59,8 +58,6 @@ void watch_stop(struct conn *c)
 {
     struct server *srv = c->srv;
 
-    if (!c->watch_live)
-        return;
     if (c->wprev != NULL)
         c->wprev->wnext = c->wnext;
     else
@@ -68,7 +65,6 @@ void watch_stop(struct conn *c)
     if (c->wnext != NULL)
         c->wnext->wprev = c->wprev;
     c->wprev = c->wnext = NULL;
-    c->watch_live = 0;
     srv->nwatchers--;
 }
 
@@ -78,7 +74,8 @@ static void watch_push_all(struct server *srv)
     srv->watch_last_push_ms = watch_now_ms();
     if (srv->nwatchers == 0 || watch_format(srv, &srv->out) != WM_OK)
         return;
-    for (struct conn *c = srv->watchers; c != NULL; c = c->wnext) {
+    for (struct conn *c = srv->watchers, *next; c != NULL; c = next) {
+        next = c->wnext; /* a reply that runs out of memory drops c from the list */
         /* a watcher that does not read misses pushes (the next one supersedes them)
          * instead of growing our memory */
         if (evbuffer_get_length(bufferevent_get_output(c->bev)) < CONN_HIGH_WATER)
