@@ -1,0 +1,150 @@
+/*
+ * import's window: the rows produced and not yet answered, in a ring. Up to --window
+ * of them are in flight; answers come in order and are matched to the head; after a
+ * reconnect everything unanswered is sent again (the server's idempotency by id makes
+ * that safe: a re-sent event that was stored answers DUP).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "import_int.h"
+
+static struct imp_slot *slot_at(const struct imp_window *w, unsigned long i)
+{
+    return &w->ring[i % w->cap];
+}
+
+int imp_window_init(struct imp_window *w, size_t window)
+{
+    w->max = window;
+    w->cap = 1024;
+    while (w->cap < window + 64)
+        w->cap *= 2;
+    w->ring = calloc(w->cap, sizeof(*w->ring));
+    return w->ring != NULL ? WM_OK : WM_ENOMEM;
+}
+
+void imp_window_free(struct imp_window *w)
+{
+    if (w->ring == NULL)
+        return;
+    for (size_t i = 0; i < w->cap; i++)
+        wm_buf_free(&w->ring[i].req);
+    free(w->ring);
+    w->ring = NULL;
+}
+
+/* Double the ring, keeping every slot at its counter. */
+static int window_grow(struct imp_window *w)
+{
+    size_t ncap = w->cap * 2;
+    struct imp_slot *n = calloc(ncap, sizeof(*n));
+
+    if (n == NULL)
+        return WM_ENOMEM;
+    for (unsigned long i = w->head; i < w->tail; i++) {
+        n[i % ncap] = w->ring[i % w->cap];
+        memset(&w->ring[i % w->cap], 0, sizeof(struct imp_slot));
+    }
+    for (size_t i = 0; i < w->cap; i++)
+        wm_buf_free(&w->ring[i].req);
+    free(w->ring);
+    w->ring = n;
+    w->cap = ncap;
+    return WM_OK;
+}
+
+struct imp_slot *imp_window_push(struct imp_window *w)
+{
+    struct imp_slot *s;
+
+    if (w->tail - w->head == w->cap && window_grow(w) != WM_OK)
+        return NULL;
+    s = slot_at(w, w->tail++);
+    wm_buf_reset(&s->req);
+    s->local = 0;
+    return s;
+}
+
+unsigned long imp_window_unanswered(const struct imp_window *w)
+{
+    return w->tail - w->head;
+}
+
+void imp_window_resend(struct imp_window *w)
+{
+    w->sent = w->head;
+}
+
+int imp_window_send(struct imp *im)
+{
+    struct imp_window *w = &im->win;
+
+    while (w->sent < w->tail) {
+        struct imp_slot *s = slot_at(w, w->sent);
+
+        if (!s->local) {
+            int rc = cli_conn_queue(&im->conn, s->req.data, s->req.len);
+
+            if (rc != WM_OK)
+                return rc;
+        }
+        w->sent++;
+    }
+    return WM_OK;
+}
+
+/* Write a rejected row as "<line number>: <ERR line>" and count it. */
+static void write_reject(struct imp *im, long lineno, const char *err, size_t n)
+{
+    imp_progress_clear(im);
+    fprintf(im->rejects, "%ld: %.*s\n", lineno, (int)n, err);
+    im->rejected++;
+}
+
+void imp_window_pop_local(struct imp *im)
+{
+    struct imp_window *w = &im->win;
+
+    while (w->head < w->tail && slot_at(w, w->head)->local) {
+        struct imp_slot *s = slot_at(w, w->head);
+
+        write_reject(im, s->lineno, s->req.data, s->req.len);
+        im->acked_off = s->end_off;
+        if (w->sent == w->head)
+            w->sent++;
+        w->head++;
+    }
+}
+
+int imp_window_answer(struct imp *im, const char *line, size_t len)
+{
+    struct imp_window *w = &im->win;
+    struct imp_slot *s;
+
+    imp_window_pop_local(im);
+    if (w->head >= w->sent) {
+        snprintf(im->fatal_msg, sizeof(im->fatal_msg),
+                 "the server sent an answer nobody asked for: %.200s", line);
+        return WM_EPROTOCOL;
+    }
+    s = slot_at(w, w->head);
+    if (strncmp(line, "OK ", 3) == 0) {
+        im->stored++;
+    } else if (strncmp(line, "DUP ", 4) == 0) {
+        im->dups++;
+    } else if (strncmp(line, "ERR unavailable", 15) == 0) {
+        /* shutting down or full: not this row's fault; try again elsewhere in time */
+        return WM_EUNAVAILABLE;
+    } else if (strncmp(line, "ERR ", 4) == 0) {
+        write_reject(im, s->lineno, line, len);
+    } else {
+        snprintf(im->fatal_msg, sizeof(im->fatal_msg), "unexpected answer to EVENT: %.200s", line);
+        return WM_EPROTOCOL;
+    }
+    im->acked_off = s->end_off;
+    w->head++;
+    im->lost_since_us = 0;
+    imp_window_pop_local(im);
+    return WM_OK;
+}
