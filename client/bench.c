@@ -381,80 +381,58 @@ static void with_commas(double v, char *out, size_t n)
     out[o] = '\0';
 }
 
-int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
+/* The options into bo, defaults first. Returns -1 to go on, else the exit code of a
+ * usage error (reported). */
+static int bench_options(const struct cli_args *a, struct bench_opts *bo, int *seed_given)
 {
-    static const struct cli_optdef defs[] = {
-        {"clients", 'c', 1, OPT_CLIENTS},   {"events", 'n', 1, OPT_EVENTS},
-        {"pipeline", 'P', 1, OPT_PIPELINE}, {"seed", 0, 1, OPT_SEED},
-        {"days", 0, 1, OPT_DAYS},           {"no-setup", 0, 0, OPT_NO_SETUP},
-    };
-    struct cli_args a;
-    struct bench_opts bo;
-    struct bench_thread *th = NULL;
-    struct bench_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-    unsigned char rnd[8];
-    uint64_t *hist = NULL;
-    unsigned long ok = 0, dup = 0, err = 0;
-    uint64_t max_us = 0;
-    int64_t t0, t1;
-    int ex = CLI_EXIT_OK;
-    int seed_given = 0;
-    long started = 0;
-
-    memset(&bo, 0, sizeof(bo));
-    bo.clients = 8;
-    bo.events = 100000;
-    bo.pipeline = 64;
-    bo.days = 30;
-    if (cli_args_parse(&a, "bench", argc, argv, defs, sizeof(defs) / sizeof(defs[0]), cfg) != WM_OK)
-        return CLI_EXIT_USAGE;
-    if (a.help) {
-        fputs(bench_help, stdout);
-        cli_args_free(&a);
-        return CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < a.nopts; i++) {
-        const char *v = a.opts[i].value;
+    memset(bo, 0, sizeof(*bo));
+    bo->clients = 8;
+    bo->events = 100000;
+    bo->pipeline = 64;
+    bo->days = 30;
+    for (size_t i = 0; i < a->nopts; i++) {
+        const char *v = a->opts[i].value;
         long n = 0;
         int rc = WM_OK;
 
-        switch (a.opts[i].id) {
+        switch (a->opts[i].id) {
         case OPT_CLIENTS:
-            rc = parse_count("-c", v, 1000, &bo.clients);
+            rc = parse_count("-c", v, 1000, &bo->clients);
             break;
         case OPT_EVENTS:
-            rc = parse_count("-n", v, 1000000000L, &bo.events);
+            rc = parse_count("-n", v, 1000000000L, &bo->events);
             break;
         case OPT_PIPELINE:
-            rc = parse_count("-P", v, 100000, &bo.pipeline);
+            rc = parse_count("-P", v, 100000, &bo->pipeline);
             break;
         case OPT_SEED:
             rc = parse_count("--seed", v, 2000000000L, &n);
-            bo.seed = (uint64_t)n;
-            seed_given = 1;
+            bo->seed = (uint64_t)n;
+            *seed_given = 1;
             break;
         case OPT_DAYS:
-            rc = parse_count("--days", v, 1461, &bo.days);
+            rc = parse_count("--days", v, 1461, &bo->days);
             break;
         case OPT_NO_SETUP:
-            bo.no_setup = 1;
+            bo->no_setup = 1;
             break;
         }
-        if (rc != WM_OK) {
-            cli_args_free(&a);
+        if (rc != WM_OK)
             return CLI_EXIT_USAGE;
-        }
     }
-    if (a.npos > 0) {
-        ex = cli_usage_error("bench", "unexpected argument '%s'", a.pos[0]);
-        cli_args_free(&a);
-        return ex;
-    }
-    cli_args_free(&a);
-    if (cli_config_finish(cfg) != WM_OK)
-        return CLI_EXIT_USAGE;
-    if (bo.clients > bo.events)
-        bo.clients = bo.events;
+    if (a->npos > 0)
+        return cli_usage_error("bench", "unexpected argument '%s'", a->pos[0]);
+    return -1;
+}
+
+/* What follows from the options: the run's id, the seed when not given, the pool of
+ * persons, no more clients than events. */
+static void bench_prepare(struct bench_opts *bo, int seed_given)
+{
+    unsigned char rnd[8];
+
+    if (bo->clients > bo->events)
+        bo->clients = bo->events;
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
         uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
@@ -462,65 +440,97 @@ int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
     }
     /* ids are new every run, whatever the seed, so that a run stores every event */
     for (size_t i = 0; i < sizeof(rnd); i++)
-        snprintf(bo.runid + 2 * i, 3, "%02x", rnd[i]);
+        snprintf(bo->runid + 2 * i, 3, "%02x", rnd[i]);
     if (!seed_given)
-        bo.seed = (uint64_t)time(NULL);
-    bo.persons = (unsigned long)(bo.events / 4 > 1000 ? bo.events / 4 : 1000);
+        bo->seed = (uint64_t)time(NULL);
+    bo->persons = (unsigned long)(bo->events / 4 > 1000 ? bo->events / 4 : 1000);
+}
 
-    if (!bo.no_setup) {
-        ex = bench_setup(cfg);
-        if (ex >= 0)
-            return ex;
-        ex = CLI_EXIT_OK;
-    }
-    th = calloc((size_t)bo.clients, sizeof(*th));
-    hist = calloc(HIST_BUCKETS, sizeof(*hist));
-    if (th == NULL || hist == NULL) {
-        fprintf(stderr, "werkmonitor: out of memory\n");
-        ex = CLI_EXIT_CONN;
-        goto out;
-    }
-    for (long i = 0; i < bo.clients; i++) {
+/* Set up each thread's share of the events and open its connection. Returns -1, or
+ * the exit code after saying why not. */
+static int bench_connect(struct bench_thread *th, const struct bench_opts *bo,
+                         const struct cli_config *cfg, struct bench_gate *gate)
+{
+    for (long i = 0; i < bo->clients; i++) {
         struct bench_thread *t = &th[i];
         int rc;
 
         t->idx = (int)i;
         t->cfg = cfg;
-        t->bo = &bo;
-        t->gate = &gate;
-        t->n = (unsigned long)(bo.events / bo.clients + (i < bo.events % bo.clients ? 1 : 0));
-        t->rng = bo.seed * 1000003ULL + (uint64_t)i;
+        t->bo = bo;
+        t->gate = gate;
+        t->n = (unsigned long)(bo->events / bo->clients + (i < bo->events % bo->clients ? 1 : 0));
+        t->rng = bo->seed * 1000003ULL + (uint64_t)i;
         t->hist = calloc(HIST_BUCKETS, sizeof(*t->hist));
         if (t->hist == NULL) {
             fprintf(stderr, "werkmonitor: out of memory\n");
-            ex = CLI_EXIT_CONN;
-            goto out;
+            return CLI_EXIT_CONN;
         }
         rc = cli_conn_open(&t->conn, cfg);
         if (rc != WM_OK) {
-            ex = cli_report_conn_error(&t->conn, rc);
+            cli_report_conn_error(&t->conn, rc);
             cli_conn_close(&t->conn);
-            goto out;
+            return CLI_EXIT_CONN;
         }
         t->connected = 1;
     }
-    for (; started < bo.clients; started++) {
+    return -1;
+}
+
+/* Start the threads, open the gate for all at once and wait for them; *secs is the
+ * time from the gate to the last one's end. Returns -1, or the exit code when a
+ * thread could not start (the started ones are told to stop). */
+static int bench_run_all(struct bench_thread *th, const struct bench_opts *bo,
+                         struct bench_gate *gate, double *secs)
+{
+    long started = 0;
+    int64_t t0;
+
+    for (; started < bo->clients; started++) {
         if (pthread_create(&th[started].th, NULL, bench_run, &th[started]) != 0) {
             fprintf(stderr, "werkmonitor bench: cannot start thread %ld\n", started);
-            ex = CLI_EXIT_CONN;
             break;
         }
     }
     fprintf(stderr, "werkmonitor bench: %ld events, %ld clients, pipeline %ld, seed %llu, run %s\n",
-            bo.events, bo.clients, bo.pipeline, (unsigned long long)bo.seed, bo.runid);
+            bo->events, bo->clients, bo->pipeline, (unsigned long long)bo->seed, bo->runid);
     t0 = cli_now_us();
-    gate_open(&gate, started == bo.clients ? 1 : -1);
+    gate_open(gate, started == bo->clients ? 1 : -1);
     for (long i = 0; i < started; i++)
         pthread_join(th[i].th, NULL);
-    t1 = cli_now_us();
-    if (started < bo.clients)
-        goto out;
-    for (long i = 0; i < bo.clients; i++) {
+    *secs = (double)(cli_now_us() - t0) / 1e6;
+    return started == bo->clients ? -1 : CLI_EXIT_CONN;
+}
+
+/* The latency below which num/den of the total answers came, from the merged
+ * histogram (the middle of its bucket, at most max_us). */
+static double hist_quantile(const uint64_t *hist, unsigned long total, unsigned num, unsigned den,
+                            uint64_t max_us)
+{
+    uint64_t seen = 0;
+    double v = 0;
+
+    for (size_t k = 0; k < HIST_BUCKETS && total > 0; k++) {
+        seen += hist[k];
+        if (seen * den >= (uint64_t)total * num) {
+            v = hist_value(k);
+            break;
+        }
+    }
+    return v > (double)max_us ? (double)max_us : v;
+}
+
+/* Sum the threads' counts and histograms, print the figures and the first failure or
+ * error. Returns the exit code. */
+static int bench_report(const struct bench_thread *th, const struct bench_opts *bo, double secs,
+                        uint64_t *hist)
+{
+    unsigned long ok = 0, dup = 0, err = 0, total;
+    uint64_t max_us = 0;
+    int ex = CLI_EXIT_OK;
+    char rate[40];
+
+    for (long i = 0; i < bo->clients; i++) {
         ok += th[i].ok;
         dup += th[i].dup;
         err += th[i].err;
@@ -533,51 +543,66 @@ int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
             ex = CLI_EXIT_CONN;
         }
     }
-    {
-        double secs = (double)(t1 - t0) / 1e6;
-        unsigned long total = ok + dup + err;
-        double p50 = 0, p99 = 0;
-        uint64_t seen = 0;
-        int have50 = 0;
-        char rate[40];
-
-        for (size_t k = 0; k < HIST_BUCKETS && total > 0; k++) {
-            seen += hist[k];
-            if (!have50 && seen * 2 >= total) {
-                p50 = hist_value(k);
-                have50 = 1;
-            }
-            if (seen * 100 >= (uint64_t)total * 99) {
-                p99 = hist_value(k);
-                break;
-            }
+    total = ok + dup + err;
+    with_commas(secs > 0 ? (double)(ok + dup) / secs : 0, rate, sizeof(rate));
+    printf("%lu acknowledged in %.2f s (%lu stored, %lu duplicates, %lu errors)\n", total, secs, ok,
+           dup, err);
+    printf("durable events/s: %s\n", rate);
+    printf("ack latency ms: p50 %.3f, p99 %.3f, max %.3f\n",
+           hist_quantile(hist, total, 1, 2, max_us) / 1000,
+           hist_quantile(hist, total, 99, 100, max_us) / 1000, (double)max_us / 1000);
+    for (long i = 0; i < bo->clients && err > 0; i++) {
+        if (th[i].err > 0) {
+            fprintf(stderr, "werkmonitor bench: first error: %s\n", th[i].first_err);
+            break;
         }
-        if (p50 > (double)max_us)
-            p50 = (double)max_us;
-        if (p99 > (double)max_us)
-            p99 = (double)max_us;
-        with_commas(secs > 0 ? (double)(ok + dup) / secs : 0, rate, sizeof(rate));
-        printf("%lu acknowledged in %.2f s (%lu stored, %lu duplicates, %lu errors)\n", total, secs,
-               ok, dup, err);
-        printf("durable events/s: %s\n", rate);
-        printf("ack latency ms: p50 %.3f, p99 %.3f, max %.3f\n", p50 / 1000, p99 / 1000,
-               (double)max_us / 1000);
-        for (long i = 0; i < bo.clients && err > 0; i++) {
-            if (th[i].err > 0) {
-                fprintf(stderr, "werkmonitor bench: first error: %s\n", th[i].first_err);
-                break;
-            }
-        }
-        if (err > 0 && ex == CLI_EXIT_OK)
-            ex = CLI_EXIT_ERR;
     }
-out:
-    if (th != NULL) {
-        for (long i = 0; i < bo.clients; i++) {
-            if (th[i].connected)
-                cli_conn_close(&th[i].conn);
-            free(th[i].hist);
-        }
+    if (err > 0 && ex == CLI_EXIT_OK)
+        ex = CLI_EXIT_ERR;
+    return ex;
+}
+
+int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv)
+{
+    static const struct cli_optdef defs[] = {
+        {"clients", 'c', 1, OPT_CLIENTS},   {"events", 'n', 1, OPT_EVENTS},
+        {"pipeline", 'P', 1, OPT_PIPELINE}, {"seed", 0, 1, OPT_SEED},
+        {"days", 0, 1, OPT_DAYS},           {"no-setup", 0, 0, OPT_NO_SETUP},
+    };
+    struct cli_args a;
+    struct bench_opts bo;
+    struct bench_thread *th = NULL;
+    struct bench_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    uint64_t *hist = NULL;
+    double secs = 0;
+    int seed_given = 0;
+    int ex;
+
+    if ((ex = cli_args_begin(&a, "bench", argc, argv, defs, sizeof(defs) / sizeof(defs[0]), cfg,
+                             bench_help)) >= 0)
+        return ex;
+    ex = bench_options(&a, &bo, &seed_given);
+    cli_args_free(&a);
+    if (ex >= 0)
+        return ex;
+    if (cli_config_finish(cfg) != WM_OK)
+        return CLI_EXIT_USAGE;
+    bench_prepare(&bo, seed_given);
+    if (!bo.no_setup && (ex = bench_setup(cfg)) >= 0)
+        return ex;
+    th = calloc((size_t)bo.clients, sizeof(*th));
+    hist = calloc(HIST_BUCKETS, sizeof(*hist));
+    if (th == NULL || hist == NULL) {
+        fprintf(stderr, "werkmonitor: out of memory\n");
+        ex = CLI_EXIT_CONN;
+    } else if ((ex = bench_connect(th, &bo, cfg, &gate)) < 0 &&
+               (ex = bench_run_all(th, &bo, &gate, &secs)) < 0) {
+        ex = bench_report(th, &bo, secs, hist);
+    }
+    for (long i = 0; th != NULL && i < bo.clients; i++) {
+        if (th[i].connected)
+            cli_conn_close(&th[i].conn);
+        free(th[i].hist);
     }
     free(th);
     free(hist);
