@@ -321,15 +321,10 @@ int cli_sha256_hex(const char *s, size_t n, char out[65]);
 /* What the subcommands share (command.c).                                     */
 /* ------------------------------------------------------------------------- */
 
-/* The end of the help of every command that talks to the server. */
-#define CLI_GLOBAL_OPTS_HELP                                                                       \
-    "\nGlobal options (--host, --port, --token, --token-file, --tls, --ca, --timeout) are\n"       \
-    "accepted here too; see 'werkmonitor --help'.\n"
-
 /*
- * Start a command that talks to the server: cli_args_begin with help, then
- * cli_config_finish. Returns -1 to go on (a to be freed by the caller), else the exit
- * code to return (a freed).
+ * Start a command that talks to the server: cli_args_begin with help (followed by a
+ * note on the global options), then cli_config_finish. Returns -1 to go on (a to be freed by the
+ * caller), else the exit code to return (a freed).
  */
 int cli_cmd_begin(struct cli_args *a, struct cli_config *cfg, const char *cmd, int argc,
                   char **argv, const struct cli_optdef *defs, size_t ndefs, const char *help);

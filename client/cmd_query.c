@@ -17,10 +17,9 @@ enum { OPT_FORMAT = 1 };
 
 static const struct cli_optdef format_defs[] = {{"format", 0, 1, OPT_FORMAT}};
 
-static const char ping_help[] =
-    "Usage: werkmonitor ping\n"
-    "\n"
-    "Send PING and print the server's PONG (exit 0).\n" CLI_GLOBAL_OPTS_HELP;
+static const char ping_help[] = "Usage: werkmonitor ping\n"
+                                "\n"
+                                "Send PING and print the server's PONG (exit 0).\n";
 
 int cli_cmd_ping(struct cli_config *cfg, int argc, char **argv)
 {
@@ -53,8 +52,7 @@ static const char count_help[] =
     "  distinct=person     count people instead of events\n"
     "  <dim>=<v>[,<v>...]  keep only these values (a comma list is an OR)\n"
     "\n" FORMAT_HELP "\nExample:\n"
-    "  werkmonitor count placed by=gemeente,year distinct=person "
-    "from=2021-01-01\n" CLI_GLOBAL_OPTS_HELP;
+    "  werkmonitor count placed by=gemeente,year distinct=person from=2021-01-01\n";
 
 static const char progress_help[] =
     "Usage: werkmonitor progress [asof=<date>] [category=<c>] [project=<p>]\n"
@@ -65,20 +63,20 @@ static const char progress_help[] =
     "programme rows (project=*). On a terminal the status is coloured: green (on course),\n"
     "yellow for orange (at risk), red (behind).\n"
     "\n" FORMAT_HELP "\nExample:\n"
-    "  werkmonitor progress asof=2021-12-31 category=scholing\n" CLI_GLOBAL_OPTS_HELP;
+    "  werkmonitor progress asof=2021-12-31 category=scholing\n";
 
 static const char projects_help[] =
     "Usage: werkmonitor projects [--format table|csv|json]\n"
     "\n"
     "The project registry (name, category, scope, period, targets, title) and the\n"
     "programme (project=*).\n"
-    "\n" FORMAT_HELP CLI_GLOBAL_OPTS_HELP;
+    "\n" FORMAT_HELP;
 
 static const char stats_help[] =
     "Usage: werkmonitor stats [--format table|csv|json]\n"
     "\n"
     "The server's statistics (version, uptime, connections, events, commits, ...).\n"
-    "\n" FORMAT_HELP CLI_GLOBAL_OPTS_HELP;
+    "\n" FORMAT_HELP;
 
 /* The --format of a command's options; returns WM_OK or WM_ECONFIG (reported). */
 static int get_format(const struct cli_args *a, const char *cmd, enum cli_format *fmt)

@@ -20,7 +20,7 @@ static const char watch_help[] =
     "  TOTAL seq=<n> started=<n> completed=<n> placed=<n> placed.persons=<n> outflow=<n>\n"
     "  --format json   one JSON object per line instead, numbers as numbers\n"
     "  -n, --count N   stop after N totals (default: until interrupted)\n"
-    "Ends with exit 2 when the server closes the connection.\n" CLI_GLOBAL_OPTS_HELP;
+    "Ends with exit 2 when the server closes the connection.\n";
 
 /* Print a TOTAL line as one JSON object. */
 static int print_total_json(const char *line)

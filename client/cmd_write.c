@@ -30,8 +30,7 @@ static const char send_help[] =
     "\n"
     "Example:\n"
     "  werkmonitor send placed id=wsp-2021-0042 person=p-7f3a9c21 gemeente=huizen \\\n"
-    "      date=2021-09-01 project=zorgstart sector=zorg months=12 employer='De "
-    "Hoek'\n" CLI_GLOBAL_OPTS_HELP;
+    "      date=2021-09-01 project=zorgstart sector=zorg months=12 employer='De Hoek'\n";
 
 /* Compute person= from a BSN and append it; reports and returns an exit code or -1. */
 static int append_pseudonym(struct wm_buf *b, const char *cmd, const char *bsn, const char *keyfile)
@@ -143,8 +142,7 @@ static const char retract_help[] =
     "\n"
     "Withdraw one of your own events (ref=, its id) or, as admin, any event by its\n"
     "sequence number. The retraction is stored for the audit trail and the event stops\n"
-    "counting. Prints 'OK <seq>' or 'DUP <seq>' (exit 0), or the ERR line (exit "
-    "1).\n" CLI_GLOBAL_OPTS_HELP;
+    "counting. Prints 'OK <seq>' or 'DUP <seq>' (exit 0), or the ERR line (exit 1).\n";
 
 int cli_cmd_retract(struct cli_config *cfg, int argc, char **argv)
 {

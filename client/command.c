@@ -7,6 +7,11 @@
 
 #include "client.h"
 
+/* The end of the help of every command that talks to the server. */
+static const char global_opts_help[] =
+    "\nGlobal options (--host, --port, --token, --token-file, --tls, --ca, --timeout) are\n"
+    "accepted here too; see 'werkmonitor --help'.\n";
+
 int cli_type_arg(const char *cmd, const struct cli_args *a)
 {
     if (a->npos == 0)
@@ -91,6 +96,8 @@ int cli_cmd_begin(struct cli_args *a, struct cli_config *cfg, const char *cmd, i
 {
     int ex = cli_args_begin(a, cmd, argc, argv, defs, ndefs, cfg, help);
 
+    if (ex == CLI_EXIT_OK) /* the help was asked for and printed */
+        fputs(global_opts_help, stdout);
     if (ex >= 0)
         return ex;
     if (cli_config_finish(cfg) != WM_OK) {
