@@ -102,6 +102,36 @@ static int push_opt(struct cli_args *a, int id, const char *value)
     return WM_OK;
 }
 
+/*
+ * The definition of option word arg ("--name", "--name=value", "-c", "-c8"), or NULL.
+ * *value is set when the word carries its value; shown is the option as named in
+ * messages.
+ */
+static const struct cli_optdef *lookup_option(const char *arg, const struct cli_optdef *defs,
+                                              size_t ndefs, const char **value, char shown[80])
+{
+    const struct cli_optdef *d;
+
+    *value = NULL;
+    if (arg[1] == '-') {
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t n = eq != NULL ? (size_t)(eq - name) : strlen(name);
+
+        d = find_def(defs, ndefs, name, n, 0);
+        if (d == NULL)
+            d = find_def(global_defs, sizeof(global_defs) / sizeof(global_defs[0]), name, n, 0);
+        snprintf(shown, 80, "--%.*s", (int)(n > 60 ? 60 : n), name);
+        if (eq != NULL)
+            *value = eq + 1;
+        return d;
+    }
+    if (arg[2] != '\0')
+        *value = arg + 2; /* -c8 style: the letter's value follows at once */
+    snprintf(shown, 80, "-%c", arg[1]);
+    return find_def(defs, ndefs, NULL, 0, arg[1]);
+}
+
 int cli_args_parse(struct cli_args *a, const char *cmd, int argc, char **argv,
                    const struct cli_optdef *defs, size_t ndefs, struct cli_config *cfg)
 {
@@ -112,11 +142,10 @@ int cli_args_parse(struct cli_args *a, const char *cmd, int argc, char **argv,
     a->pos = calloc((size_t)argc + 1, sizeof(*a->pos));
     if (a->pos == NULL)
         return WM_ENOMEM;
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc && rc == WM_OK; i++) {
         const char *arg = argv[i];
-        const struct cli_optdef *d = NULL;
-        const char *value = NULL;
-        const char *eq;
+        const struct cli_optdef *d;
+        const char *value;
         char shown[80];
 
         if (only_pos || arg[0] != '-' || arg[1] == '\0') {
@@ -131,56 +160,27 @@ int cli_args_parse(struct cli_args *a, const char *cmd, int argc, char **argv,
             a->help = 1;
             continue;
         }
-        if (arg[1] == '-') {
-            const char *name = arg + 2;
-            size_t n;
-
-            eq = strchr(name, '=');
-            n = eq != NULL ? (size_t)(eq - name) : strlen(name);
-            d = find_def(defs, ndefs, name, n, 0);
-            if (d == NULL)
-                d = find_def(global_defs, sizeof(global_defs) / sizeof(global_defs[0]), name, n, 0);
-            snprintf(shown, sizeof(shown), "--%.*s", (int)(n > 60 ? 60 : n), name);
-            if (eq != NULL)
-                value = eq + 1;
-        } else {
-            if (arg[2] != '\0') {
-                /* -c8 style: the letter's value follows at once */
-                value = arg + 2;
-            }
-            d = find_def(defs, ndefs, NULL, 0, arg[1]);
-            snprintf(shown, sizeof(shown), "-%c", arg[1]);
-        }
+        d = lookup_option(arg, defs, ndefs, &value, shown);
         if (d == NULL) {
             cli_usage_error(cmd, "unknown option '%s'", shown);
             rc = WM_ECONFIG;
-            goto fail;
-        }
-        if (d->has_arg && value == NULL) {
-            if (i + 1 >= argc) {
-                cli_usage_error(cmd, "option '%s' needs a value", shown);
-                rc = WM_ECONFIG;
-                goto fail;
-            }
-            value = argv[++i];
+        } else if (d->has_arg && value == NULL && i + 1 >= argc) {
+            cli_usage_error(cmd, "option '%s' needs a value", shown);
+            rc = WM_ECONFIG;
         } else if (!d->has_arg && value != NULL) {
             cli_usage_error(cmd, "option '%s' takes no value", shown);
             rc = WM_ECONFIG;
-            goto fail;
+        } else {
+            if (d->has_arg && value == NULL)
+                value = argv[++i];
+            if (d->id >= CLI_GOPT_HOST && d->id <= CLI_GOPT_TIMEOUT)
+                rc = apply_global(cfg, cmd, d->id, value);
+            else
+                rc = push_opt(a, d->id, value);
         }
-        if (d->id >= CLI_GOPT_HOST && d->id <= CLI_GOPT_TIMEOUT) {
-            rc = apply_global(cfg, cmd, d->id, value);
-            if (rc != WM_OK)
-                goto fail;
-            continue;
-        }
-        rc = push_opt(a, d->id, value);
-        if (rc != WM_OK)
-            goto fail;
     }
-    return WM_OK;
-fail:
-    cli_args_free(a);
+    if (rc != WM_OK)
+        cli_args_free(a);
     return rc;
 }
 

@@ -216,27 +216,29 @@ ssl_fail:
     return WM_ECONNECT;
 }
 
-int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg)
+/* The host to resolve (without the brackets of "[::1]") into host, and "host:port"
+ * for messages into c->peer. */
+static void conn_names(struct cli_conn *c, const struct cli_config *cfg, char *host, size_t hostlen)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    char host[256];
     size_t hl = strlen(cfg->host);
-    int64_t deadline;
-    int rc, gai, last_errno = 0;
 
-    memset(c, 0, sizeof(*c));
-    c->fd = -1;
-    c->cfg = cfg;
-    wm_buf_init(&c->out);
     /* accept "[::1]" as well as "::1" */
     if (hl >= 2 && cfg->host[0] == '[' && cfg->host[hl - 1] == ']')
-        snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), cfg->host + 1);
+        snprintf(host, hostlen, "%.*s", (int)(hl - 2), cfg->host + 1);
     else
-        snprintf(host, sizeof(host), "%s", cfg->host);
+        snprintf(host, hostlen, "%s", cfg->host);
     if (strchr(host, ':') != NULL)
         snprintf(c->peer, sizeof(c->peer), "[%s]:%s", host, cfg->port);
     else
         snprintf(c->peer, sizeof(c->peer), "%s:%s", host, cfg->port);
+}
+
+/* Connect c->fd to the first address of host that answers. Returns WM_OK or
+ * WM_ECONNECT (c->err says why). */
+static int conn_connect(struct cli_conn *c, const char *host, const struct cli_config *cfg)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    int gai, last_errno = 0;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -260,43 +262,60 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg)
                  last_errno == ETIMEDOUT ? "connection timed out" : strerror(last_errno));
         return WM_ECONNECT;
     }
-    deadline = deadline_after(cfg->timeout_ms);
-    if (cfg->tls) {
-        rc = tls_start(c, host, deadline);
-        if (rc != WM_OK)
-            goto fail;
+    return WM_OK;
+}
+
+/* Send AUTH with cfg->token and wait for its OK. Returns WM_OK, WM_ECONNECT (no
+ * answer, or the server is unavailable), WM_EAUTH_FAILED (c->err holds the ERR line),
+ * WM_ENOMEM. */
+static int conn_auth(struct cli_conn *c, const struct cli_config *cfg)
+{
+    char *line;
+    size_t len;
+    int rc = wm_buf_puts(&c->out, "AUTH ");
+
+    if (rc == WM_OK)
+        rc = wm_buf_append_escaped(&c->out, cfg->token, strlen(cfg->token));
+    if (rc == WM_OK)
+        rc = wm_buf_puts(&c->out, "\n");
+    if (rc != WM_OK)
+        return rc;
+    rc = cli_conn_read_line(c, cfg->timeout_ms > 0 ? cfg->timeout_ms : -1, &line, &len);
+    if (rc != WM_OK) {
+        char why[200];
+
+        snprintf(why, sizeof(why), "%.190s", c->err);
+        snprintf(c->err, sizeof(c->err), "no answer to AUTH: %s",
+                 rc == WM_ECLOSED ? "connection closed by server" : why);
+        return WM_ECONNECT;
     }
-    if (cfg->token != NULL) {
-        char *line;
-        size_t len;
-
-        rc = wm_buf_puts(&c->out, "AUTH ");
-        if (rc == WM_OK)
-            rc = wm_buf_append_escaped(&c->out, cfg->token, strlen(cfg->token));
-        if (rc == WM_OK)
-            rc = wm_buf_puts(&c->out, "\n");
-        if (rc != WM_OK)
-            goto fail;
-        rc = cli_conn_read_line(c, cfg->timeout_ms > 0 ? cfg->timeout_ms : -1, &line, &len);
-        if (rc != WM_OK) {
-            char why[200];
-
-            snprintf(why, sizeof(why), "%.190s", c->err);
-            snprintf(c->err, sizeof(c->err), "no answer to AUTH: %s",
-                     rc == WM_ECLOSED ? "connection closed by server" : why);
-            rc = WM_ECONNECT;
-            goto fail;
-        }
-        if (strncmp(line, "OK", 2) != 0) {
-            snprintf(c->err, sizeof(c->err), "%.500s", line);
-            /* a server at its limit or shutting down refuses before it judges the token */
-            rc = strncmp(line, "ERR unavailable", 15) == 0 ? WM_ECONNECT : WM_EAUTH_FAILED;
-            goto fail;
-        }
+    if (strncmp(line, "OK", 2) != 0) {
+        snprintf(c->err, sizeof(c->err), "%.500s", line);
+        /* a server at its limit or shutting down refuses before it judges the token */
+        return strncmp(line, "ERR unavailable", 15) == 0 ? WM_ECONNECT : WM_EAUTH_FAILED;
     }
     return WM_OK;
-fail:
-    conn_fail(c);
+}
+
+int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg)
+{
+    char host[256];
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->cfg = cfg;
+    wm_buf_init(&c->out);
+    conn_names(c, cfg, host, sizeof(host));
+    rc = conn_connect(c, host, cfg);
+    if (rc != WM_OK)
+        return rc;
+    if (cfg->tls)
+        rc = tls_start(c, host, deadline_after(cfg->timeout_ms));
+    if (rc == WM_OK && cfg->token != NULL)
+        rc = conn_auth(c, cfg);
+    if (rc != WM_OK)
+        conn_fail(c);
     return rc;
 }
 

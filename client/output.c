@@ -110,12 +110,54 @@ static void pad(FILE *out, size_t n)
         fputc(' ', out);
 }
 
+/* One cell of an aligned table: right-aligned to width when numeric, else left-aligned
+ * (no padding after the last column), wrapped in a colour code when color is set. */
+static void print_cell(FILE *out, const char *v, size_t width, int numeric, size_t c, size_t ncols,
+                       const char *color)
+{
+    size_t w = cli_text_width(v);
+
+    if (c > 0)
+        fputs("  ", out);
+    if (numeric)
+        pad(out, width - w);
+    if (color != NULL)
+        fputs(color, out);
+    fputs(v, out);
+    if (color != NULL)
+        fputs(ANSI_RESET, out);
+    if (!numeric && c + 1 < ncols)
+        pad(out, width - w);
+}
+
+/* Column c's width (its header and every value) and whether it is numeric. */
+static void measure_column(const struct cli_table *t, size_t c, size_t *width, int *numeric)
+{
+    int digits = 0, other = 0;
+
+    *width = cli_text_width(t->cols[c]);
+    for (size_t r = 0; r < t->nrows; r++) {
+        const char *v = t->cells[r * t->ncols + c];
+        size_t w;
+
+        if (v == NULL)
+            continue;
+        w = cli_text_width(v);
+        if (w > *width)
+            *width = w;
+        if (all_digits(v) || is_decimal(v))
+            digits = 1;
+        else if (strcmp(v, "-") != 0)
+            other = 1;
+    }
+    /* counts and targets read best right-aligned; "-" (unset) does not spoil that */
+    *numeric = digits && !other;
+}
+
 static int print_table(FILE *out, const struct cli_table *t, int color)
 {
-    size_t *width = NULL;
-    int *numeric = NULL;
-    long status_col = -1;
-    int rc = WM_OK;
+    size_t *width;
+    int *numeric;
 
     if (t->nrows == 0 || t->ncols == 0) {
         fputs("(no rows)\n", out);
@@ -124,79 +166,28 @@ static int print_table(FILE *out, const struct cli_table *t, int color)
     width = calloc(t->ncols, sizeof(*width));
     numeric = calloc(t->ncols, sizeof(*numeric));
     if (width == NULL || numeric == NULL) {
-        rc = WM_ENOMEM;
-        goto out;
+        free(width);
+        free(numeric);
+        return WM_ENOMEM;
     }
     for (size_t c = 0; c < t->ncols; c++) {
-        int digits = 0, other = 0;
-
-        width[c] = cli_text_width(t->cols[c]);
-        if (strcmp(t->cols[c], "status") == 0)
-            status_col = (long)c;
-        for (size_t r = 0; r < t->nrows; r++) {
-            const char *v = t->cells[r * t->ncols + c];
-            size_t w;
-
-            if (v == NULL)
-                continue;
-            w = cli_text_width(v);
-            if (w > width[c])
-                width[c] = w;
-            if (all_digits(v) || is_decimal(v))
-                digits = 1;
-            else if (strcmp(v, "-") != 0)
-                other = 1;
-        }
-        /* counts and targets read best right-aligned; "-" (unset) does not spoil that */
-        numeric[c] = digits && !other;
-    }
-    for (size_t c = 0; c < t->ncols; c++) {
-        size_t w = cli_text_width(t->cols[c]);
-        int last = c + 1 == t->ncols;
-
-        if (c > 0)
-            fputs("  ", out);
-        if (numeric[c])
-            pad(out, width[c] - w);
-        if (color)
-            fputs(ANSI_BOLD, out);
-        fputs(t->cols[c], out);
-        if (color)
-            fputs(ANSI_RESET, out);
-        if (!numeric[c] && !last)
-            pad(out, width[c] - w);
+        measure_column(t, c, &width[c], &numeric[c]);
+        print_cell(out, t->cols[c], width[c], numeric[c], c, t->ncols, color ? ANSI_BOLD : NULL);
     }
     fputc('\n', out);
     for (size_t r = 0; r < t->nrows; r++) {
         for (size_t c = 0; c < t->ncols; c++) {
             const char *v = t->cells[r * t->ncols + c];
-            const char *col = NULL;
-            size_t w;
-            int last = c + 1 == t->ncols;
+            int status = color && strcmp(t->cols[c], "status") == 0;
 
-            if (v == NULL)
-                v = "";
-            w = cli_text_width(v);
-            if (c > 0)
-                fputs("  ", out);
-            if (numeric[c])
-                pad(out, width[c] - w);
-            if (color && (long)c == status_col)
-                col = status_color(v);
-            if (col != NULL)
-                fputs(col, out);
-            fputs(v, out);
-            if (col != NULL)
-                fputs(ANSI_RESET, out);
-            if (!numeric[c] && !last)
-                pad(out, width[c] - w);
+            v = v != NULL ? v : "";
+            print_cell(out, v, width[c], numeric[c], c, t->ncols, status ? status_color(v) : NULL);
         }
         fputc('\n', out);
     }
-out:
     free(width);
     free(numeric);
-    return rc;
+    return WM_OK;
 }
 
 /* One CSV field, quoted when it holds a delimiter, quote, line break or edge space. */

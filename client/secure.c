@@ -54,12 +54,80 @@ int cli_bsn_check(const char *bsn, char *err, size_t errlen)
     return WM_OK;
 }
 
+/* A key file must be a regular file, private to its owner, of a sane size. Returns
+ * WM_OK or WM_ECONFIG with why in err. */
+static int key_file_check(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "pseudonym key %s is not a regular file", path);
+        return WM_ECONFIG;
+    }
+    if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        snprintf(err, errlen,
+                 "pseudonym key %s is accessible by group or others (mode %04o); "
+                 "refusing to use it: run chmod 600 %s",
+                 path, (unsigned)(st->st_mode & 07777), path);
+        return WM_ECONFIG;
+    }
+    if (st->st_size < CLI_KEY_MIN) {
+        snprintf(err, errlen, "pseudonym key %s is too short: %lld bytes, at least %d needed", path,
+                 (long long)st->st_size, CLI_KEY_MIN);
+        return WM_ECONFIG;
+    }
+    if (st->st_size > CLI_KEY_MAX) {
+        snprintf(err, errlen, "pseudonym key %s is too large: at most %d bytes", path, CLI_KEY_MAX);
+        return WM_ECONFIG;
+    }
+    return WM_OK;
+}
+
+/* Read the n bytes of the key file fd into k->bytes. Returns WM_OK, WM_ENOMEM, or
+ * WM_EIO with why in err. */
+static int key_read(struct cli_key *k, int fd, size_t n, const char *path, char *err, size_t errlen)
+{
+    size_t got = 0;
+
+    k->bytes = malloc(n);
+    if (k->bytes == NULL)
+        return WM_ENOMEM;
+    k->len = n; /* so that a failed read still wipes what it got */
+    while (got < n) {
+        ssize_t r = read(fd, k->bytes + got, n - got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(err, errlen, "cannot read pseudonym key %s: %s", path,
+                     r < 0 ? strerror(errno) : "file shrank while reading");
+            return WM_EIO;
+        }
+        got += (size_t)r;
+    }
+    k->len = got;
+    return WM_OK;
+}
+
+/* Key HMAC-SHA256 with k->bytes once. Returns WM_OK or WM_EINTERNAL with err. */
+static int key_mac_init(struct cli_key *k, char *err, size_t errlen)
+{
+    OSSL_PARAM params[2];
+
+    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    k->mac_ctx = k->mac != NULL ? EVP_MAC_CTX_new(k->mac) : NULL;
+    if (k->mac_ctx == NULL || EVP_MAC_init(k->mac_ctx, k->bytes, k->len, params) != 1) {
+        snprintf(err, errlen, "cannot set up HMAC-SHA256 (OpenSSL)");
+        return WM_EINTERNAL;
+    }
+    return WM_OK;
+}
+
 int cli_key_load(struct cli_key *k, const char *path, char *err, size_t errlen)
 {
     struct stat st;
     int fd;
     int rc;
-    size_t got = 0;
 
     memset(k, 0, sizeof(*k));
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -70,71 +138,14 @@ int cli_key_load(struct cli_key *k, const char *path, char *err, size_t errlen)
     if (fstat(fd, &st) < 0) {
         snprintf(err, errlen, "cannot stat pseudonym key %s: %s", path, strerror(errno));
         rc = WM_EIO;
-        goto fail;
+    } else if ((rc = key_file_check(path, &st, err, errlen)) == WM_OK) {
+        rc = key_read(k, fd, (size_t)st.st_size, path, err, errlen);
     }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "pseudonym key %s is not a regular file", path);
-        rc = WM_ECONFIG;
-        goto fail;
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        snprintf(err, errlen,
-                 "pseudonym key %s is accessible by group or others (mode %04o); "
-                 "refusing to use it: run chmod 600 %s",
-                 path, (unsigned)(st.st_mode & 07777), path);
-        rc = WM_ECONFIG;
-        goto fail;
-    }
-    if (st.st_size < CLI_KEY_MIN) {
-        snprintf(err, errlen, "pseudonym key %s is too short: %lld bytes, at least %d needed", path,
-                 (long long)st.st_size, CLI_KEY_MIN);
-        rc = WM_ECONFIG;
-        goto fail;
-    }
-    if (st.st_size > CLI_KEY_MAX) {
-        snprintf(err, errlen, "pseudonym key %s is too large: at most %d bytes", path, CLI_KEY_MAX);
-        rc = WM_ECONFIG;
-        goto fail;
-    }
-    k->bytes = malloc((size_t)st.st_size);
-    if (k->bytes == NULL) {
-        rc = WM_ENOMEM;
-        goto fail;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, k->bytes + got, (size_t)st.st_size - got);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            snprintf(err, errlen, "cannot read pseudonym key %s: %s", path,
-                     r < 0 ? strerror(errno) : "file shrank while reading");
-            rc = WM_EIO;
-            goto fail;
-        }
-        got += (size_t)r;
-    }
-    k->len = got;
     close(fd);
-    fd = -1;
-    {
-        OSSL_PARAM params[2];
-
-        params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-        params[1] = OSSL_PARAM_construct_end();
-        k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        k->mac_ctx = k->mac != NULL ? EVP_MAC_CTX_new(k->mac) : NULL;
-        if (k->mac_ctx == NULL || EVP_MAC_init(k->mac_ctx, k->bytes, k->len, params) != 1) {
-            snprintf(err, errlen, "cannot set up HMAC-SHA256 (OpenSSL)");
-            rc = WM_EINTERNAL;
-            goto fail;
-        }
-    }
-    return WM_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    cli_key_free(k);
+    if (rc == WM_OK)
+        rc = key_mac_init(k, err, errlen);
+    if (rc != WM_OK)
+        cli_key_free(k);
     return rc;
 }
 
