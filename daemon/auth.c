@@ -103,6 +103,35 @@ static int parse_line(char *line, const char *const *gemeenten, size_t n_gemeent
     return WM_OK;
 }
 
+/* Add e to t (cap entries allocated), unless its principal or its token is there
+ * already. Returns WM_OK, WM_ECONFIG with msg, WM_ENOMEM. */
+static int table_add(struct auth_table *t, size_t *cap, const struct auth_entry *e, char *msg,
+                     size_t msglen)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->entries[i].principal, e->principal) == 0) {
+            proto_errf(msg, msglen, "principal '%s' given twice", e->principal);
+            return WM_ECONFIG;
+        }
+        if (CRYPTO_memcmp(t->entries[i].hash, e->hash, sizeof(e->hash)) == 0) {
+            proto_errf(msg, msglen, "the same token as principal '%s'", t->entries[i].principal);
+            return WM_ECONFIG;
+        }
+    }
+    if (t->n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        struct auth_entry *ne = realloc(t->entries, ncap * sizeof(*ne));
+        if (ne == NULL) {
+            proto_errf(msg, msglen, "out of memory");
+            return WM_ENOMEM;
+        }
+        t->entries = ne;
+        *cap = ncap;
+    }
+    t->entries[t->n++] = *e;
+    return WM_OK;
+}
+
 int auth_table_load(const char *path, const char *const *gemeenten, size_t n_gemeenten,
                     struct auth_table **out, char *err, size_t errlen)
 {
@@ -145,31 +174,11 @@ int auth_table_load(const char *path, const char *const *gemeenten, size_t n_gem
             rc = WM_ECONFIG;
             goto fail;
         }
-        for (size_t i = 0; i < t->n; i++) {
-            if (strcmp(t->entries[i].principal, e.principal) == 0) {
-                proto_errf(err, errlen, "%s:%u: principal '%s' given twice", path, lineno,
-                           e.principal);
-                rc = WM_ECONFIG;
-                goto fail;
-            }
-            if (CRYPTO_memcmp(t->entries[i].hash, e.hash, sizeof(e.hash)) == 0) {
-                proto_errf(err, errlen, "%s:%u: the same token as principal '%s'", path, lineno,
-                           t->entries[i].principal);
-                rc = WM_ECONFIG;
-                goto fail;
-            }
+        rc = table_add(t, &cap, &e, msg, sizeof(msg));
+        if (rc != WM_OK) {
+            proto_errf(err, errlen, "%s:%u: %s", path, lineno, msg);
+            goto fail;
         }
-        if (t->n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct auth_entry *ne = realloc(t->entries, ncap * sizeof(*ne));
-            if (ne == NULL) {
-                rc = WM_ENOMEM;
-                goto fail;
-            }
-            t->entries = ne;
-            cap = ncap;
-        }
-        t->entries[t->n++] = e;
     }
     if (ferror(f)) {
         proto_errf(err, errlen, "%s: read error", path);

@@ -294,7 +294,13 @@ static int cmd_reads_store(enum proto_verb v)
            v == PROTO_VERB_STATS;
 }
 
-void cmd_dispatch(struct conn *c, const char *line, size_t len)
+/*
+ * The checks before a request runs: it parses, only QUIT follows WATCH, the verb is
+ * known and allowed to the connection's role, and a query waits for this
+ * connection's earlier writes. Returns 1 when it is to run now, 0 when it was answered
+ * or deferred.
+ */
+static int cmd_admit(struct conn *c, const char *line, size_t len)
 {
     struct server *srv = c->srv;
     struct proto_request *req = &srv->req;
@@ -304,37 +310,43 @@ void cmd_dispatch(struct conn *c, const char *line, size_t len)
     rc = proto_parse_line(req, line, len, err, sizeof(err));
     if (rc != WM_OK) {
         conn_reply_err(c, rc, "%s", err);
-        return;
+        return 0;
     }
     if (req->verb == PROTO_VERB_UNKNOWN && req->verb_text[0] == '\0')
-        return; /* only spaces: an empty line */
+        return 0; /* only spaces: an empty line */
     if (conn_is_watching(c) && req->verb != PROTO_VERB_QUIT) {
         conn_reply_err(c, WM_EINVALID, "only QUIT is accepted after WATCH");
-        return;
+        return 0;
     }
     if (req->verb == PROTO_VERB_UNKNOWN) {
         cmd_unknown(c, line, len);
-        return;
+        return 0;
     }
     if (!auth_role_allows(c->role, req->verb)) {
         if (c->role == AUTH_ROLE_NONE) {
             conn_reply_err(c, WM_EAUTH_REQUIRED, "%s needs AUTH first", req->verb_text);
-            return;
+            return 0;
         }
         srv->stats.denials++;
         log_msg(LOG_INFO, "denied: principal=%s role=%s may not %s", c->principal,
                 auth_role_name(c->role), req->verb_text);
         conn_reply_err(c, WM_EDENIED, "role %s may not %s", auth_role_name(c->role),
                        req->verb_text);
-        return;
+        return 0;
     }
     /* read-your-writes inside one pipeline: a query waits for this connection's
      * earlier writes to be committed */
     if (c->nwait > 0 && cmd_reads_store(req->verb)) {
         conn_defer(c, line, len);
-        return;
+        return 0;
     }
-    switch (req->verb) {
+    return 1;
+}
+
+/* Run an admitted request by its verb. */
+static void cmd_run(struct conn *c, const char *line, size_t len)
+{
+    switch (c->srv->req.verb) {
     case PROTO_VERB_PING:
         cmd_ping(c);
         break;
@@ -378,4 +390,10 @@ void cmd_dispatch(struct conn *c, const char *line, size_t len)
         cmd_unknown(c, line, len);
         break;
     }
+}
+
+void cmd_dispatch(struct conn *c, const char *line, size_t len)
+{
+    if (cmd_admit(c, line, len))
+        cmd_run(c, line, len);
 }

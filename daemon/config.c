@@ -653,16 +653,12 @@ void config_usage(FILE *out)
                  "and reopens the audit log file.\n");
 }
 
-int config_from_args(struct config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen)
+/* The first pass over argv: --help, --version and --config, since the file is read
+ * before the other flags override it. Returns CONFIG_RUN to go on, CONFIG_HELP,
+ * CONFIG_VERSION or WM_ECONFIG. */
+static int config_first_pass(struct config *cfg, int argc, char **argv, FILE *out, char *err,
+                             size_t errlen)
 {
-    unsigned char seen[CONFIG_NOPTS];
-    char msg[512];
-
-    config_defaults(cfg);
-    memset(seen, 0, sizeof(seen));
-
-    /* First pass: --help, --version and --config, since the file is read before the
-     * other flags override it. */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -683,57 +679,52 @@ int config_from_args(struct config *cfg, int argc, char **argv, FILE *out, char 
                 return WM_ECONFIG;
         }
     }
-    if (cfg->config_file[0] != '\0') {
-        char path[CONFIG_PATH_MAX];
-        memcpy(path, cfg->config_file, sizeof(path));
-        if (config_load_file(cfg, path, err, errlen) != WM_OK)
-            return WM_ECONFIG;
+    return CONFIG_RUN;
+}
+
+/* Apply option argv[*i] ("--name=value" or "--name value", advancing *i past the
+ * value), seen marking the options given before. Returns WM_OK or WM_ECONFIG. */
+static int config_apply_arg(struct config *cfg, int argc, char **argv, int *i, unsigned char *seen,
+                            char *err, size_t errlen)
+{
+    const char *a = argv[*i], *name = a + 2, *eq, *val;
+    const struct config_opt *opt;
+    char msg[512];
+    size_t nlen;
+
+    if (strncmp(a, "--", 2) != 0) {
+        proto_errf(err, errlen, "unexpected argument '%.64s' (see --help)", a);
+        return WM_ECONFIG;
     }
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *name, *eq, *val;
-        const struct config_opt *opt;
-        size_t nlen;
-
-        if (strcmp(a, "--check-config") == 0) {
-            cfg->check_config = 1;
-            continue;
-        }
-        if (strcmp(a, "--config") == 0) {
-            i++;
-            continue;
-        }
-        if (strncmp(a, "--config=", 9) == 0)
-            continue;
-        if (strncmp(a, "--", 2) != 0) {
-            proto_errf(err, errlen, "unexpected argument '%.64s' (see --help)", a);
-            return WM_ECONFIG;
-        }
-        name = a + 2;
-        eq = strchr(name, '=');
-        nlen = eq ? (size_t)(eq - name) : strlen(name);
-        opt = config_find(name, nlen);
-        if (opt == NULL) {
-            proto_errf(err, errlen, "unknown option '%.64s' (see --help)", a);
-            return WM_ECONFIG;
-        }
-        if (eq != NULL) {
-            val = eq + 1;
-        } else if (opt->argname[0] == '\0') {
-            val = "yes";
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            proto_errf(err, errlen, "--%s needs a value", opt->name);
-            return WM_ECONFIG;
-        }
-        if (opt->set(cfg, val, !seen[opt - config_opts], msg, sizeof(msg)) != WM_OK) {
-            proto_errf(err, errlen, "--%s: %s", opt->name, msg);
-            return WM_ECONFIG;
-        }
-        seen[opt - config_opts] = 1;
+    eq = strchr(name, '=');
+    nlen = eq ? (size_t)(eq - name) : strlen(name);
+    opt = config_find(name, nlen);
+    if (opt == NULL) {
+        proto_errf(err, errlen, "unknown option '%.64s' (see --help)", a);
+        return WM_ECONFIG;
     }
+    if (eq != NULL) {
+        val = eq + 1;
+    } else if (opt->argname[0] == '\0') {
+        val = "yes"; /* a switch */
+    } else if (*i + 1 < argc) {
+        val = argv[++*i];
+    } else {
+        proto_errf(err, errlen, "--%s needs a value", opt->name);
+        return WM_ECONFIG;
+    }
+    if (opt->set(cfg, val, !seen[opt - config_opts], msg, sizeof(msg)) != WM_OK) {
+        proto_errf(err, errlen, "--%s: %s", opt->name, msg);
+        return WM_ECONFIG;
+    }
+    seen[opt - config_opts] = 1;
+    return WM_OK;
+}
 
+/* The rules between settings, once every flag and file key is applied. Returns WM_OK
+ * or WM_ECONFIG with err. */
+static int config_check_whole(const struct config *cfg, char *err, size_t errlen)
+{
     if (cfg->n_tls_listen > 0 && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
         proto_errf(err, errlen, "tls-listen needs tls-cert and tls-key");
         return WM_ECONFIG;
@@ -751,6 +742,38 @@ int config_from_args(struct config *cfg, int argc, char **argv, FILE *out, char 
                    cfg->http_max_uri, cfg->http_max_header);
         return WM_ECONFIG;
     }
+    return WM_OK;
+}
+
+int config_from_args(struct config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen)
+{
+    unsigned char seen[CONFIG_NOPTS];
+    int rc;
+
+    config_defaults(cfg);
+    memset(seen, 0, sizeof(seen));
+    rc = config_first_pass(cfg, argc, argv, out, err, errlen);
+    if (rc != CONFIG_RUN)
+        return rc;
+    if (cfg->config_file[0] != '\0') {
+        char path[CONFIG_PATH_MAX];
+        memcpy(path, cfg->config_file, sizeof(path));
+        if (config_load_file(cfg, path, err, errlen) != WM_OK)
+            return WM_ECONFIG;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "--check-config") == 0)
+            cfg->check_config = 1;
+        else if (strcmp(a, "--config") == 0)
+            i++;
+        else if (strncmp(a, "--config=", 9) != 0 &&
+                 config_apply_arg(cfg, argc, argv, &i, seen, err, errlen) != WM_OK)
+            return WM_ECONFIG;
+    }
+    if (config_check_whole(cfg, err, errlen) != WM_OK)
+        return WM_ECONFIG;
     if (cfg->map_max < cfg->map_size)
         cfg->map_max = cfg->map_size;
     return CONFIG_RUN;

@@ -395,38 +395,15 @@ static void server_raise_nofile(const struct config *cfg)
                 (unsigned long long)rl.rlim_cur);
 }
 
-int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen)
+/* The token table, or open mode, which only loopback listeners may use. Returns
+ * WM_OK or an error with err. */
+static int server_init_tokens(struct server *srv, const struct config *cfg, char *err,
+                              size_t errlen)
 {
-    struct store_options opt;
-    struct timeval hb = {WATCH_HEARTBEAT_S, 0};
     char msg[512];
     int rc;
 
-    memset(srv, 0, sizeof(*srv));
-    srv->cfg = cfg;
-    srv->audit_fd = -1;
-    srv->stats.started = time(NULL);
-    proto_request_init(&srv->req);
-    wm_buf_init(&srv->out);
-    srv->env.gemeenten = cfg->gemeenten;
-    srv->env.n_gemeenten = cfg->n_gemeenten;
-    server_now(srv);
-    srv->line = malloc(cfg->max_line + 2);
-    if (srv->line == NULL) {
-        proto_errf(err, errlen, "out of memory");
-        return WM_ENOMEM;
-    }
-
-    if (cfg->tokens_file[0] != '\0') {
-        rc = auth_table_load(cfg->tokens_file, cfg->gemeenten, cfg->n_gemeenten, &srv->tokens, err,
-                             errlen);
-        if (rc != WM_OK)
-            return rc;
-        log_msg(LOG_INFO, "loaded %zu tokens from %s", srv->tokens->n, cfg->tokens_file);
-        if (srv->tokens->n == 0)
-            log_msg(LOG_WARN, "the token file %s holds no tokens: nobody can authenticate",
-                    cfg->tokens_file);
-    } else {
+    if (cfg->tokens_file[0] == '\0') {
         if (!server_listeners_loopback(cfg, msg, sizeof(msg))) {
             proto_errf(err, errlen,
                        "refusing to start in open mode (no token file: everyone is admin) on a "
@@ -435,19 +412,28 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
             return WM_ECONFIG;
         }
         log_msg(LOG_WARN, "open mode: no token file, every connection is admin (loopback only)");
+        return WM_OK;
     }
-    if (cfg->n_tls_listen > 0 || cfg->http_tls) {
-        srv->tls_ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, errlen);
-        if (srv->tls_ctx == NULL)
-            return WM_ECONFIG;
-    }
-    server_raise_nofile(cfg);
+    rc = auth_table_load(cfg->tokens_file, cfg->gemeenten, cfg->n_gemeenten, &srv->tokens, err,
+                         errlen);
+    if (rc != WM_OK)
+        return rc;
+    log_msg(LOG_INFO, "loaded %zu tokens from %s", srv->tokens->n, cfg->tokens_file);
+    if (srv->tokens->n == 0)
+        log_msg(LOG_WARN, "the token file %s holds no tokens: nobody can authenticate",
+                cfg->tokens_file);
+    return WM_OK;
+}
 
-    srv->base = event_base_new();
-    if (srv->base == NULL) {
-        proto_errf(err, errlen, "cannot create the event loop");
-        return WM_EINTERNAL;
-    }
+/* Open the store (rebuilding its memory part), say what it holds, and apply the
+ * registry file when one is given. Returns WM_OK or an error with err. */
+static int server_open_store(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+    struct store_options opt;
+    struct store_stats ss;
+    char msg[512];
+    size_t applied;
+    int rc;
 
     memset(&opt, 0, sizeof(opt));
     opt.dir = cfg->data_dir;
@@ -464,37 +450,28 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
                    msg[0] ? msg : wm_strerror(rc));
         return rc;
     }
-    {
-        struct store_stats ss;
-        if (store_stats(srv->store, &ss) == WM_OK)
-            log_msg(LOG_INFO,
-                    "store opened in %s: %llu events; rebuilt its memory part in %llu ms "
-                    "(%llu persons, %llu rollup cells, %.1f MiB)",
-                    cfg->data_dir, (unsigned long long)ss.events,
-                    (unsigned long long)ss.memory_load_ms, (unsigned long long)ss.persons,
-                    (unsigned long long)ss.memory_cells, (double)ss.memory_bytes / 1048576.0);
-        else
-            log_msg(LOG_INFO, "store opened in %s", cfg->data_dir);
-    }
-
-    if (cfg->registry_file[0] != '\0') {
-        size_t applied;
-        rc = bootstrap_registry_apply(srv->store, cfg->registry_file, cfg->gemeenten,
-                                      cfg->n_gemeenten, &applied, msg, sizeof(msg));
-        if (rc != WM_OK) {
-            proto_errf(err, errlen, "registry: %s", msg);
-            return rc;
-        }
-    }
-
-    rc = server_open_audit(srv, err, errlen);
+    if (store_stats(srv->store, &ss) == WM_OK)
+        log_msg(LOG_INFO,
+                "store opened in %s: %llu events; rebuilt its memory part in %llu ms "
+                "(%llu persons, %llu rollup cells, %.1f MiB)",
+                cfg->data_dir, (unsigned long long)ss.events, (unsigned long long)ss.memory_load_ms,
+                (unsigned long long)ss.persons, (unsigned long long)ss.memory_cells,
+                (double)ss.memory_bytes / 1048576.0);
+    else
+        log_msg(LOG_INFO, "store opened in %s", cfg->data_dir);
+    if (cfg->registry_file[0] == '\0')
+        return WM_OK;
+    rc = bootstrap_registry_apply(srv->store, cfg->registry_file, cfg->gemeenten, cfg->n_gemeenten,
+                                  &applied, msg, sizeof(msg));
     if (rc != WM_OK)
-        return rc;
-    rc = commit_queue_new(srv->base, srv->store, on_batch_done, srv, srv->audit_fd, &srv->commit);
-    if (rc != WM_OK) {
-        proto_errf(err, errlen, "cannot start the writer thread: %s", wm_strerror(rc));
-        return rc;
-    }
+        proto_errf(err, errlen, "registry: %s", msg);
+    return rc;
+}
+
+/* The signals and timers of the loop. Returns WM_OK or WM_ENOMEM with err. */
+static int server_init_events(struct server *srv, char *err, size_t errlen)
+{
+    struct timeval hb = {WATCH_HEARTBEAT_S, 0};
 
     srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, on_stop, srv);
     srv->ev_sigint = evsignal_new(srv->base, SIGINT, on_stop, srv);
@@ -513,18 +490,55 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     event_add(srv->ev_sigint, NULL);
     event_add(srv->ev_sighup, NULL);
     event_add(srv->ev_heartbeat, &hb);
+    return WM_OK;
+}
 
-    for (size_t i = 0; i < cfg->n_listen; i++) {
+int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen)
+{
+    int rc;
+
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->audit_fd = -1;
+    srv->stats.started = time(NULL);
+    proto_request_init(&srv->req);
+    wm_buf_init(&srv->out);
+    srv->env.gemeenten = cfg->gemeenten;
+    srv->env.n_gemeenten = cfg->n_gemeenten;
+    server_now(srv);
+    srv->line = malloc(cfg->max_line + 2);
+    if (srv->line == NULL) {
+        proto_errf(err, errlen, "out of memory");
+        return WM_ENOMEM;
+    }
+    if ((rc = server_init_tokens(srv, cfg, err, errlen)) != WM_OK)
+        return rc;
+    if (cfg->n_tls_listen > 0 || cfg->http_tls) {
+        srv->tls_ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, errlen);
+        if (srv->tls_ctx == NULL)
+            return WM_ECONFIG;
+    }
+    server_raise_nofile(cfg);
+    srv->base = event_base_new();
+    if (srv->base == NULL) {
+        proto_errf(err, errlen, "cannot create the event loop");
+        return WM_EINTERNAL;
+    }
+    if ((rc = server_open_store(srv, cfg, err, errlen)) != WM_OK ||
+        (rc = server_open_audit(srv, err, errlen)) != WM_OK)
+        return rc;
+    rc = commit_queue_new(srv->base, srv->store, on_batch_done, srv, srv->audit_fd, &srv->commit);
+    if (rc != WM_OK) {
+        proto_errf(err, errlen, "cannot start the writer thread: %s", wm_strerror(rc));
+        return rc;
+    }
+    if ((rc = server_init_events(srv, err, errlen)) != WM_OK)
+        return rc;
+    for (size_t i = 0; i < cfg->n_listen && rc == WM_OK; i++)
         rc = server_listen(srv, &cfg->listen[i], 0, err, errlen);
-        if (rc != WM_OK)
-            return rc;
-    }
-    for (size_t i = 0; i < cfg->n_tls_listen; i++) {
+    for (size_t i = 0; i < cfg->n_tls_listen && rc == WM_OK; i++)
         rc = server_listen(srv, &cfg->tls_listen[i], 1, err, errlen);
-        if (rc != WM_OK)
-            return rc;
-    }
-    return http_init(srv, err, errlen);
+    return rc == WM_OK ? http_init(srv, err, errlen) : rc;
 }
 
 int server_run(struct server *srv)
