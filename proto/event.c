@@ -210,38 +210,13 @@ static int event_key_known(const struct proto_type_desc *td, int type, const cha
     return 0;
 }
 
-int proto_event_build(const struct proto_request *req, const struct proto_env *env,
-                      struct wm_event *ev, char *err, size_t errlen)
+/* Every key= of the request is a field of this type. Returns WM_OK or WM_EINVALID. */
+static int event_keys_known(const struct proto_request *req, const struct proto_type_desc *td,
+                            int type, char *err, size_t errlen)
 {
-    const struct proto_type_desc *td;
-    const struct proto_arg *a;
-    const char *tname;
-    char q[QUOTE_MAX];
-    uint64_t v;
-    size_t i;
-    int type, rc, idx;
+    for (size_t i = 0; i < req->nargs; i++) {
+        const struct proto_arg *a = &req->args[i];
 
-    memset(ev, 0, sizeof(*ev));
-    ev->months = -1;
-    ev->hours = -1;
-    tname = proto_request_positional(req, 0);
-    if (tname == NULL) {
-        proto_errf(err, errlen, "missing event type (started, completed, placed, outflow)");
-        return WM_ESYNTAX;
-    }
-    type = proto_type_lookup(tname);
-    if (type < 0) {
-        proto_quote(q, sizeof(q), tname, strlen(tname));
-        proto_errf(err, errlen,
-                   "type: unknown value '%s' (allowed: started, completed, placed, outflow)", q);
-        return WM_EINVALID;
-    }
-    td = proto_type_desc(type);
-    ev->type = (uint8_t)type;
-    if ((rc = proto_request_no_extra(req, 1, err, errlen)) != WM_OK)
-        return rc;
-    for (i = 0; i < req->nargs; i++) {
-        a = &req->args[i];
         if (a->key == NULL || event_key_known(td, type, a->key))
             continue;
         if (type == WM_TYPE_PLACED && strcmp(a->key, "durable") == 0) {
@@ -250,6 +225,16 @@ int proto_event_build(const struct proto_request *req, const struct proto_env *e
         }
         return unknown_field(a, td->name, err, errlen);
     }
+    return WM_OK;
+}
+
+/* The fields every type has: id, person, gemeente, date, project. */
+static int event_common_fields(const struct proto_request *req, const struct proto_env *env,
+                               const struct proto_type_desc *td, struct wm_event *ev, char *err,
+                               size_t errlen)
+{
+    const struct proto_arg *a;
+    int rc;
 
     if ((rc = get_id(req, "id", ev->id, err, errlen)) != WM_OK)
         return rc;
@@ -274,9 +259,18 @@ int proto_event_build(const struct proto_request *req, const struct proto_env *e
         return rc;
     if (rc == 0 && td->project_required)
         return missing("project", err, errlen);
+    return WM_OK;
+}
 
-    for (i = 0; i < td->nenums; i++) {
+/* The type's enumerated fields (the derived ones are computed elsewhere). */
+static int event_enum_fields(const struct proto_request *req, const struct proto_type_desc *td,
+                             struct wm_event *ev, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < td->nenums; i++) {
         const struct proto_enum_field *f = td->enums[i];
+        const struct proto_arg *a;
+        int idx;
+
         if (f->derived)
             continue;
         a = find_arg(req, f->name);
@@ -291,27 +285,69 @@ int proto_event_build(const struct proto_request *req, const struct proto_env *e
             return idx;
         ev->enums[i] = (uint8_t)idx;
     }
+    return WM_OK;
+}
 
-    if (type == WM_TYPE_PLACED) {
-        rc = get_uint(req, "months", 0, 120, &v, err, errlen);
-        if (rc < 0)
-            return rc;
-        if (rc == 1)
-            ev->months = (int16_t)v;
-        rc = get_uint(req, "hours", 1, 60, &v, err, errlen);
-        if (rc < 0)
-            return rc;
-        if (rc == 1)
-            ev->hours = (int16_t)v;
-        if ((rc = get_text(req, "employer", WM_EMPLOYER_MAX, ev->employer, err, errlen)) < 0)
-            return rc;
-        if ((rc = get_text(req, "by", WM_BY_MAX, ev->by, err, errlen)) < 0)
-            return rc;
-        /* WSP's definition: a placement for at least six months is durable. */
-        ev->enums[2] = (uint8_t)(ev->months < 0    ? WM_DURABLE_UNKNOWN_IDX
-                                 : ev->months >= 6 ? WM_DURABLE_YES_IDX
-                                                   : WM_DURABLE_NO_IDX);
+/* A placement's own fields: months, hours, employer, by, and durable from months. */
+static int event_placed_fields(const struct proto_request *req, struct wm_event *ev, char *err,
+                               size_t errlen)
+{
+    uint64_t v;
+    int rc;
+
+    rc = get_uint(req, "months", 0, 120, &v, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        ev->months = (int16_t)v;
+    rc = get_uint(req, "hours", 1, 60, &v, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        ev->hours = (int16_t)v;
+    if ((rc = get_text(req, "employer", WM_EMPLOYER_MAX, ev->employer, err, errlen)) < 0)
+        return rc;
+    if ((rc = get_text(req, "by", WM_BY_MAX, ev->by, err, errlen)) < 0)
+        return rc;
+    /* WSP's definition: a placement for at least six months is durable. */
+    ev->enums[2] = (uint8_t)(ev->months < 0    ? WM_DURABLE_UNKNOWN_IDX
+                             : ev->months >= 6 ? WM_DURABLE_YES_IDX
+                                               : WM_DURABLE_NO_IDX);
+    return WM_OK;
+}
+
+int proto_event_build(const struct proto_request *req, const struct proto_env *env,
+                      struct wm_event *ev, char *err, size_t errlen)
+{
+    const struct proto_type_desc *td;
+    const char *tname;
+    char q[QUOTE_MAX];
+    int type, rc;
+
+    memset(ev, 0, sizeof(*ev));
+    ev->months = -1;
+    ev->hours = -1;
+    tname = proto_request_positional(req, 0);
+    if (tname == NULL) {
+        proto_errf(err, errlen, "missing event type (started, completed, placed, outflow)");
+        return WM_ESYNTAX;
     }
+    type = proto_type_lookup(tname);
+    if (type < 0) {
+        proto_quote(q, sizeof(q), tname, strlen(tname));
+        proto_errf(err, errlen,
+                   "type: unknown value '%s' (allowed: started, completed, placed, outflow)", q);
+        return WM_EINVALID;
+    }
+    td = proto_type_desc(type);
+    ev->type = (uint8_t)type;
+    if ((rc = proto_request_no_extra(req, 1, err, errlen)) != WM_OK ||
+        (rc = event_keys_known(req, td, type, err, errlen)) != WM_OK ||
+        (rc = event_common_fields(req, env, td, ev, err, errlen)) != WM_OK ||
+        (rc = event_enum_fields(req, td, ev, err, errlen)) != WM_OK)
+        return rc;
+    if (type == WM_TYPE_PLACED)
+        return event_placed_fields(req, ev, err, errlen);
     return WM_OK;
 }
 
