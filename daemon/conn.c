@@ -268,7 +268,7 @@ static void conn_linger(struct conn *c)
         return;
     }
     /* A client that read its last reply may reconnect at once: its slot is free now
-     * (tests/e2e/BUGS.md #2). */
+     * (docs/BUGS.md #2). */
     conn_set_state(c, CONN_LINGER);
     bufferevent_set_timeouts(c->bev, &tv, NULL);
     bufferevent_enable(c->bev, EV_READ);
