@@ -532,13 +532,16 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         proto_errf(err, errlen, "cannot start the writer thread: %s", wm_strerror(rc));
         return rc;
     }
-    if ((rc = server_init_events(srv, err, errlen)) != WM_OK)
+    /* the HTTP listener before the protocol's: whoever sees the protocol port accept
+     * (a supervisor, a test) may use the HTTP port at once */
+    if ((rc = server_init_events(srv, err, errlen)) != WM_OK ||
+        (rc = http_init(srv, err, errlen)) != WM_OK)
         return rc;
     for (size_t i = 0; i < cfg->n_listen && rc == WM_OK; i++)
         rc = server_listen(srv, &cfg->listen[i], 0, err, errlen);
     for (size_t i = 0; i < cfg->n_tls_listen && rc == WM_OK; i++)
         rc = server_listen(srv, &cfg->tls_listen[i], 1, err, errlen);
-    return rc == WM_OK ? http_init(srv, err, errlen) : rc;
+    return rc;
 }
 
 int server_run(struct server *srv)
