@@ -148,17 +148,49 @@ static void test_lookup(void **state)
 
 static void test_refusals_name_file_and_line(void **state)
 {
+    /* a token file's text, and the error naming its line (the file's name is "F") */
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"# x\nbeheer admin\n", "F:2: want '<principal> <role> [gemeente=<g>] sha256:<hex>'"},
+        {"beheer\n", "F:1: want '<principal> <role> [gemeente=<g>] sha256:<hex>'"},
+        {"hv writer gemeente=huizen extra sha256:" HASH_ABC "\n", "F:1: too many fields"},
+        {"be/heer admin sha256:" HASH_ABC "\n",
+         "F:1: bad principal 'be/heer' (1-64 of [A-Za-z0-9._@-])"},
+        {"beheer king sha256:" HASH_ABC "\n",
+         "F:1: bad role 'king' (want reader, writer or admin)"},
+        {"beheer Admin sha256:" HASH_ABC "\n",
+         "F:1: bad role 'Admin' (want reader, writer or admin)"},
+        {"hv writer gemeente:huizen sha256:" HASH_ABC "\n",
+         "F:1: unexpected field 'gemeente:huizen'"},
+        {"rapport reader gemeente=huizen sha256:" HASH_ABC "\n",
+         "F:1: only a writer can be bound to a gemeente"},
+        {"beheer admin gemeente=huizen sha256:" HASH_ABC "\n",
+         "F:1: only a writer can be bound to a gemeente"},
+        {"hv writer gemeente=hilversum sha256:" HASH_ABC "\n",
+         "F:1: gemeente 'hilversum' is not configured"},
+        {"hv writer gemeente= sha256:" HASH_ABC "\n", "F:1: gemeente '' is not configured"},
+        {"beheer admin sha1:" HASH_ABC "\n", "F:1: the hash must be sha256: and 64 hex digits"},
+        {"beheer admin " HASH_ABC "\n", "F:1: the hash must be sha256: and 64 hex digits"},
+        {"beheer admin sha256:" HASH_ABC "0\n", "F:1: the hash must be sha256: and 64 hex digits"},
+        {"beheer admin "
+         "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a\n",
+         "F:1: the hash must be sha256: and 64 hex digits"},
+        {"beheer admin "
+         "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ag\n",
+         "F:1: the hash must be sha256: and 64 hex digits"},
+        {"a admin sha256:" HASH_ABC "\nb reader sha256:" HASH_SECRET2
+         "\na writer sha256:00000000000000000000000000000000000000000000"
+         "00000000000000000000\n",
+         "F:3: principal 'a' given twice"},
+        {"a admin sha256:" HASH_ABC "\n\nb reader sha256:" HASH_ABC "\n",
+         "F:3: the same token as principal 'a'"},
+    };
     char line[1100];
 
     (void)state;
-    assert_string_equal(load_error("# x\nbeheer admin\n"),
-                        "F:2: want '<principal> <role> [gemeente=<g>] sha256:<hex>'");
-    assert_string_equal(load_error("beheer\n"),
-                        "F:1: want '<principal> <role> [gemeente=<g>] sha256:<hex>'");
-    assert_string_equal(load_error("hv writer gemeente=huizen extra sha256:" HASH_ABC "\n"),
-                        "F:1: too many fields");
-    assert_string_equal(load_error("be/heer admin sha256:" HASH_ABC "\n"),
-                        "F:1: bad principal 'be/heer' (1-64 of [A-Za-z0-9._@-])");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_string_equal(load_error(cases[i].text), cases[i].want);
     {
         char text[200], want[200], name[66];
         memset(name, 'a', 65);
@@ -170,40 +202,6 @@ static void test_refusals_name_file_and_line(void **state)
         snprintf(text, sizeof(text), "%s admin sha256:" HASH_ABC "\n", name);
         auth_table_free(load(text, WM_OK));
     }
-    assert_string_equal(load_error("beheer king sha256:" HASH_ABC "\n"),
-                        "F:1: bad role 'king' (want reader, writer or admin)");
-    assert_string_equal(load_error("beheer Admin sha256:" HASH_ABC "\n"),
-                        "F:1: bad role 'Admin' (want reader, writer or admin)");
-    assert_string_equal(load_error("hv writer gemeente:huizen sha256:" HASH_ABC "\n"),
-                        "F:1: unexpected field 'gemeente:huizen'");
-    assert_string_equal(load_error("rapport reader gemeente=huizen sha256:" HASH_ABC "\n"),
-                        "F:1: only a writer can be bound to a gemeente");
-    assert_string_equal(load_error("beheer admin gemeente=huizen sha256:" HASH_ABC "\n"),
-                        "F:1: only a writer can be bound to a gemeente");
-    assert_string_equal(load_error("hv writer gemeente=hilversum sha256:" HASH_ABC "\n"),
-                        "F:1: gemeente 'hilversum' is not configured");
-    assert_string_equal(load_error("hv writer gemeente= sha256:" HASH_ABC "\n"),
-                        "F:1: gemeente '' is not configured");
-    assert_string_equal(load_error("beheer admin sha1:" HASH_ABC "\n"),
-                        "F:1: the hash must be sha256: and 64 hex digits");
-    assert_string_equal(load_error("beheer admin " HASH_ABC "\n"),
-                        "F:1: the hash must be sha256: and 64 hex digits");
-    assert_string_equal(load_error("beheer admin sha256:" HASH_ABC "0\n"),
-                        "F:1: the hash must be sha256: and 64 hex digits");
-    assert_string_equal(
-        load_error("beheer admin "
-                   "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a\n"),
-        "F:1: the hash must be sha256: and 64 hex digits");
-    assert_string_equal(
-        load_error("beheer admin "
-                   "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ag\n"),
-        "F:1: the hash must be sha256: and 64 hex digits");
-    assert_string_equal(load_error("a admin sha256:" HASH_ABC "\nb reader sha256:" HASH_SECRET2
-                                   "\na writer sha256:00000000000000000000000000000000000000000000"
-                                   "00000000000000000000\n"),
-                        "F:3: principal 'a' given twice");
-    assert_string_equal(load_error("a admin sha256:" HASH_ABC "\n\nb reader sha256:" HASH_ABC "\n"),
-                        "F:3: the same token as principal 'a'");
     memset(line, 'x', sizeof(line) - 2);
     line[sizeof(line) - 2] = '\n';
     line[sizeof(line) - 1] = '\0';
