@@ -43,7 +43,8 @@ struct bench_project {
     const char *name, *category, *scope, *title;
 };
 
-/* The region's projects (DOMAIN.md): six categories, municipal ones local. */
+/* Projects shaped like the region's (data/gooi-en-vechtstreek.wm): six categories,
+ * municipal ones local. */
 static const struct bench_project projects[] = {
     {"doorstroombanen-zorg", "doorstroombanen", "regional", "Doorstroombanen zorg"},
     {"doorstroombanen-groen", "doorstroombanen", "regional", "Doorstroombanen groen"},

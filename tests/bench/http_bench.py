@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""http_bench: the HTTP read API's performance (issue 11), measured, not asserted.
+"""http_bench: the HTTP read API's performance, measured, not asserted.
 
   latency  HTTP GET /v1/count against the same COUNT over the line protocol, one at a
            time on one keep-alive connection each, interleaved in the same run; medians

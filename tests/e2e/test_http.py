@@ -1,4 +1,4 @@
-"""The HTTP read API (issue 11, proto/HTTP.md) on a real daemon: the listener and its
+"""The HTTP read API (proto/HTTP.md) on a real daemon: the listener and its
 limits (URI and header size, request deadline against slow senders, max connections,
 bounded memory for a client that never reads), GET/HEAD only, bearer tokens against the
 token file (a gemeente-bound one included), JSON errors and their statuses, ETag and 304,

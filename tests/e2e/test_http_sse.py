@@ -1,4 +1,4 @@
-"""GET /v1/totals/stream (issue 11): server-sent events on a real daemon. The stream
+"""GET /v1/totals/stream: server-sent events on a real daemon. The stream
 starts with the totals, receives a push after another connection's EVENT, coalesces
 bursts, resumes with Last-Event-ID, sends a heartbeat comment, outlives the request
 deadline, and ends cleanly on SIGTERM."""

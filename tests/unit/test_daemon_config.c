@@ -528,7 +528,7 @@ static void test_open_mode_needs_loopback_listeners(void **state)
     assert_int_equal(server_listeners_loopback(&c, err, sizeof(err)), 0);
 }
 
-/* The HTTP read API's settings (issue 11): off by default, the --http-tls switch, the
+/* The HTTP read API's settings: off by default, the --http-tls switch, the
  * limits and their domains, the printed configuration, open mode's loopback test. */
 static void test_http_settings(void **state)
 {
