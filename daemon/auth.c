@@ -254,12 +254,14 @@ int auth_role_allows(enum auth_role role, enum proto_verb verb)
     case PROTO_VERB_PROJECTS:
     case PROTO_VERB_WATCH:
     case PROTO_VERB_STATS:
+    case PROTO_VERB_NOTES:
         return role >= AUTH_ROLE_READER;
     case PROTO_VERB_EVENT:
     case PROTO_VERB_RETRACT:
         return role >= AUTH_ROLE_WRITER;
     case PROTO_VERB_PROJECT:
     case PROTO_VERB_PROGRAM:
+    case PROTO_VERB_NOTE:
         return role >= AUTH_ROLE_ADMIN;
     }
     return 0;

@@ -182,6 +182,24 @@ static int cmd_project(struct conn *c, int program)
     return cmd_queue(c);
 }
 
+static int cmd_note(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct store_item *it;
+    char err[CMD_ERRLEN];
+    int rc;
+
+    if ((it = cmd_item(c)) == NULL)
+        return WM_EUNAVAILABLE;
+    rc = proto_note_build(&srv->req, &it->u.note, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    memcpy(it->u.note.principal, c->principal, sizeof(it->u.note.principal));
+    it->u.note.time = (int64_t)server_now(srv);
+    it->op = STORE_OP_NOTE;
+    return cmd_queue(c);
+}
+
 /* Send the block in srv->out after appending END n. */
 static void cmd_reply_block(struct conn *c, size_t nrows)
 {
@@ -207,6 +225,34 @@ static int cmd_projects(struct conn *c)
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
     cmd_reply_block(c, n);
+    return WM_OK;
+}
+
+/* A principal bound to a gemeente reads that municipality's figures only; the notes
+ * speak of the region's, so it gets none. */
+static int cmd_notes(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct wm_notes_query q;
+    struct store_note_list l;
+    char err[CMD_ERRLEN];
+    int rc;
+
+    rc = proto_notes_build(&srv->req, &q, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    wm_buf_reset(&srv->out);
+    if (c->gemeente[0] != '\0') {
+        cmd_reply_block(c, 0);
+        return WM_OK;
+    }
+    rc = store_notes(srv->store, &q, &l, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    for (size_t i = 0; i < l.n; i++)
+        proto_fmt_note(&srv->out, &l.v[i]);
+    cmd_reply_block(c, l.n);
+    store_note_list_free(&l);
     return WM_OK;
 }
 
@@ -291,7 +337,7 @@ static void cmd_unknown(struct conn *c, const char *line, size_t len)
 static int cmd_reads_store(enum proto_verb v)
 {
     return v == PROTO_VERB_COUNT || v == PROTO_VERB_PROGRESS || v == PROTO_VERB_PROJECTS ||
-           v == PROTO_VERB_STATS;
+           v == PROTO_VERB_STATS || v == PROTO_VERB_NOTES;
 }
 
 /*
@@ -385,6 +431,12 @@ static void cmd_run(struct conn *c, const char *line, size_t len)
         break;
     case PROTO_VERB_STATS:
         cmd_stats(c);
+        break;
+    case PROTO_VERB_NOTE:
+        cmd_note(c);
+        break;
+    case PROTO_VERB_NOTES:
+        cmd_notes(c);
         break;
     case PROTO_VERB_UNKNOWN:
         cmd_unknown(c, line, len);

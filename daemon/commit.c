@@ -104,6 +104,10 @@ static void audit_format(struct wm_buf *out, const char *prefix, const struct co
         op = "program";
         principal = b->principals[i];
         break;
+    case STORE_OP_NOTE:
+        op = "note";
+        principal = it->u.note.principal;
+        break;
     }
     if (it->result != WM_OK)
         snprintf(result, sizeof(result), "%s", wm_err_code(it->result));
@@ -124,6 +128,16 @@ static void audit_format(struct wm_buf *out, const char *prefix, const struct co
             proto_fmt_pair(out, "ref", it->u.retract.ref);
     } else if (it->op == STORE_OP_PROJECT) {
         proto_fmt_pair(out, "project", it->u.project.name);
+    } else if (it->op == STORE_OP_NOTE) {
+        char period[8];
+        proto_period_format(it->u.note.period, period);
+        proto_fmt_pair(out, "period", period);
+        if (it->u.note.project[0])
+            proto_fmt_pair(out, "project", it->u.note.project);
+        if (it->u.note.category[0])
+            proto_fmt_pair(out, "category", it->u.note.category);
+        if (it->result == WM_OK)
+            proto_fmt_pair_u64(out, "version", it->seq);
     }
     if (it->result == WM_OK && (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT))
         proto_fmt_pair_u64(out, "seq", it->seq);
@@ -266,6 +280,8 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
      * writer syncs the next batch while this thread writes to sockets */
     commit_handoff(q);
     q->done_fn(b, q->done_arg);
+    for (size_t i = 0; i < b->n; i++)
+        store_item_release(&b->items[i]);
     b->n = 0;
     if (q->npool < 2)
         q->pool[q->npool++] = b;

@@ -100,6 +100,10 @@ const char *wm_buf_cstr(struct wm_buf *b);
  */
 int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char *err,
                    size_t errlen);
+/* As proto_unescape, but a decoded LF is allowed (NOTE's text, the one value that may
+ * hold line breaks). */
+int proto_unescape_text(char *dst, const char *src, size_t len, size_t *out_len, char *err,
+                        size_t errlen);
 
 /*
  * Escape s (n bytes) for the wire: space, '%', and every byte below 0x20 or equal to
@@ -296,6 +300,8 @@ enum proto_verb {
     PROTO_VERB_PROJECTS,
     PROTO_VERB_WATCH,
     PROTO_VERB_STATS,
+    PROTO_VERB_NOTE,
+    PROTO_VERB_NOTES,
 };
 
 #define PROTO_MAX_ARGS 40
@@ -494,6 +500,77 @@ struct wm_progress_query {
  * WM_EINVALID. */
 int proto_progress_build(const struct proto_request *req, const struct proto_env *env,
                          struct wm_progress_query *q, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------- */
+/* Notes: the words beside the figures (section 6, NOTE and NOTES).           */
+/* ------------------------------------------------------------------------- */
+
+#define WM_NOTE_MAX 4000 /* characters (code points) of a note's text */
+
+/* A light of the stoplight model, as judged by the programme manager. */
+enum wm_light { WM_LIGHT_NONE = 0, WM_LIGHT_GREEN, WM_LIGHT_ORANGE, WM_LIGHT_RED };
+
+/* "none", "green", "orange", "red"; "none" for an out-of-range value. Static. */
+const char *proto_light_name(int light);
+
+/* A half-year as one number: year * 2 + half - 1 (2021-H2 is 4043). */
+/* Parse strict YYYY-Hn (n 1 or 2, year 2000-9999) into *period. Returns WM_OK or
+ * WM_EINVALID. */
+int proto_period_parse(const char *s, size_t len, int32_t *period);
+/* Format a period as YYYY-Hn into out (8 bytes incl. NUL). */
+void proto_period_format(int32_t period, char out[8]);
+
+/* One note: the text for the programme (project and category ""), a category or a
+ * project in one half-year, with the programme manager's light, and who wrote it when. */
+struct wm_note {
+    int32_t period;                  /* see proto_period_parse */
+    char project[WM_NAME_MAX + 1];   /* "" unless the note is a project's */
+    char category[WM_NAME_MAX + 1];  /* "" unless the note is a category's */
+    uint8_t light;                   /* enum wm_light */
+    uint8_t light_given;             /* NOTE: 0 when light= was absent (keep the last) */
+    char *text;                      /* owned (malloc), NUL-terminated UTF-8; may hold LF */
+    size_t text_len;                 /* bytes, NUL excluded */
+    char principal[WM_NAME_MAX + 1]; /* who stored it (set by the daemon) */
+    int64_t time;                    /* when, Unix seconds (set by the daemon) */
+    uint64_t version;                /* 1, 2, ... per (period, project, category) */
+};
+
+/*
+ * Build a NOTE request: period= (required, YYYY-Hn), at most one of project= and
+ * category= (name syntax; whether they exist is the store's to check), light=
+ * green|orange|red|none (absent: the last version's light), text= (required; at most WM_NOTE_MAX
+ * characters, UTF-8, LF the only control character, no BSN: see proto_bsn_find).
+ * On WM_OK n->text is a new allocation the caller frees with proto_note_free.
+ * Returns WM_OK, WM_EINVALID (a field missing, unknown or out of its domain; the
+ * message names it), WM_ENOMEM.
+ */
+int proto_note_build(const struct proto_request *req, struct wm_note *n, char *err, size_t errlen);
+/* Free n->text and set it to NULL (n itself is the caller's). NULL n is allowed. */
+void proto_note_free(struct wm_note *n);
+
+/* A validated NOTES request: every filter optional. */
+struct wm_notes_query {
+    int32_t period;                 /* -1: every period */
+    char project[WM_NAME_MAX + 1];  /* "": any */
+    char category[WM_NAME_MAX + 1]; /* "": any */
+};
+
+/* Build a NOTES request: period=, project=, category= (all optional). Returns WM_OK or
+ * WM_EINVALID. */
+int proto_notes_build(const struct proto_request *req, struct wm_notes_query *q, char *err,
+                      size_t errlen);
+
+/* Append one NOTES row: "ROW period=... project=<p|-> category=<c|-> light=...
+ * version=<n> principal=... at=<YYYY-MM-DDTHH:MM:SSZ> text=...\n", values escaped.
+ * Returns WM_OK or WM_ENOMEM. */
+int proto_fmt_note(struct wm_buf *out, const struct wm_note *n);
+
+/*
+ * The protocol's BSN rule (section 4) over free text: 1 when s (n bytes) holds nine
+ * digits that pass the eleven-test (elfproef) standing alone (not inside a longer run
+ * of digits) or grouped 3-3-3 or 4-2-3 with '.', '-' or ' ' between the groups; else 0.
+ */
+int proto_bsn_find(const char *s, size_t n);
 
 /* ------------------------------------------------------------------------- */
 /* Responses.                                                                 */

@@ -18,7 +18,8 @@ static const struct {
     {"COUNT", PROTO_VERB_COUNT},       {"PROGRESS", PROTO_VERB_PROGRESS},
     {"PROJECT", PROTO_VERB_PROJECT},   {"PROGRAM", PROTO_VERB_PROGRAM},
     {"PROJECTS", PROTO_VERB_PROJECTS}, {"WATCH", PROTO_VERB_WATCH},
-    {"STATS", PROTO_VERB_STATS},
+    {"STATS", PROTO_VERB_STATS},       {"NOTE", PROTO_VERB_NOTE},
+    {"NOTES", PROTO_VERB_NOTES},
 };
 
 void proto_request_init(struct proto_request *req)
@@ -140,7 +141,11 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
         val = eq + 1;
         vlen = n - klen - 1;
     }
-    rc = proto_unescape(val, val, vlen, &vdec, why, sizeof(why));
+    /* NOTE's text is the one value that may hold line breaks. */
+    if (req->verb == PROTO_VERB_NOTE && a->key != NULL && strcmp(a->key, "text") == 0)
+        rc = proto_unescape_text(val, val, vlen, &vdec, why, sizeof(why));
+    else
+        rc = proto_unescape(val, val, vlen, &vdec, why, sizeof(why));
     if (rc != WM_OK) {
         quote_raw(q, sizeof(q), raw + (val - tok), vlen);
         /* Never echo a secret or a person value, not even a broken one. */

@@ -73,8 +73,8 @@ int proto_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
-int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char *err,
-                   size_t errlen)
+static int unescape(char *dst, const char *src, size_t len, size_t *out_len, int allow_lf,
+                    char *err, size_t errlen)
 {
     size_t i = 0, o = 0;
     int hi, lo;
@@ -98,7 +98,7 @@ int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char
             proto_errf(err, errlen, "NUL byte in value");
             return WM_ESYNTAX;
         }
-        if (c < 0x20 || c == 0x7f) {
+        if ((c < 0x20 && !(c == '\n' && allow_lf)) || c == 0x7f) {
             proto_errf(err, errlen, "control character 0x%02X in value", c);
             return WM_ESYNTAX;
         }
@@ -121,6 +121,18 @@ int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char
     if (out_len)
         *out_len = o;
     return WM_OK;
+}
+
+int proto_unescape(char *dst, const char *src, size_t len, size_t *out_len, char *err,
+                   size_t errlen)
+{
+    return unescape(dst, src, len, out_len, 0, err, errlen);
+}
+
+int proto_unescape_text(char *dst, const char *src, size_t len, size_t *out_len, char *err,
+                        size_t errlen)
+{
+    return unescape(dst, src, len, out_len, 1, err, errlen);
 }
 
 static int needs_escape(unsigned char c)

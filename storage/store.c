@@ -20,7 +20,7 @@ static const char *const dbi_names[STORE_DBI_COUNT_] = {
     [STORE_DBI_META] = "meta",         [STORE_DBI_EVENTS] = "events",
     [STORE_DBI_IDS] = "ids",           [STORE_DBI_RETRACTED] = "retracted",
     [STORE_DBI_PROJECTS] = "projects", [STORE_DBI_NAMES] = "names",
-    [STORE_DBI_ROLLUP] = "rollup",
+    [STORE_DBI_ROLLUP] = "rollup",     [STORE_DBI_NOTES] = "notes",
 };
 
 /* Schema 1 kept the person layer in these DBIs; schema 2 rebuilds it in memory. */

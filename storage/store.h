@@ -48,6 +48,7 @@ enum store_op {
                              name another principal's event */
     STORE_OP_PROJECT = 3, /* u.project: create or update (category required on create) */
     STORE_OP_PROGRAM = 4, /* u.project with name "*": program period and targets */
+    STORE_OP_NOTE = 5,    /* u.note: a new version of a note (its text owned by the item) */
 };
 
 /* One write of a batch, with its outcome filled in by store_apply. */
@@ -58,12 +59,14 @@ struct store_item {
         struct wm_event event;
         struct wm_retract retract;
         struct wm_project project;
+        struct wm_note note;
     } u;
     /* outcome */
     int result;    /* WM_OK, or WM_EUNKNOWN_PROJECT, WM_ECONFLICT, WM_ENOT_FOUND,
                       WM_EINVALID, WM_EDENIED, WM_ESTORAGE, ... */
     uint8_t dup;   /* EVENT/RETRACT with result WM_OK: 1 when it was already stored */
-    uint64_t seq;  /* EVENT/RETRACT with result WM_OK: the (original) seq */
+    uint64_t seq;  /* EVENT/RETRACT with result WM_OK: the (original) seq; NOTE: the
+                      note's version */
     char err[192]; /* message when result != WM_OK, naming the field and value */
 };
 
@@ -78,6 +81,27 @@ struct store_item {
  * item's result is WM_ESTORAGE with a message.
  */
 int store_apply(struct store *s, struct store_item *items, size_t n);
+
+/* Free what an item owns (a NOTE's text) once its outcome has been answered. The item
+ * can then be reused. */
+void store_item_release(struct store_item *it);
+
+/* The notes a NOTES query answers: the latest version per (period, category,
+ * project), in that order. Each note's text is owned by the list. */
+struct store_note_list {
+    struct wm_note *v;
+    size_t n, cap;
+};
+
+/*
+ * NOTES (PROTOCOL.md section 6): fills out (free with store_note_list_free, also
+ * after an error) with the latest version of every note q selects. Returns WM_OK,
+ * WM_EIO or WM_ENOMEM; err says why.
+ */
+int store_notes(struct store *s, const struct wm_notes_query *q, struct store_note_list *out,
+                char *err, size_t errlen);
+/* Free a list's notes and storage; the list is empty afterwards. */
+void store_note_list_free(struct store_note_list *l);
 
 /*
  * COUNT (PROTOCOL.md section 5) from rollups: appends the ROW lines ("ROW k=v ...

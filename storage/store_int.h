@@ -40,6 +40,7 @@
  *   projects   name -> u32 project id + project record (ids are dense, from 1)
  *   names      0x01 gemeente -> u32 id; 0x02 u32 id -> gemeente (ids from 1)
  *   rollup     VEC cell key -> u64 counters, see "Rollups" below
+ *   notes      period, category, project, version -> note record (notes.c)
  *
  * Rollups (DBI rollup): [kind VEC=1][type][granularity][time][project u16][gemeente u16]
  * -> u64 count, then one u64 count per value of each enum of the type, in order
@@ -202,6 +203,7 @@ enum store_dbi_id {
     STORE_DBI_PROJECTS,
     STORE_DBI_NAMES,
     STORE_DBI_ROLLUP,
+    STORE_DBI_NOTES,
     STORE_DBI_COUNT_
 };
 
@@ -271,6 +273,11 @@ int store_wtx_put_new(struct store_wtx *w, int dbi, const void *key, size_t klen
                       size_t vlen, MDB_val *old);
 /* Record and translate the result of any other LMDB call (0 gives WM_OK). */
 int store_wtx_lmdb(struct store_wtx *w, int rc);
+
+/* Apply a NOTE item (notes.c): checks its project or category against the registry
+ * (the item's result says when not) and stores the next version, setting it->seq.
+ * Returns WM_OK or an error that fails the batch. */
+int store_note_apply(struct store_wtx *w, struct store_item *it);
 
 /* ---- rollups (rollup.c) ---------------------------------------------------------- */
 

@@ -525,6 +525,9 @@ static int apply_items(struct store_wtx *w, struct store_item *items, size_t n)
         case STORE_OP_PROGRAM:
             ret = apply_program(w, &items[i]);
             break;
+        case STORE_OP_NOTE:
+            ret = store_note_apply(w, &items[i]);
+            break;
         default:
             items[i].result = WM_EINVALID;
             proto_errf(items[i].err, sizeof items[i].err, "unknown store operation %d",
