@@ -404,6 +404,10 @@ int cli_cmd_keygen(struct cli_config *cfg, int argc, char **argv);
 int cli_cmd_import(struct cli_config *cfg, int argc, char **argv);
 /* bench -c -n -P [--seed] [--no-setup]: the load generator (bench.c). */
 int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv);
+/* `werkmonitor note`: a note (NOTE) from a Markdown file (cmd_report.c). */
+int cli_cmd_note(struct cli_config *cfg, int argc, char **argv);
+/* `werkmonitor report`: the monitor as one self-contained HTML file (cmd_report.c). */
+int cli_cmd_report(struct cli_config *cfg, int argc, char **argv);
 
 /* Monotonic time in microseconds. */
 int64_t cli_now_us(void);

@@ -33,6 +33,8 @@ static const char global_help[] =
     "  token new <principal> <role>  make an access token and its tokens-file line\n"
     "  keygen FILE                   make a pseudonym key (32 random bytes, mode 0600)\n"
     "  pseudonym <BSN>|-             print the pseudonym of a BSN (--pseudo-key FILE)\n"
+    "  note --period P FILE          store the words of the monitor for a half-year (admin)\n"
+    "  report -o FILE                write the monitor as one self-contained HTML file\n"
     "  help [command]                this text, or a command's\n"
     "\n"
     "Options (accepted before the command and after it):\n"
@@ -70,7 +72,8 @@ static const struct command commands[] = {
     {"count", cli_cmd_count},   {"progress", cli_cmd_progress},   {"projects", cli_cmd_projects},
     {"stats", cli_cmd_stats},   {"watch", cli_cmd_watch},         {"import", cli_cmd_import},
     {"raw", cli_cmd_raw},       {"bench", cli_cmd_bench},         {"token", cli_cmd_token},
-    {"keygen", cli_cmd_keygen}, {"pseudonym", cli_cmd_pseudonym},
+    {"keygen", cli_cmd_keygen}, {"pseudonym", cli_cmd_pseudonym}, {"note", cli_cmd_note},
+    {"report", cli_cmd_report},
 };
 
 static const struct command *find_command(const char *name)

@@ -281,6 +281,9 @@
     return out;
   }
 
+  // The questions one view asks. `werkmonitor report` (client/cmd_report.c) asks the
+  // same ones over the line protocol and inlines the answers under these paths: keep
+  // the two in step (tests/browser checks that a report draws without a request).
   async function load(view) {
     const asof = view.asof || today();
     const gemeente = view.gemeente.length ? view.gemeente.join(",") : null;
@@ -904,5 +907,7 @@
   }
 
   window.WMMonitor = { parseView, viewSearch, path, markdown, get data() { return lastData; } };
-  start();
+  // Served, the scripts are deferred; inlined in a report they may run before the body.
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

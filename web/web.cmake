@@ -19,6 +19,9 @@ add_custom_command(
 add_library(wmweb STATIC ${CMAKE_BINARY_DIR}/web_files.c)
 target_include_directories(wmweb PUBLIC ${CMAKE_SOURCE_DIR}/web)
 
+# The client's `report` writes the page.
+target_link_libraries(wmclient PUBLIC wmweb)
+
 if(TARGET test_web_files)
   target_link_libraries(test_web_files PRIVATE wmweb)
 endif()
