@@ -46,7 +46,7 @@ static const char count_help[] =
     "Count the events of <type> (started, completed, placed, outflow); retracted events\n"
     "do not count. The arguments are those of the protocol's COUNT:\n"
     "  by=<dim>,<dim>...   one row per group: project, category, scope, gemeente, year,\n"
-    "                      quarter, month and the type's own fields (kind, doelgroep,\n"
+    "                      halfyear, quarter, month and the type's own fields (kind, doelgroep,\n"
     "                      benefit, result, sector, contract, durable, reason)\n"
     "  from=, to=          an inclusive date range (YYYY-MM-DD)\n"
     "  distinct=person     count people instead of events\n"

@@ -95,7 +95,7 @@ int proto_enum_lookup(const struct proto_enum_field *f, const char *value)
 static const char *const fixed_dims[WM_DIM_ENUM0] = {
     [WM_DIM_PROJECT] = "project",   [WM_DIM_CATEGORY] = "category", [WM_DIM_SCOPE] = "scope",
     [WM_DIM_GEMEENTE] = "gemeente", [WM_DIM_YEAR] = "year",         [WM_DIM_QUARTER] = "quarter",
-    [WM_DIM_MONTH] = "month",
+    [WM_DIM_MONTH] = "month",       [WM_DIM_HALFYEAR] = "halfyear",
 };
 
 const char *proto_dim_name(int type, int dim)

@@ -438,6 +438,7 @@ enum wm_dim {
     WM_DIM_YEAR,
     WM_DIM_QUARTER,
     WM_DIM_MONTH,
+    WM_DIM_HALFYEAR,
     WM_DIM_ENUM0,
     WM_DIM_ENUM1,
     WM_DIM_ENUM2,
@@ -453,7 +454,8 @@ struct wm_filter {
     size_t n;
     /* project, category, gemeente: the names (borrowed from the request) */
     const char *str[WM_MAX_FILTER_VALUES];
-    /* year: the year; quarter: year * 4 + q - 1; month: year * 12 + m - 1 */
+    /* year: the year; quarter: year * 4 + q - 1; month: year * 12 + m - 1;
+     * halfyear: year * 2 + n - 1 (as proto_period_parse) */
     int32_t num[WM_MAX_FILTER_VALUES];
     /* scope and ENUM0..2: bit i set when value index i is allowed */
     uint32_t mask;
@@ -479,7 +481,7 @@ int proto_dim_lookup(int type, const char *name);
  * dimensions (each at most once); from=, to= dates (from <= to); distinct=person;
  * any other key must be a dimension of the type, whose comma-separated values are
  * validated (gemeente against env, enums against their domain, scope regional|local,
- * year/quarter/month syntax, project/category name syntax). String filter values
+ * year/quarter/month/halfyear syntax, project/category name syntax). String filter values
  * point into req: the query is valid while req is unchanged. To give each value of a
  * comma list its own NUL-terminated string, the commas are turned into NULs in req's
  * buffer (so proto_request_get then sees only the first element of such a list);

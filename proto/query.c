@@ -74,6 +74,10 @@ static int filter_add(const struct proto_env *env, const struct proto_type_desc 
             return bad(key, "want YYYY-MM", val, len, err, errlen);
         num = year * 12 + (val[5] - '0') * 10 + (val[6] - '0') - 1;
         break;
+    case WM_DIM_HALFYEAR:
+        if (proto_period_parse(val, len, &num) != WM_OK)
+            return bad(key, "want YYYY-H1 or YYYY-H2", val, len, err, errlen);
+        break;
     case WM_DIM_SCOPE:
         rc = proto_choice(key, scopes, 2, val, err, errlen);
         if (rc < 0)
@@ -89,7 +93,8 @@ static int filter_add(const struct proto_env *env, const struct proto_type_desc 
         return WM_OK;
     }
     }
-    if (dim == WM_DIM_YEAR || dim == WM_DIM_QUARTER || dim == WM_DIM_MONTH)
+    if (dim == WM_DIM_YEAR || dim == WM_DIM_QUARTER || dim == WM_DIM_MONTH ||
+        dim == WM_DIM_HALFYEAR)
         for (i = 0; i < f->n; i++)
             if (f->num[i] == num)
                 return WM_OK;

@@ -156,12 +156,12 @@ static int resolve_filters(struct count_ctx *c, char *err, size_t errlen)
     return WM_OK;
 }
 
-/* Narrow [a, b] to the periods a year, quarter or month filter allows. */
+/* Narrow [a, b] to the periods a year, quarter, month or half-year filter allows. */
 static void narrow_dates(struct count_ctx *c)
 {
-    static const int dims[3] = {WM_DIM_YEAR, WM_DIM_QUARTER, WM_DIM_MONTH};
+    static const int dims[4] = {WM_DIM_YEAR, WM_DIM_QUARTER, WM_DIM_MONTH, WM_DIM_HALFYEAR};
 
-    for (int d = 0; d < 3; d++) {
+    for (int d = 0; d < 4; d++) {
         const struct wm_filter *f = &c->q->filter[dims[d]];
         int32_t lo = INT32_MAX, hi = INT32_MIN;
         if (!f->active)
@@ -174,6 +174,9 @@ static void narrow_dates(struct count_ctx *c)
             } else if (d == 1) {
                 first = store_unit_first(STORE_GRAN_MONTH, v / 4 * 12 + v % 4 * 3);
                 last = store_unit_last(STORE_GRAN_MONTH, v / 4 * 12 + v % 4 * 3 + 2);
+            } else if (d == 3) {
+                first = store_unit_first(STORE_GRAN_MONTH, v / 2 * 12 + v % 2 * 6);
+                last = store_unit_last(STORE_GRAN_MONTH, v / 2 * 12 + v % 2 * 6 + 5);
             } else {
                 first = store_unit_first(STORE_GRAN_MONTH, v);
                 last = store_unit_last(STORE_GRAN_MONTH, v);
@@ -196,15 +199,15 @@ static int num_in(const struct wm_filter *f, int32_t v)
     return 0;
 }
 
-/* The period of a cell or entry: year, quarter index, month index (-1 when the unit
- * is coarser). */
+/* The period of a cell or entry: year, quarter index, month index and half-year index
+ * (-1 when the unit is coarser). */
 struct period {
-    int32_t year, quarter, month;
+    int32_t year, quarter, month, halfyear;
 };
 
 static struct period unit_period(int gran, int32_t unit)
 {
-    struct period p = {unit, -1, -1};
+    struct period p = {unit, -1, -1, -1};
 
     if (gran == STORE_GRAN_DAY)
         unit = store_time_unit(unit, STORE_GRAN_MONTH);
@@ -212,6 +215,7 @@ static struct period unit_period(int gran, int32_t unit)
         p.year = unit / 12;
         p.month = unit;
         p.quarter = p.year * 4 + unit % 12 / 3;
+        p.halfyear = p.year * 2 + unit % 12 / 6;
     }
     return p;
 }
@@ -222,7 +226,8 @@ static int period_ok(const struct count_ctx *c, const struct period *p)
 
     return num_in(&q->filter[WM_DIM_YEAR], p->year) &&
            num_in(&q->filter[WM_DIM_QUARTER], p->quarter) &&
-           num_in(&q->filter[WM_DIM_MONTH], p->month);
+           num_in(&q->filter[WM_DIM_MONTH], p->month) &&
+           num_in(&q->filter[WM_DIM_HALFYEAR], p->halfyear);
 }
 
 /* Filters on project (incl. category, scope), gemeente and enums. */
@@ -266,6 +271,9 @@ static void group_vals(const struct count_ctx *c, uint32_t project, uint32_t gem
             break;
         case WM_DIM_MONTH:
             vals[i] = (uint32_t)p->month;
+            break;
+        case WM_DIM_HALFYEAR:
+            vals[i] = (uint32_t)p->halfyear;
             break;
         default:
             vals[i] = enums[c->q->by[i] - WM_DIM_ENUM0];
@@ -389,7 +397,8 @@ static int count_rollups(struct count_ctx *c)
     struct store_span spans[5];
     size_t nspans;
     int used, nused = enums_used(c, &used);
-    int month_mode = uses_dim(c->q, WM_DIM_MONTH) || uses_dim(c->q, WM_DIM_QUARTER);
+    int month_mode = uses_dim(c->q, WM_DIM_MONTH) || uses_dim(c->q, WM_DIM_QUARTER) ||
+                     uses_dim(c->q, WM_DIM_HALFYEAR);
     MDB_cursor *cur = NULL;
     int rc, ret = WM_OK;
 
@@ -436,12 +445,12 @@ static int distinct_person(struct count_ctx *c, uint32_t pid, int timed)
     for (uint32_t i = 0; i < p->n; i++) {
         const struct store_pentry *e = &p->e[i];
         uint32_t vals[WM_DIM_COUNT_];
-        struct period per = {0, 0, 0};
+        struct period per = {0, 0, 0, 0};
         int ret;
         if (e->type != c->q->type || e->date < c->a || e->date > c->b ||
             !dims_ok(c, e->project, e->gemeente, e->enums))
             continue;
-        /* the entry's year, quarter and month, when the query uses them */
+        /* the entry's year, quarter, month and half-year, when the query uses them */
         if (timed) {
             per = unit_period(STORE_GRAN_DAY, e->date);
             if (!period_ok(c, &per))
@@ -463,7 +472,7 @@ static int count_distinct(struct count_ctx *c)
     const struct store_people *pl = &c->s->people;
     int y1 = store_time_unit(c->a, STORE_GRAN_YEAR), y2 = store_time_unit(c->b, STORE_GRAN_YEAR);
     int timed = uses_dim(c->q, WM_DIM_YEAR) || uses_dim(c->q, WM_DIM_QUARTER) ||
-                uses_dim(c->q, WM_DIM_MONTH);
+                uses_dim(c->q, WM_DIM_MONTH) || uses_dim(c->q, WM_DIM_HALFYEAR);
     uint8_t *seen;
     int ret = WM_OK;
 
@@ -527,6 +536,9 @@ static const char *dim_text(const struct count_ctx *c, int dim, uint32_t val, ch
         return buf;
     case WM_DIM_MONTH:
         snprintf(buf, 16, "%04u-%02u", val / 12, val % 12 + 1);
+        return buf;
+    case WM_DIM_HALFYEAR:
+        snprintf(buf, 16, "%04u-H%u", val / 2, val % 2 + 1);
         return buf;
     default: {
         const struct proto_enum_field *f = c->td->enums[dim - WM_DIM_ENUM0];
