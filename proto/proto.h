@@ -492,14 +492,20 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
                       struct wm_count_query *q, char *err, size_t errlen);
 
 /* A validated PROGRESS request. */
+#define WM_MAX_PROGRESS_GEMEENTEN 64
+
 struct wm_progress_query {
     int32_t asof;         /* days; env->today when not given */
     const char *category; /* NULL = all; borrowed from the request */
     const char *project;  /* NULL = all; borrowed from the request */
+    /* gemeente=: count only these municipalities' events (0: all); the names are the
+     * env's configured ones, each once */
+    size_t ngemeente;
+    const char *gemeente[WM_MAX_PROGRESS_GEMEENTEN];
 };
 
-/* Build a PROGRESS query: asof=, category=, project= (all optional). Returns WM_OK or
- * WM_EINVALID. */
+/* Build a PROGRESS query: asof=, category=, project=, gemeente= (a comma list of
+ * configured municipalities; all optional). Returns WM_OK or WM_EINVALID. */
 int proto_progress_build(const struct proto_request *req, const struct proto_env *env,
                          struct wm_progress_query *q, char *err, size_t errlen);
 

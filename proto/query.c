@@ -249,6 +249,7 @@ int proto_progress_build(const struct proto_request *req, const struct proto_env
     q->asof = env->today;
     q->category = NULL;
     q->project = NULL;
+    q->ngemeente = 0;
     if ((rc = proto_request_no_extra(req, 0, err, errlen)) != WM_OK)
         return rc;
     for (i = 0; i < req->nargs; i++) {
@@ -264,6 +265,26 @@ int proto_progress_build(const struct proto_request *req, const struct proto_env
                 q->category = a->val;
             else
                 q->project = a->val;
+        } else if (strcmp(a->key, "gemeente") == 0) {
+            char *list = split_list(req, a);
+            size_t off, len, k;
+            for (off = 0; off <= a->val_len; off += len + 1) {
+                len = strlen(list + off);
+                rc = proto_choice("gemeente", env->gemeenten, env->n_gemeenten, list + off, err,
+                                  errlen);
+                if (rc < 0)
+                    return rc;
+                for (k = 0; k < q->ngemeente && q->gemeente[k] != env->gemeenten[rc]; k++)
+                    ;
+                if (k < q->ngemeente)
+                    continue;
+                if (q->ngemeente == WM_MAX_PROGRESS_GEMEENTEN) {
+                    proto_errf(err, errlen, "gemeente: more than %d values",
+                               WM_MAX_PROGRESS_GEMEENTEN);
+                    return WM_EINVALID;
+                }
+                q->gemeente[q->ngemeente++] = env->gemeenten[rc];
+            }
         } else {
             proto_errf(err, errlen, "unknown field %s for PROGRESS", a->key);
             return WM_EINVALID;
