@@ -263,7 +263,9 @@ static const char report_help[] =
     "it opens, prints (A4) and reads the same without a server or a network. The figures\n"
     "are those of --asof (default: today), the period's realisation and notes beside them\n"
     "(default period: the half-year of --asof), for --gemeente (default: all). It asks the\n"
-    "questions the page asks (PROJECTS, PROGRESS, COUNT, NOTES) over the line protocol.\n";
+    "questions the page asks (PROJECTS, PROGRESS, COUNT, NOTES) over the line protocol.\n"
+    "  -o, --output FILE   where to write it (- for standard output); written whole or not\n"
+    "                      at all (through a temporary file)\n";
 
 /* The view, resolved as the page resolves it (web/monitor.js: parseView, resolvePeriod). */
 struct view {
