@@ -309,7 +309,9 @@
       want.tCompleted = api(path("/v1/count", { type: "completed", scope: "regional", ...span, result: COMPLETED_RESULTS }));
       want.tPlaced = api(path("/v1/count", { type: "placed", distinct: "person", scope: "regional", ...span }));
     }
-    if (period && period.half) want.notes = api(path("/v1/notes", { period: period.half }));
+    // Without the words the figures still stand: a failed notes request is said, not fatal.
+    if (period && period.half)
+      want.notes = api(path("/v1/notes", { period: period.half })).catch((e) => ({ rows: [], error: e.message }));
     // The programme's cumulative line: its rows at the programme's start and at every
     // quarter end up to the stand-per date (any project filter gives the programme
     // rows; the first project keeps the answers small).
@@ -436,9 +438,11 @@
         h("p", { class: "telt" }, ind.counts)));
     }
     const note = notes.find((n) => !n.project && !n.category);
-    $("programma-notitie").replaceChildren(...(note
-      ? [h("h3", { class: "met-oordeel" }, "Algemeen", judged(note)), noteBlock(note, "programma-notitie")].filter(Boolean)
-      : []));
+    const problem = d.notes && d.notes.error
+      ? h("p", { class: "let-op" }, `De toelichtingen konden niet worden geladen: ${d.notes.error}.`) : null;
+    $("programma-notitie").replaceChildren(...[problem, ...(note
+      ? [h("h3", { class: "met-oordeel" }, "Algemeen", judged(note)), noteBlock(note, "programma-notitie")]
+      : [])].filter(Boolean));
   }
 
   function indicatorCell(key, r, ind, perN, d) {

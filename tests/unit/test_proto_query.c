@@ -112,7 +112,7 @@ static void test_type_tables(void **state)
 static void test_dims(void **state)
 {
     static const char *const fixed[] = {"project", "category", "scope", "gemeente",
-                                        "year",    "quarter",  "month"};
+                                        "year",    "quarter",  "month", "halfyear"};
     int t, d;
 
     (void)state;
