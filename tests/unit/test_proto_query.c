@@ -185,9 +185,9 @@ static void test_count_by_every_dim(void **state)
     assert_int_equal(q.by[2], WM_DIM_QUARTER);
     assert_int_equal(q.by[3], WM_DIM_ENUM0);
     assert_int_equal(q.by[4], WM_DIM_PROJECT);
-    /* All ten at once. */
+    /* All eleven at once. */
     assert_int_equal(count("COUNT placed by=project,category,scope,gemeente,year,quarter,month,"
-                           "sector,contract,durable",
+                           "halfyear,sector,contract,durable",
                            &q),
                      WM_OK);
     assert_int_equal(q.nby, WM_DIM_COUNT_);

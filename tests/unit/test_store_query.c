@@ -278,6 +278,9 @@ static const char *ev_dim(const struct wm_event *ev, int dim, char *buf)
     case WM_DIM_MONTH:
         sprintf(buf, "%04d-%02d", y, m);
         return buf;
+    case WM_DIM_HALFYEAR:
+        sprintf(buf, "%04d-H%d", y, m <= 6 ? 1 : 2);
+        return buf;
     default:
         return proto_type_desc(ev->type)
             ->enums[dim - WM_DIM_ENUM0]
@@ -319,6 +322,10 @@ static int ev_matches(const struct wm_event *ev, const struct wm_count_query *q)
             break;
         case WM_DIM_MONTH:
             if (!num_in(f, y * 12 + m - 1))
+                return 0;
+            break;
+        case WM_DIM_HALFYEAR:
+            if (!num_in(f, y * 2 + (m > 6)))
                 return 0;
             break;
         default:
@@ -481,6 +488,9 @@ static void random_query(struct wm_count_query *q)
                 break;
             case WM_DIM_MONTH:
                 f->num[f->n++] = y * 12 + rn(12);
+                break;
+            case WM_DIM_HALFYEAR:
+                f->num[f->n++] = y * 2 + rn(2);
                 break;
             default:
                 f->mask |= 1u << rn(td->enums[dim - WM_DIM_ENUM0]->nvalues);
