@@ -492,7 +492,7 @@ static const struct http_route {
 } http_routes[] = {
     {"/healthz", 0, http_api_healthz},        {"/readyz", 0, http_api_readyz},
     {"/metrics", 1, http_api_metrics},        {"/v1/totals", 1, http_api_totals},
-    {"/v1/totals/stream", 1, http_sse_start},
+    {"/v1/totals/stream", 1, http_sse_start}, {"/v1/notes", 1, http_api_notes},
 };
 
 static const char *http_method_name(enum evhttp_cmd_type m)
@@ -590,6 +590,8 @@ static void http_on_request(struct evhttp_request *req, void *arg)
         rt->fn(&r);
         return;
     }
+    if (http_web_serve(&r))
+        return;
     proto_quote(path, sizeof(path), uri, r.path_len);
     http_reply_err(&r, WM_ENOT_FOUND, "no such path '%s' (see proto/HTTP.md)", path);
 }

@@ -150,6 +150,17 @@ void http_conn_forever(struct http_req *r);
 /* GET /v1/totals. */
 void http_api_totals(struct http_req *r);
 
+/* ---- http_web.c --------------------------------------------------------- */
+
+/* Answer a GET or HEAD of the monitor page ("/") or one of its files, embedded by
+ * wmweb, with a Content-Security-Policy that allows nothing from elsewhere. Returns 1
+ * when answered, 0 when the path is none of them (nothing sent). No token needed: the
+ * page asks for one itself, the data it reads needs it. */
+int http_web_serve(struct http_req *r);
+/* /v1/notes?period=&project=&category=: NOTES as JSON rows (null for "-"); none for
+ * a principal bound to a gemeente. */
+void http_api_notes(struct http_req *r);
+
 /* The totals as {"seq":...} into out (reset first) and *seq. Returns WM_OK, or an
  * error from store_totals (logged). */
 int http_totals_json(struct server *srv, struct wm_buf *out, uint64_t *seq);

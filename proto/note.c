@@ -185,15 +185,21 @@ int proto_notes_build(const struct proto_request *req, struct wm_notes_query *q,
     return get_name(req, "category", q->category, err, errlen);
 }
 
-int proto_fmt_note(struct wm_buf *out, const struct wm_note *n)
+void proto_utc_format(int64_t t, char out[24])
 {
-    char period[8], at[32];
-    time_t t = (time_t)n->time;
+    time_t tt = (time_t)t;
     struct tm tm;
 
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 24, "-");
+}
+
+int proto_fmt_note(struct wm_buf *out, const struct wm_note *n)
+{
+    char period[8], at[24];
+
     proto_period_format(n->period, period);
-    if (gmtime_r(&t, &tm) == NULL || strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(at, sizeof at, "-");
+    proto_utc_format(n->time, at);
     wm_buf_puts(out, "ROW");
     proto_fmt_pair(out, "period", period);
     proto_fmt_pair(out, "project", n->project[0] ? n->project : "-");

@@ -568,6 +568,9 @@ struct wm_notes_query {
 int proto_notes_build(const struct proto_request *req, struct wm_notes_query *q, char *err,
                       size_t errlen);
 
+/* Format Unix seconds as UTC "YYYY-MM-DDTHH:MM:SSZ" into out ("-" when out of range). */
+void proto_utc_format(int64_t t, char out[24]);
+
 /* Append one NOTES row: "ROW period=... project=<p|-> category=<c|-> light=...
  * version=<n> principal=... at=<YYYY-MM-DDTHH:MM:SSZ> text=...\n", values escaped.
  * Returns WM_OK or WM_ENOMEM. */

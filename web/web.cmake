@@ -19,7 +19,8 @@ add_custom_command(
 add_library(wmweb STATIC ${CMAKE_BINARY_DIR}/web_files.c)
 target_include_directories(wmweb PUBLIC ${CMAKE_SOURCE_DIR}/web)
 
-# The client's `report` writes the page.
+# The daemon serves the page at GET /; the client's `report` writes it.
+target_link_libraries(wmdaemon PUBLIC wmweb)
 target_link_libraries(wmclient PUBLIC wmweb)
 
 if(TARGET test_web_files)
