@@ -775,6 +775,8 @@
     } catch (e) {
       showProblem(`De cijfers konden niet worden geladen: ${e.message}.`);
       document.body.dataset.fout = e.message;
+      // A monitor on a wall recovers by itself when the server is back.
+      if (!REPORT) setTimeout(refresh, 15000);
     } finally {
       loading = false;
       document.body.classList.remove("bezig");
