@@ -768,6 +768,7 @@
         fillPeriods(view, d.asof, d.program);
         $("k-stand").value = d.asof;
         showProblem(current.problems.length ? `Niet alles in de link is gebruikt: ${current.problems.join("; ")}.` : null);
+        delete document.body.dataset.fout;
         lastLoad = Date.now();
         if (!REPORT) $("live-tekst").textContent = `bijgewerkt om ${clock(new Date())}` + (streamUp ? " · live" : "");
         document.body.dataset.geladen = String(lastLoad);
