@@ -217,7 +217,8 @@ class HttpOpenTest(HttpCase):
         self.assertEqual(r2.json()["seq"], r.json()["seq"] + 1)
 
     def test_unknown_path_is_404(self):
-        for path in ("/", "/v1", "/v1/totals/", "/v1/nope", "/healthz/x", "/v1/totals%20"):
+        # "/" is the monitor page (test_http_web)
+        for path in ("/v1", "/v1/totals/", "/v1/nope", "/healthz/x", "/v1/totals%20", "/index"):
             self.assertHttpErr(self.get(path), 404, "not-found", "no such path")
 
     def test_other_methods_are_405(self):
