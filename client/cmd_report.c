@@ -18,30 +18,6 @@
 
 enum { OPT_PERIOD = 1, OPT_PROJECT, OPT_CATEGORY, OPT_LIGHT, OPT_ASOF, OPT_GEMEENTE, OPT_OUT };
 
-static const char options_help[] =
-    "Options of every command: --host, --port, --token, --token-file, --tls, --ca, --timeout\n"
-    "(see 'werkmonitor --help').\n";
-
-/* Parse a command's arguments; -1 to go on, else the exit status (help printed, or a
- * usage error reported). */
-static int begin(struct cli_args *a, struct cli_config *cfg, const char *cmd, int argc, char **argv,
-                 const struct cli_optdef *defs, size_t ndefs, const char *help)
-{
-    if (cli_args_parse(a, cmd, argc, argv, defs, ndefs, cfg) != WM_OK)
-        return CLI_EXIT_USAGE;
-    if (a->help) {
-        fputs(help, stdout);
-        fputs(options_help, stdout);
-        cli_args_free(a);
-        return CLI_EXIT_OK;
-    }
-    if (cli_config_finish(cfg) != WM_OK) {
-        cli_args_free(a);
-        return CLI_EXIT_USAGE;
-    }
-    return -1;
-}
-
 static const char *opt_value(const struct cli_args *a, int id)
 {
     const char *v = NULL;
@@ -181,7 +157,7 @@ int cli_cmd_note(struct cli_config *cfg, int argc, char **argv)
     const char *period, *project, *category, *light;
     char *text = NULL;
     size_t len = 0;
-    int ex = begin(&a, cfg, "note", argc, argv, defs, 4, note_help), rc;
+    int ex = cli_cmd_begin(&a, cfg, "note", argc, argv, defs, 4, note_help), rc;
 
     if (ex >= 0)
         return ex;
@@ -230,7 +206,7 @@ int cli_cmd_note(struct cli_config *cfg, int argc, char **argv)
     }
     rc = cli_request(&c, req.data, &r);
     if (rc != WM_OK) {
-        ex = cli_report_conn_error(&c, rc);
+        ex = cli_report_lost(&c, rc);
     } else if (cli_reply_is_err(&r)) {
         fprintf(stderr, "%s\n", r.line);
         if (strncmp(r.line, "ERR too-long", 12) == 0)
@@ -318,7 +294,7 @@ static int question(struct report *rp, const char *base, const char *verb,
         goto oom;
     rc = cli_request(&rp->conn, line.data, &r);
     if (rc != WM_OK) {
-        ret = cli_report_conn_error(&rp->conn, rc);
+        ret = cli_report_lost(&rp->conn, rc);
         goto out;
     }
     if (cli_reply_is_err(&r)) {
@@ -671,7 +647,7 @@ int cli_cmd_report(struct cli_config *cfg, int argc, char **argv)
     struct view v;
     struct wm_buf page = {0};
     const char *out;
-    int ex = begin(&a, cfg, "report", argc, argv, defs, 4, report_help), rc;
+    int ex = cli_cmd_begin(&a, cfg, "report", argc, argv, defs, 4, report_help), rc;
 
     if (ex >= 0)
         return ex;
