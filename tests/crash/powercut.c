@@ -1,0 +1,621 @@
+/*
+ * powercut: an LD_PRELOAD interposer that simulates a power cut under a process. It
+ * watches the writes and syncs to regular files below WM_PC_DIR, keeps the last
+ * durable content of every 512-byte sector written since the file's last sync, and at
+ * a chosen moment puts back what a power cut could have lost, then kills the process.
+ *
+ * Environment:
+ *   WM_PC_DIR          watch regular files below this directory (unset: do nothing)
+ *   WM_PC_AFTER_MS     cut the power at the first watched call this many ms after start
+ *                      (unset or 0: never)
+ *   WM_PC_SEED         seed of every random choice (default 1)
+ *   WM_PC_MODE         what becomes of the writes not yet durable: "drop" (all lost),
+ *                      "tear" (each sector kept or lost at random, a file extended since
+ *                      its sync keeps or loses its new size), "keep" (none lost, like
+ *                      SIGKILL); default tear
+ *   WM_PC_IGNORE_SYNC  1: no sync makes anything durable, a disk that ignores flushes
+ *                      (the tests' negative control: it must lose acknowledged writes)
+ *   WM_PC_LOG          append one line describing the cut to this file
+ *
+ * Durable: a write through a descriptor opened with O_DSYNC or O_SYNC (LMDB writes its
+ * meta pages so), every write to a file before fsync/fdatasync/syncfs/sync on it
+ * returns, and msync(MS_SYNC) of a shared mapping of it. The cut lands on a watched
+ * call, in one of three places: before it, inside it (a write: a sector-aligned prefix
+ * is written), or after it. Writes made through a writable mapping are not seen (LMDB
+ * runs without MDB_WRITEMAP), nor are directory entries (a new file's name).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PC_SECTOR 512
+#define PC_MAX_FILES 64
+#define PC_MAX_MAPS 64
+
+/* A watched file: its identity, path, and size at its last sync. */
+struct pc_file {
+    dev_t dev;
+    ino_t ino;
+    char path[PATH_MAX];
+    off_t durable_size;
+    int rfd; /* read-only descriptor: the writer's may be write-only (LMDB's meta one) */
+};
+
+/* The durable content of one sector written since its file's last sync. */
+struct pc_sector {
+    int file;
+    off_t sector;
+    size_t len; /* bytes of the sector that existed in the file (0: beyond its end) */
+    unsigned char data[PC_SECTOR];
+};
+
+/* A shared mapping of a watched file, for msync. */
+struct pc_map {
+    char *addr;
+    size_t len;
+    int file;
+};
+
+static pthread_mutex_t pc_lock = PTHREAD_MUTEX_INITIALIZER;
+static int pc_on = -1; /* -1: not initialised yet */
+static char pc_dir[PATH_MAX];
+static size_t pc_dirlen;
+static int64_t pc_cut_at_ns; /* 0: never */
+static uint64_t pc_rng;
+static enum { PC_DROP, PC_TEAR, PC_KEEP } pc_mode = PC_TEAR;
+static int pc_ignore_sync;
+static const char *pc_log;
+static unsigned long pc_calls;
+
+static struct pc_file pc_files[PC_MAX_FILES];
+static int pc_nfiles;
+static struct pc_sector *pc_sectors;
+static size_t pc_nsectors, pc_capsectors;
+static struct pc_map pc_maps[PC_MAX_MAPS];
+static int pc_nmaps;
+
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
+static int (*real_syncfs)(int);
+static void (*real_sync)(void);
+static int (*real_msync)(void *, size_t, int);
+static int (*real_ftruncate)(int, off_t);
+static int (*real_ftruncate64)(int, off_t);
+static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
+static void *(*real_mmap64)(void *, size_t, int, int, int, off_t);
+static int (*real_munmap)(void *, size_t);
+
+#define PC_REAL(name)                                                                              \
+    do {                                                                                           \
+        if (real_##name == NULL)                                                                   \
+            *(void **)&real_##name = dlsym(RTLD_NEXT, #name);                                      \
+    } while (0)
+
+static int64_t pc_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* xorshift64*: small, seedable, good enough for choosing. */
+static uint64_t pc_random(void)
+{
+    pc_rng ^= pc_rng >> 12;
+    pc_rng ^= pc_rng << 25;
+    pc_rng ^= pc_rng >> 27;
+    return pc_rng * 2685821657736338717ull;
+}
+
+static void pc_init(void)
+{
+    const char *dir = getenv("WM_PC_DIR"), *after = getenv("WM_PC_AFTER_MS");
+    const char *seed = getenv("WM_PC_SEED"), *mode = getenv("WM_PC_MODE");
+    const char *ign = getenv("WM_PC_IGNORE_SYNC");
+
+    pc_on = 0;
+    if (dir == NULL || realpath(dir, pc_dir) == NULL)
+        return;
+    pc_dirlen = strlen(pc_dir);
+    if (after != NULL && atol(after) > 0)
+        pc_cut_at_ns = pc_now_ns() + (int64_t)atol(after) * 1000000;
+    pc_rng = seed != NULL && strtoull(seed, NULL, 10) != 0 ? strtoull(seed, NULL, 10) : 1;
+    if (mode != NULL && strcmp(mode, "drop") == 0)
+        pc_mode = PC_DROP;
+    else if (mode != NULL && strcmp(mode, "keep") == 0)
+        pc_mode = PC_KEEP;
+    pc_ignore_sync = ign != NULL && strcmp(ign, "1") == 0;
+    pc_log = getenv("WM_PC_LOG");
+    pc_on = 1;
+}
+
+/* The watched file fd refers to (adding it when new), or -1. Called locked. */
+static int pc_file_of(int fd)
+{
+    char link[64], path[PATH_MAX];
+    struct stat st;
+    ssize_t n;
+
+    if (pc_on < 0)
+        pc_init();
+    if (!pc_on || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    for (int i = 0; i < pc_nfiles; i++) {
+        if (pc_files[i].dev == st.st_dev && pc_files[i].ino == st.st_ino)
+            return i;
+    }
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    n = readlink(link, path, sizeof(path) - 1);
+    if (n <= 0)
+        return -1;
+    path[n] = '\0';
+    if ((size_t)n <= pc_dirlen || strncmp(path, pc_dir, pc_dirlen) != 0 || path[pc_dirlen] != '/')
+        return -1;
+    if (pc_nfiles == PC_MAX_FILES)
+        return -1;
+    pc_files[pc_nfiles].dev = st.st_dev;
+    pc_files[pc_nfiles].ino = st.st_ino;
+    memcpy(pc_files[pc_nfiles].path, path, (size_t)n + 1);
+    pc_files[pc_nfiles].rfd = open(path, O_RDONLY | O_CLOEXEC);
+    /* what a file holds when first seen was made durable by whoever wrote it */
+    pc_files[pc_nfiles].durable_size = st.st_size;
+    return pc_nfiles++;
+}
+
+static struct pc_sector *pc_sector_find(int file, off_t sector)
+{
+    for (size_t i = 0; i < pc_nsectors; i++) {
+        if (pc_sectors[i].file == file && pc_sectors[i].sector == sector)
+            return &pc_sectors[i];
+    }
+    return NULL;
+}
+
+/* Before [off, off+len) of file is written: keep the durable content of each sector
+ * not kept yet. */
+static void pc_save(int file, off_t off, size_t len)
+{
+    if (len == 0)
+        return;
+    for (off_t s = off / PC_SECTOR; s <= (off + (off_t)len - 1) / PC_SECTOR; s++) {
+        struct pc_sector *e;
+        ssize_t n;
+
+        if (pc_sector_find(file, s) != NULL)
+            continue;
+        if (pc_nsectors == pc_capsectors) {
+            size_t cap = pc_capsectors ? pc_capsectors * 2 : 256;
+            struct pc_sector *ns = realloc(pc_sectors, cap * sizeof(*ns));
+            if (ns == NULL)
+                abort();
+            pc_sectors = ns;
+            pc_capsectors = cap;
+        }
+        e = &pc_sectors[pc_nsectors];
+        e->file = file;
+        e->sector = s;
+        n = pread(pc_files[file].rfd, e->data, PC_SECTOR, s * PC_SECTOR);
+        e->len = n > 0 ? (size_t)n : 0;
+        pc_nsectors++;
+    }
+}
+
+/* Everything written to file is durable now (a sync). */
+static void pc_synced(int file, int fd)
+{
+    struct stat st;
+    size_t j = 0;
+
+    if (pc_ignore_sync)
+        return;
+    for (size_t i = 0; i < pc_nsectors; i++) {
+        if (pc_sectors[i].file != file)
+            pc_sectors[j++] = pc_sectors[i];
+    }
+    pc_nsectors = j;
+    if (fd >= 0 ? fstat(fd, &st) == 0 : stat(pc_files[file].path, &st) == 0)
+        pc_files[file].durable_size = st.st_size;
+}
+
+/* [off, off+len) of file is durable now (an O_DSYNC write): its sectors are. */
+static void pc_synced_range(int file, off_t off, size_t len)
+{
+    size_t j = 0;
+
+    if (pc_ignore_sync || len == 0)
+        return;
+    for (size_t i = 0; i < pc_nsectors; i++) {
+        struct pc_sector *e = &pc_sectors[i];
+        if (e->file == file && e->sector >= off / PC_SECTOR &&
+            e->sector <= (off + (off_t)len - 1) / PC_SECTOR)
+            continue;
+        pc_sectors[j++] = *e;
+    }
+    pc_nsectors = j;
+}
+
+static void pc_logf(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    int fd, n;
+
+    if (pc_log == NULL)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fd = open(pc_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    PC_REAL(write);
+    if (real_write(fd, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+        n = 0;
+    close(fd);
+}
+
+/* The power cut: put back what the disk may not have had, then die. Called locked. */
+static void pc_cut(const char *call, const char *where)
+{
+    static const char *const modes[] = {"drop", "tear", "keep"};
+    unsigned long reverted = 0, truncated = 0;
+
+    PC_REAL(pwrite);
+    PC_REAL(ftruncate);
+    PC_REAL(fsync);
+    for (int f = 0; f < pc_nfiles; f++) {
+        int fd = open(pc_files[f].path, O_WRONLY | O_CLOEXEC);
+        struct stat st;
+        int cut_size;
+
+        if (fd < 0)
+            continue;
+        for (size_t i = 0; i < pc_nsectors; i++) {
+            struct pc_sector *e = &pc_sectors[i];
+            static const unsigned char zero[PC_SECTOR];
+            if (e->file != f || pc_mode == PC_KEEP || (pc_mode == PC_TEAR && (pc_random() & 1)))
+                continue;
+            /* a sector beyond the old end reads as zeros once its size survives */
+            if (real_pwrite(fd, e->len > 0 ? e->data : zero, e->len > 0 ? e->len : PC_SECTOR,
+                            e->sector * PC_SECTOR) >= 0)
+                reverted++;
+        }
+        cut_size = pc_mode == PC_DROP || (pc_mode == PC_TEAR && (pc_random() & 1));
+        if (cut_size && fstat(fd, &st) == 0 && st.st_size > pc_files[f].durable_size &&
+            real_ftruncate(fd, pc_files[f].durable_size) == 0)
+            truncated++;
+        real_fsync(fd);
+        close(fd);
+    }
+    pc_logf("powercut: %s %s after %lu calls, mode %s%s: %zu sectors not durable, %lu put back, "
+            "%lu files cut to their durable size\n",
+            where, call, pc_calls, modes[pc_mode], pc_ignore_sync ? " (syncs ignored)" : "",
+            pc_nsectors, reverted, truncated);
+    raise(SIGKILL);
+    _exit(137);
+}
+
+enum pc_where { PC_NONE, PC_BEFORE, PC_INSIDE, PC_AFTER };
+
+/* Whether this call is where the power goes, and where in it. Called locked. */
+static enum pc_where pc_due(int is_write)
+{
+    pc_calls++;
+    if (pc_cut_at_ns == 0 || pc_now_ns() < pc_cut_at_ns)
+        return PC_NONE;
+    switch (pc_random() % (is_write ? 3 : 2)) {
+    case 0:
+        return PC_BEFORE;
+    case 1:
+        return PC_AFTER;
+    default:
+        return PC_INSIDE;
+    }
+}
+
+static int pc_dsync(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl >= 0 && (fl & O_DSYNC) == O_DSYNC;
+}
+
+/* One write of len bytes at off (-1: the file position) through do_write. */
+static ssize_t pc_write(const char *call, int fd, off_t off, size_t len,
+                        ssize_t (*do_write)(int, off_t, size_t, void *), void *arg)
+{
+    enum pc_where where;
+    ssize_t r;
+    int file;
+
+    pthread_mutex_lock(&pc_lock);
+    file = pc_file_of(fd);
+    if (file < 0) {
+        pthread_mutex_unlock(&pc_lock);
+        return do_write(fd, off, len, arg);
+    }
+    where = pc_due(1);
+    if (where == PC_BEFORE)
+        pc_cut(call, "before");
+    {
+        off_t at = off >= 0 ? off : lseek(fd, 0, SEEK_CUR);
+        if (fcntl(fd, F_GETFL) & O_APPEND) {
+            struct stat st;
+            at = fstat(fd, &st) == 0 ? st.st_size : at;
+        }
+        pc_save(file, at, len);
+        if (where == PC_INSIDE) {
+            /* a torn write: a sector-aligned prefix reached the file */
+            size_t part =
+                len > PC_SECTOR ? (size_t)(pc_random() % (len / PC_SECTOR)) * PC_SECTOR : 0;
+            if (part > 0)
+                do_write(fd, off, part, arg);
+            pc_cut(call, "inside");
+        }
+        r = do_write(fd, off, len, arg);
+        if (r > 0 && pc_dsync(fd))
+            pc_synced_range(file, at, (size_t)r);
+    }
+    if (where == PC_AFTER)
+        pc_cut(call, "after");
+    pthread_mutex_unlock(&pc_lock);
+    return r;
+}
+
+/* do_write callbacks: arg is the buffer or the iovec array (with its count). */
+struct pc_iov {
+    const struct iovec *iov;
+    int n;
+};
+
+static ssize_t pc_do_buf(int fd, off_t off, size_t len, void *arg)
+{
+    PC_REAL(write);
+    PC_REAL(pwrite);
+    return off >= 0 ? real_pwrite(fd, arg, len, off) : real_write(fd, arg, len);
+}
+
+/* Write the first len bytes of an iovec array, as one call when len is all of it. */
+static ssize_t pc_do_iov(int fd, off_t off, size_t len, void *arg)
+{
+    const struct pc_iov *v = arg;
+    struct iovec part[64];
+    size_t left = len;
+    int n = 0;
+
+    PC_REAL(writev);
+    PC_REAL(pwritev);
+    for (int i = 0; i < v->n && left > 0 && n < 64; i++) {
+        part[n] = v->iov[i];
+        if (part[n].iov_len > left)
+            part[n].iov_len = left;
+        left -= part[n].iov_len;
+        n++;
+    }
+    if (n == 64 && left > 0) /* more pieces than we copy: the whole call */
+        return off >= 0 ? real_pwritev(fd, v->iov, v->n, off) : real_writev(fd, v->iov, v->n);
+    return off >= 0 ? real_pwritev(fd, part, n, off) : real_writev(fd, part, n);
+}
+
+static size_t pc_iov_len(const struct iovec *iov, int n)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += iov[i].iov_len;
+    return len;
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+    return pc_write("write", fd, -1, len, pc_do_buf, (void *)buf);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    return pc_write("pwrite", fd, off, len, pc_do_buf, (void *)buf);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+    return pc_write("pwrite64", fd, off, len, pc_do_buf, (void *)buf);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+    struct pc_iov v = {iov, n};
+    return pc_write("writev", fd, -1, pc_iov_len(iov, n), pc_do_iov, &v);
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+    struct pc_iov v = {iov, n};
+    return pc_write("pwritev", fd, off, pc_iov_len(iov, n), pc_do_iov, &v);
+}
+
+ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off)
+{
+    struct pc_iov v = {iov, n};
+    return pc_write("pwritev64", fd, off, pc_iov_len(iov, n), pc_do_iov, &v);
+}
+
+/* A sync of one file through fd by do_sync. */
+static int pc_sync(const char *call, int fd, int (*do_sync)(int))
+{
+    enum pc_where where;
+    int file, r;
+
+    pthread_mutex_lock(&pc_lock);
+    file = pc_file_of(fd);
+    if (file < 0) {
+        pthread_mutex_unlock(&pc_lock);
+        return do_sync(fd);
+    }
+    where = pc_due(0);
+    if (where == PC_BEFORE)
+        pc_cut(call, "before");
+    r = do_sync(fd);
+    if (r == 0)
+        pc_synced(file, fd);
+    if (where == PC_AFTER)
+        pc_cut(call, "after");
+    pthread_mutex_unlock(&pc_lock);
+    return r;
+}
+
+int fsync(int fd)
+{
+    PC_REAL(fsync);
+    return pc_sync("fsync", fd, real_fsync);
+}
+
+int fdatasync(int fd)
+{
+    PC_REAL(fdatasync);
+    return pc_sync("fdatasync", fd, real_fdatasync);
+}
+
+int syncfs(int fd)
+{
+    int r;
+
+    PC_REAL(syncfs);
+    r = real_syncfs(fd);
+    pthread_mutex_lock(&pc_lock);
+    for (int f = 0; r == 0 && f < pc_nfiles; f++)
+        pc_synced(f, -1);
+    pthread_mutex_unlock(&pc_lock);
+    return r;
+}
+
+void sync(void)
+{
+    PC_REAL(sync);
+    real_sync();
+    pthread_mutex_lock(&pc_lock);
+    for (int f = 0; f < pc_nfiles; f++)
+        pc_synced(f, -1);
+    pthread_mutex_unlock(&pc_lock);
+}
+
+static int pc_truncate(const char *call, int fd, off_t len, int (*do_trunc)(int, off_t))
+{
+    enum pc_where where;
+    int file, r;
+
+    pthread_mutex_lock(&pc_lock);
+    file = pc_file_of(fd);
+    if (file < 0) {
+        pthread_mutex_unlock(&pc_lock);
+        return do_trunc(fd, len);
+    }
+    where = pc_due(0);
+    if (where == PC_BEFORE)
+        pc_cut(call, "before");
+    r = do_trunc(fd, len);
+    if (where == PC_AFTER)
+        pc_cut(call, "after");
+    pthread_mutex_unlock(&pc_lock);
+    return r;
+}
+
+int ftruncate(int fd, off_t len)
+{
+    PC_REAL(ftruncate);
+    return pc_truncate("ftruncate", fd, len, real_ftruncate);
+}
+
+int ftruncate64(int fd, off_t len)
+{
+    PC_REAL(ftruncate64);
+    return pc_truncate("ftruncate64", fd, len, real_ftruncate64);
+}
+
+/* Shared writable mappings of watched files are remembered for msync. */
+static void pc_map_add(void *addr, size_t len, int prot, int flags, int fd)
+{
+    int file;
+
+    if (addr == MAP_FAILED || fd < 0 || !(flags & MAP_SHARED) || !(prot & PROT_WRITE))
+        return;
+    pthread_mutex_lock(&pc_lock);
+    file = pc_file_of(fd);
+    if (file >= 0 && pc_nmaps < PC_MAX_MAPS)
+        pc_maps[pc_nmaps++] = (struct pc_map){addr, len, file};
+    pthread_mutex_unlock(&pc_lock);
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p;
+
+    PC_REAL(mmap);
+    p = real_mmap(addr, len, prot, flags, fd, off);
+    pc_map_add(p, len, prot, flags, fd);
+    return p;
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p;
+
+    PC_REAL(mmap64);
+    p = real_mmap64(addr, len, prot, flags, fd, off);
+    pc_map_add(p, len, prot, flags, fd);
+    return p;
+}
+
+int munmap(void *addr, size_t len)
+{
+    PC_REAL(munmap);
+    pthread_mutex_lock(&pc_lock);
+    for (int i = 0; i < pc_nmaps; i++) {
+        if (pc_maps[i].addr == addr) {
+            pc_maps[i] = pc_maps[--pc_nmaps];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pc_lock);
+    return real_munmap(addr, len);
+}
+
+int msync(void *addr, size_t len, int flags)
+{
+    enum pc_where where = PC_NONE;
+    int file = -1, r;
+
+    PC_REAL(msync);
+    pthread_mutex_lock(&pc_lock);
+    for (int i = 0; i < pc_nmaps; i++) {
+        if ((char *)addr >= pc_maps[i].addr && (char *)addr < pc_maps[i].addr + pc_maps[i].len)
+            file = pc_maps[i].file;
+    }
+    if (file >= 0)
+        where = pc_due(0);
+    if (where == PC_BEFORE)
+        pc_cut("msync", "before");
+    r = real_msync(addr, len, flags);
+    if (file >= 0 && r == 0 && (flags & MS_SYNC))
+        pc_synced(file, -1);
+    if (where == PC_AFTER)
+        pc_cut("msync", "after");
+    pthread_mutex_unlock(&pc_lock);
+    return r;
+}
