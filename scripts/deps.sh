@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs the Debian 12 packages werkmonitor needs to build, run and test.
+# Installs the Debian 12 packages werkmonitor needs to build, run and test (the tests
+# also check the man pages with groff, build the Debian package with debhelper and
+# lintian, verify the unit with systemd-analyze, and fuzz with clang's libFuzzer).
 # Quick no-op when every package is already installed; otherwise runs apt-get as root
 # (directly, or through sudo for a normal user). Safe to run again and again.
 #   scripts/deps.sh           what the build and the tests need
@@ -12,7 +14,8 @@ set -eu
 # prometheus is there for its promtool, which checks /metrics in the e2e tests.
 PACKAGES="build-essential make cmake pkg-config libevent-dev liblmdb-dev libmsgpack-dev
 libssl-dev libcmocka-dev libjansson-dev libcsv-dev libsystemd-dev python3
-netcat-openbsd openssl groff-base prometheus"
+netcat-openbsd openssl groff-base prometheus debhelper lintian dpkg-dev systemd clang
+libclang-rt-14-dev"
 BENCH_PACKAGES="postgresql-15 libpq-dev lmdb-utils valgrind strace wrk"
 
 case "${1:-}" in

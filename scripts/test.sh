@@ -2,6 +2,10 @@
 # The README's second command (and CI's): install the packages, build the normal tree
 # (build/) and the sanitizer tree (build-san/, ASan + UBSan), and run every test in both
 # with ctest. Fails when anything fails.
+#
+# In CI (CI=true), or with WM_TEST_OPS=1, the operations stage follows: the Debian
+# package (tests/package/test_deb.sh: build, lintian, install, check). It takes a few
+# minutes, so a developer's run skips it unless asked.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,6 +21,12 @@ ctest --test-dir build --output-on-failure || status=1
 # Leaks are errors; UBSan stops at the first finding with a stack trace.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-san --output-on-failure || status=1
+
+if [ "${CI:-}" = true ] || [ "${WM_TEST_OPS:-0}" = 1 ]; then
+    ./tests/package/test_deb.sh || status=1
+else
+    echo "test: the operations stage (the Debian package) runs in CI or with WM_TEST_OPS=1" >&2
+fi
 
 if [ "$status" -ne 0 ]; then
     echo "test: FAILED (see above)" >&2

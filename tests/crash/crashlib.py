@@ -25,6 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import wmtest  # noqa: E402  (the e2e harness: Server, Conn, parse_block)
 
+# A restart rebuilds the store's memory part from every event (seconds per million,
+# many times that on a loaded machine or under ASan): allow for it when starting.
+wmtest.TIMEOUT = 120.0
+
 GEMEENTEN = wmtest.DEFAULT_GEMEENTEN
 # name -> (category, scope); one local project, which the program rows leave out
 PROJECTS = {
