@@ -402,6 +402,23 @@ int cli_cmd_keygen(struct cli_config *cfg, int argc, char **argv);
 /* import [options] FILE|-: stream CSV/NDJSON events with a window and reconnects
  * (import.c). */
 int cli_cmd_import(struct cli_config *cfg, int argc, char **argv);
+
+/* One row of an import file as `werkmonitor import` would send it: line is the request
+ * "EVENT ...\n" (local 0), or the client's own refusal "ERR invalid ..." that is never
+ * sent (local 1, no newline). lineno is the line where the row starts. line is
+ * borrowed for the call only. */
+typedef void (*cli_import_row_fn)(void *arg, long lineno, const char *line, size_t len, int local);
+
+/*
+ * Read the events of fd, CSV (ndjson 0) or NDJSON (ndjson 1), exactly as import reads
+ * them, without a server: row() gets every row in order. key is the pseudonym key for
+ * a bsn column (borrowed; NULL: a bsn column is refused). For tests and the fuzz
+ * target. Returns WM_OK at the end of the input, or the error that ends an import with
+ * err saying why: WM_EIO (cannot read fd; no header; no type or id column; a bsn column
+ * without a key), WM_ENOMEM.
+ */
+int cli_import_read(int fd, int ndjson, struct cli_key *key, cli_import_row_fn row, void *arg,
+                    char *err, size_t errlen);
 /* bench -c -n -P [--seed] [--no-setup]: the load generator (bench.c). */
 int cli_cmd_bench(struct cli_config *cfg, int argc, char **argv);
 /* `werkmonitor note`: a note (NOTE) from a Markdown file (cmd_report.c). */

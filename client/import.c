@@ -321,6 +321,42 @@ static int import_close(struct imp *im, const struct imp_opts *o, int ex)
     return ex;
 }
 
+int cli_import_read(int fd, int ndjson, struct cli_key *key, cli_import_row_fn row, void *arg,
+                    char *err, size_t errlen)
+{
+    struct imp im;
+    int rc;
+
+    memset(&im, 0, sizeof(im));
+    im.in.fd = fd;
+    im.in.path = "the input";
+    im.in.ndjson = ndjson;
+    im.in.lineno = 1;
+    im.in.first_chunk = 1;
+    if (key != NULL) {
+        im.key = *key; /* borrowed: never freed here */
+        im.have_key = 1;
+    }
+    rc = imp_window_init(&im.win, 1024);
+    while (rc == WM_OK) {
+        rc = imp_produce(&im);
+        /* every row produced goes to row(), in order; none waits for an answer */
+        for (; im.win.head < im.win.tail; im.win.head++) {
+            const struct imp_slot *s = &im.win.ring[im.win.head % im.win.cap];
+            row(arg, s->lineno, s->req.data != NULL ? s->req.data : "", s->req.len, s->local);
+        }
+        im.win.sent = im.win.head;
+        if (rc != WM_OK || imp_input_done(&im))
+            break;
+    }
+    if (rc != WM_OK)
+        snprintf(err, errlen, "%s", im.fatal_msg[0] ? im.fatal_msg : wm_strerror(rc));
+    imp_window_free(&im.win);
+    imp_csv_free(&im);
+    free(im.in.buf);
+    return rc;
+}
+
 int cli_cmd_import(struct cli_config *cfg, int argc, char **argv)
 {
     static const struct cli_optdef defs[] = {

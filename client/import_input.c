@@ -132,7 +132,8 @@ int imp_produce(struct imp *im)
 
     while (!im->fatal && imp_window_unanswered(&im->win) < im->win.max &&
            (!im->connected || cli_conn_pending(&im->conn) < IMP_SEND_HIGH)) {
-        char *p = in->buf + in->start;
+        /* no buffer before the first read: NULL + 0 is undefined behaviour (fuzz finding) */
+        char *p = in->buf != NULL ? in->buf + in->start : NULL;
         size_t avail = in->len - in->start;
         char *nl = avail > 0 ? memchr(p, '\n', avail) : NULL;
         size_t n;

@@ -183,22 +183,31 @@ static uint32_t be(const unsigned char *p, size_t n)
     return v;
 }
 
+/* Deepest container nesting a record may have (records are flat maps). */
+#define MP_MAX_DEPTH 16
+
 /*
  * Check that data is exactly one well-formed msgpack object whose containers claim no
  * more elements than there are bytes left. msgpack_unpack allocates a container's
  * whole element array before reading it, so a corrupt record claiming 2^32 entries
- * would otherwise ask for tens of gigabytes. Linear, no allocation.
+ * would otherwise ask for tens of gigabytes. Containers nest at most MP_MAX_DEPTH deep:
+ * msgpack_unpack fails deeper ones as out of memory (fuzz finding: a damaged record read
+ * as WM_ENOMEM). Linear, no allocation.
  */
 static int mp_well_formed(const unsigned char *p, size_t len)
 {
     size_t off = 0, pending = 1, skip, count;
+    size_t left[MP_MAX_DEPTH + 1]; /* elements still to come per open container */
+    int depth = 0;
     unsigned char c;
 
+    left[0] = 1;
     while (pending > 0) {
         if (off >= len)
             return 0;
         c = p[off++];
         pending--;
+        left[depth]--;
         skip = 0;
         count = 0;
         if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
@@ -274,6 +283,13 @@ static int mp_well_formed(const unsigned char *p, size_t len)
         if (count > len - off || pending + count > len - off)
             return 0;
         pending += count;
+        if (count > 0) {
+            if (depth == MP_MAX_DEPTH)
+                return 0;
+            left[++depth] = count;
+        }
+        while (depth > 0 && left[depth] == 0)
+            depth--;
     }
     return off == len;
 }
@@ -330,6 +346,15 @@ static int get_str(const msgpack_object *map, const char *key, char *out, size_t
     if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
         memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
         return WM_EINTERNAL;
+    /* The encoder only writes UTF-8 (fuzz finding: a damaged title went out raw); the
+     * full check only for text that is not plain ASCII. */
+    for (uint32_t i = 0; i < o->via.str.size; i++) {
+        if ((unsigned char)o->via.str.ptr[i] >= 0x80) {
+            if (!proto_utf8_valid(o->via.str.ptr, o->via.str.size))
+                return WM_EINTERNAL;
+            break;
+        }
+    }
     memcpy(out, o->via.str.ptr, o->via.str.size);
     out[o->via.str.size] = '\0';
     return WM_OK;

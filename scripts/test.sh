@@ -4,8 +4,10 @@
 # with ctest. Fails when anything fails.
 #
 # In CI (CI=true), or with WM_TEST_OPS=1, the operations stage follows: the Debian
-# package (tests/package/test_deb.sh: build, lintian, install, check). It takes a few
-# minutes, so a developer's run skips it unless asked.
+# package (tests/package/test_deb.sh: build, lintian, install, check) and the bounded
+# fuzzing runs (tests/fuzz/run.sh: each libFuzzer target for WM_FUZZ_SECONDS, 60 by
+# default, with clang, ASan and UBSan). It takes several minutes, so a developer's run
+# skips it unless asked.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,8 +26,9 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 if [ "${CI:-}" = true ] || [ "${WM_TEST_OPS:-0}" = 1 ]; then
     ./tests/package/test_deb.sh || status=1
+    ./tests/fuzz/run.sh || status=1
 else
-    echo "test: the operations stage (the Debian package) runs in CI or with WM_TEST_OPS=1" >&2
+    echo "test: the operations stage (Debian package, fuzzing) runs in CI or with WM_TEST_OPS=1" >&2
 fi
 
 if [ "$status" -ne 0 ]; then

@@ -1,9 +1,7 @@
-// Build: clang -g -fsanitize=fuzzer,address -Iproto tests/fuzz/fuzz_proto.c proto/*.c
-//        $(pkg-config --cflags --libs msgpack) -o fuzz_proto   (from the repository's top)
-// Run:   mkdir -p /tmp/fuzz-corpus && ./fuzz_proto -max_total_time=60 /tmp/fuzz-corpus
 /*
- * libFuzzer target for proto: one input is one request line, fed to proto_parse_line and
- * then to every builder, the formatters and the record codecs, checking their invariants.
+ * libFuzzer target for proto's request parser and validators: one input is one request
+ * line, fed to proto_parse_line and then to every builder, the formatters and the record
+ * codecs, checking their invariants. Built and run by tests/fuzz/run.sh (-DWM_FUZZ=ON).
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -477,6 +477,77 @@ static void test_retract_round_trip(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Fuzz finding (fuzz_record): a project record whose title is not UTF-8 decoded, and
+ * the damaged bytes would have gone out raw in PROJECTS. The decoders refuse text the
+ * encoder could not have written; UTF-8 text still decodes. */
+static void test_fuzz_record_title_invalid_utf8(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct wm_project p;
+    static const struct {
+        const char *title;
+        int want;
+    } cases[] = {{"Don\xac p:7f3a9c2en Hout", WM_EINTERNAL},
+                 {"caf\xc3", WM_EINTERNAL},
+                 {"Caf\xc3\xa9 de Hoek \xe2\x82\xac", WM_OK}};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 4);
+        msgpack_pack_str_with_body(&pk, "v", 1);
+        msgpack_pack_uint8(&pk, 1);
+        msgpack_pack_str_with_body(&pk, "k", 1);
+        msgpack_pack_str_with_body(&pk, "project", 7);
+        msgpack_pack_str_with_body(&pk, "name", 4);
+        msgpack_pack_str_with_body(&pk, "hout", 4);
+        msgpack_pack_str_with_body(&pk, "title", 5);
+        msgpack_pack_str_with_body(&pk, cases[i].title, strlen(cases[i].title));
+        assert_int_equal(proto_project_decode(sb.data, sb.size, &p), cases[i].want);
+        if (cases[i].want == WM_OK)
+            assert_string_equal(p.title, cases[i].title);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+/* Fuzz finding (fuzz_record): a record holding arrays nested some 190 deep made
+ * msgpack_unpack fail as out of memory, so a damaged record read as WM_ENOMEM. Too deep
+ * is malformed (WM_EINTERNAL); an unknown key with a shallow nested value is ignored. */
+static void test_fuzz_record_deep_nesting_is_malformed(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct wm_project p;
+
+    (void)state;
+    for (int depth = 3; depth <= 190; depth += 187) {
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 4);
+        msgpack_pack_str_with_body(&pk, "v", 1);
+        msgpack_pack_uint8(&pk, 1);
+        msgpack_pack_str_with_body(&pk, "k", 1);
+        msgpack_pack_str_with_body(&pk, "project", 7);
+        msgpack_pack_str_with_body(&pk, "name", 4);
+        msgpack_pack_str_with_body(&pk, "gooise-waardetas", 16);
+        msgpack_pack_str_with_body(&pk, "future", 6);
+        for (int i = 0; i < depth; i++)
+            msgpack_pack_array(&pk, 1);
+        msgpack_pack_nil(&pk);
+        if (depth == 3) {
+            assert_int_equal(proto_record_kind(sb.data, sb.size), PROTO_RECORD_PROJECT);
+            assert_int_equal(proto_project_decode(sb.data, sb.size, &p), WM_OK);
+            assert_string_equal(p.name, "gooise-waardetas");
+        } else {
+            assert_int_equal(proto_record_kind(sb.data, sb.size), WM_EINTERNAL);
+            assert_int_equal(proto_project_decode(sb.data, sb.size, &p), WM_EINTERNAL);
+        }
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
 static void test_project_round_trip(void **state)
 {
     msgpack_sbuffer sb;
@@ -560,6 +631,8 @@ int main(void)
         cmocka_unit_test(test_huge_counts_refused),
         cmocka_unit_test(test_retract_round_trip),
         cmocka_unit_test(test_project_round_trip),
+        cmocka_unit_test(test_fuzz_record_title_invalid_utf8),
+        cmocka_unit_test(test_fuzz_record_deep_nesting_is_malformed),
         cmocka_unit_test(test_encode_refuses_bad_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
