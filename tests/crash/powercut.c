@@ -456,8 +456,10 @@ ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off)
     return pc_write("pwritev64", fd, off, pc_iov_len(iov, n), pc_do_iov, &v);
 }
 
-/* A sync of one file through fd by do_sync. */
-static int pc_sync(const char *call, int fd, int (*do_sync)(int))
+/* A call on one file (a sync, or a truncate to len) through fd by do_call; a sync
+ * that succeeds makes the file's writes durable. */
+static int pc_file_call(const char *call, int fd, off_t len, int is_sync,
+                        int (*do_call)(int, off_t))
 {
     enum pc_where where;
     int file, r;
@@ -466,13 +468,13 @@ static int pc_sync(const char *call, int fd, int (*do_sync)(int))
     file = pc_file_of(fd);
     if (file < 0) {
         pthread_mutex_unlock(&pc_lock);
-        return do_sync(fd);
+        return do_call(fd, len);
     }
     where = pc_due(0);
     if (where == PC_BEFORE)
         pc_cut(call, "before");
-    r = do_sync(fd);
-    if (r == 0)
+    r = do_call(fd, len);
+    if (r == 0 && is_sync)
         pc_synced(file, fd);
     if (where == PC_AFTER)
         pc_cut(call, "after");
@@ -480,16 +482,40 @@ static int pc_sync(const char *call, int fd, int (*do_sync)(int))
     return r;
 }
 
+static int pc_do_fsync(int fd, off_t unused)
+{
+    (void)unused;
+    PC_REAL(fsync);
+    return real_fsync(fd);
+}
+
+static int pc_do_fdatasync(int fd, off_t unused)
+{
+    (void)unused;
+    PC_REAL(fdatasync);
+    return real_fdatasync(fd);
+}
+
+static int pc_do_ftruncate(int fd, off_t len)
+{
+    PC_REAL(ftruncate);
+    return real_ftruncate(fd, len);
+}
+
+static int pc_do_ftruncate64(int fd, off_t len)
+{
+    PC_REAL(ftruncate64);
+    return real_ftruncate64(fd, len);
+}
+
 int fsync(int fd)
 {
-    PC_REAL(fsync);
-    return pc_sync("fsync", fd, real_fsync);
+    return pc_file_call("fsync", fd, 0, 1, pc_do_fsync);
 }
 
 int fdatasync(int fd)
 {
-    PC_REAL(fdatasync);
-    return pc_sync("fdatasync", fd, real_fdatasync);
+    return pc_file_call("fdatasync", fd, 0, 1, pc_do_fdatasync);
 }
 
 int syncfs(int fd)
@@ -515,71 +541,41 @@ void sync(void)
     pthread_mutex_unlock(&pc_lock);
 }
 
-static int pc_truncate(const char *call, int fd, off_t len, int (*do_trunc)(int, off_t))
-{
-    enum pc_where where;
-    int file, r;
-
-    pthread_mutex_lock(&pc_lock);
-    file = pc_file_of(fd);
-    if (file < 0) {
-        pthread_mutex_unlock(&pc_lock);
-        return do_trunc(fd, len);
-    }
-    where = pc_due(0);
-    if (where == PC_BEFORE)
-        pc_cut(call, "before");
-    r = do_trunc(fd, len);
-    if (where == PC_AFTER)
-        pc_cut(call, "after");
-    pthread_mutex_unlock(&pc_lock);
-    return r;
-}
-
 int ftruncate(int fd, off_t len)
 {
-    PC_REAL(ftruncate);
-    return pc_truncate("ftruncate", fd, len, real_ftruncate);
+    return pc_file_call("ftruncate", fd, len, 0, pc_do_ftruncate);
 }
 
 int ftruncate64(int fd, off_t len)
 {
-    PC_REAL(ftruncate64);
-    return pc_truncate("ftruncate64", fd, len, real_ftruncate64);
+    return pc_file_call("ftruncate64", fd, len, 0, pc_do_ftruncate64);
 }
 
-/* Shared writable mappings of watched files are remembered for msync. */
-static void pc_map_add(void *addr, size_t len, int prot, int flags, int fd)
+/* Shared writable mappings of watched files are remembered for msync. Returns addr. */
+static void *pc_map_add(void *addr, size_t len, int prot, int flags, int fd)
 {
     int file;
 
     if (addr == MAP_FAILED || fd < 0 || !(flags & MAP_SHARED) || !(prot & PROT_WRITE))
-        return;
+        return addr;
     pthread_mutex_lock(&pc_lock);
     file = pc_file_of(fd);
     if (file >= 0 && pc_nmaps < PC_MAX_MAPS)
         pc_maps[pc_nmaps++] = (struct pc_map){addr, len, file};
     pthread_mutex_unlock(&pc_lock);
+    return addr;
 }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    void *p;
-
     PC_REAL(mmap);
-    p = real_mmap(addr, len, prot, flags, fd, off);
-    pc_map_add(p, len, prot, flags, fd);
-    return p;
+    return pc_map_add(real_mmap(addr, len, prot, flags, fd, off), len, prot, flags, fd);
 }
 
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    void *p;
-
     PC_REAL(mmap64);
-    p = real_mmap64(addr, len, prot, flags, fd, off);
-    pc_map_add(p, len, prot, flags, fd);
-    return p;
+    return pc_map_add(real_mmap64(addr, len, prot, flags, fd, off), len, prot, flags, fd);
 }
 
 int munmap(void *addr, size_t len)

@@ -3,34 +3,24 @@
  * line, fed to proto_parse_line and then to every builder, the formatters and the record
  * codecs, checking their invariants. Built and run by tests/fuzz/run.sh (-DWM_FUZZ=ON).
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include "fuzz.h"
+
 #include <string.h>
 
 #include "proto.h"
 #include "record.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* Stop with a message when an invariant the daemon relies on is broken. */
-static void check(int ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "invariant broken: %s\n", what);
-        abort();
-    }
-}
 
 /* An error message must fit one response line and be valid UTF-8. */
 static void check_message(const char *err, size_t errlen)
 {
     size_t n = strnlen(err, errlen), i;
 
-    check(n < errlen, "message not terminated");
+    fuzz_check(n < errlen, "message not terminated");
     for (i = 0; i < n; i++)
-        check((unsigned char)err[i] >= 0x20 && err[i] != 0x7f, "control byte in message");
-    check(proto_utf8_valid(err, n), "message not UTF-8");
+        fuzz_check((unsigned char)err[i] >= 0x20 && err[i] != 0x7f, "control byte in message");
+    fuzz_check(proto_utf8_valid(err, n), "message not UTF-8");
 }
 
 static void check_record(const struct wm_event *ev)
@@ -39,10 +29,10 @@ static void check_record(const struct wm_event *ev)
     struct wm_event back;
 
     msgpack_sbuffer_init(&sb);
-    check(proto_event_encode(ev, &sb) == WM_OK, "encode of a built event");
-    check(proto_record_kind(sb.data, sb.size) == PROTO_RECORD_EVENT, "record kind");
-    check(proto_event_decode(sb.data, sb.size, &back) == WM_OK, "decode of an encoded event");
-    check(proto_event_same(ev, &back), "event round trip");
+    fuzz_check(proto_event_encode(ev, &sb) == WM_OK, "encode of a built event");
+    fuzz_check(proto_record_kind(sb.data, sb.size) == PROTO_RECORD_EVENT, "record kind");
+    fuzz_check(proto_event_decode(sb.data, sb.size, &back) == WM_OK, "decode of an encoded event");
+    fuzz_check(proto_event_same(ev, &back), "event round trip");
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -67,14 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = proto_parse_line(&req, (const char *)data, size, err, sizeof(err));
     if (rc != WM_OK) {
         check_message(err, sizeof(err));
-        check(rc == WM_ESYNTAX || rc == WM_EINVALID, "parse error code");
+        fuzz_check(rc == WM_ESYNTAX || rc == WM_EINVALID, "parse error code");
         proto_fmt_error(&out, rc, err);
         goto done;
     }
-    check(req.nargs <= PROTO_MAX_ARGS, "nargs bound");
+    fuzz_check(req.nargs <= PROTO_MAX_ARGS, "nargs bound");
     for (i = 0; i < req.nargs; i++) {
-        check(strlen(req.args[i].val) == req.args[i].val_len, "value length");
-        check(proto_utf8_valid(req.args[i].val, req.args[i].val_len), "value UTF-8");
+        fuzz_check(strlen(req.args[i].val) == req.args[i].val_len, "value length");
+        fuzz_check(proto_utf8_valid(req.args[i].val, req.args[i].val_len), "value UTF-8");
         wm_buf_puts(&out, "ROW");
         proto_fmt_pair(&out, req.args[i].key ? req.args[i].key : "arg", req.args[i].val);
         wm_buf_puts(&out, "\n");
@@ -89,9 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == WM_OK) {
         struct wm_retract back;
         msgpack_sbuffer_init(&sb);
-        check(proto_retract_encode(&rt, &sb) == WM_OK, "retract encode");
-        check(proto_retract_decode(sb.data, sb.size, &back) == WM_OK, "retract decode");
-        check(strcmp(back.id, rt.id) == 0 && strcmp(back.reason, rt.reason) == 0, "retract");
+        fuzz_check(proto_retract_encode(&rt, &sb) == WM_OK, "retract encode");
+        fuzz_check(proto_retract_decode(sb.data, sb.size, &back) == WM_OK, "retract decode");
+        fuzz_check(strcmp(back.id, rt.id) == 0 && strcmp(back.reason, rt.reason) == 0, "retract");
         msgpack_sbuffer_destroy(&sb);
     } else {
         check_message(err, sizeof(err));
@@ -100,9 +90,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == WM_OK) {
         struct wm_project back;
         msgpack_sbuffer_init(&sb);
-        check(proto_project_encode(&p, &sb) == WM_OK, "project encode");
-        check(proto_project_decode(sb.data, sb.size, &back) == WM_OK, "project decode");
-        check(strcmp(back.title, p.title) == 0 && back.start == p.start, "project");
+        fuzz_check(proto_project_encode(&p, &sb) == WM_OK, "project encode");
+        fuzz_check(proto_project_decode(sb.data, sb.size, &back) == WM_OK, "project decode");
+        fuzz_check(strcmp(back.title, p.title) == 0 && back.start == p.start, "project");
         msgpack_sbuffer_destroy(&sb);
     } else {
         check_message(err, sizeof(err));
@@ -113,15 +103,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = proto_count_build(&req, &env, &q, err, sizeof(err));
     if (rc == WM_OK) {
         struct wm_count_query q2;
-        check(proto_count_build(&req, &env, &q2, err, sizeof(err)) == WM_OK, "count again");
-        check(q.nby == q2.nby && q.from == q2.from && q.to == q2.to, "count stable");
-        check(q.from <= q.to, "from <= to");
+        fuzz_check(proto_count_build(&req, &env, &q2, err, sizeof(err)) == WM_OK, "count again");
+        fuzz_check(q.nby == q2.nby && q.from == q2.from && q.to == q2.to, "count stable");
+        fuzz_check(q.from <= q.to, "from <= to");
         for (i = 0; i < WM_DIM_COUNT_; i++) {
-            check(q.filter[i].n == q2.filter[i].n, "filter stable");
-            check(q.filter[i].n <= WM_MAX_FILTER_VALUES, "filter bound");
+            fuzz_check(q.filter[i].n == q2.filter[i].n, "filter stable");
+            fuzz_check(q.filter[i].n <= WM_MAX_FILTER_VALUES, "filter bound");
         }
         for (i = 0; i < q.nby; i++)
-            check(proto_dim_name(q.type, q.by[i]) != NULL, "by dim of type");
+            fuzz_check(proto_dim_name(q.type, q.by[i]) != NULL, "by dim of type");
     } else {
         check_message(err, sizeof(err));
     }
@@ -133,8 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     proto_retract_decode(data, size, &rt);
     proto_project_decode(data, size, &p);
 done:
-    check(wm_buf_cstr(&out) != NULL, "buffer");
-    check(out.len == 0 || memchr(out.data, '\r', out.len) == NULL, "CR in output");
+    fuzz_check(wm_buf_cstr(&out) != NULL, "buffer");
+    fuzz_check(out.len == 0 || memchr(out.data, '\r', out.len) == NULL, "CR in output");
     wm_buf_free(&out);
     proto_request_free(&req);
     return 0;

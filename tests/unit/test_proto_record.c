@@ -477,6 +477,21 @@ static void test_retract_round_trip(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Start a project record of four keys in sb: "v", "k", "name" (name), and one the
+ * caller packs next. */
+static void pack_project_head(msgpack_sbuffer *sb, msgpack_packer *pk, const char *name)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(pk, 4);
+    msgpack_pack_str_with_body(pk, "v", 1);
+    msgpack_pack_uint8(pk, 1);
+    msgpack_pack_str_with_body(pk, "k", 1);
+    msgpack_pack_str_with_body(pk, "project", 7);
+    msgpack_pack_str_with_body(pk, "name", 4);
+    msgpack_pack_str_with_body(pk, name, strlen(name));
+}
+
 /* Fuzz finding (fuzz_record): a project record whose title is not UTF-8 decoded, and
  * the damaged bytes would have gone out raw in PROJECTS. The decoders refuse text the
  * encoder could not have written; UTF-8 text still decodes. */
@@ -494,15 +509,7 @@ static void test_fuzz_record_title_invalid_utf8(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 4);
-        msgpack_pack_str_with_body(&pk, "v", 1);
-        msgpack_pack_uint8(&pk, 1);
-        msgpack_pack_str_with_body(&pk, "k", 1);
-        msgpack_pack_str_with_body(&pk, "project", 7);
-        msgpack_pack_str_with_body(&pk, "name", 4);
-        msgpack_pack_str_with_body(&pk, "hout", 4);
+        pack_project_head(&sb, &pk, "hout");
         msgpack_pack_str_with_body(&pk, "title", 5);
         msgpack_pack_str_with_body(&pk, cases[i].title, strlen(cases[i].title));
         assert_int_equal(proto_project_decode(sb.data, sb.size, &p), cases[i].want);
@@ -523,15 +530,7 @@ static void test_fuzz_record_deep_nesting_is_malformed(void **state)
 
     (void)state;
     for (int depth = 3; depth <= 190; depth += 187) {
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 4);
-        msgpack_pack_str_with_body(&pk, "v", 1);
-        msgpack_pack_uint8(&pk, 1);
-        msgpack_pack_str_with_body(&pk, "k", 1);
-        msgpack_pack_str_with_body(&pk, "project", 7);
-        msgpack_pack_str_with_body(&pk, "name", 4);
-        msgpack_pack_str_with_body(&pk, "gooise-waardetas", 16);
+        pack_project_head(&sb, &pk, "gooise-waardetas");
         msgpack_pack_str_with_body(&pk, "future", 6);
         for (int i = 0; i < depth; i++)
             msgpack_pack_array(&pk, 1);
