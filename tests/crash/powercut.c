@@ -6,8 +6,8 @@
  *
  * Environment:
  *   WM_PC_DIR          watch regular files below this directory (unset: do nothing)
- *   WM_PC_AFTER_MS     cut the power at the first watched call this many ms after start
- *                      (unset or 0: never)
+ *   WM_PC_AFTER_MS     cut the power at the first watched call this many ms after the
+ *                      first watched call (the store's first write; unset or 0: never)
  *   WM_PC_SEED         seed of every random choice (default 1)
  *   WM_PC_MODE         what becomes of the writes not yet durable: "drop" (all lost),
  *                      "tear" (each sector kept or lost at random, a file extended since
@@ -74,7 +74,8 @@ static pthread_mutex_t pc_lock = PTHREAD_MUTEX_INITIALIZER;
 static int pc_on = -1; /* -1: not initialised yet */
 static char pc_dir[PATH_MAX];
 static size_t pc_dirlen;
-static int64_t pc_cut_at_ns; /* 0: never */
+static int64_t pc_after_ns;  /* 0: never */
+static int64_t pc_cut_at_ns; /* set at the first watched call */
 static uint64_t pc_rng;
 static enum { PC_DROP, PC_TEAR, PC_KEEP } pc_mode = PC_TEAR;
 static int pc_ignore_sync;
@@ -137,7 +138,7 @@ static void pc_init(void)
         return;
     pc_dirlen = strlen(pc_dir);
     if (after != NULL && atol(after) > 0)
-        pc_cut_at_ns = pc_now_ns() + (int64_t)atol(after) * 1000000;
+        pc_after_ns = (int64_t)atol(after) * 1000000;
     pc_rng = seed != NULL && strtoull(seed, NULL, 10) != 0 ? strtoull(seed, NULL, 10) : 1;
     if (mode != NULL && strcmp(mode, "drop") == 0)
         pc_mode = PC_DROP;
@@ -320,7 +321,11 @@ enum pc_where { PC_NONE, PC_BEFORE, PC_INSIDE, PC_AFTER };
 static enum pc_where pc_due(int is_write)
 {
     pc_calls++;
-    if (pc_cut_at_ns == 0 || pc_now_ns() < pc_cut_at_ns)
+    if (pc_after_ns == 0)
+        return PC_NONE;
+    if (pc_cut_at_ns == 0) /* the clock starts at the store's first write */
+        pc_cut_at_ns = pc_now_ns() + pc_after_ns;
+    if (pc_now_ns() < pc_cut_at_ns)
         return PC_NONE;
     switch (pc_random() % (is_write ? 3 : 2)) {
     case 0:

@@ -65,8 +65,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=6, help="power cuts, default 6")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--window", type=int, default=32)
-    ap.add_argument("--min-ms", type=int, default=300, help="earliest cut after start, default 300")
-    ap.add_argument("--max-ms", type=int, default=1500, help="latest cut after start, default 1500")
+    ap.add_argument("--min-ms", type=int, default=50,
+                    help="earliest cut after the store's first write, default 50")
+    ap.add_argument("--max-ms", type=int, default=1500,
+                    help="latest cut after the store's first write, default 1500")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--negative-control", action="store_true",
                     help="syncs make nothing durable: pass only when a loss is caught")
