@@ -196,17 +196,23 @@ class OverloadTest(wmtest.FreshDaemonTestCase):
 
     def fill(self, s, tag, limit=200000, batch=500):
         """Pipeline events until the daemon answers ERR storage; returns {line: seq}
-        of the acknowledged ones and the first ERR line."""
+        of the acknowledged ones and the first ERR line. A pipeline's events are
+        committed in several batches, and a batch after a refused one may fit: every
+        answer of the pipeline counts."""
         acked = {}
         c = self.conn(s)
         i = 0
         while i < limit:
             lines = [event_line(j, tag) for j in range(i, i + batch)]
+            err = None
             for line, r in zip(lines, c.pipeline(lines, timeout=60)):
                 if r.startswith("ERR"):
                     self.assertErr(r, "storage")
-                    return acked, r
-                acked[line] = self.assertOkSeq(r)
+                    err = err or r
+                else:
+                    acked[line] = self.assertOkSeq(r)
+            if err is not None:
+                return acked, err
             i += batch
         self.fail("no ERR storage after %d events" % limit)
 
