@@ -10,8 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,6 +25,17 @@ static inline void fuzz_check(int ok, const char *what)
         fprintf(stderr, "invariant broken: %s\n", what);
         abort();
     }
+}
+
+/* An error message must fit one response line: terminated, printable, valid UTF-8. */
+static inline void fuzz_check_message(const char *err, size_t errlen)
+{
+    size_t n = strnlen(err, errlen);
+
+    fuzz_check(n < errlen, "message not terminated");
+    for (size_t i = 0; i < n; i++)
+        fuzz_check((unsigned char)err[i] >= 0x20 && err[i] != 0x7f, "control byte in message");
+    fuzz_check(proto_utf8_valid(err, n), "message not UTF-8");
 }
 
 /*

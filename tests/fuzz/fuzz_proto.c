@@ -12,17 +12,6 @@
 
 /* Stop with a message when an invariant the daemon relies on is broken. */
 
-/* An error message must fit one response line and be valid UTF-8. */
-static void check_message(const char *err, size_t errlen)
-{
-    size_t n = strnlen(err, errlen), i;
-
-    fuzz_check(n < errlen, "message not terminated");
-    for (i = 0; i < n; i++)
-        fuzz_check((unsigned char)err[i] >= 0x20 && err[i] != 0x7f, "control byte in message");
-    fuzz_check(proto_utf8_valid(err, n), "message not UTF-8");
-}
-
 static void check_record(const struct wm_event *ev)
 {
     msgpack_sbuffer sb;
@@ -56,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wm_buf_init(&out);
     rc = proto_parse_line(&req, (const char *)data, size, err, sizeof(err));
     if (rc != WM_OK) {
-        check_message(err, sizeof(err));
+        fuzz_check_message(err, sizeof(err));
         fuzz_check(rc == WM_ESYNTAX || rc == WM_EINVALID, "parse error code");
         proto_fmt_error(&out, rc, err);
         goto done;
@@ -74,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == WM_OK)
         check_record(&ev);
     else
-        check_message(err, sizeof(err));
+        fuzz_check_message(err, sizeof(err));
     rc = proto_retract_build(&req, &rt, err, sizeof(err));
     if (rc == WM_OK) {
         struct wm_retract back;
@@ -84,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(strcmp(back.id, rt.id) == 0 && strcmp(back.reason, rt.reason) == 0, "retract");
         msgpack_sbuffer_destroy(&sb);
     } else {
-        check_message(err, sizeof(err));
+        fuzz_check_message(err, sizeof(err));
     }
     rc = proto_project_build(&req, &p, err, sizeof(err));
     if (rc == WM_OK) {
@@ -95,10 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(strcmp(back.title, p.title) == 0 && back.start == p.start, "project");
         msgpack_sbuffer_destroy(&sb);
     } else {
-        check_message(err, sizeof(err));
+        fuzz_check_message(err, sizeof(err));
     }
     if (proto_program_build(&req, &p, err, sizeof(err)) != WM_OK)
-        check_message(err, sizeof(err));
+        fuzz_check_message(err, sizeof(err));
     /* Twice: the second build must see the same query (comma lists split in place). */
     rc = proto_count_build(&req, &env, &q, err, sizeof(err));
     if (rc == WM_OK) {
@@ -113,10 +102,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (i = 0; i < q.nby; i++)
             fuzz_check(proto_dim_name(q.type, q.by[i]) != NULL, "by dim of type");
     } else {
-        check_message(err, sizeof(err));
+        fuzz_check_message(err, sizeof(err));
     }
     if (proto_progress_build(&req, &env, &pq, err, sizeof(err)) != WM_OK)
-        check_message(err, sizeof(err));
+        fuzz_check_message(err, sizeof(err));
     /* The raw bytes as a record must never crash the decoders. */
     proto_record_kind(data, size);
     proto_event_decode(data, size, &ev);
