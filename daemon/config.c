@@ -797,23 +797,35 @@ static void print_addrs(FILE *out, const char *key, const struct config_addr *li
     }
 }
 
+/* "key value", the value quoted when the file would not read it back as it is: with
+ * a space or tab at either end, or a quote first (fuzz finding: --check-config printed
+ * 'data " n/x"' as 'data  n/x', which reads back as "n/x"). */
+static void print_path(FILE *out, const char *key, const char *val)
+{
+    size_t n = strlen(val);
+    int quote = n > 0 && (val[0] == ' ' || val[0] == '\t' || val[0] == '"' || val[n - 1] == ' ' ||
+                          val[n - 1] == '\t');
+
+    fprintf(out, quote ? "%s \"%s\"\n" : "%s %s\n", key, val);
+}
+
 void config_print(const struct config *cfg, FILE *out)
 {
     fprintf(out, "# werkmonitord %s effective configuration\n", WM_VERSION);
     print_addrs(out, "listen", cfg->listen, cfg->n_listen);
     print_addrs(out, "tls-listen", cfg->tls_listen, cfg->n_tls_listen);
     if (cfg->tls_cert[0] != '\0')
-        fprintf(out, "tls-cert %s\n", cfg->tls_cert);
+        print_path(out, "tls-cert", cfg->tls_cert);
     if (cfg->tls_key[0] != '\0')
-        fprintf(out, "tls-key %s\n", cfg->tls_key);
-    fprintf(out, "data %s\n", cfg->data_dir);
+        print_path(out, "tls-key", cfg->tls_key);
+    print_path(out, "data", cfg->data_dir);
     if (cfg->tokens_file[0] != '\0')
-        fprintf(out, "tokens %s\n", cfg->tokens_file);
+        print_path(out, "tokens", cfg->tokens_file);
     else
         fprintf(out, "# tokens: none (open mode: every connection is admin)\n");
     if (cfg->registry_file[0] != '\0')
-        fprintf(out, "registry %s\n", cfg->registry_file);
-    fprintf(out, "audit-log %s\n", cfg->audit_log);
+        print_path(out, "registry", cfg->registry_file);
+    print_path(out, "audit-log", cfg->audit_log);
     fprintf(out, "map-size %zu\n", cfg->map_size);
     fprintf(out, "map-max %zu\n", cfg->map_max);
     fprintf(out, "max-line %zu\n", cfg->max_line);

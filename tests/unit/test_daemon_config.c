@@ -502,6 +502,33 @@ static void test_printed_config_reads_back(void **state)
     free(text);
 }
 
+/* Fuzz finding (fuzz_config): a quoted path with a space at either end (data " n/x")
+ * was printed unquoted, and the printed configuration read it back without the space. */
+static void test_fuzz_config_print_quotes_paths(void **state)
+{
+    static const char *const paths[] = {" n/vak monitor", "/d ", "\"q", "in side", "/plain"};
+    struct config a, b;
+    char path[4096];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        assert_int_equal(from_args(&a, "--data", paths[i], "--registry", paths[i]), CONFIG_RUN);
+        out = open_memstream(&text, &len);
+        config_print(&a, out);
+        assert_int_equal(fclose(out), 0);
+        write_tmp(path, sizeof(path), text);
+        free(text);
+        config_defaults(&b);
+        assert_int_equal(config_load_file(&b, path, err, sizeof(err)), WM_OK);
+        assert_int_equal(unlink(path), 0);
+        assert_string_equal(b.data_dir, paths[i]);
+        assert_string_equal(b.registry_file, paths[i]);
+    }
+}
+
 /* Open mode (no token file) is allowed on loopback listeners only; --check-config and
  * the start ask server_listeners_loopback. */
 static void test_open_mode_needs_loopback_listeners(void **state)
@@ -622,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_config_file_errors),
         cmocka_unit_test(test_printed_config_reads_back),
+        cmocka_unit_test(test_fuzz_config_print_quotes_paths),
         cmocka_unit_test(test_open_mode_needs_loopback_listeners),
     };
 
