@@ -798,13 +798,13 @@ static void print_addrs(FILE *out, const char *key, const struct config_addr *li
 }
 
 /* "key value", the value quoted when the file would not read it back as it is: with
- * a space or tab at either end, or a quote first (fuzz finding: --check-config printed
+ * white space at either end (a CR too), or a quote first (fuzz finding: --check-config printed
  * 'data " n/x"' as 'data  n/x', which reads back as "n/x"). */
 static void print_path(FILE *out, const char *key, const char *val)
 {
     size_t n = strlen(val);
-    int quote = n > 0 && (val[0] == ' ' || val[0] == '\t' || val[0] == '"' || val[n - 1] == ' ' ||
-                          val[n - 1] == '\t');
+    int quote = n > 0 && (isspace((unsigned char)val[0]) || val[0] == '"' ||
+                          isspace((unsigned char)val[n - 1]));
 
     fprintf(out, quote ? "%s \"%s\"\n" : "%s %s\n", key, val);
 }

@@ -506,7 +506,8 @@ static void test_printed_config_reads_back(void **state)
  * was printed unquoted, and the printed configuration read it back without the space. */
 static void test_fuzz_config_print_quotes_paths(void **state)
 {
-    static const char *const paths[] = {" n/vak monitor", "/d ", "\"q", "in side", "/plain"};
+    static const char *const paths[] = {" n/vak monitor",  "/d ", "\"q", "in side", "/plain",
+                                        "/var onitor\r\r", "\t/t"};
     struct config a, b;
     char path[4096];
     char *text = NULL;
