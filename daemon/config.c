@@ -159,7 +159,7 @@ static int parse_size(const char *val, uint64_t min, uint64_t max, uint64_t *out
 
     while (digits < n && isdigit((unsigned char)val[digits]))
         digits++;
-    if (digits == 0 || proto_parse_uint(val, digits, UINT64_MAX >> 12, &num) != WM_OK)
+    if (digits == 0 || proto_parse_uint(val, digits, UINT64_MAX, &num) != WM_OK)
         goto bad;
     if (digits < n) {
         const char *suf = val + digits;
