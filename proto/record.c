@@ -186,6 +186,81 @@ static uint32_t be(const unsigned char *p, size_t n)
 /* Deepest container nesting a record may have (records are flat maps). */
 #define MP_MAX_DEPTH 16
 
+/* The width of the length field after a str, bin, ext, array or map type byte (0xc4..0xdf),
+ * 0 for a type byte whose value has a fixed width (then *fixed gets it), -1 for 0xc1. */
+static int mp_length_width(unsigned char c, size_t *fixed)
+{
+    static const unsigned char widths[32] = {
+        [0x0a] = 4, [0x0b] = 8, [0x0c] = 1, [0x0d] = 2, [0x0e] = 4,
+        [0x0f] = 8, [0x10] = 1, [0x11] = 2, [0x12] = 4, [0x13] = 8,
+        [0x14] = 2, [0x15] = 3, [0x16] = 5, [0x17] = 9, [0x18] = 17};
+
+    switch (c) {
+    case 0xc4: /* bin8 */
+    case 0xd9: /* str8 */
+    case 0xc7: /* ext8 */
+        return 1;
+    case 0xc5: /* bin16 */
+    case 0xda: /* str16 */
+    case 0xc8: /* ext16 */
+    case 0xdc: /* array16 */
+    case 0xde: /* map16 */
+        return 2;
+    case 0xc6: /* bin32 */
+    case 0xdb: /* str32 */
+    case 0xc9: /* ext32 */
+    case 0xdd: /* array32 */
+    case 0xdf: /* map32 */
+        return 4;
+    default:
+        if (c == 0xc1 || widths[c - 0xc0] == 0)
+            return -1; /* 0xc1 is never used */
+        *fixed = widths[c - 0xc0];
+        return 0;
+    }
+}
+
+/* Decode the head of the element at p[*off]: advance *off past the type byte and any length
+ * field, set *skip to the bytes of its body and *count to the elements it contains (an array's
+ * items, a map's keys and values). Returns 0 when the head is cut off or invalid. */
+static int mp_head(const unsigned char *p, size_t len, size_t *off, size_t *skip, size_t *count)
+{
+    unsigned char c = p[(*off)++];
+    int w;
+
+    *skip = 0;
+    *count = 0;
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+        return 1; /* fixint, nil, booleans: the byte itself */
+    if (c <= 0x8f) {
+        *count = 2 * (size_t)(c & 0x0f);
+        return 1;
+    }
+    if (c <= 0x9f) {
+        *count = c & 0x0f;
+        return 1;
+    }
+    if (c <= 0xbf) {
+        *skip = c & 0x1f;
+        return 1;
+    }
+    w = mp_length_width(c, skip);
+    if (w <= 0)
+        return w == 0;
+    if (len - *off < (size_t)w)
+        return 0;
+    *count = be(p + *off, (size_t)w);
+    *off += (size_t)w;
+    if (c >= 0xdc) {
+        if (c == 0xde || c == 0xdf)
+            *count *= 2;
+    } else {
+        *skip = *count + (c >= 0xc7 && c <= 0xc9); /* ext: plus its type byte */
+        *count = 0;
+    }
+    return 1;
+}
+
 /*
  * Check that data is exactly one well-formed msgpack object whose containers claim no
  * more elements than there are bytes left. msgpack_unpack allocates a container's
@@ -199,83 +274,15 @@ static int mp_well_formed(const unsigned char *p, size_t len)
     size_t off = 0, pending = 1, skip, count;
     size_t left[MP_MAX_DEPTH + 1]; /* elements still to come per open container */
     int depth = 0;
-    unsigned char c;
 
     left[0] = 1;
     while (pending > 0) {
         if (off >= len)
             return 0;
-        c = p[off++];
         pending--;
         left[depth]--;
-        skip = 0;
-        count = 0;
-        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-            /* fixint, nil, booleans: the byte itself */
-        } else if (c <= 0x8f) {
-            count = 2 * (size_t)(c & 0x0f);
-        } else if (c <= 0x9f) {
-            count = c & 0x0f;
-        } else if (c <= 0xbf) {
-            skip = c & 0x1f;
-        } else {
-            /* width of a length or value field, by type byte 0xc4..0xdf */
-            static const unsigned char fixed[32] = {
-                [0x0a] = 4, [0x0b] = 8, [0x0c] = 1, [0x0d] = 2, [0x0e] = 4,
-                [0x0f] = 8, [0x10] = 1, [0x11] = 2, [0x12] = 4, [0x13] = 8,
-                [0x14] = 2, [0x15] = 3, [0x16] = 5, [0x17] = 9, [0x18] = 17};
-            size_t w;
-
-            switch (c) {
-            case 0xc4:
-            case 0xd9:
-                w = 1;
-                break; /* bin8, str8 */
-            case 0xc5:
-            case 0xda:
-                w = 2;
-                break; /* bin16, str16 */
-            case 0xc6:
-            case 0xdb:
-                w = 4;
-                break; /* bin32, str32 */
-            case 0xc7:
-                w = 1;
-                break; /* ext8 */
-            case 0xc8:
-                w = 2;
-                break; /* ext16 */
-            case 0xc9:
-                w = 4;
-                break; /* ext32 */
-            case 0xdc:
-            case 0xde:
-                w = 2;
-                break; /* array16, map16 */
-            case 0xdd:
-            case 0xdf:
-                w = 4;
-                break; /* array32, map32 */
-            default:
-                if (c == 0xc1 || fixed[c - 0xc0] == 0)
-                    return 0; /* 0xc1 is never used */
-                skip = fixed[c - 0xc0];
-                w = 0;
-            }
-            if (w > 0) {
-                if (len - off < w)
-                    return 0;
-                count = be(p + off, w);
-                off += w;
-                if (c >= 0xdc) {
-                    if (c == 0xde || c == 0xdf)
-                        count *= 2;
-                } else {
-                    skip = count + (c >= 0xc7 && c <= 0xc9); /* ext: plus its type byte */
-                    count = 0;
-                }
-            }
-        }
+        if (!mp_head(p, len, &off, &skip, &count))
+            return 0;
         if (len - off < skip)
             return 0;
         off += skip;
