@@ -5,11 +5,15 @@
 # A crash, leak, timeout or broken invariant fails the run; libFuzzer's reproducer is
 # kept in build-fuzz/findings/<t>/ (add it to the corpus under a name that says what it
 # found, with a regression test named after it, once fixed).
+# WM_FUZZ_SEED fixes libFuzzer's seed (CI sets 1, so a run on the same commit explores the
+# same inputs and a red run is repeatable); unset, every run explores from a random seed.
 # Usage: tests/fuzz/run.sh [TARGET...]   (default: every target)
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
 seconds=${WM_FUZZ_SECONDS:-60}
+seed=()
+[ -n "${WM_FUZZ_SEED:-}" ] && seed=(-seed="$WM_FUZZ_SEED")
 dir=build-fuzz
 
 targets=("$@")
@@ -35,7 +39,7 @@ for t in "${targets[@]}"; do
     cp -a tests/fuzz/corpus/"$t"/. "$work/corpus/"
     start=$(date +%s)
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "$dir/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        "$dir/fuzz_$t" -max_total_time="$seconds" "${seed[@]}" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$dir/findings/$t/" "$work/corpus" \
         >"$work/log" 2>&1
     rc=$?
