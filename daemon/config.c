@@ -65,6 +65,10 @@ static int parse_addr(struct config_addr *a, const char *s, size_t n, char *err,
     plen = (size_t)(s + n - port);
     if (hlen == 0 || hlen >= sizeof(a->host))
         goto bad;
+    for (size_t i = 0; i < hlen; i++) {
+        if (isspace((unsigned char)host[i]) || iscntrl((unsigned char)host[i]))
+            goto bad; /* no host name or address holds these, and they would not print back */
+    }
     if (plen == 0 || plen >= sizeof(a->port) || proto_parse_uint(port, plen, 65535, &pnum) != WM_OK)
         goto bad;
     memcpy(a->host, host, hlen);
