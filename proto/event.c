@@ -210,6 +210,29 @@ static int event_key_known(const struct proto_type_desc *td, int type, const cha
     return 0;
 }
 
+enum proto_field_kind proto_event_field_kind(int type, const char *key)
+{
+    static const char *const text[] = {"id", "person", "employer", "by"};
+    int t, known = 0;
+
+    for (t = type < 0 ? 0 : type; t < (type < 0 ? WM_TYPE_COUNT_ : type + 1); t++) {
+        const struct proto_type_desc *td = proto_type_desc(t);
+
+        if (td != NULL && event_key_known(td, t, key))
+            known = 1;
+    }
+    if (!known)
+        return PROTO_FIELD_NONE;
+    if (strcmp(key, "date") == 0)
+        return PROTO_FIELD_DATE;
+    if (strcmp(key, "months") == 0 || strcmp(key, "hours") == 0)
+        return PROTO_FIELD_INT;
+    for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+        if (strcmp(text[i], key) == 0)
+            return PROTO_FIELD_TEXT;
+    return PROTO_FIELD_NAME;
+}
+
 /* Every key= of the request is a field of this type. Returns WM_OK or WM_EINVALID. */
 static int event_keys_known(const struct proto_request *req, const struct proto_type_desc *td,
                             int type, char *err, size_t errlen)

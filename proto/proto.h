@@ -396,6 +396,23 @@ int proto_event_build(const struct proto_request *req, const struct proto_env *e
  */
 int proto_person_looks_like_bsn(const char *v, size_t n);
 
+/* What an EVENT field holds, for a client that prepares values (import). */
+enum proto_field_kind {
+    PROTO_FIELD_NONE = 0, /* not a field EVENT accepts */
+    PROTO_FIELD_TEXT,     /* id, person, employer, by: text as given */
+    PROTO_FIELD_NAME,     /* gemeente, project and the enumerated fields: a name from a list */
+    PROTO_FIELD_INT,      /* months, hours: a whole number */
+    PROTO_FIELD_DATE,     /* date: YYYY-MM-DD */
+};
+
+/*
+ * The kind of the field key (NUL-terminated) in an EVENT of type (0 ..
+ * WM_TYPE_COUNT_-1), or in an EVENT of any type when type is -1: the same table
+ * proto_event_build checks keys against. The derived durable is not a field
+ * (PROTO_FIELD_NONE). No errors.
+ */
+enum proto_field_kind proto_event_field_kind(int type, const char *key);
+
 /* 1 when two events carry the same content (type, every field after defaults),
  * ignoring seq, recv_time and principal; else 0. Used for DUP versus conflict. */
 int proto_event_same(const struct wm_event *a, const struct wm_event *b);

@@ -535,6 +535,25 @@ static void test_event_same(void **state)
     assert_false(proto_event_same(&a, &b));
 }
 
+/* The field table a client checks its columns against is the one EVENT uses. */
+static void test_field_kind(void **state)
+{
+    (void)state;
+    assert_int_equal(proto_event_field_kind(-1, "date"), PROTO_FIELD_DATE);
+    assert_int_equal(proto_event_field_kind(-1, "months"), PROTO_FIELD_INT);
+    assert_int_equal(proto_event_field_kind(WM_TYPE_PLACED, "hours"), PROTO_FIELD_INT);
+    assert_int_equal(proto_event_field_kind(WM_TYPE_STARTED, "months"), PROTO_FIELD_NONE);
+    assert_int_equal(proto_event_field_kind(-1, "employer"), PROTO_FIELD_TEXT);
+    assert_int_equal(proto_event_field_kind(-1, "id"), PROTO_FIELD_TEXT);
+    assert_int_equal(proto_event_field_kind(WM_TYPE_OUTFLOW, "gemeente"), PROTO_FIELD_NAME);
+    assert_int_equal(proto_event_field_kind(-1, "doelgroep"), PROTO_FIELD_NAME);
+    assert_int_equal(proto_event_field_kind(WM_TYPE_COMPLETED, "result"), PROTO_FIELD_NAME);
+    assert_int_equal(proto_event_field_kind(WM_TYPE_COMPLETED, "sector"), PROTO_FIELD_NONE);
+    assert_int_equal(proto_event_field_kind(-1, "durable"), PROTO_FIELD_NONE);
+    assert_int_equal(proto_event_field_kind(-1, "type"), PROTO_FIELD_NONE);
+    assert_int_equal(proto_event_field_kind(-1, "opmerking"), PROTO_FIELD_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_project_syntax),
         cmocka_unit_test(test_unknown_field),
         cmocka_unit_test(test_event_same),
+        cmocka_unit_test(test_field_kind),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
