@@ -404,9 +404,9 @@ int cli_cmd_keygen(struct cli_config *cfg, int argc, char **argv);
 int cli_cmd_import(struct cli_config *cfg, int argc, char **argv);
 
 /* One row of an import file as `werkmonitor import` would send it: line is the request
- * "EVENT ...\n" (local 0), or the client's own refusal "ERR invalid ..." that is never
- * sent (local 1, no newline). lineno is the line where the row starts. line is
- * borrowed for the call only. */
+ * "EVENT ...\n" (local 0), or the client's own refusal "ERR invalid ..." (every error of
+ * the row, joined by "; ") that is never sent (local 1, no newline). lineno is the line where the
+ * row starts. line is borrowed for the call only. */
 typedef void (*cli_import_row_fn)(void *arg, long lineno, const char *line, size_t len, int local);
 
 /*
@@ -414,8 +414,9 @@ typedef void (*cli_import_row_fn)(void *arg, long lineno, const char *line, size
  * them, without a server: row() gets every row in order. key is the pseudonym key for
  * a bsn column (borrowed; NULL: a bsn column is refused). For tests and the fuzz
  * target. Returns WM_OK at the end of the input, or the error that ends an import with
- * err saying why: WM_EIO (cannot read fd; no header; no type or id column; a bsn column
- * without a key), WM_ENOMEM.
+ * err saying why: WM_EIO (cannot read fd; no header; a record that never ends),
+ * WM_ECONFIG (an unknown column; no type or id column; a bsn column without a key; a
+ * line that is not UTF-8), WM_ENOMEM.
  */
 int cli_import_read(int fd, int ndjson, struct cli_key *key, cli_import_row_fn row, void *arg,
                     char *err, size_t errlen);

@@ -1,12 +1,15 @@
 /*
- * import's CSV reader (RFC 4180 by libcsv): the delimiter chosen from the header
- * line, the header's names into columns, and each later record into one row of named
- * values for import_row.c. A record of only empty cells is a blank line.
+ * import's CSV reader (RFC 4180 by libcsv): the delimiter (',' ';' or TAB) chosen from
+ * the header line, the header's names resolved into columns (import_map.c) and checked
+ * as a whole before anything is sent, and each later record into one row for
+ * import_row.c. The lines of each record are kept for the rejects file.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "import_int.h"
+
+#define NAMES_SHOWN 12 /* unknown columns named in the message, at most */
 
 /* libcsv's field callback: append the field to the current record. */
 static void csv_field_cb(void *data, size_t len, void *arg)
@@ -55,86 +58,170 @@ static const char *field(const struct imp_csv *cs, size_t i, size_t *n)
     return f;
 }
 
-/* Header cell i, trimmed of spaces and tabs and lowercased, into colname[i]; its kind
- * into colkind[i]. Errors go to im->fatal. */
-static void csv_column(struct imp *im, size_t i)
+/* The current record for the rejects file into out: its lines as read without the
+ * line end or, for a corrected rejects file, its fields again without regel and fout. */
+static void record_copy(struct imp_csv *cs, struct wm_buf *out)
 {
-    struct imp_csv *cs = &im->csv;
-    size_t n;
-    const char *f = field(cs, i, &n);
-    char *name;
+    size_t n = cs->rec.len;
 
-    while (n > 0 && (*f == ' ' || *f == '\t')) {
-        f++;
-        n--;
-    }
-    while (n > 0 && (f[n - 1] == ' ' || f[n - 1] == '\t'))
-        n--;
-    name = strndup(f, n);
-    if (name == NULL) {
-        imp_fail(im, WM_ENOMEM, "out of memory");
+    wm_buf_reset(out);
+    if (!cs->rewrite) {
+        while (n > 0 && (cs->rec.data[n - 1] == '\n' || cs->rec.data[n - 1] == '\r'))
+            n--;
+        if (n > 0)
+            wm_buf_append(out, cs->rec.data, n);
         return;
     }
-    for (char *p = name; *p != '\0'; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    cs->colname[i] = name;
-    if (n == 0) {
-        cs->colkind[i] = IMP_COL_UNNAMED;
-        return;
+    for (size_t i = 0, k = 0; i < cs->nfields; i++) {
+        size_t fn;
+        const char *f = field(cs, i, &fn);
+
+        if (i < cs->ncols && cs->col[i].kind == IMP_COL_REJECT_NOTE)
+            continue;
+        if (k++ > 0)
+            wm_buf_append(out, &cs->delim, 1);
+        imp_csv_quote(out, f, fn, cs->delim);
     }
-    if (!imp_name_valid(name)) {
-        imp_fail(im, WM_ECONFIG,
-                 "%s: column %zu of the header, '%.64s', is not a field name (a-z, 0-9, "
-                 "'.', '_', '-')",
-                 im->in.path, i + 1, name);
-        return;
-    }
-    for (size_t j = 0; j < i; j++) {
-        if (strcmp(cs->colname[j], name) == 0) {
-            imp_fail(im, WM_ECONFIG, "%s: column '%.64s' appears twice in the header", im->in.path,
-                     name);
-            return;
-        }
-    }
-    cs->colkind[i] = imp_col_kind(name);
 }
 
-/* The header record: column names and what they hold, then the checks of the whole. */
-static void csv_header(struct imp *im)
+/* Header cell i folded, for messages (case kept), into name (size bytes). */
+static void cell_name(const struct imp_csv *cs, size_t i, char *name, size_t size)
+{
+    size_t n;
+    const char *f = field(cs, i, &n);
+
+    if (n >= size)
+        n = size - 1;
+    n = imp_value_fold(name, f, n);
+    name[n] = '\0';
+}
+
+/* The columns' names into resolved columns; unknown ones listed in unknown. Returns the
+ * number of unknown columns. */
+static size_t csv_resolve(struct imp *im, struct wm_buf *unknown)
 {
     struct imp_csv *cs = &im->csv;
-    int have_type = 0, have_id = 0, have_person = 0, have_bsn = 0;
+    size_t nunknown = 0;
 
-    cs->colname = calloc(cs->nfields, sizeof(*cs->colname));
-    cs->colkind = calloc(cs->nfields, sizeof(*cs->colkind));
-    if (cs->colname == NULL || cs->colkind == NULL) {
-        imp_fail(im, WM_ENOMEM, "out of memory");
-        return;
+    for (size_t i = 0; i < cs->ncols; i++) {
+        char name[256];
+        size_t n;
+        const char *f = field(cs, i, &n);
+
+        if (n >= sizeof(name))
+            n = sizeof(name) - 1;
+        n = imp_name_normalise(name, f, n);
+        name[n] = '\0';
+        imp_map_column(&im->map, name, im->ignore_unknown, &cs->col[i]);
+        cs->rewrite |= cs->col[i].kind == IMP_COL_REJECT_NOTE;
+        if (cs->col[i].kind == IMP_COL_UNKNOWN && nunknown++ < NAMES_SHOWN) {
+            cell_name(cs, i, name, 64);
+            wm_buf_printf(unknown, "%s'%s'", nunknown > 1 ? ", " : "", name);
+        }
     }
-    cs->ncols = cs->nfields;
-    for (size_t i = 0; i < cs->nfields && !im->fatal; i++) {
-        csv_column(im, i);
-        if (im->fatal)
-            return;
-        have_type |= cs->colkind[i] == IMP_COL_TYPE;
-        have_bsn |= cs->colkind[i] == IMP_COL_BSN;
-        have_id |= cs->colkind[i] == IMP_COL_FIELD && strcmp(cs->colname[i], "id") == 0;
-        have_person |= cs->colkind[i] == IMP_COL_FIELD && strcmp(cs->colname[i], "person") == 0;
+    return nunknown;
+}
+
+/* The check of two columns: none may give what another column or a fixed value gives.
+ * Returns 0, or -1 after the fatal error. */
+static int csv_check_twice(struct imp *im, size_t i)
+{
+    struct imp_csv *cs = &im->csv;
+    const struct imp_column *c = &cs->col[i];
+    char a[64], b[64];
+
+    if (c->kind != IMP_COL_FIELD && c->kind != IMP_COL_TYPE && c->kind != IMP_COL_BSN)
+        return 0;
+    for (size_t j = 0; j < i; j++) {
+        const struct imp_column *d = &cs->col[j];
+        int same = strcmp(d->field, c->field) == 0;
+
+        /* a BSN becomes the person: the two cannot both be given */
+        same |= (c->kind == IMP_COL_BSN && strcmp(d->field, "person") == 0) ||
+                (d->kind == IMP_COL_BSN && strcmp(c->field, "person") == 0);
+        if (d->kind != IMP_COL_IGNORE && d->kind != IMP_COL_REJECT_NOTE && same) {
+            cell_name(cs, j, a, sizeof(a));
+            cell_name(cs, i, b, sizeof(b));
+            imp_fail(im, WM_ECONFIG,
+                     "%s: columns '%s' and '%s' both give %s (nothing was sent): ignore one "
+                     "in a --map profile ([ignore])",
+                     im->in.path, a, b, c->kind == IMP_COL_BSN ? "the person" : c->field);
+            return -1;
+        }
     }
-    if (!have_type || !have_id)
+    for (size_t k = 0; k < im->map.nsets; k++) {
+        if (strcmp(im->map.sets[k].field, c->field) == 0) {
+            cell_name(cs, i, a, sizeof(a));
+            imp_fail(im, WM_ECONFIG,
+                     "%s: %s is both a column ('%s') and a fixed value (--set, --type or the "
+                     "map's [set]); nothing was sent: drop one of them",
+                     im->in.path, c->field, a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The header as a whole: a type and an id, a key for a bsn column. Returns 0 or -1
+ * after the fatal error. */
+static int csv_check_header(struct imp *im)
+{
+    struct imp_csv *cs = &im->csv;
+    int have_type = im->fixed_type >= 0, have_id = 0, have_bsn = 0;
+
+    for (size_t i = 0; i < cs->ncols; i++) {
+        if (csv_check_twice(im, i) != 0)
+            return -1;
+        have_type |= cs->col[i].kind == IMP_COL_TYPE;
+        have_bsn |= cs->col[i].kind == IMP_COL_BSN;
+        have_id |= cs->col[i].kind == IMP_COL_FIELD && strcmp(cs->col[i].field, "id") == 0;
+    }
+    if (!have_type || !have_id) {
         imp_fail(im, WM_ECONFIG,
                  "%s: the header has no '%s' column (the first line must name the fields, "
-                 "with type and id among them)",
-                 im->in.path, !have_type ? "type" : "id");
-    else if (have_bsn && have_person)
-        imp_fail(im, WM_ECONFIG, "%s: the header has both a bsn and a person column; give one",
-                 im->in.path);
-    else if (have_bsn && !im->have_key)
+                 "with type and id among them%s)",
+                 im->in.path, !have_type ? "type" : "id",
+                 !have_type ? "; for a file of one type give --type" : "");
+        return -1;
+    }
+    if (have_bsn && !im->have_key) {
         imp_fail(im, WM_ECONFIG,
                  "%s has a bsn column: give --pseudo-key FILE to turn BSNs into pseudonyms "
                  "(a BSN is never sent)",
                  im->in.path);
+        return -1;
+    }
+    return 0;
+}
+
+/* The header record: column names resolved, the checks of the whole, its text kept for
+ * the rejects file. */
+static void csv_header(struct imp *im)
+{
+    struct imp_csv *cs = &im->csv;
+    struct wm_buf unknown;
+    size_t nunknown;
+
+    cs->ncols = cs->nfields;
+    cs->col = calloc(cs->ncols, sizeof(*cs->col));
+    if (cs->col == NULL) {
+        imp_fail(im, WM_ENOMEM, "out of memory");
+        return;
+    }
+    wm_buf_init(&unknown);
+    nunknown = csv_resolve(im, &unknown);
+    if (nunknown > 0) {
+        imp_fail(im, WM_ECONFIG,
+                 "%s: unknown column%s %.*s%s (nothing was sent): map %s in a "
+                 "--map profile ([columns], or [ignore] to skip), or give --ignore-unknown "
+                 "to skip every column that is not a field",
+                 im->in.path, nunknown > 1 ? "s" : "", (int)unknown.len,
+                 unknown.data != NULL ? unknown.data : "", nunknown > NAMES_SHOWN ? ", ..." : "",
+                 nunknown > 1 ? "them to fields" : "it to a field");
+    } else if (csv_check_header(im) == 0) {
+        record_copy(cs, &cs->header);
+    }
+    wm_buf_free(&unknown);
     cs->header_done = 1;
 }
 
@@ -143,9 +230,9 @@ static void csv_row(struct imp *im)
 {
     struct imp_csv *cs = &im->csv;
     struct imp_slot *s;
+    const struct imp_column *tcol = NULL;
     const char *type = NULL;
-    size_t type_n = 0;
-    size_t filled = 0;
+    size_t type_n = 0, filled = 0;
 
     /* a record of only empty cells (";;;;" as spreadsheets write it) is a blank line */
     for (size_t i = 0; i < cs->nfields; i++) {
@@ -156,34 +243,28 @@ static void csv_row(struct imp *im)
     }
     if (filled == 0 || (s = imp_row_new(im, cs->rec_start)) == NULL)
         return;
-    if (cs->nfields > cs->ncols) {
-        imp_row_reject(s, "row has %zu fields but the header names %zu", cs->nfields, cs->ncols);
-        return;
-    }
-    for (size_t i = 0; i < cs->nfields; i++) {
-        if (cs->colkind[i] == IMP_COL_TYPE) {
+    record_copy(cs, &s->raw);
+    for (size_t i = 0; i < cs->nfields && i < cs->ncols; i++) {
+        if (cs->col[i].kind == IMP_COL_TYPE) {
+            tcol = &cs->col[i];
             type = field(cs, i, &type_n);
-            if (type_n == 0)
-                type = NULL;
         }
     }
-    if (type == NULL) {
-        imp_row_reject(s, "type missing (the type column is empty)");
-        return;
-    }
-    imp_row_type(s, type, type_n);
+    imp_row_type(im, s, tcol, type, type_n);
     for (size_t i = 0; i < cs->nfields; i++) {
         size_t n;
         const char *v = field(cs, i, &n);
 
-        if (n == 0 || cs->colkind[i] == IMP_COL_TYPE)
+        if (n == 0)
             continue; /* an empty cell is an absent field */
-        if (cs->colkind[i] == IMP_COL_UNNAMED) {
-            imp_row_reject(s, "column %zu has a value but no name in the header", i + 1);
-            return;
+        if (i >= cs->ncols) {
+            imp_row_error(s, "row has %zu fields but the header names %zu", cs->nfields, cs->ncols);
+            break;
         }
-        if (imp_row_field(im, s, cs->colname[i], cs->colkind[i], v, n) != 0)
-            return;
+        if (cs->col[i].kind == IMP_COL_UNNAMED)
+            imp_row_error(s, "column %zu has a value but no name in the header", i + 1);
+        else if (cs->col[i].kind == IMP_COL_FIELD || cs->col[i].kind == IMP_COL_BSN)
+            imp_row_value(im, s, &cs->col[i], v, n);
     }
     imp_row_end(im, s);
 }
@@ -204,12 +285,14 @@ static void csv_record_cb(int c, void *arg)
     }
     cs->nfields = 0;
     cs->flen = 0;
+    wm_buf_reset(&cs->rec);
 }
 
-/* Pick ',' or ';' from the header line: the one that occurs more outside quotes. */
+/* Pick ',' ';' or TAB from the header line: the one that occurs most outside quotes
+ * (';' first on a tie, as Dutch Excel writes it). */
 static unsigned char detect_delim(const char *s, size_t n)
 {
-    size_t commas = 0, semis = 0;
+    size_t commas = 0, semis = 0, tabs = 0;
     int quoted = 0;
 
     for (size_t i = 0; i < n && s[i] != '\n'; i++) {
@@ -219,16 +302,32 @@ static unsigned char detect_delim(const char *s, size_t n)
             commas++;
         else if (!quoted && s[i] == ';')
             semis++;
+        else if (!quoted && s[i] == '\t')
+            tabs++;
     }
-    return semis > commas ? ';' : ',';
+    if (semis >= commas && semis >= tabs && semis > 0)
+        return ';';
+    return tabs > commas ? '\t' : ',';
+}
+
+/* Only the space is trimmed around unquoted fields: a TAB may be the delimiter, and
+ * the rest of a cell's white space is folded by import_row.c. */
+static int csv_is_space(unsigned char c)
+{
+    return c == ' ';
 }
 
 int imp_csv_begin(struct imp *im, const char *p, size_t n)
 {
-    if (csv_init(&im->csv.parser, CSV_APPEND_NULL) != 0)
+    struct imp_csv *cs = &im->csv;
+
+    if (csv_init(&cs->parser, CSV_APPEND_NULL) != 0)
         return WM_ENOMEM;
-    csv_set_delim(&im->csv.parser, detect_delim(p, n));
-    im->csv.ready = 1;
+    cs->delim = detect_delim(p, n);
+    cs->crlf = n >= 2 && p[n - 1] == '\n' && p[n - 2] == '\r';
+    csv_set_delim(&cs->parser, cs->delim);
+    csv_set_space_func(&cs->parser, csv_is_space);
+    cs->ready = 1;
     return WM_OK;
 }
 
@@ -247,6 +346,8 @@ void imp_csv_line(struct imp *im, const char *p, size_t n)
             cs->rec_start = im->in.lineno;
         }
     }
+    if (cs->in_record && wm_buf_append(&cs->rec, p, n) != WM_OK)
+        imp_fail(im, WM_ENOMEM, "out of memory");
     if (csv_parse(&cs->parser, p, n, csv_field_cb, csv_record_cb, im) != n)
         imp_fail(im, WM_EIO, "%s: line %ld: %s", im->in.path, im->in.lineno,
                  csv_strerror(csv_error(&cs->parser)));
@@ -275,10 +376,9 @@ void imp_csv_free(struct imp *im)
 
     if (cs->ready)
         csv_free(&cs->parser);
-    for (size_t i = 0; i < cs->ncols; i++)
-        free(cs->colname[i]);
-    free(cs->colname);
-    free(cs->colkind);
+    free(cs->col);
+    wm_buf_free(&cs->header);
+    wm_buf_free(&cs->rec);
     free(cs->fbuf);
     free(cs->foff);
 }

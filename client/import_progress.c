@@ -30,8 +30,8 @@ void imp_progress_draw(struct imp *im)
         return;
     im->bar.drawn_us = now;
     rate = secs > 0 ? done / secs : 0;
-    if (im->in.bytes_total > 0) {
-        double frac = (double)im->acked_off / (double)im->in.bytes_total;
+    if (imp_input_fraction(im, im->acked_off) >= 0) {
+        double frac = imp_input_fraction(im, im->acked_off);
         int filled;
         char bar[31];
         double eta;

@@ -1,31 +1,59 @@
 /*
- * import's rows: the named values a reader found in one record become one EVENT line,
- * or the row's reject. What a name means and what a value becomes on the wire are
- * decided here for CSV and NDJSON alike; a BSN is pseudonymised here and never sent.
+ * import's rows: the values a reader found in one record, each with its resolved
+ * column, become one request line (EVENT), or the row's errors. What
+ * a value becomes on the wire is decided here for CSV and NDJSON alike; a BSN is
+ * pseudonymised here and never sent.
  */
 #include <stdarg.h>
 #include <string.h>
 
 #include "import_int.h"
 
-int imp_name_valid(const char *s)
+/* Lowercase ASCII letters in place. */
+static void lower_ascii(char *s, size_t n)
 {
-    if (*s == '\0')
-        return 0;
-    for (; *s != '\0'; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-              *s == '-'))
-            return 0;
-    return 1;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            s[i] = (char)(s[i] - 'A' + 'a');
 }
 
-enum imp_col imp_col_kind(const char *name)
+/* The type index of a type's name (n bytes, any case), or -1. */
+static int type_lookup(const char *v, size_t n)
 {
-    if (strcmp(name, "type") == 0)
-        return IMP_COL_TYPE;
-    if (strcmp(name, "bsn") == 0)
-        return IMP_COL_BSN;
-    return IMP_COL_FIELD;
+    char name[16];
+
+    if (n == 0 || n >= sizeof(name))
+        return -1;
+    memcpy(name, v, n);
+    name[n] = '\0';
+    lower_ascii(name, n);
+    return proto_type_lookup(name);
+}
+
+int imp_rows_prepare(struct imp *im)
+{
+    const struct imp_map *m = &im->map;
+
+    im->verb = "EVENT";
+    im->fixed_type = -1;
+    wm_buf_init(&im->fixed);
+    wm_buf_init(&im->scratch);
+    for (size_t i = 0; i < m->nsets; i++) {
+        if (strcmp(m->sets[i].field, "type") == 0) {
+            im->fixed_type = type_lookup(m->sets[i].value, strlen(m->sets[i].value));
+            if (im->fixed_type < 0) {
+                imp_fail(im, WM_ECONFIG,
+                         "the fixed type '%.64s' is not one of started, completed, placed, "
+                         "outflow",
+                         m->sets[i].value);
+                return WM_ECONFIG;
+            }
+            continue;
+        }
+        wm_buf_printf(&im->fixed, " %s=", m->sets[i].field);
+        wm_buf_append_escaped(&im->fixed, m->sets[i].value, strlen(m->sets[i].value));
+    }
+    return im->fixed.oom ? WM_ENOMEM : WM_OK;
 }
 
 struct imp_slot *imp_row_new(struct imp *im, long lineno)
@@ -38,75 +66,137 @@ struct imp_slot *imp_row_new(struct imp *im, long lineno)
     }
     s->lineno = lineno;
     s->end_off = im->in.fed_end;
+    s->nerr = 0;
+    wm_buf_reset(&s->errs);
+    wm_buf_reset(&s->raw);
     return s;
 }
 
-void imp_row_reject(struct imp_slot *s, const char *fmt, ...)
+void imp_row_error(struct imp_slot *s, const char *fmt, ...)
 {
     va_list ap;
 
-    s->local = 1;
-    wm_buf_reset(&s->req);
-    wm_buf_puts(&s->req, "ERR invalid ");
     va_start(ap, fmt);
-    wm_buf_vprintf(&s->req, fmt, ap);
+    wm_buf_vprintf(&s->errs, fmt, ap);
     va_end(ap);
+    wm_buf_append(&s->errs, "\n", 1);
+    s->nerr++;
 }
 
-void imp_row_type(struct imp_slot *s, const char *type, size_t n)
+/* v (n bytes) folded into the scratch buffer and translated by the profile: the value
+ * to send, borrowed until the next call; *vn its length (0: the cell is empty). */
+static const char *row_prepare(struct imp *im, const struct imp_column *c, const char *v, size_t n,
+                               size_t *vn)
 {
-    wm_buf_puts(&s->req, "EVENT ");
-    wm_buf_append_escaped(&s->req, type, n);
+    const char *t;
+
+    wm_buf_reset(&im->scratch);
+    if (wm_buf_append(&im->scratch, v, n) != WM_OK || wm_buf_append(&im->scratch, "", 1) != WM_OK) {
+        imp_fail(im, WM_ENOMEM, "out of memory");
+        *vn = 0;
+        return "";
+    }
+    *vn = imp_value_fold(im->scratch.data, v, n);
+    if (*vn > 0 && c->nxlat > 0 && (t = imp_xlat_find(c, im->scratch.data, *vn)) != NULL) {
+        *vn = strlen(t);
+        return t;
+    }
+    return im->scratch.data;
 }
 
-/* A BSN (n bytes) checked with the eleven-test and appended as person=<pseudonym>.
- * Returns 0, or -1 after a reject (or im->fatal). */
-static int row_bsn(struct imp *im, struct imp_slot *s, const char *v, size_t n)
+void imp_row_type(struct imp *im, struct imp_slot *s, const struct imp_column *c, const char *v,
+                  size_t n)
+{
+    const char *t;
+    size_t tn;
+    int type = im->fixed_type;
+
+    wm_buf_puts(&s->req, im->verb);
+    if (type < 0) {
+        t = v != NULL ? row_prepare(im, c, v, n, &tn) : "";
+        if (v == NULL || tn == 0) {
+            imp_row_error(s, "type: missing (the type column is empty)");
+            return;
+        }
+        type = type_lookup(t, tn);
+        if (type < 0) {
+            imp_row_error(s,
+                          "type: unknown value '%.*s' (started, completed, placed, outflow; or "
+                          "translate it in the map's [values type])",
+                          (int)(tn > 40 ? 40 : tn), t);
+            return;
+        }
+    }
+    wm_buf_puts(&s->req, " ");
+    wm_buf_puts(&s->req, proto_type_desc(type)->name);
+}
+
+/* A BSN checked with the eleven-test and appended as person=<pseudonym>; a problem is
+ * an error of the row. */
+static void row_bsn(struct imp *im, struct imp_slot *s, const char *v, size_t n)
 {
     char why[256];
     char pseudo[CLI_PSEUDONYM_LEN + 1];
-    char bsn[16];
+    char bsn[10];
 
-    if (n >= sizeof(bsn)) {
-        imp_row_reject(s, "bsn is not 9 digits (not sent)");
-        return -1;
+    if (imp_bsn_prepare(v, n, bsn, why, sizeof(why)) != WM_OK) {
+        imp_row_error(s, "%s", why);
+        return;
     }
-    memcpy(bsn, v, n);
-    bsn[n] = '\0';
     if (cli_bsn_check(bsn, why, sizeof(why)) != WM_OK) {
-        imp_row_reject(s, "bsn refused: %s (not sent)", why);
-        return -1;
+        imp_row_error(s, "bsn: %s (not sent)", why);
+        return;
     }
     if (cli_pseudonym(&im->key, bsn, pseudo) != WM_OK) {
         imp_fail(im, WM_EINTERNAL, "cannot compute a pseudonym (OpenSSL)");
-        return -1;
+        return;
     }
     wm_buf_puts(&s->req, " person=");
     wm_buf_append(&s->req, pseudo, CLI_PSEUDONYM_LEN);
-    return 0;
 }
 
-int imp_row_field(struct imp *im, struct imp_slot *s, const char *name, enum imp_col kind,
-                  const char *v, size_t n)
+void imp_row_value(struct imp *im, struct imp_slot *s, const struct imp_column *c, const char *v,
+                   size_t n)
 {
-    if (kind == IMP_COL_BSN)
-        return row_bsn(im, s, v, n);
-    if (strcmp(name, "person") == 0 && proto_person_looks_like_bsn(v, n)) {
-        imp_row_reject(s, "person looks like a BSN (8 or 9 digits; not sent): use a bsn column "
-                          "and --pseudo-key");
-        return -1;
+    char date[11], why[256];
+    size_t vn;
+
+    v = row_prepare(im, c, v, n, &vn);
+    if (vn == 0)
+        return; /* an empty cell is an absent field */
+    if (c->kind == IMP_COL_BSN) {
+        row_bsn(im, s, v, vn);
+        return;
+    }
+    if (c->vkind == PROTO_FIELD_DATE) {
+        if (imp_date_parse(im->date_format, v, vn, date, why, sizeof(why)) != WM_OK) {
+            imp_row_error(s, "%s", why);
+            return;
+        }
+        v = date;
+        vn = 10;
+    } else if (c->vkind == PROTO_FIELD_INT) {
+        vn = imp_int_normalise(v, vn);
+    } else if (strcmp(c->field, "person") == 0 && proto_person_looks_like_bsn(v, vn)) {
+        imp_row_error(s, "person looks like a BSN (8 or 9 digits; not sent): use a bsn column "
+                         "and --pseudo-key");
+        return;
     }
     wm_buf_append(&s->req, " ", 1);
-    wm_buf_puts(&s->req, name);
+    wm_buf_puts(&s->req, c->field);
     wm_buf_append(&s->req, "=", 1);
-    wm_buf_append_escaped(&s->req, v, n);
-    return 0;
+    wm_buf_append_escaped(&s->req, v, vn);
 }
 
 void imp_row_end(struct imp *im, struct imp_slot *s)
 {
-    if (!s->local)
+    if (s->nerr > 0) {
+        s->local = 1;
+    } else {
+        if (im->fixed.len > 0)
+            wm_buf_append(&s->req, im->fixed.data, im->fixed.len);
         wm_buf_append(&s->req, "\n", 1);
-    if (s->req.oom)
+    }
+    if (s->req.oom || s->errs.oom || s->raw.oom)
         imp_fail(im, WM_ENOMEM, "out of memory");
 }

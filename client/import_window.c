@@ -14,6 +14,13 @@ static struct imp_slot *slot_at(const struct imp_window *w, unsigned long i)
     return &w->ring[i % w->cap];
 }
 
+static void slot_free(struct imp_slot *s)
+{
+    wm_buf_free(&s->req);
+    wm_buf_free(&s->errs);
+    wm_buf_free(&s->raw);
+}
+
 int imp_window_init(struct imp_window *w, size_t window)
 {
     w->max = window;
@@ -29,7 +36,7 @@ void imp_window_free(struct imp_window *w)
     if (w->ring == NULL)
         return;
     for (size_t i = 0; i < w->cap; i++)
-        wm_buf_free(&w->ring[i].req);
+        slot_free(&w->ring[i]);
     free(w->ring);
     w->ring = NULL;
 }
@@ -47,7 +54,7 @@ static int window_grow(struct imp_window *w)
         memset(&w->ring[i % w->cap], 0, sizeof(struct imp_slot));
     }
     for (size_t i = 0; i < w->cap; i++)
-        wm_buf_free(&w->ring[i].req);
+        slot_free(&w->ring[i]);
     free(w->ring);
     w->ring = n;
     w->cap = ncap;
@@ -94,12 +101,28 @@ int imp_window_send(struct imp *im)
     return WM_OK;
 }
 
-/* Write a rejected row as "<line number>: <ERR line>" and count it. */
-static void write_reject(struct imp *im, long lineno, const char *err, size_t n)
+/* A row the server refused: its ERR line becomes the row's reason, the message alone
+ * where the code says no more than that ("invalid", "unknown-project"). */
+static void server_reject(struct imp *im, const struct imp_slot *s, const char *line, size_t len)
 {
-    imp_progress_clear(im);
-    fprintf(im->rejects, "%ld: %.*s\n", lineno, (int)n, err);
-    im->rejected++;
+    const char *code = line + 4, *msg = memchr(code, ' ', len - 4);
+    size_t code_n = msg != NULL ? (size_t)(msg - code) : len - 4;
+    struct wm_buf why;
+
+    wm_buf_init(&why);
+    if (msg == NULL) {
+        wm_buf_append(&why, code, code_n);
+    } else {
+        msg++;
+        if (!(code_n == 7 && memcmp(code, "invalid", 7) == 0) &&
+            !(code_n == 15 && memcmp(code, "unknown-project", 15) == 0)) {
+            wm_buf_append(&why, code, code_n);
+            wm_buf_puts(&why, ": ");
+        }
+        wm_buf_append(&why, msg, (size_t)(line + len - msg));
+    }
+    imp_rejects_row(im, s, why.data != NULL ? why.data : "", why.len);
+    wm_buf_free(&why);
 }
 
 void imp_window_pop_local(struct imp *im)
@@ -109,7 +132,7 @@ void imp_window_pop_local(struct imp *im)
     while (w->head < w->tail && slot_at(w, w->head)->local) {
         struct imp_slot *s = slot_at(w, w->head);
 
-        write_reject(im, s->lineno, s->req.data, s->req.len);
+        imp_rejects_row(im, s, s->errs.data != NULL ? s->errs.data : "", s->errs.len);
         im->acked_off = s->end_off;
         if (w->sent == w->head)
             w->sent++;
@@ -129,7 +152,7 @@ int imp_window_answer(struct imp *im, const char *line, size_t len)
         return WM_EPROTOCOL;
     }
     s = slot_at(w, w->head);
-    if (strncmp(line, "OK ", 3) == 0) {
+    if (strncmp(line, "OK", 2) == 0 && (len == 2 || line[2] == ' ')) {
         im->stored++;
     } else if (strncmp(line, "DUP ", 4) == 0) {
         im->dups++;
@@ -137,9 +160,10 @@ int imp_window_answer(struct imp *im, const char *line, size_t len)
         /* shutting down or full: not this row's fault; try again elsewhere in time */
         return WM_EUNAVAILABLE;
     } else if (strncmp(line, "ERR ", 4) == 0) {
-        write_reject(im, s->lineno, line, len);
+        server_reject(im, s, line, len);
     } else {
-        snprintf(im->fatal_msg, sizeof(im->fatal_msg), "unexpected answer to EVENT: %.200s", line);
+        snprintf(im->fatal_msg, sizeof(im->fatal_msg), "unexpected answer to %s: %.200s", im->verb,
+                 line);
         return WM_EPROTOCOL;
     }
     im->acked_off = s->end_off;
