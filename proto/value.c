@@ -3,6 +3,7 @@
  * messages, names and integers) and civil dates as days since 1970-01-01, using Howard
  * Hinnant's days_from_civil / civil_from_days (no libc time zone calls).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "proto.h"
@@ -73,13 +74,52 @@ int proto_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+/* The length of src's leading run of bytes that decode to themselves and need no check
+ * beyond this: printable ASCII (0x20..0x7e) other than '%'. Eight bytes at a time: a
+ * value on the wire is nearly always such a run, and this is the whole of its decoding. */
+static size_t plain_prefix(const char *src, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    uint64_t w, pct;
+
+    for (; len - i >= 8; i += 8) {
+        memcpy(&w, src + i, 8);
+        pct = w ^ (ones * '%');
+        /* a byte >= 0x80, a byte < 0x20, a byte 0x7f (+1 sets its high bit), a '%' (zero
+         * after the xor): each test is exact for bytes below 0x80, which the first
+         * makes sure of */
+        if ((w | ((w - ones * 0x20) & ~w) | (w + ones) | ((pct - ones) & ~pct)) & highs)
+            break;
+    }
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c < 0x20 || c >= 0x7f || c == '%')
+            break;
+    }
+    return i;
+}
+
 static int unescape(char *dst, const char *src, size_t len, size_t *out_len, int allow_lf,
                     char *err, size_t errlen)
 {
-    size_t i = 0, o = 0;
+    size_t i = plain_prefix(src, len), o;
     int hi, lo;
     unsigned char c;
 
+    if (i == len) {
+        /* nothing to decode or check: printable ASCII is valid UTF-8 without controls */
+        if (dst != src)
+            memmove(dst, src, len);
+        dst[len] = '\0';
+        if (out_len)
+            *out_len = len;
+        return WM_OK;
+    }
+    /* the plain prefix decodes to itself; decode the rest byte by byte */
+    if (dst != src)
+        memmove(dst, src, i);
+    o = i;
     /* Decoding never grows the value, so dst == src is safe: o <= i throughout. */
     while (i < len) {
         c = (unsigned char)src[i];

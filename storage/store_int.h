@@ -144,6 +144,10 @@ static inline void store_itab_add(struct store_itab *t, uint32_t h, uint32_t i)
     t->slots[j] = (uint64_t)h << 32 | ((uint64_t)i + 1);
     t->n++;
 }
+/* Forget index i with hash h when it is the newest index held: undoing the adds
+ * newest first leaves the table as it was before them (each probe path it walks was
+ * all taken when that add was made), where clearing the table writes all of it. */
+void store_itab_undo(struct store_itab *t, uint32_t h, uint32_t i);
 /* Forget every index, keeping the memory. */
 void store_itab_clear(struct store_itab *t);
 void store_itab_free(struct store_itab *t);
@@ -698,7 +702,9 @@ void store_people_drop(struct store_people *pl);
  * queue is empty afterwards. WM_OK or that error. */
 int store_people_apply(struct store_people *pl);
 /* Start applying the queued changes on the memory part's thread (logged); the writer
- * goes on to commit meanwhile. */
+ * goes on to commit meanwhile. At most STORE_PEOPLE_INLINE changes are applied at once
+ * on the caller's thread instead. */
+#define STORE_PEOPLE_INLINE 32
 void store_people_submit(struct store_people *pl);
 /* Wait for the submitted changes; the queue is empty afterwards. Returns their
  * outcome: WM_OK, or the first error (the changes before it stay applied and logged). */

@@ -52,6 +52,49 @@ static void test_unescape(void **state)
     assert_int_equal(strlen(err), 4);
 }
 
+/* The eight-bytes-at-a-time path for plain values: every byte value at every place of
+ * a 24-byte value (inside and after the words it reads, and in the tail) is accepted
+ * exactly when it is printable ASCII other than '%', and decodes to itself then. */
+static void test_unescape_plain_words(void **state)
+{
+    char in[32], buf[32], err[128];
+    size_t n;
+
+    (void)state;
+    for (size_t pos = 0; pos < 24; pos++) {
+        for (int b = 0; b < 256; b++) {
+            int plain = b >= 0x20 && b < 0x7f && b != '%';
+            int rc;
+            memset(in, 'k', 24);
+            in[pos] = (char)b;
+            n = 99;
+            rc = proto_unescape(buf, in, 24, &n, err, sizeof(err));
+            if (b == '%') {
+                /* "%kk" is malformed; at the end "%k"/"%" too short */
+                assert_int_equal(rc, WM_ESYNTAX);
+                continue;
+            }
+            assert_int_equal(rc, plain ? WM_OK : WM_ESYNTAX);
+            if (plain) {
+                assert_int_equal(n, 24);
+                assert_memory_equal(buf, in, 24);
+                assert_int_equal(buf[24], '\0');
+            }
+        }
+    }
+    /* an escape, UTF-8 and a C1 control after a plain run longer than a word */
+    assert_int_equal(proto_unescape(buf, "abcdefghij%20kl", 15, &n, err, sizeof(err)), WM_OK);
+    assert_string_equal(buf, "abcdefghij kl");
+    assert_int_equal(proto_unescape(buf, "abcdefghij\xc3\xa9", 12, &n, err, sizeof(err)), WM_OK);
+    assert_int_equal(n, 12);
+    assert_int_equal(proto_unescape(buf, "abcdefghij%C2%85", 16, &n, err, sizeof(err)), WM_ESYNTAX);
+    assert_non_null(strstr(err, "U+0085"));
+    /* in place, longer than a word */
+    strcpy(buf, "0123456789abcdef%41");
+    assert_int_equal(proto_unescape(buf, buf, strlen(buf), &n, NULL, 0), WM_OK);
+    assert_string_equal(buf, "0123456789abcdefA");
+}
+
 static void test_utf8_valid(void **state)
 {
     (void)state;
@@ -281,11 +324,12 @@ static void test_date_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unescape),     cmocka_unit_test(test_utf8_valid),
-        cmocka_unit_test(test_escape),       cmocka_unit_test(test_escape_round_trip),
-        cmocka_unit_test(test_quote),        cmocka_unit_test(test_name_valid),
-        cmocka_unit_test(test_parse_uint),   cmocka_unit_test(test_date_known_values),
-        cmocka_unit_test(test_date_invalid), cmocka_unit_test(test_date_round_trip),
+        cmocka_unit_test(test_unescape),          cmocka_unit_test(test_unescape_plain_words),
+        cmocka_unit_test(test_utf8_valid),        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_escape_round_trip), cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_name_valid),        cmocka_unit_test(test_parse_uint),
+        cmocka_unit_test(test_date_known_values), cmocka_unit_test(test_date_invalid),
+        cmocka_unit_test(test_date_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
