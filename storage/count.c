@@ -1,12 +1,13 @@
 /*
- * storage: COUNT. Event counts come from rollup cells, never from events: the query
- * reads the smallest rollup kind that holds its dimensions (no enum or one: VEC cells
- * for years and months, BASE or FULL cells for edge days; two or more enums: FULL) over
- * at most five runs of time units (edge days, edge months, whole years), each one
- * cursor run. Cost: the cells in those runs, i.e. (years + up to 2*11 months + up to
- * 2*30 days) x the projects x gemeenten that occur (x the combinations of the leading
- * enums, for FULL cells); it does not grow with the number of events, only with the
- * variety of their values (an all-time query without month/quarter reads year cells).
+ * storage: COUNT. Event counts come from the in-memory rollup's cells (memroll.c),
+ * never from events: the query reads the smallest kind that holds its dimensions (no
+ * enum or one: VEC cells for years and months; edge days, or two or more enums: the
+ * cells of every enum combination) over at most five runs of time units (edge days,
+ * edge months, whole years), each a run of buckets. Cost: the cells in those runs, i.e.
+ * (years + up to 2*11 months + up to 2*30 days) x the projects x gemeenten that occur
+ * (x the enum combinations that occur, for the full cells); it does not grow with the
+ * number of events, only with the variety of their values (an all-time query without
+ * month/quarter reads year cells). LMDB gives only the registry.
  *
  * distinct=person walks the in-memory person table (persons.c): the persons listed for
  * the type in the years the range touches, each person's entries together, so each
@@ -41,7 +42,6 @@ struct count_ctx {
     uint8_t *gem_ok;  /* by gemeente id (reg.ngem); NULL: every gemeente */
     uint32_t enum_mask[WM_MAX_ENUMS];
     int32_t a, b;    /* dates, clamped */
-    int locked;      /* holds the person layer's read lock */
     struct group *g; /* in the order first counted */
     size_t ng, gcap;
     struct store_itab gindex; /* finds a group by its values */
@@ -320,19 +320,30 @@ static int enums_used(const struct count_ctx *c, int *used)
     return nused;
 }
 
-/* One span from the in-memory rollup: the buckets of its units (within the dates
- * ever counted), every cell of each. The caller holds the person layer's read lock. */
+/* The units of span sp within the dates ever counted: [*lo, *hi], empty when none. */
+static void span_units(const struct store_memroll *m, const struct store_span *sp, int32_t *lo,
+                       int32_t *hi)
+{
+    *lo = sp->lo;
+    *hi = sp->hi;
+    if (!m->has_dates) {
+        *hi = *lo - 1;
+        return;
+    }
+    if (*lo < store_time_unit(m->min_date, sp->gran))
+        *lo = store_time_unit(m->min_date, sp->gran);
+    if (*hi > store_time_unit(m->max_date, sp->gran))
+        *hi = store_time_unit(m->max_date, sp->gran);
+}
+
+/* One span from the cells of every enum combination: the buckets of its units, every
+ * cell of each. The caller holds the memory part's read lock. */
 static int count_mem_span(struct count_ctx *c, const struct store_span *sp)
 {
     const struct store_memroll *m = &c->s->people.roll;
-    int32_t lo = sp->lo, hi = sp->hi;
+    int32_t lo, hi;
 
-    if (!m->has_dates)
-        return WM_OK;
-    if (lo < store_time_unit(m->min_date, sp->gran))
-        lo = store_time_unit(m->min_date, sp->gran);
-    if (hi > store_time_unit(m->max_date, sp->gran))
-        hi = store_time_unit(m->max_date, sp->gran);
+    span_units(m, sp, &lo, &hi);
     for (int32_t unit = lo; unit <= hi; unit++) {
         const struct store_mbucket *b = store_memroll_bucket(m, c->q->type, sp->gran, unit);
         struct period p = unit_period(sp->gran, unit);
@@ -346,49 +357,33 @@ static int count_mem_span(struct count_ctx *c, const struct store_span *sp)
     return WM_OK;
 }
 
-/* One span from LMDB's VEC cells: one cursor run over its units. */
-static int count_vec_span(struct count_ctx *c, MDB_cursor *cur, const struct store_span *sp,
-                          int used)
+/* One span from the VEC cells: per unit one cell per (project, gemeente), its count
+ * or (one enum used) the counters of that enum's values. Read lock held. */
+static int count_vec_span(struct count_ctx *c, const struct store_span *sp, int used)
 {
-    uint8_t k0[16], enums[WM_MAX_ENUMS] = {0};
-    size_t nc = store_vec_len(c->td);
+    const struct store_memroll *m = &c->s->people.roll;
+    uint8_t enums[WM_MAX_ENUMS] = {0};
     size_t off = used >= 0 ? store_vec_offset(c->td, used) : 0;
-    MDB_val k, v;
-    int rc, ret = WM_OK;
+    int32_t lo, hi;
+    int ret = WM_OK;
 
-    store_rollup_key(k0, STORE_ROLL_VEC, c->q->type, 0, sp->gran, sp->lo, 0);
-    k.mv_size = STORE_RK_PROJECT;
-    k.mv_data = k0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == WM_OK;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const uint8_t *kb = k.mv_data;
-        uint64_t vec[STORE_VEC_MAX];
-        struct period p;
-        uint32_t pj, gem;
-        int32_t unit;
-        if (k.mv_size != STORE_RK_ENUMS || memcmp(kb, k0, STORE_RK_TIME) != 0)
-            break;
-        unit = store_get_time(kb + STORE_RK_TIME);
-        if (unit > sp->hi)
-            break;
-        if (v.mv_size != nc * sizeof *vec)
-            return WM_EVERSION;
-        pj = store_get_u16(kb + STORE_RK_PROJECT);
-        gem = store_get_u16(kb + STORE_RK_GEM);
-        p = unit_period(sp->gran, unit);
-        /* the cell's count, and its enum value counters */
-        memcpy(vec, v.mv_data, v.mv_size);
-        if (used < 0) {
-            ret = count_cell(c, pj, gem, enums, &p, vec[0]);
-            continue;
-        }
-        for (uint8_t x = 0; x < c->td->enums[used]->nvalues && ret == WM_OK; x++) {
-            enums[used] = x;
-            ret = count_cell(c, pj, gem, enums, &p, vec[off + x]);
+    span_units(m, sp, &lo, &hi);
+    for (int32_t unit = lo; unit <= hi && ret == WM_OK; unit++) {
+        const struct store_mbucket *b = store_memroll_bucket(m, c->q->type, sp->gran, unit);
+        struct period p = unit_period(sp->gran, unit);
+        for (uint32_t i = 0; b && i < b->nv && ret == WM_OK; i++) {
+            const struct store_vcell *cell = &m->vcells[b->vcells[i]];
+            const uint64_t *vec = &m->vec[cell->off];
+            if (used < 0) {
+                ret = count_cell(c, cell->project, cell->gemeente, enums, &p, vec[0]);
+                continue;
+            }
+            for (uint8_t x = 0; x < c->td->enums[used]->nvalues && ret == WM_OK; x++) {
+                enums[used] = x;
+                ret = count_cell(c, cell->project, cell->gemeente, enums, &p, vec[off + x]);
+            }
         }
     }
-    if (rc != 0 && rc != MDB_NOTFOUND && ret == WM_OK)
-        ret = store_lmdb_err(rc);
     return ret;
 }
 
@@ -399,38 +394,16 @@ static int count_rollups(struct count_ctx *c)
     int used, nused = enums_used(c, &used);
     int month_mode = uses_dim(c->q, WM_DIM_MONTH) || uses_dim(c->q, WM_DIM_QUARTER) ||
                      uses_dim(c->q, WM_DIM_HALFYEAR);
-    MDB_cursor *cur = NULL;
-    int rc, ret = WM_OK;
+    int ret = WM_OK;
 
     nspans = store_decompose(c->a, c->b, month_mode, spans);
-    rc = mdb_cursor_open(c->txn, c->s->dbi[STORE_DBI_ROLLUP], &cur);
-    if (rc != 0)
-        return store_lmdb_err(rc);
     for (size_t si = 0; si < nspans && ret == WM_OK; si++) {
         if (store_rollup_kind_for(nused, spans[si].gran) == STORE_ROLL_MEM)
             ret = count_mem_span(c, &spans[si]);
         else
-            ret = count_vec_span(c, cur, &spans[si], used);
+            ret = count_vec_span(c, &spans[si], used);
     }
-    mdb_cursor_close(cur);
     return ret;
-}
-
-/* 1 when the query reads the person layer or the in-memory rollup: distinct, two or
- * more enums, or a range with edge days. Decided before the read transaction begins,
- * so the lock comes first; narrowing by year, quarter or month keeps whole months. */
-static int needs_memory(const struct count_ctx *c)
-{
-    int used;
-    int32_t m;
-
-    if (c->q->distinct || enums_used(c, &used) >= 2)
-        return 1;
-    m = store_time_unit(c->a, STORE_GRAN_MONTH);
-    if (c->a != store_unit_first(STORE_GRAN_MONTH, m))
-        return 1;
-    m = store_time_unit(c->b, STORE_GRAN_MONTH);
-    return c->b != store_unit_last(STORE_GRAN_MONTH, m);
 }
 
 /* ---- distinct persons from the person layer ---------------------------------------- */
@@ -623,15 +596,14 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
     }
     c.a = q->from > WM_DATE_MIN ? q->from : WM_DATE_MIN;
     c.b = q->to < DATE_MAX_DAYS ? q->to : DATE_MAX_DAYS;
-    /* memory is read under the person layer's lock, taken before the read transaction,
-     * so both show the same commit */
-    c.locked = needs_memory(&c);
-    if (c.locked && (ret = store_people_read_begin(&s->people, "count", err, errlen)) != WM_OK)
+    /* every cell is in memory, read under the memory part's lock, taken before the read
+     * transaction (for the registry), so both show the same commit */
+    ret = store_people_read_begin(&s->people, "count", err, errlen);
+    if (ret != WM_OK)
         return ret;
     ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
     if (ret != WM_OK) {
-        if (c.locked)
-            store_people_read_end(&s->people);
+        store_people_read_end(&s->people);
         return ret;
     }
     ret = resolve_filters(&c, err, errlen);
@@ -646,8 +618,7 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
         proto_errf(err, errlen, "count failed: %s", wm_strerror(ret));
 out:
     store_query_end(s, c.txn, &c.reg);
-    if (c.locked)
-        store_people_read_end(&s->people);
+    store_people_read_end(&s->people);
     free(c.proj_ok);
     free(c.gem_ok);
     free(c.g);

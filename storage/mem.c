@@ -79,20 +79,6 @@ int store_itab_reserve(struct store_itab *t, size_t more, size_t first)
     return WM_OK;
 }
 
-void store_itab_undo(struct store_itab *t, uint32_t h, uint32_t i)
-{
-    size_t j;
-
-    if (t->cap == 0)
-        return;
-    for (j = h & (t->cap - 1); t->slots[j] != 0; j = (j + 1) & (t->cap - 1))
-        if (t->slots[j] == ((uint64_t)h << 32 | ((uint64_t)i + 1))) {
-            t->slots[j] = 0;
-            t->n--;
-            return;
-        }
-}
-
 void store_itab_clear(struct store_itab *t)
 {
     if (t->n)

@@ -7,10 +7,15 @@
  * queries on two or more enumerated fields. Cells are grouped in buckets, one per
  * (type, granularity, unit), so a query reads the buckets of its units.
  *
+ * Beside them the VEC cells: per type, year or month, project and gemeente, the count
+ * and one counter per value of each enum, which answer COUNT with at most one enum
+ * from few cells.
+ *
  * Why in memory: in LMDB these cells were the bulk of every commit (a batch of 1,000
  * events touched about 1,300 of the 1,750 pages it wrote: the enum combinations times
- * projects times gemeenten are many, and each event lands on its own cell). The month
- * and year counts by project, gemeente and one enum stay in LMDB (rollup.c, VEC).
+ * projects times gemeenten are many, and each event lands on its own cell). The VEC
+ * cells were in LMDB until schema 3: a batch whose dates spread over four years still
+ * touched ~690 of its ~1,930 pages for them (tests/bench/vs_postgres_profile).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +56,12 @@ static uint32_t cell_hash(const struct store_mcell *c)
     return mix(a ^ (b * 0x9e3779b97f4a7c15ull));
 }
 
+static uint32_t vcell_hash(int type, int gran, int32_t unit, uint32_t project, uint32_t gemeente)
+{
+    return mix(((uint64_t)(uint32_t)unit << 32 | (uint64_t)project << 16 | gemeente) ^
+               (((uint64_t)type << 8 | (uint64_t)gran) * 0x9e3779b97f4a7c15ull));
+}
+
 static int same_cell(const struct store_mcell *a, const struct store_mcell *b)
 {
     /* b is a key: used */
@@ -61,11 +72,16 @@ static int same_cell(const struct store_mcell *a, const struct store_mcell *b)
 
 void store_memroll_free(struct store_memroll *m)
 {
-    for (uint32_t i = 0; i < m->nbuckets; i++)
+    for (uint32_t i = 0; i < m->nbuckets; i++) {
         free(m->buckets[i].cells);
+        free(m->buckets[i].vcells);
+    }
     free(m->buckets);
     store_itab_free(&m->bindex);
     free(m->cells);
+    free(m->vcells);
+    store_itab_free(&m->vindex);
+    free(m->vec);
     memset(m, 0, sizeof *m);
 }
 
@@ -156,11 +172,32 @@ static int reserve(struct store_memroll *m)
     return WM_OK;
 }
 
+/* Room for the two VEC cells (year and month) an entry of type td may create. */
+static int vec_reserve(struct store_memroll *m, const struct proto_type_desc *td)
+{
+    size_t nc = store_vec_len(td);
+    struct store_vcell *vc;
+    uint64_t *v;
+
+    if (store_itab_reserve(&m->vindex, 2, 1024) != WM_OK)
+        return WM_ENOMEM;
+    vc = store_array_grow(m->vcells, &m->capvcells, m->nvcells + 2, sizeof *vc, 512);
+    if (!vc)
+        return WM_ENOMEM;
+    m->vcells = vc;
+    v = store_array_grow(m->vec, &m->capvec, m->nvec + 2 * nc, sizeof *v, 8192);
+    if (!v)
+        return WM_ENOMEM;
+    m->vec = v;
+    return WM_OK;
+}
+
 int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e)
 {
+    const struct proto_type_desc *td = proto_type_desc(e->type);
     int32_t units[3];
 
-    if (reserve(m) != WM_OK)
+    if (reserve(m) != WM_OK || (td && vec_reserve(m, td) != WM_OK))
         return WM_ENOMEM;
     date_units(e->date, units);
     for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
@@ -171,15 +208,94 @@ int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e)
         if (!nc)
             return WM_ENOMEM;
         b->cells = nc;
+        if (td && g != STORE_GRAN_DAY) {
+            nc = store_array_grow(b->vcells, &b->capv, b->nv + 1, sizeof *nc, 8);
+            if (!nc)
+                return WM_ENOMEM;
+            b->vcells = nc;
+        }
     }
+    return WM_OK;
+}
+
+/* The VEC cell of entry e at gran (unit), or NULL; with create (after vec_reserve and
+ * the bucket's room, both made by store_memroll_prepare) a missing one is added at
+ * zero. */
+static struct store_vcell *vcell_get(struct store_memroll *m, const struct store_pentry *e,
+                                     int gran, int32_t unit, size_t nc, int create)
+{
+    uint32_t h = vcell_hash(e->type, gran, unit, e->project, e->gemeente), i;
+    struct store_mbucket *b;
+    struct store_vcell *c;
+    size_t pos;
+
+    for (i = store_itab_first(&m->vindex, h, &pos); i != STORE_ITAB_NONE;
+         i = store_itab_next(&m->vindex, h, &pos)) {
+        c = &m->vcells[i];
+        if (c->unit == unit && c->project == e->project && c->gemeente == e->gemeente &&
+            c->type == e->type && c->gran == gran)
+            return c;
+    }
+    b = create ? (struct store_mbucket *)store_memroll_bucket(m, e->type, gran, unit) : NULL;
+    if (!b || b->nv == b->capv || m->nvcells == m->capvcells || m->nvec + nc > m->capvec ||
+        (m->vindex.n + 1) * 2 > m->vindex.cap)
+        return NULL;
+    c = &m->vcells[m->nvcells];
+    c->unit = unit;
+    c->project = e->project;
+    c->gemeente = e->gemeente;
+    c->type = e->type;
+    c->gran = (uint8_t)gran;
+    c->off = (uint32_t)m->nvec;
+    memset(&m->vec[m->nvec], 0, nc * sizeof *m->vec);
+    m->nvec += nc;
+    store_itab_add(&m->vindex, h, (uint32_t)m->nvcells);
+    b->vcells[b->nv++] = (uint32_t)m->nvcells;
+    return &m->vcells[m->nvcells++];
+}
+
+/* Count entry e in or out of its year and month VEC cells: the count and the counter
+ * of each enum's value. Nothing changes when a counter would go below zero. */
+static int vec_change(struct store_memroll *m, const struct store_pentry *e, const int32_t units[3],
+                      int sign)
+{
+    const struct proto_type_desc *td = proto_type_desc(e->type);
+    size_t nc, idx[1 + WM_MAX_ENUMS], n = 1;
+    uint64_t *v[2];
+
+    if (!td)
+        return WM_OK; /* PROGRESS's pseudo types have no VEC cells */
+    nc = store_vec_len(td);
+    idx[0] = 0;
+    for (int i = 0; i < td->nenums; i++) {
+        if (e->enums[i] >= td->enums[i]->nvalues)
+            return WM_EINTERNAL;
+        idx[n++] = store_vec_offset(td, i) + e->enums[i];
+    }
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH; g++) {
+        struct store_vcell *c = vcell_get(m, e, g, units[g], nc, sign > 0);
+        if (!c)
+            return WM_EINTERNAL; /* removing what was never counted, or not prepared */
+        v[g] = &m->vec[c->off];
+        for (size_t j = 0; j < n && sign < 0; j++)
+            if (v[g][idx[j]] == 0)
+                return WM_EINTERNAL;
+    }
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH; g++)
+        for (size_t j = 0; j < n; j++)
+            v[g][idx[j]] += (uint64_t)(int64_t)sign;
     return WM_OK;
 }
 
 int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, int sign)
 {
     int32_t units[3];
+    int ret;
 
     date_units(e->date, units);
+    ret = vec_change(m, e, units, sign);
+    if (ret != WM_OK)
+        return ret;
     for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
         struct store_mcell key, *c;
         memset(&key, 0, sizeof key);
@@ -227,9 +343,11 @@ uint64_t store_memroll_bytes(const struct store_memroll *m)
 {
     uint64_t n = (uint64_t)m->capcells * sizeof(struct store_mcell) +
                  (uint64_t)m->capbuckets * sizeof(struct store_mbucket) +
-                 store_itab_bytes(&m->bindex);
+                 store_itab_bytes(&m->bindex) +
+                 (uint64_t)m->capvcells * sizeof(struct store_vcell) +
+                 store_itab_bytes(&m->vindex) + (uint64_t)m->capvec * sizeof(uint64_t);
 
     for (uint32_t i = 0; i < m->nbuckets; i++)
-        n += (uint64_t)m->buckets[i].cap * sizeof(uint32_t);
+        n += ((uint64_t)m->buckets[i].cap + m->buckets[i].capv) * sizeof(uint32_t);
     return n;
 }

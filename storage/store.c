@@ -20,44 +20,23 @@ static const char *const dbi_names[STORE_DBI_COUNT_] = {
     [STORE_DBI_META] = "meta",         [STORE_DBI_EVENTS] = "events",
     [STORE_DBI_IDS] = "ids",           [STORE_DBI_RETRACTED] = "retracted",
     [STORE_DBI_PROJECTS] = "projects", [STORE_DBI_NAMES] = "names",
-    [STORE_DBI_ROLLUP] = "rollup",     [STORE_DBI_NOTES] = "notes",
+    [STORE_DBI_NOTES] = "notes",
 };
 
-/* Schema 1 kept the person layer in these DBIs; schema 2 rebuilds it in memory. */
-static const char *const schema1_dbis[] = {"persons", "pidx", "pplace", "pfirst", "pmulti"};
+/* DBIs of older schemas whose content is in memory now, rebuilt from the events:
+ * schema 1's person layer, and the rollup cells (schema 1 and 2; day, full and
+ * PROGRESS cells left it with schema 2, the year and month VEC cells with 3). */
+static const char *const old_dbis[] = {"persons", "pidx", "pplace", "pfirst", "pmulti", "rollup"};
 
-/* Upgrade a schema 1 store in txn: drop the person DBIs, the day and full rollup cells
- * (kinds 0 and 4) and PROGRESS's counters (kind 5), which are in memory now.
+/* Upgrade a schema 1 or 2 store in txn: drop the DBIs that are in memory now.
  * Everything else is the same. */
-static int store_upgrade_1(MDB_txn *txn, MDB_dbi rollup)
+static int store_upgrade(MDB_txn *txn)
 {
-    /* key prefixes: day cells, full cells, PROJ cells */
-    static const uint8_t prefixes[3] = {0, 4, 5};
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc = mdb_cursor_open(txn, rollup, &cur);
+    int rc = 0;
 
-    if (rc != 0)
-        return rc;
-    /* seek the prefix's first cell again after each delete: simple, and run once */
-    for (int i = 0; i < 3 && rc == 0; i++) {
-        for (;;) {
-            k.mv_size = 1;
-            k.mv_data = (void *)&prefixes[i];
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            if (rc != 0 || ((const uint8_t *)k.mv_data)[0] != prefixes[i])
-                break;
-            rc = mdb_cursor_del(cur, 0);
-            if (rc != 0)
-                break;
-        }
-        if (rc == MDB_NOTFOUND || rc == 0)
-            rc = 0;
-    }
-    mdb_cursor_close(cur);
-    for (size_t i = 0; i < sizeof schema1_dbis / sizeof schema1_dbis[0] && rc == 0; i++) {
+    for (size_t i = 0; i < sizeof old_dbis / sizeof old_dbis[0] && rc == 0; i++) {
         MDB_dbi dbi;
-        rc = mdb_dbi_open(txn, schema1_dbis[i], 0, &dbi);
+        rc = mdb_dbi_open(txn, old_dbis[i], 0, &dbi);
         if (rc == MDB_NOTFOUND) {
             rc = 0;
             continue;
@@ -75,8 +54,8 @@ static int init_fail(const struct store_options *opt, int rc, char *err, size_t 
     return store_lmdb_err(rc);
 }
 
-/* Check the schema version in txn, upgrade a schema 1 store, and write the version of
- * a new one. */
+/* Check the schema version in txn, upgrade an older store, and write the version of a
+ * new or upgraded one. */
 static int schema_check(struct store *s, MDB_txn *txn, const struct store_options *opt, char *err,
                         size_t errlen)
 {
@@ -93,13 +72,13 @@ static int schema_check(struct store *s, MDB_txn *txn, const struct store_option
         return WM_EVERSION;
     } else {
         memcpy(&ver, v.mv_data, sizeof ver);
-        if (ver != 1 && ver != STORE_SCHEMA_VERSION) {
+        if (ver < 1 || ver > STORE_SCHEMA_VERSION) {
             proto_errf(err, errlen,
-                       "store in %s has schema version %u; this build reads versions 1 and %d only",
+                       "store in %s has schema version %u; this build reads versions 1 to %d",
                        opt->dir, (unsigned)ver, STORE_SCHEMA_VERSION);
             return WM_EVERSION;
         }
-        if (ver == 1 && (rc = store_upgrade_1(txn, s->dbi[STORE_DBI_ROLLUP])) != 0)
+        if (ver < STORE_SCHEMA_VERSION && (rc = store_upgrade(txn)) != 0)
             return init_fail(opt, rc, err, errlen);
     }
     if (ver == STORE_SCHEMA_VERSION)
@@ -286,7 +265,6 @@ void store_close(struct store *s)
     pthread_rwlock_destroy(&s->resize_lock);
     store_people_free(&s->people);
     msgpack_sbuffer_destroy(&s->sb);
-    store_deltas_free(&s->deltas);
     free(s->data_path);
     free(s);
 }
@@ -332,7 +310,7 @@ int store_stats(struct store *s, struct store_stats *st)
         return WM_EIO;
     st->persons = s->people.persons.n;
     st->person_entries = s->people.persons.entries;
-    st->memory_cells = s->people.roll.ncells;
+    st->memory_cells = s->people.roll.ncells + s->people.roll.nvcells;
     st->memory_bytes = store_people_bytes(&s->people);
     st->memory_load_ms = s->people.load_ms;
     pthread_rwlock_unlock(&s->people.lock);

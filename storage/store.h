@@ -4,10 +4,10 @@
  * PROGRESS, PROJECTS, totals and statistics from read transactions. No sockets.
  *
  * Threads: store_apply is called by one writer thread only. Every read function may be
- * called from any other thread at the same time. Reads of LMDB alone never wait; reads
- * of the in-memory part (distinct=person, edge days, several enums, PROGRESS, totals)
- * wait while a commit is being applied to it. store_open starts one more thread, which
- * applies each batch to the in-memory part while LMDB commits.
+ * called from any other thread at the same time. Reads of LMDB alone (PROJECTS) never
+ * wait; reads of the in-memory part (COUNT, PROGRESS, totals) wait while a commit is
+ * being applied to it. store_open starts one more thread, which applies each large
+ * batch to the in-memory part while LMDB commits.
  */
 #ifndef WM_STORE_H
 #define WM_STORE_H
@@ -17,10 +17,11 @@
 
 #include "proto.h"
 
-/* The schema version this build writes and reads. Version 1 stores are upgraded when
- * opened (their person DBIs are dropped); any other version is refused by store_open
- * with WM_EVERSION. */
-#define STORE_SCHEMA_VERSION 2
+/* The schema version this build writes and reads. Stores of versions 1 and 2 are
+ * upgraded in place when opened (the DBIs whose content is in memory now are dropped:
+ * version 1's person DBIs, the rollup DBI); a newer version is refused by store_open
+ * with WM_EVERSION, naming both. */
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 

@@ -9,11 +9,11 @@
  *   mem.c          array growth, huge pages, the index table (find by key)
  *   lmdb.c         LMDB wrapped once: error translation, read transactions under the
  *                  resize lock, map growth, the counters, the write transaction's calls
- *   rollup.c       rollup keys, time units, date ranges split into spans; a batch's
- *                  VEC cell changes summed and written once
+ *   rollup.c       what rollup cells mean: kinds, VEC counters, time units, date
+ *                  ranges split into spans
  *   registry.c     projects and gemeenten as queries see them; PROJECTS
- *   memroll.c      the memory part's rollup: day cells, every enum combination,
- *                  PROGRESS's per-project counts
+ *   memroll.c      the memory part's rollup: year and month VEC cells, cells of
+ *                  every enum combination, PROGRESS's per-project counts
  *   arena.c        the memory part's arena: pseudonyms and entry vectors
  *   persons.c      the person table: ids, entries, the lists of persons
  *   undo.c         the memory part's changes, logged, and their undo
@@ -39,25 +39,19 @@
  *   retracted  target seq u64 -> retraction seq u64
  *   projects   name -> u32 project id + project record (ids are dense, from 1)
  *   names      0x01 gemeente -> u32 id; 0x02 u32 id -> gemeente (ids from 1)
- *   rollup     VEC cell key -> u64 counters, see "Rollups" below
  *   notes      period, category, project, version -> note record (notes.c)
- *
- * Rollups (DBI rollup): [kind VEC=1][type][granularity][time][project u16][gemeente u16]
- * -> u64 count, then one u64 count per value of each enum of the type, in order
- * (store_vec_len): the base rollup and the one-enum rollups of a year or a month in
- * one cell, so an event touches two cells. Project 0 means "no project" (outflow).
- * Time is the year or the month index (year*12+month-1). Time before project: a
- * batch's events share a few weeks, so its cells land on few pages, and a query reads
- * a time range as one run. A batch sums each cell's changes in one vector
- * (store_deltas_add_vec) and writes the cell once.
  *
  * Everything else is the store's memory part (people.c and the files around it),
  * rebuilt from the events and retractions when the store opens: the persons (for
- * distinct=person and PROGRESS), and the in-memory rollup (memroll.c): day cells, cells
- * of every enum combination, and PROGRESS's per-project counts. In LMDB, updated in
- * every commit, they were most of the pages a commit wrote. Schema 1 stores had them in
- * LMDB (DBIs persons, pidx, pplace, pfirst, pmulti; rollup kinds 0, 4 and 5); opening
- * one drops them.
+ * distinct=person and PROGRESS), and the in-memory rollup (memroll.c): year and month
+ * VEC cells (per type, project and gemeente the count and one counter per enum value),
+ * day cells, cells of every enum combination, and PROGRESS's per-project counts. In
+ * LMDB, updated in every commit, they were most of the pages a commit wrote, the more
+ * the more its events' dates and persons were spread. Older schemas had them in LMDB:
+ * schema 1 the person DBIs (persons, pidx, pplace, pfirst, pmulti) and a rollup DBI
+ * with every kind of cell, schema 2 the rollup DBI with the VEC cells alone (key
+ * [1][type][gran][time u32][project u16][gemeente u16]); opening such a store drops
+ * them (store.c).
  */
 #ifndef WM_STORE_INT_H
 #define WM_STORE_INT_H
@@ -144,10 +138,6 @@ static inline void store_itab_add(struct store_itab *t, uint32_t h, uint32_t i)
     t->slots[j] = (uint64_t)h << 32 | ((uint64_t)i + 1);
     t->n++;
 }
-/* Forget index i with hash h when it is the newest index held: undoing the adds
- * newest first leaves the table as it was before them (each probe path it walks was
- * all taken when that add was made), where clearing the table writes all of it. */
-void store_itab_undo(struct store_itab *t, uint32_t h, uint32_t i);
 /* Forget every index, keeping the memory. */
 void store_itab_clear(struct store_itab *t);
 void store_itab_free(struct store_itab *t);
@@ -206,7 +196,6 @@ enum store_dbi_id {
     STORE_DBI_RETRACTED,
     STORE_DBI_PROJECTS,
     STORE_DBI_NAMES,
-    STORE_DBI_ROLLUP,
     STORE_DBI_NOTES,
     STORE_DBI_COUNT_
 };
@@ -285,43 +274,17 @@ int store_note_apply(struct store_wtx *w, struct store_item *it);
 
 /* ---- rollups (rollup.c) ---------------------------------------------------------- */
 
-#define STORE_VEC_MAX 64  /* counters of a VEC cell at most */
-#define STORE_RK_ENUMS 11 /* a VEC key's length (byte offsets below) */
+#define STORE_VEC_MAX 64 /* counters of a VEC cell at most */
 
-/* The summed changes of one VEC cell's counters in a batch. */
-struct store_vdelta {
-    uint8_t key[STORE_RK_ENUMS];
-    int32_t d[STORE_VEC_MAX];
-};
-
-struct sort_key;
-
-/* The batch's VEC cell changes: a dense array in the order first touched, found
- * by key through the index. Reused from batch to batch so the hot path allocates
- * nothing once it has grown to the batch size. */
-struct store_deltas {
-    struct store_vdelta *cells;
-    size_t n, capcells;
-    struct store_itab index;
-    struct sort_key *sort; /* flush order (rollup.c) */
-    size_t sort_cap;
-};
-
+/* The two kinds of cells of the in-memory rollup (memroll.c); the numbers were
+ * rollup key prefixes in LMDB (0, 4 and 5: schema 1; 1: schema 1 and 2). */
 enum store_rollup_kind {
-    /* 0 and 4 were day (BASE) and full (FULL) cells in schema 1 stores */
     STORE_ROLL_VEC = 1, /* year and month cells: the count and per-enum-value counts */
-    /* 5 was PROGRESS's per-project counters (PROJ) in schema 1: in memory now */
-    STORE_ROLL_MEM = 9, /* not in LMDB: the in-memory rollup (memroll.c) */
+    STORE_ROLL_MEM = 9, /* cells of every enum combination, years, months and days */
 };
 enum store_gran { STORE_GRAN_YEAR = 0, STORE_GRAN_MONTH = 1, STORE_GRAN_DAY = 2 };
-/* Byte offsets of a rollup key. */
-#define STORE_RK_GRAN 2
-#define STORE_RK_TIME 3
-#define STORE_RK_PROJECT 7
-#define STORE_RK_GEM 9
 
-/* The kind whose cells answer a query using nused of the type's enums at gran: VEC
- * (LMDB) or MEM (the in-memory rollup). */
+/* The kind whose cells answer a query using nused of the type's enums at gran. */
 int store_rollup_kind_for(int nused, int gran);
 /* Counters in a VEC cell of the type: the count and one per value of each enum. */
 size_t store_vec_len(const struct proto_type_desc *td);
@@ -334,10 +297,6 @@ int32_t store_time_unit(int32_t date, int gran);
 int32_t store_unit_first(int gran, int32_t unit);
 int32_t store_unit_last(int gran, int32_t unit);
 
-/* Encode a rollup cell key into k (STORE_RK_ENUMS bytes); returns its length. */
-size_t store_rollup_key(uint8_t *k, int kind, int type, uint32_t project, int gran, int32_t unit,
-                        uint32_t gemeente);
-
 /* One run of whole time units [lo, hi] of a granularity. */
 struct store_span {
     int gran;
@@ -347,18 +306,6 @@ struct store_span {
  * months, whole years in the middle (no years when month_mode: grouping or filtering
  * by month or quarter needs month cells). Returns the number of spans. */
 size_t store_decompose(int32_t a, int32_t b, int month_mode, struct store_span out[5]);
-
-/* Add sign to the count and to the counter of each enum's value (idx, n of them) of
- * the VEC cell key (STORE_RK_ENUMS bytes). WM_OK or WM_ENOMEM. */
-int store_deltas_add_vec(struct store_deltas *d, const uint8_t *key, const uint8_t *idx, size_t n,
-                         int sign);
-/* Forget every pending change, keeping the memory. */
-void store_deltas_reset(struct store_deltas *d);
-void store_deltas_free(struct store_deltas *d);
-/* Write every changed cell once, in key order, into txn (deleting cells that reach
- * zero). WM_OK, WM_EINTERNAL (a counter would go negative) or a translated LMDB
- * error. */
-int store_deltas_flush(struct store *s, MDB_txn *txn);
 
 /* ---- registry (registry.c) ------------------------------------------------------ */
 
@@ -437,12 +384,27 @@ struct store_mcell {
     uint64_t count;
 };
 
-/* The cells of one (type, gran, unit), as places in the cell table. */
+/* A VEC cell of the in-memory rollup: the live events of one type in one year or
+ * month, by project and gemeente, with the count (vec[off]) and then one counter per
+ * value of each of the type's enums (store_vec_len counters in all). COUNT without an
+ * enum or with one reads these: one cell per (project, gemeente), where the cells of
+ * every enum combination are many more. */
+struct store_vcell {
+    int32_t unit; /* year or month index, by gran */
+    uint16_t project, gemeente;
+    uint8_t type, gran;
+    uint32_t off; /* its first counter in the rollup's vec */
+};
+
+/* The cells of one (type, gran, unit): places in the cell table, and VEC cells (year
+ * and month buckets of real types) by index. */
 struct store_mbucket {
     int32_t unit;
     uint8_t type, gran;
     uint32_t *cells;
     size_t n, cap;
+    uint32_t *vcells;
+    size_t nv, capv;
 };
 
 struct store_memroll {
@@ -456,14 +418,21 @@ struct store_memroll {
     struct store_itab bindex;   /* finds a bucket by (type, gran, unit) */
     int32_t min_date, max_date; /* of every event ever counted, when has_dates */
     int has_dates;
+    /* the VEC cells, dense (never removed: at zero they count nothing), found by key
+     * through vindex; their counters in vec */
+    struct store_vcell *vcells;
+    size_t nvcells, capvcells;
+    struct store_itab vindex;
+    uint64_t *vec;
+    size_t nvec, capvec;
 };
 
 /* Make sure counting entry e in (store_memroll_change, sign 1) cannot run out of
  * memory. WM_OK or WM_ENOMEM (nothing counted; empty buckets may remain). */
 int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e);
 /* Count entry e in (sign 1, after store_memroll_prepare) or out (sign -1) of its
- * year, month and day cells. WM_OK, or WM_EINTERNAL when removing what was never
- * counted. */
+ * year, month and day cells, and (a real type) of its year and month VEC cells. WM_OK,
+ * or WM_EINTERNAL when removing what was never counted. */
 int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, int sign);
 /* The bucket of (type, gran, unit), or NULL when it has no cells. Read lock held. */
 const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, int type, int gran,
@@ -593,7 +562,6 @@ struct store {
     char *data_path; /* dir/data.mdb, for db_bytes */
     /* writer thread only */
     msgpack_sbuffer sb;
-    struct store_deltas deltas;
     struct store_people people;
 };
 

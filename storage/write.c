@@ -1,8 +1,9 @@
 /*
  * storage: the write path. store_apply runs a whole batch in one LMDB write
- * transaction: idempotency, seq assignment, records, registry changes and every
- * counter an event touches (summed in memory, written once per batch), then one
- * durable commit. On map full the map grows and the whole batch runs again.
+ * transaction: idempotency, seq assignment, records, registry changes and the
+ * whole-store counters, then one durable commit, while the memory part (every rollup
+ * cell, the persons) follows the batch. On map full the map grows and the whole batch
+ * runs again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,30 +64,13 @@ static int store_record(struct store_wtx *w, uint64_t seq)
 
 /* ---- counters of one event --------------------------------------------------- */
 
-/* Add (sign 1) or remove (sign -1) an event to/from every counter and index. */
+/* Add (sign 1) or remove (sign -1) an event to/from the counters, and queue its
+ * change of the memory part (persons and every rollup cell), which follows when LMDB
+ * commits. */
 static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
                         const struct store_event_ids *ids, const char *person, int sign)
 {
-    const struct proto_type_desc *td = proto_type_desc(ev->type);
-    uint8_t enums[WM_MAX_ENUMS] = {0}, idx[WM_MAX_ENUMS], k[STORE_RK_ENUMS];
     struct store_pentry e;
-    int ret = WM_OK;
-
-    if (!td)
-        return WM_EINTERNAL;
-    memcpy(enums, ev->enums, td->nenums);
-    /* LMDB holds year and month VEC cells; day and full cells are in memory, counted
-     * when the person layer applies the change pushed below */
-    for (int i = 0; i < td->nenums; i++)
-        idx[i] = (uint8_t)(store_vec_offset(td, i) + enums[i]);
-    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH && ret == WM_OK; g++) {
-        /* one VEC cell: its count and the counter of each enum's value */
-        store_rollup_key(k, STORE_ROLL_VEC, ev->type, ids->project, g, store_time_unit(ev->date, g),
-                         ids->gemeente);
-        ret = store_deltas_add_vec(&w->s->deltas, k, idx, td->nenums, sign);
-    }
-    if (ret != WM_OK)
-        return ret;
 
     switch (ev->type) {
     case WM_TYPE_STARTED:
@@ -103,9 +87,6 @@ static int apply_counts(struct store_wtx *w, const struct wm_event *ev,
         w->c.outflow += (uint64_t)(int64_t)sign;
         break;
     }
-    if (ret != WM_OK)
-        return ret;
-    /* the person layer and the in-memory rollup follow when LMDB commits */
     store_people_entry(ev, ids->project, ids->gemeente, &e);
     return store_people_push(&w->s->people, sign > 0 ? STORE_POP_ADD : STORE_POP_REMOVE, person, &e,
                              0);
@@ -567,13 +548,10 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
     int ret;
 
     items_reset(items, n);
-    store_deltas_reset(&s->deltas);
     store_people_drop(&s->people);
     ret = store_wtx_begin(s, w);
     if (ret == WM_OK)
         ret = apply_items(w, items, n);
-    if (ret == WM_OK)
-        ret = store_deltas_flush(s, w->txn);
     if (ret == WM_OK)
         ret = store_wtx_put(w, STORE_DBI_META, "counters", 8, &w->c, sizeof w->c, 0);
     if (ret == WM_OK && pthread_rwlock_wrlock(&s->people.lock) != 0)
@@ -610,7 +588,6 @@ int store_apply(struct store *s, struct store_item *items, size_t n)
         if (ret == WM_OK)
             continue;
     }
-    store_deltas_reset(&s->deltas);
     if (ret == WM_OK)
         return WM_OK;
     /* Nothing was written: every item gets the same storage error. */

@@ -267,30 +267,18 @@ static void set_schema(struct fx *f, uint32_t ver, const char *extra)
     mdb_env_close(env);
 }
 
-/* A schema 1 store (person DBIs in LMDB) opens as schema 2: the DBIs are dropped and
- * the person layer is rebuilt from the events. */
-static void test_schema_upgrade(void **state)
+/* Fill a doctored store's rollup DBI (created when missing) with cells of the kinds
+ * given (key prefixes), as an older schema kept them. */
+static void put_rollup_cells(struct fx *f, const uint8_t *kinds, int nkinds)
 {
-    struct fx *f = *state;
-    struct store_item it[2];
-    MDB_env *env;
+    MDB_env *env = raw_env(f);
     MDB_txn *txn;
     MDB_dbi dbi;
-    MDB_val k, v;
-    uint32_t ver;
 
-    add_project(f, "zorgstart");
-    it[0] = event_item("wsp", "u1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
-    it[1] = event_item("wsp", "u2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2021, 3, 5));
-    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
-    set_schema(f, 1, "pidx");
-    /* schema 1's day (kind 0), full (4) and PROGRESS (5) cells */
-    env = raw_env(f);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "rollup", 0, &dbi), 0);
-    for (int j = 0; j < 3; j++)
+    assert_int_equal(mdb_dbi_open(txn, "rollup", MDB_CREATE, &dbi), 0);
+    for (int j = 0; j < nkinds; j++)
         for (uint8_t i = 0; i < 3; i++) {
-            static const uint8_t kinds[3] = {0, 4, 5};
             uint8_t kb[2] = {kinds[j], i};
             uint64_t one = 1;
             MDB_val rk = {sizeof kb, kb}, rv = {sizeof one, &one};
@@ -298,6 +286,17 @@ static void test_schema_upgrade(void **state)
         }
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
+}
+
+/* Open the doctored store: it answers from the events, and is now of this schema
+ * without the DBIs whose content is in memory. */
+static void check_upgraded(struct fx *f)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k, v;
+    uint32_t ver;
 
     assert_int_equal(open_store(f, 0, 0), WM_OK);
     assert_int_equal(count_persons(f, WM_TYPE_STARTED), 2);
@@ -305,16 +304,7 @@ static void test_schema_upgrade(void **state)
     env = raw_env(f);
     assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "pidx", 0, &dbi), MDB_NOTFOUND);
-    assert_int_equal(mdb_dbi_open(txn, "rollup", 0, &dbi), 0);
-    {
-        MDB_cursor *cur;
-        MDB_cursor_op op = MDB_FIRST;
-        assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
-        /* only VEC (1) cells are left */
-        for (; mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT)
-            assert_int_equal(((const uint8_t *)k.mv_data)[0], 1);
-        mdb_cursor_close(cur);
-    }
+    assert_int_equal(mdb_dbi_open(txn, "rollup", 0, &dbi), MDB_NOTFOUND);
     k.mv_size = 6;
     k.mv_data = "schema";
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
@@ -325,6 +315,43 @@ static void test_schema_upgrade(void **state)
     mdb_txn_abort(txn);
     mdb_env_close(env);
     assert_int_equal(open_store(f, 0, 0), WM_OK);
+    assert_int_equal(count_all(f, WM_TYPE_STARTED), 2);
+}
+
+/* A schema 1 store (person DBIs in LMDB, a rollup DBI with every kind of cell) opens
+ * as this schema: the DBIs are dropped and the memory part is rebuilt from the
+ * events. */
+static void test_schema_upgrade(void **state)
+{
+    static const uint8_t kinds[4] = {0, 1, 4, 5};
+    struct fx *f = *state;
+    struct store_item it[2];
+
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "u1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "u2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2021, 3, 5));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    set_schema(f, 1, "pidx");
+    /* schema 1's day (kind 0), VEC (1), full (4) and PROGRESS (5) cells */
+    put_rollup_cells(f, kinds, 4);
+    check_upgraded(f);
+}
+
+/* A schema 2 store (the year and month VEC cells in a rollup DBI) opens as this
+ * schema: the rollup DBI is dropped, the VEC cells are rebuilt in memory. */
+static void test_schema_upgrade_2(void **state)
+{
+    static const uint8_t kinds[1] = {1};
+    struct fx *f = *state;
+    struct store_item it[2];
+
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "u1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "u2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2022, 7, 5));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    set_schema(f, 2, NULL);
+    put_rollup_cells(f, kinds, 1);
+    check_upgraded(f);
 }
 
 static void test_schema_version(void **state)
@@ -762,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_project, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retract, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_upgrade_2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grow_while_reading, setup, teardown),
