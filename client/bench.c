@@ -198,14 +198,16 @@ static void bench_event(struct bench_thread *t, unsigned long k, struct wm_buf *
     char date[11];
 
     proto_date_format(last - (int32_t)(bench_rand(&t->rng) % (uint64_t)t->bo->days), date);
-    wm_buf_printf(b, "EVENT %s id=b%s-%d-%lu person=bp%014llx gemeente=%s date=%s",
+    ps = bench_rand(&ps) & 0xFFFFFFFFFFFFFFULL;
+    /* two groups of hex of at most 8 characters: nine digits in a row could be a BSN
+     * by chance, which the server refuses (PROTOCOL.md section 4) */
+    wm_buf_printf(b, "EVENT %s id=b%s-%d-%lu person=bp%06llx-%08llx gemeente=%s date=%s",
                   type < 40   ? "started"
                   : type < 65 ? "completed"
                   : type < 85 ? "placed"
                               : "outflow",
-                  t->bo->runid, t->idx, k,
-                  (unsigned long long)(bench_rand(&ps) & 0xFFFFFFFFFFFFFFULL),
-                  PICK(&t->rng, gemeenten), date);
+                  t->bo->runid, t->idx, k, (unsigned long long)(ps >> 32),
+                  (unsigned long long)(ps & 0xFFFFFFFFULL), PICK(&t->rng, gemeenten), date);
     if (type < 40) {
         wm_buf_printf(b, " project=%s kind=%s doelgroep=%s benefit=%s\n", p->name,
                       PICK(&t->rng, kinds), PICK(&t->rng, doelgroepen), PICK(&t->rng, benefits));

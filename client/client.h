@@ -287,6 +287,11 @@ struct cli_key {
  */
 int cli_bsn_check(const char *bsn, char *err, size_t errlen);
 
+/* The protocol's BSN rule over a request line (len bytes, no LF) before it is sent:
+ * proto_line_check. Returns WM_OK, or WM_EINVALID with why (never the value); WM_ENOMEM
+ * counts as WM_OK (the server checks again). */
+int cli_line_check(const char *line, size_t len, char *why, size_t whylen);
+
 /*
  * Load a pseudonym key file: a regular file of at least CLI_KEY_MIN bytes with no
  * permission for group or others. Returns WM_OK, WM_ECONFIG (with why in err:

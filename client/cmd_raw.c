@@ -22,7 +22,10 @@ static const char raw_help[] =
     "while answers arrive, and raw ends after the answer to the last line (empty lines\n"
     "get none). After QUIT nothing more is sent. After an accepted WATCH the pushed\n"
     "TOTAL lines are printed until the server closes the connection.\n"
-    "Exit 0 when no answer was an ERR, 1 when one was, 2 when the connection failed\n"
+    "A line holding a BSN (PROTOCOL.md section 4) is not sent and gets no answer; it is\n"
+    "reported on stderr.\n"
+    "Exit 0 when no answer was an ERR, 1 when one was (or a line was not sent), 2 when\n"
+    "the connection failed\n"
     "or closed before every answer arrived.\n"
     "\n"
     "Example: werkmonitor raw < registry.wm\n";
@@ -70,7 +73,7 @@ static int queue_lines(struct cli_conn *c, struct raw_state *st, struct raw_inpu
         char *start = in->data + pos;
         char *nl = memchr(start, '\n', in->len - pos);
         size_t n, content;
-        char verb[16];
+        char verb[16], why[256];
 
         if (nl == NULL && !at_eof)
             break;
@@ -87,6 +90,12 @@ static int queue_lines(struct cli_conn *c, struct raw_state *st, struct raw_inpu
                 k++;
             if (k == content)
                 continue;
+        }
+        /* the server would refuse it, but a BSN must not leave this machine at all */
+        if (cli_line_check(start, content, why, sizeof(why)) != WM_OK) {
+            fprintf(stderr, "werkmonitor raw: line not sent (it gets no answer): %s\n", why);
+            st->any_err = 1;
+            continue;
         }
         rc = cli_conn_queue(c, start, content);
         if (rc == WM_OK)

@@ -24,7 +24,8 @@ static const char send_help[] =
     "                      HMAC-SHA256 of the BSN under the key (also: bsn=<BSN>)\n"
     "  --pseudo-key FILE   the region's pseudonym key (at least 32 bytes, mode 0600;\n"
     "                      see 'werkmonitor keygen')\n"
-    "A person= value of 8 or 9 digits looks like a BSN and is refused before sending.\n"
+    "A person= value of only digits and separators looks like a BSN, and a BSN in any\n"
+    "value (PROTOCOL.md section 4) is refused: neither is sent.\n"
     "A BSN on the command line is visible to other users of this machine through ps;\n"
     "for many events use 'werkmonitor import' with a bsn column instead.\n"
     "\n"
@@ -90,8 +91,8 @@ static int build_event(struct wm_buf *b, const struct cli_args *a, const char **
             *has_person = 1;
             if (proto_person_looks_like_bsn(arg + 7, strlen(arg + 7))) {
                 fprintf(stderr, "werkmonitor send: refused: the person value looks like a BSN "
-                                "(8 or 9 digits) and a BSN must not leave this machine; give it "
-                                "with --bsn and --pseudo-key\n");
+                                "(only digits and separators) and a BSN must not leave this "
+                                "machine; give it with --bsn and --pseudo-key\n");
                 return CLI_EXIT_ERR;
             }
         }

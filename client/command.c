@@ -109,11 +109,16 @@ int cli_cmd_begin(struct cli_args *a, struct cli_config *cfg, const char *cmd, i
 
 int cli_ask(struct cli_config *cfg, const char *req, struct cli_conn *c, struct cli_reply *r)
 {
+    char why[256];
     int rc, ex = -1;
 
     if (req == NULL) {
         fprintf(stderr, "werkmonitor: out of memory\n");
         return CLI_EXIT_CONN;
+    }
+    if (cli_line_check(req, strlen(req), why, sizeof(why)) != WM_OK) {
+        fprintf(stderr, "werkmonitor: refused, nothing sent: %s\n", why);
+        return CLI_EXIT_ERR;
     }
     if (cli_connect_or_report(c, cfg) != WM_OK)
         return CLI_EXIT_CONN;

@@ -177,9 +177,11 @@ void imp_row_value(struct imp *im, struct imp_slot *s, const struct imp_column *
         vn = 10;
     } else if (c->vkind == PROTO_FIELD_INT) {
         vn = imp_int_normalise(v, vn);
-    } else if (strcmp(c->field, "person") == 0 && proto_person_looks_like_bsn(v, vn)) {
-        imp_row_error(s, "person looks like a BSN (8 or 9 digits; not sent): use a bsn column "
-                         "and --pseudo-key");
+    }
+    /* the server's rule, applied here so that a BSN never leaves this machine */
+    if (proto_value_check(PROTO_VERB_EVENT, c->field, v, vn, why, sizeof(why)) != WM_OK) {
+        imp_row_error(s, "%s (not sent)%s", why,
+                      strcmp(c->field, "person") == 0 ? ": use a bsn column and --pseudo-key" : "");
         return;
     }
     wm_buf_append(&s->req, " ", 1);

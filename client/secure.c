@@ -31,9 +31,7 @@ static void to_hex(const unsigned char *b, size_t n, char *out)
 
 int cli_bsn_check(const char *bsn, char *err, size_t errlen)
 {
-    static const int weight[9] = {9, 8, 7, 6, 5, 4, 3, 2, -1};
     size_t n = strlen(bsn);
-    int sum = 0, nonzero = 0;
 
     if (n != 9) {
         snprintf(err, errlen, "a BSN has exactly 9 digits (this one has %zu characters)", n);
@@ -44,14 +42,23 @@ int cli_bsn_check(const char *bsn, char *err, size_t errlen)
             snprintf(err, errlen, "a BSN has only digits (character %zu is not one)", i + 1);
             return WM_EINVALID;
         }
-        sum += (bsn[i] - '0') * weight[i];
-        nonzero |= bsn[i] != '0';
     }
-    if (!nonzero || sum % 11 != 0) {
+    if (!proto_bsn_valid(bsn, n)) {
         snprintf(err, errlen, "the BSN fails the eleven-test (elfproef): it has a typing error");
         return WM_EINVALID;
     }
     return WM_OK;
+}
+
+int cli_line_check(const char *line, size_t len, char *why, size_t whylen)
+{
+    struct proto_request req;
+    int rc;
+
+    proto_request_init(&req);
+    rc = proto_line_check(&req, line, len, why, whylen);
+    proto_request_free(&req);
+    return rc;
 }
 
 /* A key file must be a regular file, private to its owner, of a sane size. Returns

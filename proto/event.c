@@ -1,7 +1,8 @@
 /*
  * event: validation of the write requests EVENT and RETRACT (PROTOCOL.md section 4)
  * and PROJECT and PROGRAM (section 6) into fixed-size structs. Messages name the field
- * and quote the value, except a person value, which is never echoed.
+ * and quote the value, except where it may be personal (proto_field_personal). The
+ * BSN rule has already been applied to every value by the parser (personal.c).
  */
 #include <string.h>
 
@@ -37,12 +38,17 @@ static int missing(const char *field, char *err, size_t errlen)
     return WM_EINVALID;
 }
 
-/* "<field>: <what>, got '<value>'" */
+/* "<field>: <what>, got '<value>'"; a field that may hold a personal value is named
+ * without its value. */
 static int bad_value(const char *field, const char *what, const struct proto_arg *a, char *err,
                      size_t errlen)
 {
     char q[QUOTE_MAX];
 
+    if (proto_field_personal(field)) {
+        proto_errf(err, errlen, "%s: %s", field, what);
+        return WM_EINVALID;
+    }
     proto_quote(q, sizeof(q), a->val, a->val_len);
     proto_errf(err, errlen, "%s: %s, got '%s'", field, what, q);
     return WM_EINVALID;
@@ -151,16 +157,6 @@ static int get_name(const struct proto_request *req, const char *field, char *ou
     return 1;
 }
 
-int proto_person_looks_like_bsn(const char *v, size_t n)
-{
-    if (n != 8 && n != 9)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (v[i] < '0' || v[i] > '9')
-            return 0;
-    return 1;
-}
-
 static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX + 1], char *err,
                         size_t errlen)
 {
@@ -180,10 +176,6 @@ static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX 
     if (a->val_len < 8 || a->val_len > WM_PERSON_MAX) {
         proto_errf(err, errlen,
                    "person: must be a pseudonym of 8-128 characters of [A-Za-z0-9._:-]");
-        return WM_EINVALID;
-    }
-    if (proto_person_looks_like_bsn(a->val, a->val_len)) {
-        proto_errf(err, errlen, "person looks like a BSN (only 8 or 9 digits): send a pseudonym");
         return WM_EINVALID;
     }
     memcpy(out, a->val, a->val_len + 1);

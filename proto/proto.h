@@ -319,6 +319,7 @@ struct proto_arg {
 struct proto_request {
     enum proto_verb verb;
     char verb_text[16]; /* the verb as sent, uppercased, truncated */
+    uint8_t refused_value; /* the last parse failed on proto_value_check (a BSN) */
     size_t nargs;
     struct proto_arg args[PROTO_MAX_ARGS];
     char *buf; /* owned; decoded tokens */
@@ -335,9 +336,12 @@ void proto_request_free(struct proto_request *req);
  * PROTO_VERB_UNKNOWN and WM_OK: the caller answers unknown-command). Arguments with
  * '=' become key/value, others positional; keys must match [a-z0-9._-]+. The arguments
  * of AUTH are always positional (a token may hold '=').
+ * Every token (the verb and each value) then goes through proto_value_check: a BSN
+ * in any of them refuses the whole line.
  * Returns WM_OK; WM_ESYNTAX for a bad escape, invalid UTF-8, a control character, a
  * NUL byte, a bad key or a key given twice; WM_EINVALID for more than PROTO_MAX_ARGS
- * arguments; WM_ENOMEM. err receives a message naming the token or key. An empty line
+ * arguments or a value refused by proto_value_check; WM_ENOMEM. err receives a message
+ * naming the token or key (a value only when it may not be personal). An empty line
  * (only spaces) gives WM_OK with verb PROTO_VERB_UNKNOWN and verb_text "" (the caller
  * ignores it).
  */
@@ -349,15 +353,70 @@ int proto_parse_line(struct proto_request *req, const char *line, size_t len, ch
  * arguments of verb (proto/HTTP.md). Parameters are separated by '&' (empty ones are
  * skipped) and are key=value, keys as on a request line; values decode as in HTML
  * forms ('+' is a space, %XX a byte, so %2B is a plus) and are checked as in
- * proto_parse_line (valid UTF-8, no control character). The value of positional_key
- * (NULL: none) becomes the positional argument, so "type=placed" reads as COUNT's
- * "placed". verb_text is the verb's name. Nothing is allocated but req's buffer.
+ * proto_parse_line (valid UTF-8, no control character, proto_value_check). The value
+ * of positional_key (NULL: none) becomes the positional argument, so "type=placed"
+ * reads as COUNT's "placed". verb_text is the verb's name. Nothing is allocated but
+ * req's buffer.
  * Returns WM_OK; WM_ESYNTAX (a parameter without '=', a bad or duplicate key, a bad
  * escape, invalid UTF-8, a control character, a NUL byte); WM_EINVALID (more than
- * PROTO_MAX_ARGS parameters); WM_ENOMEM. err names the parameter and quotes it.
+ * PROTO_MAX_ARGS parameters, a value refused by proto_value_check); WM_ENOMEM. err
+ * names the parameter and quotes it unless it may be personal.
  */
 int proto_parse_query(struct proto_request *req, enum proto_verb verb, const char *query,
                       size_t len, const char *positional_key, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------- */
+/* Personal data (personal.c): no BSN in any value (PROTOCOL.md section 4).   */
+/* ------------------------------------------------------------------------- */
+
+/* 1 when s (n bytes) is a BSN by its form: exactly nine ASCII digits, not all zero,
+ * passing the eleven-test (elfproef: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 divisible by
+ * 11); else 0. */
+int proto_bsn_valid(const char *s, size_t n);
+
+/*
+ * 1 when s (n bytes, any bytes) holds a BSN: nine digits passing the eleven-test that
+ * stand alone (no digit right before or after them; "bsn:111222333" and "111222333a"
+ * do, "20240101123456789" does not) or are grouped 3-3-3 or 4-2-3 with one '.', '-' or
+ * ' ' between the groups ("123.456.782", "1234 56 782"); else 0.
+ */
+int proto_bsn_find(const char *s, size_t n);
+
+/* 1 when a person value v (n bytes) holds digits and nothing but separators ('.', '-',
+ * ' ', ':', '_', '/'), whatever its length: a number someone typed (a BSN, perhaps with
+ * a leading zero or grouped), never a pseudonym; else 0. The client refuses to send
+ * such a value and the server refuses to store it. */
+int proto_person_looks_like_bsn(const char *v, size_t n);
+
+/* 1 when the field named key may hold a personal value (person, bsn, and the free
+ * texts employer, by, reason, title, text): a message names such a field but never
+ * repeats its value; else 0 (NULL key: 0). */
+int proto_field_personal(const char *key);
+
+/*
+ * The rule every token of every request passes (applied by proto_parse_line and
+ * proto_parse_query, so by the daemon and the client alike): WM_EINVALID when val (n
+ * bytes, decoded) holds a BSN (proto_bsn_find), or when key is "person" and the value
+ * is only digits and separators (proto_person_looks_like_bsn). key is the argument's
+ * key, NULL for a positional argument or the verb. Exceptions, documented in
+ * proto/PROTOCOL.md: AUTH's token (a secret, never stored), a seq= that is a number
+ * (the server's own), and a value of exactly 64 hex digits (a digest: the client's
+ * HMAC-SHA256 pseudonyms), which is not searched for nine digits in a row. err names
+ * key and never the value. Returns WM_OK or WM_EINVALID.
+ */
+int proto_value_check(enum proto_verb verb, const char *key, const char *val, size_t n, char *err,
+                      size_t errlen);
+
+/*
+ * The BSN rule over a request line as a client applies it before sending (the client
+ * never sends what the server would refuse for a BSN): WM_EINVALID with err (naming
+ * the field, never the value) when proto_parse_line refuses line for one of its values
+ * (proto_value_check), or when the line does not parse and its raw bytes hold a BSN
+ * (proto_bsn_find; not for AUTH). Otherwise WM_OK, also for a line with other faults:
+ * those are the server's to answer. req is scratch space (proto_request_init'ed).
+ */
+int proto_line_check(struct proto_request *req, const char *line, size_t len, char *err,
+                     size_t errlen);
 
 /* The value of key in req, or NULL. Borrowed from req. */
 const char *proto_request_get(const struct proto_request *req, const char *key);
@@ -388,13 +447,6 @@ extern const char *const proto_default_gemeenten[];
  */
 int proto_event_build(const struct proto_request *req, const struct proto_env *env,
                       struct wm_event *ev, char *err, size_t errlen);
-
-/*
- * 1 when v (n bytes) looks like a BSN: 8 or 9 ASCII digits; else 0. EVENT refuses such
- * a person value and the client refuses to send one: this is the one place the rule
- * is written.
- */
-int proto_person_looks_like_bsn(const char *v, size_t n);
 
 /* What an EVENT field holds, for a client that prepares values (import). */
 enum proto_field_kind {

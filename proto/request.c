@@ -1,7 +1,8 @@
 /*
  * request: one request line into a struct proto_request (PROTOCOL.md section 1):
  * tokens split on runs of spaces, a case-insensitive verb, key=value or positional
- * arguments with %XX-decoded, UTF-8-checked values. No I/O and no semantics here.
+ * arguments with %XX-decoded, UTF-8-checked values, each through the BSN rule
+ * (personal.c). No I/O and no other semantics here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,25 @@ static void quote_raw(char *dst, size_t dstlen, const char *tok, size_t n)
     dst[o] = '\0';
 }
 
+/* 1 when a verb token (raw: verbs are not decoded) holds a BSN as sent or as its
+ * %XX escapes decode. */
+static int verb_holds_bsn(const char *tok, size_t n)
+{
+    char *dec;
+    size_t dn;
+    int found = proto_bsn_find(tok, n);
+
+    if (found || memchr(tok, '%', n) == NULL)
+        return found;
+    dec = malloc(n + 1);
+    if (dec == NULL)
+        return 0;
+    if (proto_unescape(dec, tok, n, &dn, NULL, 0) == WM_OK)
+        found = proto_bsn_find(dec, dn);
+    free(dec);
+    return found;
+}
+
 /* Set verb and verb_text from the first token (raw, not decoded: verbs are words). */
 static int parse_verb(struct proto_request *req, const char *tok, size_t n, char *err,
                       size_t errlen)
@@ -75,6 +95,14 @@ static int parse_verb(struct proto_request *req, const char *tok, size_t n, char
         quote_raw(q, sizeof(q), tok, n);
         proto_errf(err, errlen, "bad command '%s': control character or invalid UTF-8", q);
         return WM_ESYNTAX;
+    }
+    /* the verb is a token like any other: an unknown one is echoed in the answer */
+    if (verb_holds_bsn(tok, n)) {
+        req->refused_value = 1;
+        proto_errf(err, errlen,
+                   "the command holds a number that looks like a BSN (not repeated here); a "
+                   "BSN must never be sent");
+        return WM_EINVALID;
     }
     /* Truncate at a character boundary so verb_text stays valid UTF-8. */
     keep = n < sizeof(req->verb_text) - 1 ? n : sizeof(req->verb_text) - 1;
@@ -130,6 +158,14 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
                 proto_errf(err, errlen, "bad key '%s' (keys are [a-z0-9._-])", q);
             return WM_ESYNTAX;
         }
+        if (proto_bsn_find(tok, klen)) {
+            req->refused_value = 1;
+            proto_errf(err, errlen,
+                       "argument %zu: its key holds a number that looks like a BSN (not "
+                       "repeated here); a BSN must never be sent",
+                       req->nargs + 1);
+            return WM_EINVALID;
+        }
         *eq = '\0';
         for (i = 0; i < req->nargs; i++) {
             if (req->args[i].key != NULL && strcmp(req->args[i].key, tok) == 0) {
@@ -147,16 +183,23 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
     else
         rc = proto_unescape(val, val, vlen, &vdec, why, sizeof(why));
     if (rc != WM_OK) {
-        quote_raw(q, sizeof(q), raw + (val - tok), vlen);
-        /* Never echo a secret or a person value, not even a broken one. */
+        const char *rawval = raw + (val - tok);
+
+        quote_raw(q, sizeof(q), rawval, vlen);
+        /* Never echo a secret, a personal value or a BSN, not even a broken one. */
         if (req->verb == PROTO_VERB_AUTH)
             proto_errf(err, errlen, "token: %s", why);
-        else if (a->key != NULL && strcmp(a->key, "person") == 0)
-            proto_errf(err, errlen, "person: %s", why);
+        else if (proto_field_personal(a->key) || proto_bsn_find(rawval, vlen))
+            proto_errf(err, errlen, "%s: %s", a->key != NULL ? a->key : "argument", why);
         else if (a->key != NULL)
             proto_errf(err, errlen, "%s: %s in '%s'", a->key, why, q);
         else
             proto_errf(err, errlen, "argument %zu: %s in '%s'", req->nargs + 1, why, q);
+        return rc;
+    }
+    rc = proto_value_check(req->verb, a->key, val, vdec, err, errlen);
+    if (rc != WM_OK) {
+        req->refused_value = 1;
         return rc;
     }
     a->val = val;
@@ -173,6 +216,7 @@ static int request_copy(struct proto_request *req, const char *src, size_t len, 
     char *nb;
 
     req->nargs = 0;
+    req->refused_value = 0;
     if (len > 0 && memchr(src, '\0', len) != NULL) {
         proto_errf(err, errlen, "NUL byte in %s", what);
         return WM_ESYNTAX;
@@ -284,6 +328,24 @@ int proto_parse_query(struct proto_request *req, enum proto_verb verb, const cha
             }
         }
         i++;
+    }
+    return WM_OK;
+}
+
+int proto_line_check(struct proto_request *req, const char *line, size_t len, char *err,
+                     size_t errlen)
+{
+    int rc = proto_parse_line(req, line, len, err, errlen);
+
+    if (rc == WM_OK || req->refused_value)
+        return rc == WM_OK ? WM_OK : WM_EINVALID;
+    /* a line the server will refuse for another fault must not carry a BSN there
+     * either; AUTH's token is nobody's number */
+    if (req->verb != PROTO_VERB_AUTH && proto_bsn_find(line, len)) {
+        proto_errf(err, errlen,
+                   "the line holds a number that looks like a BSN (not repeated here); a BSN "
+                   "must never be sent");
+        return WM_EINVALID;
     }
     return WM_OK;
 }

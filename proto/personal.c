@@ -1,0 +1,145 @@
+/*
+ * personal: the protocol's rules for personal data (PROTOCOL.md section 4, "No BSN in
+ * any value"): the eleven-test, the search for a BSN inside any value, and which fields
+ * may hold personal values (never repeated in a message). The request parser applies
+ * proto_value_check to every token of every request, so a command added later is
+ * covered without a line of its own; the client runs the same parser before it sends.
+ */
+#include <string.h>
+
+#include "proto.h"
+
+static int digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+int proto_bsn_valid(const char *s, size_t n)
+{
+    static const int weight[9] = {9, 8, 7, 6, 5, 4, 3, 2, -1};
+    int sum = 0, nonzero = 0;
+
+    if (n != 9)
+        return 0;
+    for (size_t i = 0; i < 9; i++) {
+        if (!digit(s[i]))
+            return 0;
+        sum += (s[i] - '0') * weight[i];
+        nonzero |= s[i] != '0';
+    }
+    return nonzero && sum % 11 == 0;
+}
+
+/* At s[i]: digits in groups of the given sizes separated by one of ". -", followed by
+ * no digit; the nine digits into d. Returns 1 when they match, else 0. */
+static int grouped(const char *s, size_t n, size_t i, const int *groups, int ngroups, char d[9])
+{
+    size_t p = i;
+    int k = 0;
+
+    for (int g = 0; g < ngroups; g++) {
+        if (g > 0) {
+            if (p >= n || (s[p] != '.' && s[p] != '-' && s[p] != ' '))
+                return 0;
+            p++;
+        }
+        for (int j = 0; j < groups[g]; j++, p++) {
+            if (p >= n || !digit(s[p]))
+                return 0;
+            d[k++] = s[p];
+        }
+    }
+    return p >= n || !digit(s[p]);
+}
+
+int proto_bsn_find(const char *s, size_t n)
+{
+    static const int plain[] = {9}, g333[] = {3, 3, 3}, g423[] = {4, 2, 3};
+    char d[9];
+
+    for (size_t i = 0; i < n; i++) {
+        /* a candidate starts a run of digits: nine digits inside a longer run (a
+         * timestamp, a bank account) are not a BSN standing alone */
+        if (!digit(s[i]) || (i > 0 && digit(s[i - 1])))
+            continue;
+        if ((grouped(s, n, i, plain, 1, d) && proto_bsn_valid(d, 9)) ||
+            (grouped(s, n, i, g333, 3, d) && proto_bsn_valid(d, 9)) ||
+            (grouped(s, n, i, g423, 3, d) && proto_bsn_valid(d, 9)))
+            return 1;
+    }
+    return 0;
+}
+
+int proto_person_looks_like_bsn(const char *v, size_t n)
+{
+    /* digits and the characters that separate groups of them, nothing else: whatever
+     * the length, such a value is a number someone typed, not a pseudonym */
+    size_t digits = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (digit(v[i]))
+            digits++;
+        else if (v[i] != '.' && v[i] != '-' && v[i] != ' ' && v[i] != ':' && v[i] != '_' &&
+                 v[i] != '/')
+            return 0;
+    }
+    return digits > 0;
+}
+
+/* 1 when s is exactly 64 hexadecimal digits: an HMAC-SHA256 pseudonym or a SHA-256
+ * digest. */
+static int is_digest(const char *s, size_t n)
+{
+    if (n != 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (proto_hex_digit((unsigned char)s[i]) < 0)
+            return 0;
+    return 1;
+}
+
+int proto_field_personal(const char *key)
+{
+    static const char *const personal[] = {"person", "bsn",   "employer", "by",
+                                           "reason", "title", "text"};
+
+    if (key == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(personal) / sizeof(personal[0]); i++)
+        if (strcmp(personal[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+int proto_value_check(enum proto_verb verb, const char *key, const char *val, size_t n, char *err,
+                      size_t errlen)
+{
+    const char *name = key != NULL ? key : "argument";
+    uint64_t num;
+
+    /* a token is a secret, checked against hashes and never stored or repeated */
+    if (verb == PROTO_VERB_AUTH)
+        return WM_OK;
+    /* a sequence number is the server's own, not a value a client made up */
+    if (key != NULL && strcmp(key, "seq") == 0 &&
+        proto_parse_uint(val, n, UINT64_MAX, &num) == WM_OK)
+        return WM_OK;
+    if (key != NULL && strcmp(key, "person") == 0 && proto_person_looks_like_bsn(val, n)) {
+        proto_errf(err, errlen,
+                   "person looks like a BSN (only digits and separators): a BSN must never be "
+                   "sent; send its pseudonym");
+        return WM_EINVALID;
+    }
+    /* 64 hex digits are a digest (the client's pseudonyms are HMAC-SHA256): about one
+     * in a hundred holds nine digits in a row that pass the eleven-test by chance */
+    if (is_digest(val, n))
+        return WM_OK;
+    if (proto_bsn_find(val, n)) {
+        proto_errf(err, errlen,
+                   "%s: holds a number that looks like a BSN (nine digits passing the "
+                   "eleven-test; not repeated here); a BSN must never be sent",
+                   name);
+        return WM_EINVALID;
+    }
+    return WM_OK;
+}

@@ -1,0 +1,209 @@
+/*
+ * Unit tests for proto's personal-data rules (personal.c): the eleven-test, the BSN
+ * search in its forms, the person rule, the exceptions, and that the request parser
+ * applies them to every token without repeating the value.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+
+static struct proto_request req;
+static char err[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    proto_request_init(&req);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    proto_request_free(&req);
+    return 0;
+}
+
+static int find(const char *s)
+{
+    return proto_bsn_find(s, strlen(s));
+}
+
+static void test_eleven_test(void **state)
+{
+    (void)state;
+    assert_true(proto_bsn_valid("111222333", 9));
+    assert_true(proto_bsn_valid("123456782", 9));
+    assert_true(proto_bsn_valid("200011133", 9));
+    assert_false(proto_bsn_valid("123456789", 9));
+    assert_false(proto_bsn_valid("000000000", 9)); /* passes the sum, but is nobody */
+    assert_false(proto_bsn_valid("11122233", 8));
+    assert_false(proto_bsn_valid("11122233a", 9));
+}
+
+static void test_find_forms(void **state)
+{
+    static const char *const hit[] = {
+        "111222333",   "bsn:111222333",   "111222333a",     "BSN 200035873",
+        "123.456.782", "123-456-782",     "123 456 782",    "1234.56.782",
+        "1234-56-782", "1234 56 782",     "x123-456-782y",  "id=200011133",
+        "a/123456782", "tel 123.456.782", "2024-111222333", "111222333-2024"};
+    static const char *const miss[] = {"wsp-2024-00017",
+                                       "123456789",
+                                       "0111222333",
+                                       "1112223330",
+                                       "12345678",
+                                       "123-456-789",
+                                       "123--456-782",
+                                       "12-3456-782",
+                                       "123.456.7820",
+                                       "1234.567.82",
+                                       "20240101-12345",
+                                       "p:7f3a9c2e41",
+                                       "",
+                                       "abc",
+                                       "123.456.78",
+                                       "111 222 3334",
+                                       "9111.222.333"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(hit) / sizeof(hit[0]); i++)
+        if (!find(hit[i]))
+            fail_msg("'%s' holds a BSN but was not found", hit[i]);
+    for (size_t i = 0; i < sizeof(miss) / sizeof(miss[0]); i++)
+        if (find(miss[i]))
+            fail_msg("'%s' holds no BSN but one was found", miss[i]);
+}
+
+static void test_person_rule(void **state)
+{
+    (void)state;
+    assert_true(proto_person_looks_like_bsn("0123456782", 10));
+    assert_true(proto_person_looks_like_bsn("12-34", 5));
+    assert_true(proto_person_looks_like_bsn("1", 1));
+    assert_true(proto_person_looks_like_bsn("12:34_56/78.9 0", 15));
+    assert_false(proto_person_looks_like_bsn("p1234567890", 11));
+    assert_false(proto_person_looks_like_bsn("-.-", 3));
+    assert_false(proto_person_looks_like_bsn("", 0));
+}
+
+/* Parse line; expect it refused for a value, naming want, never repeating secret. */
+static void expect_refused(const char *line, const char *want, const char *secret)
+{
+    int rc = proto_parse_line(&req, line, strlen(line), err, sizeof(err));
+
+    if (rc != WM_EINVALID || !req.refused_value)
+        fail_msg("'%s' not refused for a BSN (rc %d): %s", line, rc, err);
+    if (strstr(err, want) == NULL)
+        fail_msg("'%s': message '%s' lacks '%s'", line, err, want);
+    if (strstr(err, secret) != NULL)
+        fail_msg("'%s': message '%s' repeats the value", line, err);
+}
+
+static void expect_parses(const char *line)
+{
+    int rc = proto_parse_line(&req, line, strlen(line), err, sizeof(err));
+
+    if (rc != WM_OK)
+        fail_msg("'%s' refused (rc %d): %s", line, rc, err);
+}
+
+static void test_parser_every_token(void **state)
+{
+    char digest[20 + 64 + 1];
+
+    (void)state;
+    expect_refused("EVENT placed id=200011133 person=p-1234567", "id:", "200011133");
+    expect_refused("EVENT placed employer=BSN%20200035873", "employer:", "200035873");
+    expect_refused("EVENT placed by=123.456.782", "by:", "456");
+    expect_refused("RETRACT id=r1 ref=x reason=bsn%20123-456-782", "reason:", "782");
+    expect_refused("PROJECT p title=1234%2056%20782 category=c", "title:", "782");
+    expect_refused("PROJECT 111222333 category=c", "argument", "111222333");
+    expect_refused("COUNT placed project=111222333", "project:", "111222333");
+    expect_refused("EVENT placed person=bsn:111222333", "person", "111222333");
+    expect_refused("EVENT placed person=111222333a", "person", "111222333");
+    expect_refused("EVENT placed person=0123456782", "person looks like a BSN", "0123456782");
+    expect_refused("EVENT placed person=123.456.782", "person", "456");
+    expect_refused("NOSUCH x=111222333", "x:", "111222333");
+    expect_refused("111222333", "command", "111222333");
+    expect_refused("EVENT placed bsn=111222333", "bsn:", "111222333");
+
+    /* the documented exceptions */
+    expect_parses("EVENT placed id=wsp-2024-00017 person=p:7f3a9c2e41");
+    expect_parses("AUTH 111222333");
+    expect_parses("RETRACT id=r1 seq=111222333");
+    expect_refused("RETRACT id=r1 seq=s111222333", "seq:", "111222333");
+    /* a digest: 64 hex digits whose nine digits in a row are chance; 63 are not one */
+    memset(digest, 'a', sizeof(digest));
+    memcpy(digest, "EVENT placed person=abc111222333def", 35);
+    digest[20 + 64] = '\0';
+    expect_parses(digest);
+    digest[20 + 63] = '\0';
+    expect_refused(digest, "person", "111222333");
+}
+
+static void test_query_string(void **state)
+{
+    static const char q[] = "type=placed&by=project&project=123-456-782";
+    int rc;
+
+    (void)state;
+    rc = proto_parse_query(&req, PROTO_VERB_COUNT, q, strlen(q), "type", err, sizeof(err));
+    assert_int_equal(rc, WM_EINVALID);
+    assert_non_null(strstr(err, "project:"));
+    assert_null(strstr(err, "782"));
+}
+
+static void test_messages_never_repeat(void **state)
+{
+    int rc;
+
+    (void)state;
+    /* a broken escape in a personal field, or around a BSN, is not quoted */
+    rc = proto_parse_line(&req, "EVENT placed bsn=111222333%zz", 29, err, sizeof(err));
+    assert_int_equal(rc, WM_ESYNTAX);
+    assert_null(strstr(err, "111222333"));
+    rc = proto_parse_line(&req, "EVENT placed employer=Jan%zz", 28, err, sizeof(err));
+    assert_int_equal(rc, WM_ESYNTAX);
+    assert_non_null(strstr(err, "employer"));
+    assert_null(strstr(err, "Jan"));
+    rc = proto_parse_line(&req, "EVENT placed id=x%zz", 20, err, sizeof(err));
+    assert_int_equal(rc, WM_ESYNTAX);
+    assert_non_null(strstr(err, "'x%zz'")); /* an id is not personal: quoted */
+}
+
+static void test_line_check(void **state)
+{
+    static const char *const refused[] = {"EVENT placed id=111222333",
+                                          "COUNT placed x=%zz 123.456.782", "111222333"};
+    static const char *const passed[] = {"AUTH 111222333", "COUNT placed x=%zz", "NOSUCH",
+                                         "EVENT placed id=wsp-2024-00017"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (proto_line_check(&req, refused[i], strlen(refused[i]), err, sizeof(err)) != WM_EINVALID)
+            fail_msg("'%s' passed the line check", refused[i]);
+        assert_null(strstr(err, "782"));
+        assert_null(strstr(err, "333"));
+    }
+    for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
+        if (proto_line_check(&req, passed[i], strlen(passed[i]), err, sizeof(err)) != WM_OK)
+            fail_msg("'%s' refused by the line check: %s", passed[i], err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eleven_test),  cmocka_unit_test(test_find_forms),
+        cmocka_unit_test(test_person_rule),  cmocka_unit_test(test_parser_every_token),
+        cmocka_unit_test(test_query_string), cmocka_unit_test(test_messages_never_repeat),
+        cmocka_unit_test(test_line_check),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
