@@ -1,5 +1,6 @@
-"""Issue 10, finding 5 (BSN-like values were stored) and finding 9 (error messages echoed
-values): the BSN rule of PROTOCOL.md section 4 walked over every command and every field
+"""Regression tests for the security review's findings docs/SECURITY.md #5 (BSN-like
+values are stored) and #9 (error messages echo values): the BSN rule of
+proto/PROTOCOL.md section 4 walked over every command and every field
 in every form (alone, 3-3-3 and 4-2-3 with '.', '-' and space, behind a prefix, before a
 letter), against the real daemon and the real client. Nothing may be stored, and the
 number may appear in no answer, no log line and no audit line; ids such as
@@ -127,7 +128,7 @@ class BsnEverywhereTest(wmtest.TestCase):
             self.assertNotIn(digits, text, "%s written to %s" % (form, path))
             self.assertNotIn(form, text, "%s written to %s" % (form, path))
 
-    def test_finding5_bsn_in_any_value_of_any_command_refused(self):
+    def test_finding5_bsn_like_values_stored_any_command_any_field(self):
         c = self.conn()
         events, last_seq = self.stat(c, "events"), self.stat(c, "last_seq")
         checked = 0
@@ -152,7 +153,7 @@ class BsnEverywhereTest(wmtest.TestCase):
             self.assertNotIn(digits, repr(rows))
             self.assertNowhere(digits, form)
 
-    def test_finding5_person_of_digits_and_separators_refused(self):
+    def test_finding5_bsn_like_values_stored_person_digits_and_separators(self):
         c = self.conn()
         for p in ["0123456782", "123-456-78", "12.34.56.78.90", "1234567890123", "12:34:56:78"]:
             with self.subTest(person=p):
@@ -162,7 +163,7 @@ class BsnEverywhereTest(wmtest.TestCase):
                 self.assertErr(resp, "invalid", "person looks like a BSN")
                 self.assertNotIn(p, resp)
 
-    def test_finding5_lookalikes_stay_valid(self):
+    def test_finding5_bsn_like_values_stored_lookalikes_stay_valid(self):
         c = self.conn()
         for v in NOT_BSN:
             with self.subTest(value=v):
@@ -180,7 +181,7 @@ class BsnEverywhereTest(wmtest.TestCase):
         # AUTH's token is a secret, never stored: no BSN rule there
         self.assertEqual(c.cmd("AUTH 111222333"), "OK local role=admin")
 
-    def test_finding9_messages_never_repeat_personal_values(self):
+    def test_finding9_error_messages_echo_values(self):
         c = self.conn()
         for field in ("person", "employer", "by", "bsn"):
             f = valid_fields("placed")
@@ -215,7 +216,7 @@ class ClientBsnTest(wmtest.TestCase):
     def run_client(self, args, input=None):
         return wmtest.run_client(args, self.server.port, input=input)
 
-    def test_finding5_client_refuses_before_sending(self):
+    def test_finding5_bsn_like_values_stored_client_refuses_before_sending(self):
         before = self.stats()
         for form, digits in FORMS:
             f = valid_fields("placed")
@@ -242,7 +243,7 @@ class ClientBsnTest(wmtest.TestCase):
         self.assertEqual(after["errors.syntax"], before["errors.syntax"])
         self.assertEqual(after["events"], before["events"])
 
-    def test_finding5_import_rejects_rows_unsent(self):
+    def test_finding5_bsn_like_values_stored_import_rejects_rows_unsent(self):
         before = self.stats()
         with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
             f.write("type,id,person,gemeente,date,project,sector,employer\n")
