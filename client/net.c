@@ -265,6 +265,39 @@ static int conn_connect(struct cli_conn *c, const char *host, const struct cli_c
     return WM_OK;
 }
 
+/* 1 when the connected socket's peer is a loopback address (127.0.0.0/8, ::1, or
+ * ::ffff:127.x); else 0, also when it cannot be told. */
+static int peer_is_loopback(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* A token sent without TLS to another machine can be read by anyone on the way: say
+ * so on stderr, once per run (an import that reconnects warns once). */
+static void warn_clear_token(const struct cli_conn *c)
+{
+    static int warned;
+
+    if (warned || peer_is_loopback(c->fd))
+        return;
+    warned = 1;
+    fprintf(stderr,
+            "werkmonitor: warning: sending the token in clear text to %s, which is not this "
+            "machine; anyone on the network path can read it: use --tls (and --ca)\n",
+            c->peer);
+}
+
 /* Send AUTH with cfg->token and wait for its OK. Returns WM_OK, WM_ECONNECT (no
  * answer, or the server is unavailable), WM_EAUTH_FAILED (c->err holds the ERR line),
  * WM_ENOMEM. */
@@ -312,8 +345,11 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg)
         return rc;
     if (cfg->tls)
         rc = tls_start(c, host, deadline_after(cfg->timeout_ms));
-    if (rc == WM_OK && cfg->token != NULL)
+    if (rc == WM_OK && cfg->token != NULL) {
+        if (!cfg->tls)
+            warn_clear_token(c);
         rc = conn_auth(c, cfg);
+    }
     if (rc != WM_OK)
         conn_fail(c);
     return rc;

@@ -10,8 +10,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+int auth_file_mode_check(const char *path, const struct stat *st, int secret, char *err,
+                         size_t errlen)
+{
+    unsigned mode = (unsigned)(st->st_mode & 07777);
+
+    if (!S_ISREG(st->st_mode)) {
+        proto_errf(err, errlen, "%s: not a regular file", path);
+        return WM_ECONFIG;
+    }
+    /* as ssh does for authorized_keys and private keys: whoever may change the file
+     * may make themselves admin (or swap the key); whoever may read a token file may
+     * try its hashes offline */
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        proto_errf(err, errlen,
+                   "%s: writable by group or others (mode %04o); refusing it: run chmod go-w %s",
+                   path, mode, path);
+        return WM_ECONFIG;
+    }
+    if (secret && (st->st_mode & S_IROTH) != 0) {
+        proto_errf(err, errlen,
+                   "%s: readable by others (mode %04o); refusing it: run chmod o-r %s (the "
+                   "daemon's group may read it)",
+                   path, mode, path);
+        return WM_ECONFIG;
+    }
+    return WM_OK;
+}
 
 static int principal_valid(const char *s, size_t n)
 {
@@ -138,6 +168,7 @@ int auth_table_load(const char *path, const char *const *gemeenten, size_t n_gem
     struct auth_table *t = NULL;
     size_t cap = 0;
     FILE *f = NULL;
+    struct stat st;
     char line[1024], msg[256];
     unsigned lineno = 0;
     int rc = WM_OK;
@@ -152,6 +183,13 @@ int auth_table_load(const char *path, const char *const *gemeenten, size_t n_gem
         rc = WM_ECONFIG;
         goto fail;
     }
+    if (fstat(fileno(f), &st) != 0) {
+        proto_errf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        rc = WM_ECONFIG;
+        goto fail;
+    }
+    if ((rc = auth_file_mode_check(path, &st, 1, err, errlen)) != WM_OK)
+        goto fail;
     while (fgets(line, sizeof(line), f) != NULL) {
         size_t n = strlen(line);
         char *p = line;

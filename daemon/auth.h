@@ -33,14 +33,27 @@ struct auth_table {
  * Load a token file: one "<principal> <role> [gemeente=<g>] sha256:<64 hex>" per line,
  * blank lines and '#' comments ignored. Principals are 1-64 of [A-Za-z0-9._@-] and
  * unique; role is reader, writer or admin; gemeente (writers only) must be one of
- * gemeenten. Returns WM_OK and *out (free with auth_table_free), WM_ECONFIG with err =
- * "<file>:<line>: <problem>", or WM_ENOMEM.
+ * gemeenten. The file must pass auth_file_mode_check (secret).
+ * Returns WM_OK and *out (free with auth_table_free), WM_ECONFIG with err =
+ * "<file>:<line>: <problem>" (or "<file>: <problem>" for its mode), or WM_ENOMEM.
  */
 int auth_table_load(const char *path, const char *const *gemeenten, size_t n_gemeenten,
                     struct auth_table **out, char *err, size_t errlen);
 
 /* Free a table. NULL is allowed. */
 void auth_table_free(struct auth_table *t);
+
+struct stat;
+
+/*
+ * The permissions a file of secrets must have, as ssh demands of its own (path names
+ * it in the message; st is its stat): a regular file that neither group nor others may
+ * write, and, when secret (a token file, a private key), that others may not read (the
+ * group may: the daemon's group in a packaged install). Returns WM_OK or WM_ECONFIG
+ * with err naming the file, its mode and the chmod that fixes it.
+ */
+int auth_file_mode_check(const char *path, const struct stat *st, int secret, char *err,
+                         size_t errlen);
 
 /* The entry whose hash is SHA-256(token), or NULL. Every entry is compared in
  * constant time. Borrowed from t. */

@@ -129,6 +129,20 @@ static int set_tls_key(struct config *cfg, const char *val, int first, char *err
     return copy_path(cfg->tls_key, val, "tls-key", err, errlen);
 }
 
+static int set_tls_ciphers(struct config *cfg, const char *val, int first, char *err, size_t errlen)
+{
+    size_t n = strlen(val);
+
+    (void)first;
+    if (n == 0 || n >= sizeof(cfg->tls_ciphers)) {
+        proto_errf(err, errlen, "tls-ciphers: want 1-%zu characters of an OpenSSL cipher list",
+                   sizeof(cfg->tls_ciphers) - 1);
+        return WM_ECONFIG;
+    }
+    memcpy(cfg->tls_ciphers, val, n + 1);
+    return WM_OK;
+}
+
 static int set_data(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     (void)first;
@@ -426,11 +440,19 @@ static const struct config_opt config_opts[] = {
     {"tls-listen", "HOST:PORT[,...]", "none", "TLS listener(s); needs tls-cert and tls-key",
      set_tls_listen},
     {"tls-cert", "FILE", "none", "PEM certificate chain for the TLS listener", set_tls_cert},
-    {"tls-key", "FILE", "none", "PEM private key for the TLS listener", set_tls_key},
+    {"tls-key", "FILE", "none",
+     "PEM private key for the TLS listener; refused when group or others may write it or "
+     "others may read it",
+     set_tls_key},
+    {"tls-ciphers", "LIST", CONFIG_DEFAULT_TLS_CIPHERS,
+     "TLS 1.2 cipher suites (OpenSSL syntax); the default allows forward-secret AEAD suites "
+     "only. TLS 1.3 always uses its own (all forward-secret AEAD)",
+     set_tls_ciphers},
     {"data", "DIR", CONFIG_DEFAULT_DATA, "data directory (created when missing)", set_data},
     {"tokens", "FILE", "none (open mode)",
      "token file: '<principal> <role> [gemeente=<g>] sha256:<hex>' lines; reloaded on SIGHUP. "
-     "Without it every connection is admin and only loopback listeners are allowed",
+     "Refused when group or others may write it or others may read it. Without it every "
+     "connection is admin and only loopback listeners are allowed",
      set_tokens},
     {"registry", "FILE", "none",
      "PROGRAM and PROJECT lines applied once to a store that has no projects yet, e.g. "
@@ -481,6 +503,7 @@ void config_defaults(struct config *cfg)
     set_listen(cfg, CONFIG_DEFAULT_LISTEN, 1, err, sizeof(err));
     memcpy(cfg->data_dir, CONFIG_DEFAULT_DATA, sizeof(CONFIG_DEFAULT_DATA));
     memcpy(cfg->audit_log, "stderr", sizeof("stderr"));
+    memcpy(cfg->tls_ciphers, CONFIG_DEFAULT_TLS_CIPHERS, sizeof(CONFIG_DEFAULT_TLS_CIPHERS));
     cfg->map_size = (size_t)1 << 30;
     cfg->map_max = sizeof(size_t) >= 8 ? (size_t)64 << 30 : (size_t)1 << 30;
     cfg->max_line = CONFIG_DEFAULT_MAX_LINE;
@@ -822,6 +845,7 @@ void config_print(const struct config *cfg, FILE *out)
         print_path(out, "tls-cert", cfg->tls_cert);
     if (cfg->tls_key[0] != '\0')
         print_path(out, "tls-key", cfg->tls_key);
+    print_path(out, "tls-ciphers", cfg->tls_ciphers);
     print_path(out, "data", cfg->data_dir);
     if (cfg->tokens_file[0] != '\0')
         print_path(out, "tokens", cfg->tokens_file);

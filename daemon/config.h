@@ -24,6 +24,8 @@
 #define CONFIG_DEFAULT_HTTP_TIMEOUT 10
 #define CONFIG_DEFAULT_HTTP_MAX_HEADER 8192
 #define CONFIG_DEFAULT_HTTP_MAX_URI 4096
+/* TLS 1.2's suites: forward secrecy (ECDHE) and AEAD only */
+#define CONFIG_DEFAULT_TLS_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 /* A listen address as given: host without brackets, port as text. */
 struct config_addr {
@@ -38,6 +40,7 @@ struct config {
     size_t n_tls_listen;
     char tls_cert[CONFIG_PATH_MAX];
     char tls_key[CONFIG_PATH_MAX];
+    char tls_ciphers[512]; /* OpenSSL cipher list for TLS 1.2 */
     char data_dir[CONFIG_PATH_MAX];
     char tokens_file[CONFIG_PATH_MAX];   /* "" = open mode */
     char registry_file[CONFIG_PATH_MAX]; /* "" = none; applied to a store without projects */

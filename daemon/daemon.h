@@ -197,6 +197,10 @@ time_t server_now(struct server *srv);
  * nothing is left. */
 void server_check_stopped(struct server *srv);
 
+/* Log a warning when others may read or enter the data directory dir (a missing one
+ * is not an error here: the store creates it, mode 0700). */
+void server_check_data_dir(const char *dir);
+
 /* Format an IPv4 or IPv6 socket address as "127.0.0.1:7878" or "[::1]:7878". */
 void server_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
 
@@ -295,8 +299,11 @@ int stats_format(struct server *srv, struct wm_buf *out, char *err, size_t errle
 
 /* ---- tls.c -------------------------------------------------------------- */
 
-/* A server SSL_CTX with the certificate chain and key (TLS 1.2 minimum). Returns NULL
- * with err naming the file and OpenSSL's reason. */
-SSL_CTX *tls_ctx_new(const char *cert, const char *key, char *err, size_t errlen);
+/* A server SSL_CTX with the certificate chain and key (TLS 1.2 minimum), TLS 1.2's
+ * cipher suites from ciphers (OpenSSL's cipher list syntax; TLS 1.3's stay OpenSSL's).
+ * The key must pass auth_file_mode_check. Returns NULL with err naming the file (or
+ * the cipher list) and the reason. */
+SSL_CTX *tls_ctx_new(const char *cert, const char *key, const char *ciphers, char *err,
+                     size_t errlen);
 
 #endif /* WM_DAEMON_H */

@@ -31,13 +31,14 @@ static int check_config(const struct config *cfg)
         return 1;
     }
     if (cfg->n_tls_listen > 0 || cfg->http_tls) {
-        ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, sizeof(err));
+        ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, cfg->tls_ciphers, err, sizeof(err));
         if (ctx == NULL) {
             log_msg(LOG_ERROR, "%s", err);
             return 1;
         }
         SSL_CTX_free(ctx);
     }
+    server_check_data_dir(cfg->data_dir);
     if (cfg->registry_file[0] != '\0' &&
         bootstrap_registry_check(cfg->registry_file, cfg->gemeenten, cfg->n_gemeenten, NULL, err,
                                  sizeof(err)) != WM_OK) {

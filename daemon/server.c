@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -425,6 +426,20 @@ static int server_init_tokens(struct server *srv, const struct config *cfg, char
     return WM_OK;
 }
 
+void server_check_data_dir(const char *dir)
+{
+    struct stat st;
+
+    /* the store's files are the owner's alone (0600), but a directory others may list
+     * or enter tells them what is there and lets a later mistake leak it: say so, as
+     * the daemon cannot know whether a group is meant to read it */
+    if (stat(dir, &st) == 0 && (st.st_mode & S_IRWXO) != 0)
+        log_msg(LOG_WARN,
+                "the data directory %s is open to others (mode %04o): it holds every event; "
+                "run chmod o-rwx %s",
+                dir, (unsigned)(st.st_mode & 07777), dir);
+}
+
 /* Open the store (rebuilding its memory part), say what it holds, and apply the
  * registry file when one is given. Returns WM_OK or an error with err. */
 static int server_open_store(struct server *srv, const struct config *cfg, char *err, size_t errlen)
@@ -450,6 +465,7 @@ static int server_open_store(struct server *srv, const struct config *cfg, char 
                    msg[0] ? msg : wm_strerror(rc));
         return rc;
     }
+    server_check_data_dir(cfg->data_dir);
     if (store_stats(srv->store, &ss) == WM_OK)
         log_msg(LOG_INFO,
                 "store opened in %s: %llu events; rebuilt its memory part in %llu ms "
@@ -514,7 +530,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     if ((rc = server_init_tokens(srv, cfg, err, errlen)) != WM_OK)
         return rc;
     if (cfg->n_tls_listen > 0 || cfg->http_tls) {
-        srv->tls_ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, errlen);
+        srv->tls_ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, cfg->tls_ciphers, err, errlen);
         if (srv->tls_ctx == NULL)
             return WM_ECONFIG;
     }

@@ -354,6 +354,7 @@ class ClientTest(wmtest.TestCase):
         tokens = os.path.join(self.tmp, uid("tokens"))
         with open(tokens, "w") as f:
             f.write("\n".join(l for _, l in made.values()) + "\n")
+        os.chmod(tokens, 0o600)  # the daemon refuses a token file others may read
         srv = self.own_server(["--tokens", tokens])
         port = srv.port
         rc, out, err = run(["projects"], port)

@@ -636,8 +636,9 @@ def token_line(principal, role, gemeente, token):
 
 def write_tokens(path, entries):
     """Write a token file (a comment, a blank line, then one line per entry) of entries
-    (principal, role, gemeente or None, token)."""
+    (principal, role, gemeente or None, token), mode 0600 as the daemon demands."""
     with open(path, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
         f.write("# werkmonitord tokens (test)\n\n")
         for p, role, g, tok in entries:
             f.write(token_line(p, role, g, tok) + "\n")

@@ -1,6 +1,6 @@
 /*
  * Unit tests of daemon/auth.c: the token file parser (every field, comments, each
- * refusal with its file:line), token lookup by SHA-256, and the roles matrix of
+ * refusal with its file:line, the file's mode), token lookup by SHA-256, and the roles matrix of
  * PROTOCOL.md section 3.
  */
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -257,6 +258,44 @@ static void test_role_names(void **state)
     assert_string_equal(auth_role_name(AUTH_ROLE_ADMIN), "admin");
 }
 
+/* The file's mode, as ssh checks its own: nobody but the owner may write it, others
+ * may not read it; the message names the file, the mode and the fix. */
+static void test_file_mode(void **state)
+{
+    static const struct {
+        mode_t mode;
+        const char *want; /* NULL: accepted */
+    } cases[] = {
+        {0600, NULL},
+        {0640, NULL},
+        {0400, NULL},
+        {0644, "readable by others (mode 0644)"},
+        {0604, "readable by others (mode 0604)"},
+        {0620, "writable by group or others (mode 0620)"},
+        {0602, "writable by group or others (mode 0602)"},
+        {0666, "writable by group or others (mode 0666)"},
+    };
+    struct auth_table *t = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_tokens("admin1 admin sha256:" HASH_ABC "\n");
+        assert_int_equal(chmod(path, cases[i].mode), 0);
+        err[0] = '\0';
+        if (cases[i].want == NULL) {
+            assert_int_equal(auth_table_load(path, gemeenten, 3, &t, err, sizeof(err)), WM_OK);
+            auth_table_free(t);
+        } else {
+            assert_int_equal(auth_table_load(path, gemeenten, 3, &t, err, sizeof(err)), WM_ECONFIG);
+            assert_null(t);
+            assert_non_null(strstr(err, cases[i].want));
+            assert_non_null(strstr(err, path));
+            assert_non_null(strstr(err, "chmod"));
+        }
+        assert_int_equal(unlink(path), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_lookup),
         cmocka_unit_test(test_refusals_name_file_and_line),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_file_mode),
         cmocka_unit_test(test_roles_matrix),
         cmocka_unit_test(test_role_names),
     };
