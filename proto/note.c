@@ -1,7 +1,7 @@
 /*
  * note: the NOTE and NOTES requests (PROTOCOL.md section 6), the words beside the
- * figures, and the BSN rule over free text, which a note's text must pass as every
- * other value does. No I/O.
+ * figures. A note's text passes the BSN rule in the parser, as every other value does
+ * (personal.c). No I/O.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,11 +144,6 @@ int proto_note_build(const struct proto_request *req, struct wm_note *n, char *e
         proto_errf(err, errlen, "text: %zu characters, at most %d", chars, WM_NOTE_MAX);
         return WM_EINVALID;
     }
-    /* Never repeat the value: it may be personal. */
-    if (proto_bsn_find(a->val, a->val_len)) {
-        proto_errf(err, errlen, "text: holds a number that looks like a BSN");
-        return WM_EINVALID;
-    }
     n->text = malloc(a->val_len + 1);
     if (n->text == NULL) {
         proto_errf(err, errlen, "out of memory");
@@ -212,63 +207,4 @@ int proto_fmt_note(struct wm_buf *out, const struct wm_note *n)
     wm_buf_append_escaped(out, n->text ? n->text : "", n->text_len);
     wm_buf_puts(out, "\n");
     return out->oom ? WM_ENOMEM : WM_OK;
-}
-
-/* ---- the BSN rule ---------------------------------------------------------------- */
-
-static int digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int eleven_test(const char d[9])
-{
-    static const int weight[9] = {9, 8, 7, 6, 5, 4, 3, 2, -1};
-    int sum = 0, nonzero = 0;
-
-    for (int i = 0; i < 9; i++) {
-        sum += (d[i] - '0') * weight[i];
-        nonzero |= d[i] != '0';
-    }
-    return nonzero && sum % 11 == 0;
-}
-
-/* At s[i]: digits in groups of the given sizes separated by one of ". -", followed by
- * no digit; the nine digits into d. Returns the length matched, or 0. */
-static size_t grouped(const char *s, size_t n, size_t i, const int *groups, int ngroups, char d[9])
-{
-    size_t p = i;
-    int k = 0;
-
-    for (int g = 0; g < ngroups; g++) {
-        if (g > 0) {
-            if (p >= n || (s[p] != '.' && s[p] != '-' && s[p] != ' '))
-                return 0;
-            p++;
-        }
-        for (int j = 0; j < groups[g]; j++, p++) {
-            if (p >= n || !digit(s[p]))
-                return 0;
-            d[k++] = s[p];
-        }
-    }
-    if (p < n && digit(s[p]))
-        return 0;
-    return p - i;
-}
-
-int proto_bsn_find(const char *s, size_t n)
-{
-    static const int plain[] = {9}, g333[] = {3, 3, 3}, g423[] = {4, 2, 3};
-    char d[9];
-
-    for (size_t i = 0; i < n; i++) {
-        if (!digit(s[i]) || (i > 0 && digit(s[i - 1])))
-            continue;
-        if ((grouped(s, n, i, plain, 1, d) && eleven_test(d)) ||
-            (grouped(s, n, i, g333, 3, d) && eleven_test(d)) ||
-            (grouped(s, n, i, g423, 3, d) && eleven_test(d)))
-            return 1;
-    }
-    return 0;
 }

@@ -616,7 +616,8 @@ struct wm_note {
  * Build a NOTE request: period= (required, YYYY-Hn), at most one of project= and
  * category= (name syntax; whether they exist is the store's to check), light=
  * green|orange|red|none (absent: the last version's light), text= (required; at most WM_NOTE_MAX
- * characters, UTF-8, LF the only control character, no BSN: see proto_bsn_find).
+ * characters, UTF-8, LF the only control character; the parser has refused a BSN in it,
+ * as in every value: proto_value_check).
  * On WM_OK n->text is a new allocation the caller frees with proto_note_free.
  * Returns WM_OK, WM_EINVALID (a field missing, unknown or out of its domain; the
  * message names it), WM_ENOMEM.
@@ -644,13 +645,6 @@ void proto_utc_format(int64_t t, char out[24]);
  * version=<n> principal=... at=<YYYY-MM-DDTHH:MM:SSZ> text=...\n", values escaped.
  * Returns WM_OK or WM_ENOMEM. */
 int proto_fmt_note(struct wm_buf *out, const struct wm_note *n);
-
-/*
- * The protocol's BSN rule (section 4) over free text: 1 when s (n bytes) holds nine
- * digits that pass the eleven-test (elfproef) standing alone (not inside a longer run
- * of digits) or grouped 3-3-3 or 4-2-3 with '.', '-' or ' ' between the groups; else 0.
- */
-int proto_bsn_find(const char *s, size_t n);
 
 /* ------------------------------------------------------------------------- */
 /* Responses.                                                                 */

@@ -97,7 +97,17 @@ def requests_with(form):
         f = dict(progress)
         f[k] = form
         out.append((k, line("PROGRESS", [], f)))
-    for verb in ("PING", "HELLO", "PROJECTS", "STATS", "WATCH", "QUIT"):
+    note = dict(period="2022-H1", project=PROJ, light="green", text="Op koers")
+    for k in note:
+        f = dict(note)
+        f[k] = form
+        out.append((k, line("NOTE", [], f)))
+    notes = dict(period="2022-H1", category="bsn-c")
+    for k in list(notes) + ["project"]:
+        f = dict(notes)
+        f[k] = form
+        out.append((k, line("NOTES", [], f)))
+    for verb in ("PING", "HELLO", "PROJECTS", "STATS", "WATCH", "QUIT", "NOTES"):
         out.append(("x", line(verb, [], dict(x=form))))
         out.append(("argument", line(verb, [form], {})))
     out.append(("command", escape(form) + " x=1"))
