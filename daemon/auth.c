@@ -263,6 +263,14 @@ const struct auth_entry *auth_table_lookup(const struct auth_table *t, const cha
     return found;
 }
 
+const struct auth_entry *auth_table_find(const struct auth_table *t, const char *principal)
+{
+    for (size_t i = 0; t != NULL && i < t->n; i++)
+        if (strcmp(t->entries[i].principal, principal) == 0)
+            return &t->entries[i];
+    return NULL;
+}
+
 const char *auth_role_name(enum auth_role role)
 {
     switch (role) {

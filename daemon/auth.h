@@ -60,6 +60,9 @@ int auth_file_mode_check(const char *path, const struct stat *st, int secret, ch
 const struct auth_entry *auth_table_lookup(const struct auth_table *t, const char *token,
                                            size_t len);
 
+/* The entry of principal, or NULL. Borrowed from t. */
+const struct auth_entry *auth_table_find(const struct auth_table *t, const char *principal);
+
 /* "none", "reader", "writer" or "admin". Static. */
 const char *auth_role_name(enum auth_role role);
 

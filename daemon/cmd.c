@@ -26,7 +26,7 @@ static void cmd_hello(struct conn *c)
     conn_reply(c, line, (size_t)n);
 }
 
-static int cmd_auth(struct conn *c)
+static int cmd_auth(struct conn *c, const char *line, size_t len_line)
 {
     struct server *srv = c->srv;
     const struct proto_request *req = &srv->req;
@@ -49,11 +49,22 @@ static int cmd_auth(struct conn *c)
         conn_reply(c, "OK local role=admin\n", 20);
         return WM_OK;
     }
+    /* an address whose AUTHs failed waits before its next one is judged (conn_hold
+     * runs this request again then) */
+    if (c->guard != NULL) {
+        uint64_t now = guard_now_ms(), wait = guard_auth_wait_ms(c->guard, now);
+        if (wait > 0) {
+            conn_hold(c, line, len_line, wait);
+            return WM_OK;
+        }
+    }
     e = auth_table_lookup(srv->tokens, token, len);
     if (e == NULL) {
         c->auth_failures++;
         srv->stats.auth_failures++;
-        log_msg(LOG_WARN, "auth failed from %s (%u of 3)", c->peer, c->auth_failures);
+        log_msg(LOG_DEBUG, "auth failed from %s (%u of 3)", c->peer, c->auth_failures);
+        if (c->guard != NULL)
+            guard_auth_failed(&srv->guard, c->guard, guard_now_ms(), "AUTH");
         if (c->auth_failures >= 3) {
             conn_reply_err(c, WM_EAUTH_FAILED, "wrong token; closing after 3 failures");
             conn_begin_close(c);
@@ -63,7 +74,9 @@ static int cmd_auth(struct conn *c)
     }
     memcpy(c->principal, e->principal, sizeof(c->principal));
     memcpy(c->gemeente, e->gemeente, sizeof(c->gemeente));
+    memcpy(c->token_hash, e->hash, sizeof(c->token_hash));
     c->role = e->role;
+    conn_authenticated(c);
     log_msg(LOG_INFO, "auth principal=%s role=%s%s%s from %s", c->principal,
             auth_role_name(c->role), c->gemeente[0] ? " gemeente=" : "", c->gemeente, c->peer);
     wm_buf_reset(out);
@@ -400,7 +413,7 @@ static void cmd_run(struct conn *c, const char *line, size_t len)
         cmd_hello(c);
         break;
     case PROTO_VERB_AUTH:
-        cmd_auth(c);
+        cmd_auth(c, line, len);
         break;
     case PROTO_VERB_QUIT:
         cmd_quit(c);

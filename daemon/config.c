@@ -307,6 +307,42 @@ static int set_idle_timeout(struct config *cfg, const char *val, int first, char
     return WM_OK;
 }
 
+static int set_auth_timeout(struct config *cfg, const char *val, int first, char *err,
+                            size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_seconds(val, 0, 3600, &v, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    cfg->auth_timeout = (unsigned)v;
+    return WM_OK;
+}
+
+static int set_max_per_address(struct config *cfg, const char *val, int first, char *err,
+                               size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_num(val, 1, 1000000, &v, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    cfg->max_per_address = (unsigned)v;
+    return WM_OK;
+}
+
+static int set_max_unauthenticated(struct config *cfg, const char *val, int first, char *err,
+                                   size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_num(val, 1, 1000000, &v, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    cfg->max_unauthenticated = (unsigned)v;
+    return WM_OK;
+}
+
 static int set_http_listen(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     return set_addr_list(cfg->http_listen, &cfg->n_http_listen, val, first, err, errlen);
@@ -468,8 +504,22 @@ static const struct config_opt config_opts[] = {
      set_max_line},
     {"max-connections", "N", "1024", "connections beyond this get ERR unavailable",
      set_max_connections},
-    {"idle-timeout", "SECONDS", "300", "close connections silent this long (0 = never)",
+    {"idle-timeout", "SECONDS", "300",
+     "close a connection this long after its last complete request (0 = never; WATCH "
+     "connections are exempt)",
      set_idle_timeout},
+    {"auth-timeout", "SECONDS", "10",
+     "with a token file: close a connection that has not authenticated this long after it "
+     "was accepted (0 = never)",
+     set_auth_timeout},
+    {"max-per-address", "N", "32",
+     "with a token file: connections from one address (IPv6: one /64) that have not "
+     "authenticated yet; one more gets ERR unavailable",
+     set_max_per_address},
+    {"max-unauthenticated", "N", "256",
+     "with a token file: connections in all that have not authenticated yet (at most three "
+     "quarters of max-connections); the rest is kept for authenticated principals",
+     set_max_unauthenticated},
     {"http-listen", "HOST:PORT[,...]", "none",
      "HTTP listener(s) of the read API, /metrics and /healthz (proto/HTTP.md); the same "
      "tokens, sent as 'Authorization: Bearer <token>'",
@@ -509,6 +559,9 @@ void config_defaults(struct config *cfg)
     cfg->max_line = CONFIG_DEFAULT_MAX_LINE;
     cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
     cfg->idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT;
+    cfg->auth_timeout = CONFIG_DEFAULT_AUTH_TIMEOUT;
+    cfg->max_per_address = CONFIG_DEFAULT_MAX_PER_ADDRESS;
+    cfg->max_unauthenticated = CONFIG_DEFAULT_MAX_UNAUTHENTICATED;
     cfg->http_max_connections = CONFIG_DEFAULT_HTTP_MAX_CONNECTIONS;
     cfg->http_timeout = CONFIG_DEFAULT_HTTP_TIMEOUT;
     cfg->http_max_header = CONFIG_DEFAULT_HTTP_MAX_HEADER;
@@ -859,6 +912,9 @@ void config_print(const struct config *cfg, FILE *out)
     fprintf(out, "max-line %zu\n", cfg->max_line);
     fprintf(out, "max-connections %u\n", cfg->max_connections);
     fprintf(out, "idle-timeout %u\n", cfg->idle_timeout);
+    fprintf(out, "auth-timeout %u\n", cfg->auth_timeout);
+    fprintf(out, "max-per-address %u\n", cfg->max_per_address);
+    fprintf(out, "max-unauthenticated %u\n", cfg->max_unauthenticated);
     if (cfg->n_http_listen == 0)
         fprintf(out, "# http-listen: none (the HTTP API is off)\n");
     print_addrs(out, "http-listen", cfg->http_listen, cfg->n_http_listen);

@@ -20,6 +20,9 @@
 #define CONFIG_DEFAULT_MAX_LINE 4096
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 1024
 #define CONFIG_DEFAULT_IDLE_TIMEOUT 300
+#define CONFIG_DEFAULT_AUTH_TIMEOUT 10
+#define CONFIG_DEFAULT_MAX_PER_ADDRESS 32
+#define CONFIG_DEFAULT_MAX_UNAUTHENTICATED 256
 #define CONFIG_DEFAULT_HTTP_MAX_CONNECTIONS 1024
 #define CONFIG_DEFAULT_HTTP_TIMEOUT 10
 #define CONFIG_DEFAULT_HTTP_MAX_HEADER 8192
@@ -50,7 +53,12 @@ struct config {
     size_t map_max;                      /* the map grows up to this */
     size_t max_line;
     unsigned max_connections;
-    unsigned idle_timeout; /* seconds; 0 = never */
+    unsigned idle_timeout; /* seconds since the last complete request; 0 = never */
+    unsigned auth_timeout; /* seconds from accept to AUTH (with a token file); 0 = never */
+    /* connections not authenticated yet: from one address, and in all (the rest of
+     * max_connections is kept for authenticated principals) */
+    unsigned max_per_address;
+    unsigned max_unauthenticated;
     /* the HTTP read API (proto/HTTP.md); off while n_http_listen is 0 */
     struct config_addr http_listen[CONFIG_MAX_LISTEN];
     size_t n_http_listen;

@@ -14,6 +14,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "daemon.h"
@@ -23,6 +24,9 @@ static void conn_readcb(struct bufferevent *bev, void *arg);
 static void conn_writecb(struct bufferevent *bev, void *arg);
 static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void conn_settle(struct conn *c);
+static void conn_try_resume(struct conn *c);
+static void conn_on_hold(evutil_socket_t fd, short what, void *arg);
+static int conn_keep_line(struct conn *c, const char *line, size_t len);
 
 /*
  * Every change of c->state goes through here, so that leaving a state undoes what
@@ -91,20 +95,94 @@ static void conn_pause(struct conn *c)
     bufferevent_disable(c->bev, EV_READ);
 }
 
-static void conn_set_idle_timeout(struct conn *c)
+/* The earlier of c's AUTH deadline and its idle deadline (monotonic ms), or
+ * UINT64_MAX when neither applies. */
+static uint64_t conn_deadline(const struct conn *c)
+{
+    const struct config *cfg = c->srv->cfg;
+    uint64_t d = UINT64_MAX;
+
+    if (c->counted_unauth && cfg->auth_timeout > 0)
+        d = c->accepted_ms + (uint64_t)cfg->auth_timeout * 1000u;
+    /* a watcher is silent by design */
+    if (cfg->idle_timeout > 0 && c->state == CONN_READING) {
+        uint64_t idle = c->last_request_ms + (uint64_t)cfg->idle_timeout * 1000u;
+        if (idle < d)
+            d = idle;
+    }
+    return d;
+}
+
+/* (Re)arm c's timer for its nearest deadline. Requests only move last_request_ms; the
+ * timer finds out when it fires, so the heap is not touched for every line. */
+static void conn_arm_timer(struct conn *c)
+{
+    uint64_t d = conn_deadline(c), now = guard_now_ms();
+    struct timeval tv;
+
+    if (c->ev_timer == NULL)
+        return;
+    if (d == UINT64_MAX) {
+        evtimer_del(c->ev_timer);
+        return;
+    }
+    d = d > now ? d - now : 0;
+    tv.tv_sec = (time_t)(d / 1000u);
+    tv.tv_usec = (suseconds_t)(d % 1000u * 1000u + 1000u); /* never early */
+    evtimer_add(c->ev_timer, &tv);
+}
+
+/* A peer that does not take its responses is dropped after the idle timeout; the
+ * deadlines on requests are conn_on_timer's. */
+static void conn_set_timeouts(struct conn *c)
 {
     struct timeval tv = {(time_t)c->srv->cfg->idle_timeout, 0};
 
-    if (c->srv->cfg->idle_timeout == 0)
-        bufferevent_set_timeouts(c->bev, NULL, NULL);
-    else if (conn_is_watching(c))
-        bufferevent_set_timeouts(c->bev, NULL, &tv); /* a watcher is silent by design */
-    else
-        bufferevent_set_timeouts(c->bev, &tv, &tv);
+    bufferevent_set_timeouts(c->bev, NULL, c->srv->cfg->idle_timeout > 0 ? &tv : NULL);
+    conn_arm_timer(c);
+}
+
+/* 1 while c is busy on something it asked for: answers still going out, writes at the
+ * writer, a request waiting. Not idle, whatever the clock says. */
+static int conn_busy(const struct conn *c)
+{
+    return conn_unsent(c) > 0 || c->nwait > 0 || c->stalled || c->auth_held;
+}
+
+static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    const struct config *cfg = c->srv->cfg;
+    uint64_t now = guard_now_ms();
+
+    (void)fd;
+    (void)what;
+    if (c->state != CONN_READING)
+        return;
+    if (c->counted_unauth && cfg->auth_timeout > 0 &&
+        now >= c->accepted_ms + (uint64_t)cfg->auth_timeout * 1000u) {
+        log_msg(LOG_INFO, "closing connection %llu from %s: no AUTH within %u s",
+                (unsigned long long)c->id, c->peer, cfg->auth_timeout);
+        c->srv->stats.auth_timeouts++;
+        conn_reply_err(c, WM_EAUTH_REQUIRED, "no AUTH within %u s (auth-timeout); closing",
+                       cfg->auth_timeout);
+        conn_shutdown(c);
+        return;
+    }
+    if (cfg->idle_timeout > 0 && now >= c->last_request_ms + (uint64_t)cfg->idle_timeout * 1000u) {
+        if (!conn_busy(c)) {
+            log_msg(LOG_DEBUG, "connection %llu from %s: idle timeout", (unsigned long long)c->id,
+                    c->peer);
+            conn_close(c);
+            return;
+        }
+        c->last_request_ms = now; /* busy: it gets its time again once done */
+    }
+    conn_arm_timer(c);
 }
 
 void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
-                 SSL *ssl, int refused)
+                 SSL *ssl, struct guard_addr *ga, const char *refused)
 {
     struct conn *c;
     int one = 1;
@@ -134,10 +212,23 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
     c->id = ++srv->next_conn_id;
     c->state = CONN_READING;
     c->counted_in = refused ? &srv->nrefusing : &srv->nconns;
+    c->accepted_ms = c->last_request_ms = guard_now_ms();
     server_format_addr(sa, c->peer, sizeof(c->peer));
     if (srv->tokens == NULL) {
         c->role = AUTH_ROLE_ADMIN;
         snprintf(c->principal, sizeof(c->principal), "local");
+    }
+    c->ev_timer = evtimer_new(srv->base, conn_on_timer, c);
+    c->ev_hold = evtimer_new(srv->base, conn_on_hold, c);
+    if (c->ev_timer == NULL || c->ev_hold == NULL) {
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+        goto fail;
+    }
+    if (ga != NULL && refused == NULL) {
+        c->guard = ga;
+        c->counted_unauth = 1;
+        guard_conn_open(&srv->guard, ga, 1);
     }
     c->next = srv->conns;
     if (srv->conns != NULL)
@@ -149,12 +240,12 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
     else
         srv->stats.connections_total++;
     bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
-    conn_set_idle_timeout(c);
+    conn_set_timeouts(c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    log_msg(LOG_DEBUG, "connection %llu from %s%s%s", (unsigned long long)c->id, c->peer,
-            c->tls ? " (tls)" : "", refused ? " refused: too many connections" : "");
+    log_msg(LOG_DEBUG, "connection %llu from %s%s%s%s", (unsigned long long)c->id, c->peer,
+            c->tls ? " (tls)" : "", refused ? " refused: " : "", refused ? refused : "");
     if (refused) {
-        conn_reply_err(c, WM_EUNAVAILABLE, "too many connections");
+        conn_reply_err(c, WM_EUNAVAILABLE, "%s", refused);
         conn_begin_close(c);
     }
     return;
@@ -162,6 +253,10 @@ fail:
     log_msg(LOG_ERROR, "cannot set up a connection: out of memory");
     if (c != NULL && c->bev != NULL)
         bufferevent_free(c->bev);
+    if (c != NULL && c->ev_timer != NULL)
+        event_free(c->ev_timer);
+    if (c != NULL && c->ev_hold != NULL)
+        event_free(c->ev_hold);
     free(c);
     if (ssl != NULL)
         SSL_free(ssl);
@@ -188,6 +283,26 @@ static void conn_free_struct(struct conn *c)
     server_check_stopped(srv);
 }
 
+/* The socket is going: stop the timers and give back c's place in its address's
+ * counts. */
+static void conn_release(struct conn *c)
+{
+    if (c->ev_timer != NULL) {
+        event_free(c->ev_timer);
+        c->ev_timer = NULL;
+    }
+    if (c->ev_hold != NULL) {
+        event_free(c->ev_hold);
+        c->ev_hold = NULL;
+    }
+    c->auth_held = 0;
+    if (c->guard != NULL) {
+        guard_conn_close(&c->srv->guard, c->guard, c->counted_unauth);
+        c->guard = NULL;
+        c->counted_unauth = 0;
+    }
+}
+
 void conn_close(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -200,6 +315,7 @@ void conn_close(struct conn *c)
         srv->npaused--;
     }
     log_msg(LOG_DEBUG, "connection %llu closed", (unsigned long long)c->id);
+    conn_release(c);
     bufferevent_free(c->bev);
     c->bev = NULL;
     if (c->nwait > 0) {
@@ -221,6 +337,7 @@ void conn_free_all(struct server *srv)
     for (c = srv->conns; c != NULL; c = next) {
         next = c->next;
         conn_set_state(c, CONN_DEAD);
+        conn_release(c);
         if (c->bev != NULL)
             bufferevent_free(c->bev);
         if (c->held != NULL)
@@ -283,7 +400,8 @@ static void conn_settle(struct conn *c)
         conn_close(c);
         return;
     }
-    if (c->state == CONN_CLOSING && c->nwait == 0 && !c->stalled && conn_unsent(c) == 0)
+    if (c->state == CONN_CLOSING && c->nwait == 0 && !c->stalled && !c->auth_held &&
+        conn_unsent(c) == 0)
         conn_linger(c);
 }
 
@@ -296,7 +414,7 @@ void conn_shutdown(struct conn *c)
 void conn_begin_watch(struct conn *c)
 {
     conn_set_state(c, CONN_WATCH_START);
-    conn_set_idle_timeout(c);
+    conn_arm_timer(c); /* no idle deadline for a watcher */
     if (c->nwait == 0)
         conn_set_state(c, CONN_WATCHING);
 }
@@ -317,7 +435,7 @@ static void conn_process_input(struct conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t max = srv->cfg->max_line;
 
-    while (conn_takes_lines(c) && !c->stalled) {
+    while (conn_takes_lines(c) && !c->stalled && !c->auth_held) {
         size_t avail = evbuffer_get_length(in), lim, len;
         struct evbuffer_ptr end, lf;
 
@@ -368,6 +486,8 @@ static void conn_process_input(struct conn *c)
         }
         if (len == 0)
             continue;
+        /* a complete request: the idle timeout counts from here, never from a byte */
+        c->last_request_ms = guard_now_ms();
         srv->line[len] = '\0';
         cmd_dispatch(c, srv->line, len);
     }
@@ -376,12 +496,12 @@ static void conn_process_input(struct conn *c)
 /* Read c again if it was paused and has come below the low thresholds. */
 static void conn_try_resume(struct conn *c)
 {
-    if (!c->paused || c->stalled || conn_over_limit(c, 1))
+    if (!c->paused || c->stalled || c->auth_held || conn_over_limit(c, 1))
         return;
     c->paused = 0;
     c->srv->npaused--;
     conn_process_input(c);
-    if (!c->paused && !c->stalled && conn_takes_lines(c))
+    if (!c->paused && !c->stalled && !c->auth_held && conn_takes_lines(c))
         bufferevent_enable(c->bev, EV_READ);
 }
 
@@ -436,7 +556,8 @@ static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_TIMEOUT) {
-        log_msg(LOG_DEBUG, "connection %llu from %s: idle timeout", (unsigned long long)c->id,
+        /* the write timeout: a peer that takes nothing of its answers for idle-timeout */
+        log_msg(LOG_DEBUG, "connection %llu from %s: write timeout", (unsigned long long)c->id,
                 c->peer);
         conn_close(c);
         return;
@@ -515,18 +636,112 @@ int conn_wait_write(struct conn *c)
 
 void conn_defer(struct conn *c, const char *line, size_t len)
 {
+    if (conn_keep_line(c, line, len) != WM_OK)
+        return;
+    c->stalled = 1;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Keep line in c->deferred (allocated once). Returns WM_OK or WM_ENOMEM (answered). */
+static int conn_keep_line(struct conn *c, const char *line, size_t len)
+{
     if (c->deferred == NULL) {
         c->deferred = malloc(c->srv->cfg->max_line + 1);
         if (c->deferred == NULL) {
             conn_reply_err(c, WM_EINTERNAL, "out of memory");
-            return;
+            return WM_ENOMEM;
         }
     }
     memcpy(c->deferred, line, len);
     c->deferred[len] = '\0';
     c->deferred_len = len;
-    c->stalled = 1;
+    return WM_OK;
+}
+
+/* Read c's input again after a stalled or held request ran, unless something else
+ * keeps it from reading. */
+static void conn_continue(struct conn *c)
+{
+    if (!c->paused && conn_takes_lines(c)) {
+        conn_process_input(c);
+        if (!c->paused && !c->stalled && !c->auth_held && conn_takes_lines(c))
+            bufferevent_enable(c->bev, EV_READ);
+    }
+}
+
+static void conn_on_hold(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (!c->auth_held || c->bev == NULL)
+        return;
+    c->auth_held = 0;
+    cmd_dispatch(c, c->deferred, c->deferred_len);
+    conn_continue(c);
+    conn_try_resume(c);
+    conn_settle(c);
+}
+
+void conn_hold(struct conn *c, const char *line, size_t len, uint64_t wait_ms)
+{
+    struct timeval tv = {(time_t)(wait_ms / 1000u), (suseconds_t)(wait_ms % 1000u * 1000u)};
+
+    if (conn_keep_line(c, line, len) != WM_OK)
+        return;
+    c->auth_held = 1;
     bufferevent_disable(c->bev, EV_READ);
+    evtimer_add(c->ev_hold, &tv);
+}
+
+void conn_authenticated(struct conn *c)
+{
+    if (c->counted_unauth && c->guard != NULL) {
+        guard_conn_authenticated(&c->srv->guard, c->guard);
+        c->counted_unauth = 0;
+    }
+    conn_arm_timer(c);
+}
+
+/* Why t no longer lets c's principal in as c was let in, or NULL when it still does
+ * (min-count and round may change: they are re-read per answer). */
+static const char *conn_revoked(const struct conn *c, const struct auth_table *t)
+{
+    const struct auth_entry *e = auth_table_find(t, c->principal);
+
+    if (e == NULL)
+        return "principal removed";
+    if (CRYPTO_memcmp(e->hash, c->token_hash, sizeof(e->hash)) != 0)
+        return "token changed";
+    if (e->role != c->role)
+        return "role changed";
+    if (strcmp(e->gemeente, c->gemeente) != 0)
+        return "gemeente changed";
+    return NULL;
+}
+
+void conn_revoke(struct server *srv, const struct auth_table *t)
+{
+    struct conn *c, *next;
+
+    for (c = srv->conns; c != NULL; c = next) {
+        const char *why;
+
+        next = c->next;
+        if (c->role == AUTH_ROLE_NONE || c->state == CONN_DEAD || c->state == CONN_LINGER ||
+            c->state == CONN_DROPPING)
+            continue;
+        why = conn_revoked(c, t);
+        if (why == NULL)
+            continue;
+        log_msg(LOG_WARN, "SIGHUP: closing connection %llu of principal=%s from %s: %s",
+                (unsigned long long)c->id, c->principal, c->peer, why);
+        /* no more of its requests are read; what it sent before is answered, and its
+         * writes already queued are committed (they were allowed when sent) */
+        c->role = AUTH_ROLE_NONE;
+        conn_shutdown(c);
+    }
 }
 
 void conn_write_done(struct conn *c, const struct store_item *it)
@@ -560,11 +775,7 @@ void conn_write_done(struct conn *c, const struct store_item *it)
         if (c->stalled) {
             c->stalled = 0;
             cmd_dispatch(c, c->deferred, c->deferred_len);
-            if (!c->paused && conn_takes_lines(c)) {
-                conn_process_input(c);
-                if (!c->paused && !c->stalled && conn_takes_lines(c))
-                    bufferevent_enable(c->bev, EV_READ);
-            }
+            conn_continue(c);
         }
         if (c->state == CONN_WATCH_START)
             conn_set_state(c, CONN_WATCHING);

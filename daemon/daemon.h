@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "commit.h"
 #include "config.h"
+#include "guard.h"
 #include "http.h"
 #include "proto.h"
 #include "store.h"
@@ -79,20 +80,24 @@ struct conn {
     struct bufferevent *bev; /* NULL once CONN_DEAD */
     enum conn_state state;
     uint64_t id;
-    size_t *counted_in; /* the server's counter this connection is counted in until it
-                           lingers or dies: &srv->nconns, or &srv->nrefusing when it was
-                           refused at accept (so refusals do not crowd out clients) */
-    uint8_t tls;        /* a TLS connection: a property of the socket, for life */
-    uint8_t paused;     /* backpressure: EV_READ disabled until drained; a reading or a
-                           watching connection may be paused, and a closing one stays
-                           counted in npaused until it resumes or is freed */
-    uint8_t discarding; /* the line splitter is inside a too-long line, dropping bytes
-                           through its LF; any state that reads lines */
-    uint8_t saw_line;   /* the first line was seen (the HTTP check is done), once */
-    uint8_t stalled;    /* a read request waits in deferred for this connection's
-                           writes to be committed (read-your-writes in one pipeline); it
-                           must still be answered if the connection starts closing */
-    char peer[64];      /* "127.0.0.1:53422", for logs */
+    size_t *counted_in;     /* the server's counter this connection is counted in until it
+                               lingers or dies: &srv->nconns, or &srv->nrefusing when it was
+                               refused at accept (so refusals do not crowd out clients) */
+    uint8_t tls;            /* a TLS connection: a property of the socket, for life */
+    uint8_t paused;         /* backpressure: EV_READ disabled until drained; a reading or a
+                               watching connection may be paused, and a closing one stays
+                               counted in npaused until it resumes or is freed */
+    uint8_t discarding;     /* the line splitter is inside a too-long line, dropping bytes
+                               through its LF; any state that reads lines */
+    uint8_t saw_line;       /* the first line was seen (the HTTP check is done), once */
+    uint8_t stalled;        /* a read request waits in deferred for this connection's
+                               writes to be committed (read-your-writes in one pipeline); it
+                               must still be answered if the connection starts closing */
+    uint8_t auth_held;      /* an AUTH waits in deferred until its address's delay after
+                               failed AUTHs has passed (ev_hold); answered as stalled is */
+    uint8_t counted_unauth; /* counted among the guard's unauthenticated connections:
+                               from accept (with a token file) until AUTH succeeds */
+    char peer[64];          /* "127.0.0.1:53422", for logs */
 
     /* identity */
     enum auth_role role;
@@ -113,8 +118,18 @@ struct conn {
     size_t seg_cap, seg_head;
     struct evbuffer *held;
 
-    char *deferred; /* the stalled request line (max_line + 1 bytes, allocated once) */
+    char *deferred; /* the stalled or held request line (max_line + 1 bytes, allocated
+                       once; a connection is never stalled and held at once) */
     size_t deferred_len;
+
+    /* slots (docs/SECURITY.md #2): with a token file, the AUTH deadline counts from
+     * accepted_ms; the idle timeout from the last complete request. One timer serves
+     * both: it fires at the earlier deadline and checks again (conn_on_timer). */
+    struct guard_addr *guard; /* its address (token mode), NULL otherwise or once closed */
+    struct event *ev_timer;
+    struct event *ev_hold; /* ends a held AUTH */
+    uint64_t accepted_ms, last_request_ms;
+    unsigned char token_hash[32]; /* of the token it authenticated with (revocation) */
 
     struct conn *prev, *next;   /* server's connections */
     struct conn *wprev, *wnext; /* server's live watchers (CONN_WATCHING only) */
@@ -129,6 +144,7 @@ struct server_stats {
     uint64_t events_committed;         /* EVENT items in those batches */
     uint64_t errors[STATS_NCODES + 1]; /* by -code, 1..13 */
     uint64_t auth_failures;
+    uint64_t auth_timeouts; /* connections closed for no AUTH within auth-timeout */
     uint64_t denials;
     uint32_t latency_us[STATS_LATENCY_RING]; /* recent store_apply durations */
     size_t latency_n, latency_pos;
@@ -160,6 +176,9 @@ struct server {
     size_t npaused; /* connections paused by backpressure (any reason) */
     uint64_t next_conn_id;
     int stopping;
+    struct guard guard;        /* per client address: unauthenticated ones, AUTH delays */
+    uint64_t refused_log_ms;   /* refusals are logged at most once a second */
+    uint64_t refused_unlogged; /* refusals since the last such line */
 
     /* the request being handled; reused for every line (loop thread only) */
     struct proto_request req;
@@ -210,10 +229,12 @@ int server_listeners_loopback(const struct config *cfg, char *err, size_t errlen
 
 /* ---- conn.c ------------------------------------------------------------- */
 
-/* Take an accepted socket (TLS when ssl != NULL, owned from here on). refused: the
- * connection is over the limit; it gets ERR unavailable and is closed. */
+/* Take an accepted socket (TLS when ssl != NULL, owned from here on). ga: the guard's
+ * entry of its address when a token file is in use (the connection must AUTH), else
+ * NULL. refused: why the connection is over a limit (it gets ERR unavailable with this
+ * and is closed), or NULL. */
 void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen,
-                 SSL *ssl, int refused);
+                 SSL *ssl, struct guard_addr *ga, const char *refused);
 
 /* Queue a ready response (one or more complete lines) behind the earlier ones. */
 void conn_reply(struct conn *c, const char *data, size_t len);
@@ -264,6 +285,17 @@ void conn_close(struct conn *c);
 /* Stall c's input until its writes are committed, keeping line (the request that must
  * see them) to run then. */
 void conn_defer(struct conn *c, const char *line, size_t len);
+
+/* Hold c's input for wait_ms, keeping line (an AUTH from an address whose failed AUTHs
+ * are being slowed down) to run then. */
+void conn_hold(struct conn *c, const char *line, size_t len, uint64_t wait_ms);
+
+/* c authenticated: it leaves the unauthenticated ones and its AUTH deadline. */
+void conn_authenticated(struct conn *c);
+
+/* SIGHUP loaded table t: close every connection whose principal is gone from it or
+ * whose token, role or municipality changed, logging which and why. */
+void conn_revoke(struct server *srv, const struct auth_table *t);
 
 /* ---- cmd.c -------------------------------------------------------------- */
 

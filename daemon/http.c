@@ -103,6 +103,7 @@ static void http_conn_drop(struct http_conn *hc)
     else
         h->nconns--;
     event_free(hc->deadline);
+    event_free(hc->hold);
     free(hc);
 }
 
@@ -148,6 +149,8 @@ static void http_on_adopt(evutil_socket_t fd, short what, void *arg)
     h->pending = NULL;
 }
 
+static void http_on_hold(evutil_socket_t fd, short what, void *arg);
+
 /* The request deadline passed (or a refused connection beyond HTTP_MAX_REFUSING):
  * close the connection. */
 static void http_on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -191,7 +194,8 @@ static struct bufferevent *http_on_connection(struct event_base *base, void *arg
         goto fail;
     hc->h = h;
     hc->deadline = evtimer_new(base, http_on_deadline, hc);
-    if (hc->deadline == NULL)
+    hc->hold = evtimer_new(base, http_on_hold, hc);
+    if (hc->deadline == NULL || hc->hold == NULL)
         goto fail;
     if (h->tls) {
         SSL *ssl = SSL_new(h->srv->tls_ctx);
@@ -234,6 +238,8 @@ fail:
     if (hc != NULL) {
         if (hc->deadline != NULL)
             event_free(hc->deadline);
+        if (hc->hold != NULL)
+            event_free(hc->hold);
         free(hc);
     }
     return NULL;
@@ -422,15 +428,27 @@ int http_not_modified(struct http_req *r, const char *etag)
 
 /* ---- auth ------------------------------------------------------------------ */
 
+/* The guard's entry of r's peer address, or NULL when it cannot be told. */
+static struct guard_addr *http_guard(struct http_req *r)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+    const struct sockaddr *sa = evcon != NULL ? evhttp_connection_get_addr(evcon) : NULL;
+
+    return sa != NULL ? guard_get(&r->h->srv->guard, sa) : NULL;
+}
+
 /* Set r->who from the Authorization header (or open mode). Returns WM_OK, or the error
- * already answered (401, or 403 for a role that may not read). */
-static int http_auth(struct http_req *r)
+ * already answered (401, or 403 for a role that may not read). *held is set to 1 when
+ * the request waits out its address's delay after failed tokens (r->hc holds it). */
+static int http_auth(struct http_req *r, int *held)
 {
     struct server *srv = r->h->srv;
     struct evkeyvalq *oh = evhttp_request_get_output_headers(r->req);
     const struct auth_entry *e;
+    struct guard_addr *ga;
     const char *hdr, *tok;
     char peer[80];
+    uint64_t now, wait;
     size_t len;
 
     if (srv->tokens == NULL) {
@@ -461,12 +479,26 @@ static int http_auth(struct http_req *r)
                               hdr == NULL ? "send 'Authorization: Bearer <token>'"
                                           : "the Authorization header must be 'Bearer <token>'");
     }
+    /* an address whose tokens failed waits before the next is judged, as an AUTH on the
+     * line protocol does: the request is held (http_on_hold runs it again then) */
+    ga = http_guard(r);
+    now = guard_now_ms();
+    if (ga != NULL && (wait = guard_auth_wait_ms(ga, now)) > 0) {
+        struct timeval tv = {(time_t)(wait / 1000u), (suseconds_t)(wait % 1000u * 1000u)};
+
+        r->hc->held = r->req;
+        evtimer_add(r->hc->hold, &tv);
+        *held = 1;
+        return WM_OK;
+    }
     e = auth_table_lookup(srv->tokens, tok, len);
     if (e == NULL) {
         unsigned n = r->hc != NULL ? ++r->hc->auth_failures : 1;
         srv->stats.auth_failures++;
-        log_msg(LOG_WARN, "http: auth failed from %s (%u of %d)", http_peer(r, peer, sizeof(peer)),
+        log_msg(LOG_DEBUG, "http: auth failed from %s (%u of %d)", http_peer(r, peer, sizeof(peer)),
                 n, HTTP_MAX_AUTH_FAILURES);
+        if (ga != NULL)
+            guard_auth_failed(&srv->guard, ga, now, "a bearer token (http)");
         if (n >= HTTP_MAX_AUTH_FAILURES)
             r->close = 1;
         evhttp_add_header(oh, "WWW-Authenticate",
@@ -476,6 +508,7 @@ static int http_auth(struct http_req *r)
     r->who.role = e->role;
     memcpy(r->who.principal, e->principal, sizeof(r->who.principal));
     memcpy(r->who.gemeente, e->gemeente, sizeof(r->who.gemeente));
+    memcpy(r->who.token_hash, e->hash, sizeof(r->who.token_hash));
     if (e->role < AUTH_ROLE_READER) {
         srv->stats.denials++;
         return http_reply_err(r, WM_EDENIED, "role %s may not read", auth_role_name(e->role));
@@ -582,7 +615,8 @@ static void http_on_request(struct evhttp_request *req, void *arg)
         if (strlen(rt->path) != r.path_len || memcmp(rt->path, uri, r.path_len) != 0)
             continue;
         if (rt->auth) {
-            if (http_auth(&r) != WM_OK)
+            int held = 0;
+            if (http_auth(&r, &held) != WM_OK || held)
                 return;
             /* answers differ by principal (a gemeente-bound one sees its own) */
             evhttp_add_header(oh, "Vary", "Authorization");
@@ -594,6 +628,22 @@ static void http_on_request(struct evhttp_request *req, void *arg)
         return;
     proto_quote(path, sizeof(path), uri, r.path_len);
     http_reply_err(&r, WM_ENOT_FOUND, "no such path '%s' (see proto/HTTP.md)", path);
+}
+
+/* A request held for its address's delay after failed tokens: judge it now, from the
+ * start (its headers so far are dropped, http_on_request sets them again). */
+static void http_on_hold(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_conn *hc = arg;
+    struct evhttp_request *req = hc->held;
+
+    (void)fd;
+    (void)what;
+    if (req == NULL)
+        return;
+    hc->held = NULL;
+    evhttp_clear_headers(evhttp_request_get_output_headers(req));
+    http_on_request(req, hc->h);
 }
 
 /* ---- listeners ------------------------------------------------------------- */

@@ -33,4 +33,11 @@ void http_free(struct server *srv);
  * HTTP. */
 void http_batch_done(struct server *srv, const struct commit_batch *b, int changed);
 
+struct auth_table;
+
+/* SIGHUP loaded table t: end the event stream of every principal that is gone from it or
+ * whose token, role or municipality changed, logging which. Requests are judged by
+ * their token as they come. Does nothing without HTTP. */
+void http_revoke(struct server *srv, const struct auth_table *t);
+
 #endif /* WM_DAEMON_HTTP_H */

@@ -39,6 +39,14 @@
 
 struct http_server;
 
+/* Who sent a request: the token's principal, or "local" admin in open mode. */
+struct http_who {
+    enum auth_role role;
+    char principal[WM_NAME_MAX + 1];
+    char gemeente[WM_NAME_MAX + 1]; /* bound to a municipality; "" = any */
+    unsigned char token_hash[32];   /* of the token it sent (revocation of streams) */
+};
+
 /* One HTTP connection, from its accept until evhttp frees it (http.c). */
 struct http_conn {
     struct http_server *h;
@@ -48,18 +56,14 @@ struct http_conn {
     struct event *deadline;          /* a whole request must arrive before this fires */
     struct evhttp_request *stream;   /* an event stream's request, else NULL */
     uint64_t stream_seq;             /* the totals' seq last sent on the stream */
+    struct http_who stream_who;      /* who opened the event stream (revocation) */
+    struct event *hold;              /* ends a held request (http_on_hold) */
+    struct evhttp_request *held;     /* waiting out its address's delay after failed tokens */
     uint8_t refused;                 /* over the limit: every request gets 503 and closes */
     uint8_t auth_failures;
     struct http_conn *hnext;         /* hash chain by bev */
     struct http_conn *prev, *next;   /* every connection */
     struct http_conn *sprev, *snext; /* event streams */
-};
-
-/* Who sent a request: the token's principal, or "local" admin in open mode. */
-struct http_who {
-    enum auth_role role;
-    char principal[WM_NAME_MAX + 1];
-    char gemeente[WM_NAME_MAX + 1]; /* bound to a municipality; "" = any */
 };
 
 /* The request being answered. */

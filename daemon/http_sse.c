@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <openssl/crypto.h>
 
 #include "http_int.h"
 #include "log.h"
@@ -115,6 +116,7 @@ void http_sse_start(struct http_req *r)
     http_metrics_status(h, 200);
     evhttp_send_reply_start(r->req, 200, "OK");
     hc->stream = r->req;
+    hc->stream_who = r->who;
     hc->sprev = NULL;
     hc->snext = h->streams;
     if (h->streams != NULL)
@@ -205,6 +207,34 @@ static void http_sse_on_heartbeat(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (h->nstreams > 0 && !h->stopping)
         http_sse_push_all(h, 1);
+}
+
+void http_revoke(struct server *srv, const struct auth_table *t)
+{
+    struct http_server *h = srv->http;
+    struct http_conn *hc, *next;
+
+    if (h == NULL)
+        return;
+    /* a request is judged by its token when it comes; only a stream outlives that */
+    for (hc = h->streams; hc != NULL; hc = next) {
+        const struct http_who *w = &hc->stream_who;
+        const struct auth_entry *e = auth_table_find(t, w->principal);
+        const char *why = e == NULL ? "principal removed"
+                          : CRYPTO_memcmp(e->hash, w->token_hash, sizeof(e->hash)) != 0
+                              ? "token changed"
+                          : e->role != w->role               ? "role changed"
+                          : strcmp(e->gemeente, w->gemeente) ? "gemeente changed"
+                                                             : NULL;
+        struct evhttp_request *req = hc->stream;
+
+        next = hc->snext;
+        if (why == NULL)
+            continue;
+        log_msg(LOG_WARN, "SIGHUP: ending the event stream of principal=%s: %s", w->principal, why);
+        http_sse_closed(hc);
+        evhttp_send_reply_end(req);
+    }
 }
 
 void http_sse_stop_all(struct http_server *h)

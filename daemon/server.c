@@ -119,11 +119,70 @@ void server_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
     }
 }
 
+/*
+ * Whether a new connection from sa may take a slot: max-connections in all, and with a
+ * token file (every connection must AUTH) at most max-unauthenticated of them (and at
+ * most three quarters of max-connections) not yet authenticated, so the rest stays for
+ * principals that did, and at most
+ * max-per-address from one address. Sets *ga to the guard's entry of the address (token
+ * mode only). Returns 0, or 1 with why (the ERR unavailable message).
+ */
+static int server_admit(struct server *srv, const struct sockaddr *sa, struct guard_addr **ga,
+                        char *why, size_t whylen)
+{
+    const struct config *cfg = srv->cfg;
+    unsigned share;
+
+    if (srv->nconns >= cfg->max_connections) {
+        snprintf(why, whylen, "too many connections (max-connections %u)", cfg->max_connections);
+        return 1;
+    }
+    if (srv->tokens == NULL)
+        return 0;
+    *ga = guard_get(&srv->guard, sa);
+    /* a quarter of max-connections at least stays for principals that authenticated,
+     * however large max-unauthenticated is */
+    share = cfg->max_connections - cfg->max_connections / 4;
+    if (share == 0)
+        share = 1;
+    if (cfg->max_unauthenticated < share)
+        share = cfg->max_unauthenticated;
+    if (srv->guard.unauth >= share) {
+        snprintf(why, whylen,
+                 "too many connections that have not authenticated (max-unauthenticated %u)",
+                 share);
+        return 1;
+    }
+    if ((*ga)->unauth >= cfg->max_per_address) {
+        snprintf(why, whylen,
+                 "too many connections from %s that have not authenticated (max-per-address %u)",
+                 (*ga)->text, cfg->max_per_address);
+        return 1;
+    }
+    return 0;
+}
+
+/* A refusal is logged, but a flood of them at most once a second, with their number. */
+static void server_log_refusal(struct server *srv, const char *why)
+{
+    uint64_t now = guard_now_ms();
+
+    srv->refused_unlogged++;
+    if (now - srv->refused_log_ms < 1000)
+        return;
+    log_msg(LOG_WARN, "connection refused: %s%s", why,
+            srv->refused_unlogged > 1 ? " (and others since the last such line)" : "");
+    srv->refused_log_ms = now;
+    srv->refused_unlogged = 0;
+}
+
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg, int tls)
 {
     struct server *srv = arg;
+    struct guard_addr *ga = NULL;
     SSL *ssl = NULL;
+    char why[160];
     int refused;
 
     (void)lev;
@@ -131,10 +190,9 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         evutil_closesocket(fd);
         return;
     }
-    refused = srv->nconns >= srv->cfg->max_connections;
+    refused = server_admit(srv, sa, &ga, why, sizeof(why));
     if (refused) {
-        log_msg(LOG_WARN, "connection refused: %zu connections open (max-connections)",
-                srv->nconns);
+        server_log_refusal(srv, why);
         if (srv->nrefusing >= SERVER_MAX_REFUSING) {
             srv->stats.connections_refused++;
             evutil_closesocket(fd);
@@ -149,7 +207,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
             return;
         }
     }
-    conn_accept(srv, fd, sa, salen, ssl, refused);
+    conn_accept(srv, fd, sa, salen, ssl, ga, refused ? why : NULL);
 }
 
 static void on_accept_plain(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
@@ -371,7 +429,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
                 rc == WM_ENOMEM ? "out of memory" : err);
         return;
     }
-    /* connections keep the identity they authenticated with (copied at AUTH) */
+    /* a token that is gone, or a principal whose role or municipality changed, stops
+     * working at once, also on connections opened before */
+    conn_revoke(srv, t);
+    http_revoke(srv, t);
     auth_table_free(srv->tokens);
     srv->tokens = t;
     log_msg(LOG_INFO, "SIGHUP: reloaded %zu tokens from %s", t->n, srv->cfg->tokens_file);
@@ -543,6 +604,10 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     if ((rc = server_open_store(srv, cfg, err, errlen)) != WM_OK ||
         (rc = server_open_audit(srv, err, errlen)) != WM_OK)
         return rc;
+    if (guard_init(&srv->guard, srv->base) != WM_OK) {
+        proto_errf(err, errlen, "out of memory");
+        return WM_ENOMEM;
+    }
     rc = commit_queue_new(srv->base, srv->store, on_batch_done, srv, srv->audit_fd, &srv->commit);
     if (rc != WM_OK) {
         proto_errf(err, errlen, "cannot start the writer thread: %s", wm_strerror(rc));
@@ -581,6 +646,7 @@ void server_free(struct server *srv)
     srv->commit = NULL;
     conn_free_all(srv);
     http_free(srv);
+    guard_free(&srv->guard);
     store_close(srv->store);
     srv->store = NULL;
     if (srv->audit_fd > STDERR_FILENO)

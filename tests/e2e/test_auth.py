@@ -187,12 +187,16 @@ class AuthTest(wmtest.TestCase):
 
 class ReloadTest(wmtest.FreshDaemonTestCase):
     def test_sighup_reloads_tokens_without_dropping_connections(self):
+        """Connections of principals that stay keep working across SIGHUP; one whose
+        principal left is closed (docs/SECURITY.md #6, test_security_slots)."""
         tmp = self.tmpdir("wm-e2e-reload-")
         path = os.path.join(tmp, "tokens")
         write_principals(path, [p for p in PRINCIPALS if p[0] != "huizen"])
         s = self.own_server(["--tokens", path])
+        gone = self.conn(s)
+        self.assertEqual(gone.cmd("AUTH " + TOKENS["rapport"]), "OK rapport role=reader")
         old = self.conn(s)
-        self.assertEqual(old.cmd("AUTH " + TOKENS["rapport"]), "OK rapport role=reader")
+        self.assertEqual(old.cmd("AUTH " + TOKENS["beheer"]), "OK beheer role=admin")
         c = self.conn(s)
         self.assertErr(c.cmd("AUTH " + TOKENS["huizen"]), "auth-failed")
         # huizen in, rapport out.
@@ -207,6 +211,7 @@ class ReloadTest(wmtest.FreshDaemonTestCase):
             time.sleep(0.1)
         self.assertErr(self.conn(s).cmd("AUTH " + TOKENS["rapport"]), "auth-failed")
         self.assertEqual(old.cmd("PING"), "PONG")  # not dropped
+        gone.expect_eof()
         # An invalid file is refused; the table loaded before stays.
         with open(path, "w") as f:
             f.write("huizen writer gemeente=huizen sha256:nothex\nbroken line\n")
