@@ -662,4 +662,180 @@ int proto_fmt_pair_u64(struct wm_buf *out, const char *key, uint64_t n);
 /* Append "END <n>\n". Returns WM_OK or WM_ENOMEM. */
 int proto_fmt_end(struct wm_buf *out, size_t n);
 
+/* ------------------------------------------------------------------------- */
+/* Query results: typed answers, and their forms (result.c).                  */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * storage fills these (store_count, store_progress, store_projects, store_totals); one
+ * formatter turns any of them into the wire's ROW lines, JSON or CSV, for the line
+ * protocol, the HTTP API and the client alike. A result is owned by its caller: init
+ * once, reuse (the fill functions reset it), free once. A count shown suppressed (a
+ * principal's min-count) is a cell flag, so that hiding small cells and limiting rows
+ * happen on the typed result in one place, whatever the form.
+ */
+
+/* One COUNT group: its dimension values (offsets into the result's pool, in the order
+ * of by[]) and its count. */
+struct wm_count_row {
+    uint32_t val[WM_DIM_COUNT_];
+    uint64_t count;
+    uint8_t suppressed; /* shown as "<N" (N = suppress_below), JSON null */
+};
+
+/* COUNT's answer: one row without by=, else one per group with a non-zero count, in
+ * byte order of the values (proto_count_result_sort). */
+struct wm_count_result {
+    uint8_t type; /* enum wm_type */
+    size_t nby;
+    uint8_t by[WM_DIM_COUNT_]; /* enum wm_dim, in the order given */
+    uint64_t seq;              /* the store's last seq at the read */
+    uint64_t suppress_below;   /* the N of a suppressed cell; 0: none suppressed */
+    struct wm_count_row *rows; /* owned */
+    size_t nrows, cap;
+    char *pool; /* owned: the values, NUL-terminated */
+    size_t pool_len, pool_cap;
+};
+
+/* The traffic light of a PROGRESS row. */
+enum wm_status { WM_STATUS_NONE = 0, WM_STATUS_GREEN, WM_STATUS_ORANGE, WM_STATUS_RED };
+
+/* One PROGRESS row; the program's rows have project and category "*". */
+struct wm_progress_row {
+    char project[WM_NAME_MAX + 1];
+    char category[WM_NAME_MAX + 1];
+    uint8_t indicator;  /* 0 started, 1 completed, 2 placed */
+    uint8_t status;     /* enum wm_status, from the shown actual */
+    uint8_t suppressed; /* actual shown as "<N" */
+    uint64_t actual;
+    int64_t target, expected; /* -1: none ("-") */
+};
+
+/* PROGRESS's answer: the project rows, then the three program rows. */
+struct wm_progress_result {
+    uint64_t seq;
+    uint64_t suppress_below;
+    struct wm_progress_row *rows; /* owned */
+    size_t nrows, cap;
+};
+
+/* PROJECTS' answer: the projects by name, then the program (name "*"). */
+struct wm_projects_result {
+    uint64_t seq;
+    struct wm_project *projects; /* owned */
+    size_t n, cap;
+};
+
+/* Whole-store figures of WATCH and /v1/totals, retracted events excluded. */
+struct wm_totals {
+    uint64_t seq; /* last seq stored (0 when empty) */
+    uint64_t started, completed, placed, placed_persons, outflow;
+};
+
+/* Initialise an empty result (no allocation). */
+void proto_count_result_init(struct wm_count_result *r);
+/* Empty r for a new answer to a query of type with the dimensions by[0..nby-1]
+ * (copied), keeping its memory; seq and suppress_below become 0. */
+void proto_count_result_reset(struct wm_count_result *r, int type, const uint8_t *by, size_t nby);
+/* Free r's memory and initialise it again. */
+void proto_count_result_free(struct wm_count_result *r);
+/* Append a row: vals[0..nby-1] are its dimension values (copied; "-" for none), count
+ * its count. Returns WM_OK or WM_ENOMEM (r keeps its earlier rows). */
+int proto_count_result_add(struct wm_count_result *r, const char *const *vals, uint64_t count);
+/* Sort the rows ascending by their values in by order, in byte order. */
+void proto_count_result_sort(struct wm_count_result *r);
+/* The d-th value of row i. Borrowed from r until it changes. */
+const char *proto_count_result_value(const struct wm_count_result *r, size_t i, size_t d);
+
+void proto_progress_result_init(struct wm_progress_result *r);
+void proto_progress_result_reset(struct wm_progress_result *r);
+void proto_progress_result_free(struct wm_progress_result *r);
+/*
+ * Append the row of one indicator (0 started, 1 completed, 2 placed): target -1 for
+ * none; expected and status follow from target, the period [start, end] (either
+ * WM_DATE_NONE) and asof (PROTOCOL.md section 5). Names are copied (at most
+ * WM_NAME_MAX bytes). Returns WM_OK or WM_ENOMEM.
+ */
+int proto_progress_result_add(struct wm_progress_result *r, const char *project,
+                              const char *category, int indicator, uint64_t actual, int64_t target,
+                              int32_t start, int32_t end, int32_t asof);
+/* expected = round(target x elapsed), elapsed the fraction of [start, end] (inclusive
+ * days) passed at asof, clamped to 0..1; 1 without both dates. target must be >= 0. */
+int64_t proto_progress_expected(int64_t target, int32_t start, int32_t end, int32_t asof);
+/* green when actual >= expected, orange when actual >= 0.8 x expected, else red;
+ * none when target < 0. */
+enum wm_status proto_progress_status(uint64_t actual, int64_t target, int64_t expected);
+/* "none", "green", "orange", "red". Static. */
+const char *proto_status_name(int status);
+
+void proto_projects_result_init(struct wm_projects_result *r);
+void proto_projects_result_reset(struct wm_projects_result *r);
+void proto_projects_result_free(struct wm_projects_result *r);
+/* Append a project (copied) or, last, the program (name "*"). Returns WM_OK or
+ * WM_ENOMEM. */
+int proto_projects_result_add(struct wm_projects_result *r, const struct wm_project *p);
+
+/* The forms. A result is read through a table of typed cells; the writers below take
+ * any table, so every form of every answer is written in one place. */
+
+enum wm_cell_type {
+    WM_CELL_NONE = 0,   /* unset: "-" in a ROW, null in JSON, empty in CSV */
+    WM_CELL_TEXT,       /* text */
+    WM_CELL_NUM,        /* an unsigned integer: a JSON number */
+    WM_CELL_SUPPRESSED, /* a count below the table's suppress_below: "<N", JSON null */
+};
+
+struct wm_cell {
+    uint8_t type;     /* enum wm_cell_type */
+    const char *text; /* WM_CELL_TEXT: borrowed from the result, or buf */
+    uint64_t num;     /* WM_CELL_NUM and WM_CELL_SUPPRESSED */
+    char buf[24];     /* room for text the cell formats itself (a date) */
+};
+
+#define WM_TABLE_MAX_COLS 16
+
+struct wm_table {
+    size_t nrows, ncols;
+    const char *cols[WM_TABLE_MAX_COLS]; /* the keys, as in a ROW line */
+    uint64_t suppress_below;
+    const void *res; /* the result the cells come from (borrowed) */
+    void (*cell)(const struct wm_table *t, size_t row, size_t col, struct wm_cell *out);
+};
+
+/* A result seen as a table; t borrows r, which must outlive it and stay unchanged. */
+void proto_count_table(const struct wm_count_result *r, struct wm_table *t);
+void proto_progress_table(const struct wm_progress_result *r, struct wm_table *t);
+void proto_projects_table(const struct wm_projects_result *r, struct wm_table *t);
+
+/* Append "ROW k=v ...\n" per row (values escaped as PROTOCOL.md section 1 says), no END.
+ * Returns WM_OK or WM_ENOMEM. */
+int proto_table_rows(const struct wm_table *t, struct wm_buf *out);
+/* Append the rows as a JSON array of objects, keys in column order, numbers as numbers,
+ * unset as null, a suppressed count as null with "suppressed": true on its row. Returns
+ * WM_OK or WM_ENOMEM. */
+int proto_table_json(const struct wm_table *t, struct wm_buf *out);
+
+/* How a CSV is written. */
+struct wm_csv_opts {
+    char sep;      /* ',' (RFC 4180) or ';' (Dutch Excel) */
+    uint8_t bom;   /* start with a UTF-8 byte-order mark (Excel reads UTF-8 then) */
+    uint8_t excel; /* a text beginning with = + - @ gets a leading ' so that Excel does
+                      not run it as a formula */
+};
+/* Append the table as CSV (RFC 4180): a header row of the keys, then one record per
+ * row, CRLF line ends; a field holding the separator, a quote, CR, LF or an edge space
+ * is quoted with quotes doubled. Returns WM_OK or WM_ENOMEM. */
+int proto_table_csv(const struct wm_table *t, const struct wm_csv_opts *o, struct wm_buf *out);
+
+/* Append "TOTAL seq=... outflow=...\n" (PROTOCOL.md section 7). */
+int proto_totals_line(const struct wm_totals *t, struct wm_buf *out);
+/* Append {"seq":...,"started":...,"completed":...,"placed":...,"placed.persons":...,
+ * "outflow":...}. */
+int proto_totals_json(const struct wm_totals *t, struct wm_buf *out);
+
+/* Append s (n bytes) as a JSON string with its quotes: ", \ and control characters
+ * escaped, '<' as \u003c (safe inside an HTML page), bytes that are not UTF-8 as
+ * U+FFFD. Returns WM_OK or WM_ENOMEM. */
+int proto_json_string(struct wm_buf *out, const char *s, size_t n);
+
 #endif /* WM_PROTO_H */

@@ -1,0 +1,608 @@
+/*
+ * result: the typed answers of COUNT, PROGRESS, PROJECTS and WATCH, and the one
+ * formatter that writes them as the wire's ROW lines, as JSON or as CSV. storage fills
+ * the results, the daemon (line protocol and HTTP) and the client format them here.
+ */
+#define _GNU_SOURCE /* qsort_r */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* Grow *arr (of *cap elements of size) to hold at least need; WM_OK or WM_ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    size_t ncap = *cap ? *cap : 16;
+    void *p;
+
+    if (need <= *cap)
+        return WM_OK;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / size)
+            return WM_ENOMEM;
+        ncap *= 2;
+    }
+    p = realloc(*arr, ncap * size);
+    if (p == NULL)
+        return WM_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return WM_OK;
+}
+
+/* Append n as decimal digits. */
+static void buf_u64(struct wm_buf *out, uint64_t n)
+{
+    char d[24];
+    size_t i = sizeof(d);
+
+    do {
+        d[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    wm_buf_append(out, d + i, sizeof(d) - i);
+}
+
+/* ---- COUNT ------------------------------------------------------------------ */
+
+void proto_count_result_init(struct wm_count_result *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void proto_count_result_reset(struct wm_count_result *r, int type, const uint8_t *by, size_t nby)
+{
+    r->type = (uint8_t)type;
+    r->nby = nby > WM_DIM_COUNT_ ? WM_DIM_COUNT_ : nby;
+    if (r->nby > 0)
+        memcpy(r->by, by, r->nby);
+    r->seq = 0;
+    r->suppress_below = 0;
+    r->nrows = 0;
+    r->pool_len = 0;
+}
+
+void proto_count_result_free(struct wm_count_result *r)
+{
+    free(r->rows);
+    free(r->pool);
+    proto_count_result_init(r);
+}
+
+int proto_count_result_add(struct wm_count_result *r, const char *const *vals, uint64_t count)
+{
+    struct wm_count_row *row;
+    size_t need = r->pool_len;
+
+    for (size_t d = 0; d < r->nby; d++)
+        need += strlen(vals[d]) + 1;
+    if (need > UINT32_MAX || grow((void **)&r->rows, &r->cap, r->nrows + 1, sizeof(*r->rows)) ||
+        grow((void **)&r->pool, &r->pool_cap, need, 1))
+        return WM_ENOMEM;
+    row = &r->rows[r->nrows];
+    memset(row, 0, sizeof(*row));
+    for (size_t d = 0; d < r->nby; d++) {
+        size_t n = strlen(vals[d]) + 1;
+        row->val[d] = (uint32_t)r->pool_len;
+        memcpy(r->pool + r->pool_len, vals[d], n);
+        r->pool_len += n;
+    }
+    row->count = count;
+    r->nrows++;
+    return WM_OK;
+}
+
+const char *proto_count_result_value(const struct wm_count_result *r, size_t i, size_t d)
+{
+    return r->pool + r->rows[i].val[d];
+}
+
+static int count_row_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct wm_count_result *r = arg;
+    const struct wm_count_row *a = pa, *b = pb;
+
+    for (size_t d = 0; d < r->nby; d++) {
+        int c = strcmp(r->pool + a->val[d], r->pool + b->val[d]);
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
+
+void proto_count_result_sort(struct wm_count_result *r)
+{
+    if (r->nrows > 1)
+        qsort_r(r->rows, r->nrows, sizeof(*r->rows), count_row_cmp, r);
+}
+
+static void count_cell(const struct wm_table *t, size_t row, size_t col, struct wm_cell *out)
+{
+    const struct wm_count_result *r = t->res;
+    const struct wm_count_row *rw = &r->rows[row];
+
+    memset(out, 0, sizeof(*out));
+    if (col == r->nby) {
+        out->type = rw->suppressed ? WM_CELL_SUPPRESSED : WM_CELL_NUM;
+        out->num = rw->count;
+        return;
+    }
+    out->text = r->pool + rw->val[col];
+    if (strcmp(out->text, "-") == 0) {
+        out->type = WM_CELL_NONE;
+    } else if (r->by[col] == WM_DIM_YEAR) {
+        /* a year is a number (YYYY); quarters and months stay text */
+        out->type = WM_CELL_NUM;
+        out->num = strtoull(out->text, NULL, 10);
+    } else {
+        out->type = WM_CELL_TEXT;
+    }
+}
+
+void proto_count_table(const struct wm_count_result *r, struct wm_table *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t d = 0; d < r->nby; d++) {
+        const char *name = proto_dim_name(r->type, r->by[d]);
+        t->cols[d] = name != NULL ? name : "?";
+    }
+    t->cols[r->nby] = "count";
+    t->ncols = r->nby + 1;
+    t->nrows = r->nrows;
+    t->suppress_below = r->suppress_below;
+    t->res = r;
+    t->cell = count_cell;
+}
+
+/* ---- PROGRESS --------------------------------------------------------------- */
+
+static const char *const indicator_names[3] = {"started", "completed", "placed"};
+
+void proto_progress_result_init(struct wm_progress_result *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void proto_progress_result_reset(struct wm_progress_result *r)
+{
+    r->seq = 0;
+    r->suppress_below = 0;
+    r->nrows = 0;
+}
+
+void proto_progress_result_free(struct wm_progress_result *r)
+{
+    free(r->rows);
+    proto_progress_result_init(r);
+}
+
+int64_t proto_progress_expected(int64_t target, int32_t start, int32_t end, int32_t asof)
+{
+    int64_t total, passed;
+
+    if (start == WM_DATE_NONE || end == WM_DATE_NONE)
+        return target;
+    /* in integers: passed / total of the inclusive days, clamped, half rounding up */
+    total = (int64_t)end - start + 1;
+    passed = (int64_t)asof - start + 1;
+    passed = passed < 0 ? 0 : passed > total ? total : passed;
+    return (2 * target * passed + total) / (2 * total);
+}
+
+enum wm_status proto_progress_status(uint64_t actual, int64_t target, int64_t expected)
+{
+    if (target < 0)
+        return WM_STATUS_NONE;
+    if ((int64_t)actual >= expected)
+        return WM_STATUS_GREEN;
+    if (5 * (int64_t)actual >= 4 * expected)
+        return WM_STATUS_ORANGE;
+    return WM_STATUS_RED;
+}
+
+const char *proto_status_name(int status)
+{
+    static const char *const names[] = {"none", "green", "orange", "red"};
+
+    return status >= 0 && status <= WM_STATUS_RED ? names[status] : "none";
+}
+
+static void copy_name(char *dst, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n > WM_NAME_MAX)
+        n = WM_NAME_MAX;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int proto_progress_result_add(struct wm_progress_result *r, const char *project,
+                              const char *category, int indicator, uint64_t actual, int64_t target,
+                              int32_t start, int32_t end, int32_t asof)
+{
+    struct wm_progress_row *row;
+
+    if (grow((void **)&r->rows, &r->cap, r->nrows + 1, sizeof(*r->rows)) != WM_OK)
+        return WM_ENOMEM;
+    row = &r->rows[r->nrows++];
+    memset(row, 0, sizeof(*row));
+    copy_name(row->project, project);
+    copy_name(row->category, category);
+    row->indicator = (uint8_t)(indicator >= 0 && indicator <= 2 ? indicator : 0);
+    row->actual = actual;
+    row->target = target < 0 ? -1 : target;
+    row->expected = target < 0 ? -1 : proto_progress_expected(target, start, end, asof);
+    row->status = (uint8_t)proto_progress_status(actual, row->target, row->expected);
+    return WM_OK;
+}
+
+static const char *const progress_cols[] = {"project", "category", "indicator", "actual",
+                                            "target",  "expected", "status"};
+
+static void progress_cell(const struct wm_table *t, size_t row, size_t col, struct wm_cell *out)
+{
+    const struct wm_progress_result *r = t->res;
+    const struct wm_progress_row *rw = &r->rows[row];
+
+    memset(out, 0, sizeof(*out));
+    out->type = WM_CELL_TEXT;
+    switch (col) {
+    case 0:
+        out->text = rw->project;
+        break;
+    case 1:
+        out->text = rw->category;
+        break;
+    case 2:
+        out->text = indicator_names[rw->indicator];
+        break;
+    case 3:
+        out->type = rw->suppressed ? WM_CELL_SUPPRESSED : WM_CELL_NUM;
+        out->num = rw->actual;
+        break;
+    case 4:
+    case 5: {
+        int64_t v = col == 4 ? rw->target : rw->expected;
+        out->type = v < 0 ? WM_CELL_NONE : WM_CELL_NUM;
+        out->num = v < 0 ? 0 : (uint64_t)v;
+        break;
+    }
+    default:
+        out->text = proto_status_name(rw->status);
+        break;
+    }
+}
+
+void proto_progress_table(const struct wm_progress_result *r, struct wm_table *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < sizeof(progress_cols) / sizeof(progress_cols[0]); i++)
+        t->cols[i] = progress_cols[i];
+    t->ncols = sizeof(progress_cols) / sizeof(progress_cols[0]);
+    t->nrows = r->nrows;
+    t->suppress_below = r->suppress_below;
+    t->res = r;
+    t->cell = progress_cell;
+}
+
+/* ---- PROJECTS --------------------------------------------------------------- */
+
+void proto_projects_result_init(struct wm_projects_result *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void proto_projects_result_reset(struct wm_projects_result *r)
+{
+    r->seq = 0;
+    r->n = 0;
+}
+
+void proto_projects_result_free(struct wm_projects_result *r)
+{
+    free(r->projects);
+    proto_projects_result_init(r);
+}
+
+int proto_projects_result_add(struct wm_projects_result *r, const struct wm_project *p)
+{
+    if (grow((void **)&r->projects, &r->cap, r->n + 1, sizeof(*r->projects)) != WM_OK)
+        return WM_ENOMEM;
+    r->projects[r->n++] = *p;
+    return WM_OK;
+}
+
+static const char *const projects_cols[] = {
+    "project",        "category",         "scope",         "start", "end",
+    "target.started", "target.completed", "target.placed", "title"};
+
+static void projects_cell(const struct wm_table *t, size_t row, size_t col, struct wm_cell *out)
+{
+    const struct wm_projects_result *r = t->res;
+    const struct wm_project *p = &r->projects[row];
+    int program = strcmp(p->name, "*") == 0;
+
+    memset(out, 0, sizeof(*out));
+    out->type = WM_CELL_TEXT;
+    switch (col) {
+    case 0:
+        out->text = p->name;
+        break;
+    case 1:
+        out->text = program ? "*" : p->category;
+        break;
+    case 2:
+        if (program)
+            out->type = WM_CELL_NONE;
+        else
+            out->text = p->scope == WM_SCOPE_LOCAL ? "local" : "regional";
+        break;
+    case 3:
+    case 4: {
+        int32_t d = col == 3 ? p->start : p->end;
+        if (d == WM_DATE_NONE) {
+            out->type = WM_CELL_NONE;
+        } else {
+            proto_date_format(d, out->buf);
+            out->text = out->buf;
+        }
+        break;
+    }
+    case 5:
+    case 6:
+    case 7: {
+        int64_t v = p->target[col - 5];
+        out->type = v < 0 ? WM_CELL_NONE : WM_CELL_NUM;
+        out->num = v < 0 ? 0 : (uint64_t)v;
+        break;
+    }
+    default:
+        if (program || p->title[0] == '\0')
+            out->type = WM_CELL_NONE;
+        else
+            out->text = p->title;
+        break;
+    }
+}
+
+void proto_projects_table(const struct wm_projects_result *r, struct wm_table *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < sizeof(projects_cols) / sizeof(projects_cols[0]); i++)
+        t->cols[i] = projects_cols[i];
+    t->ncols = sizeof(projects_cols) / sizeof(projects_cols[0]);
+    t->nrows = r->n;
+    t->res = r;
+    t->cell = projects_cell;
+}
+
+/* ---- the writers ------------------------------------------------------------ */
+
+int proto_table_rows(const struct wm_table *t, struct wm_buf *out)
+{
+    struct wm_cell c;
+
+    for (size_t i = 0; i < t->nrows; i++) {
+        wm_buf_append(out, "ROW", 3);
+        for (size_t j = 0; j < t->ncols; j++) {
+            t->cell(t, i, j, &c);
+            wm_buf_append(out, " ", 1);
+            wm_buf_puts(out, t->cols[j]);
+            wm_buf_append(out, "=", 1);
+            switch (c.type) {
+            case WM_CELL_TEXT:
+                wm_buf_append_escaped(out, c.text, strlen(c.text));
+                break;
+            case WM_CELL_NUM:
+                buf_u64(out, c.num);
+                break;
+            case WM_CELL_SUPPRESSED:
+                wm_buf_append(out, "<", 1);
+                buf_u64(out, t->suppress_below);
+                break;
+            default:
+                wm_buf_append(out, "-", 1);
+                break;
+            }
+        }
+        wm_buf_append(out, "\n", 1);
+    }
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+int proto_table_json(const struct wm_table *t, struct wm_buf *out)
+{
+    struct wm_cell c;
+
+    wm_buf_append(out, "[", 1);
+    for (size_t i = 0; i < t->nrows; i++) {
+        int suppressed = 0;
+        wm_buf_append(out, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+        for (size_t j = 0; j < t->ncols; j++) {
+            t->cell(t, i, j, &c);
+            if (j > 0)
+                wm_buf_append(out, ",", 1);
+            proto_json_string(out, t->cols[j], strlen(t->cols[j]));
+            wm_buf_append(out, ":", 1);
+            switch (c.type) {
+            case WM_CELL_TEXT:
+                proto_json_string(out, c.text, strlen(c.text));
+                break;
+            case WM_CELL_NUM:
+                buf_u64(out, c.num);
+                break;
+            case WM_CELL_SUPPRESSED:
+                suppressed = 1;
+                wm_buf_append(out, "null", 4);
+                break;
+            default:
+                wm_buf_append(out, "null", 4);
+                break;
+            }
+        }
+        if (suppressed)
+            wm_buf_puts(out, ",\"suppressed\":true");
+        wm_buf_append(out, "}", 1);
+    }
+    wm_buf_append(out, "]", 1);
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+static void csv_field(struct wm_buf *out, const char *v, const struct wm_csv_opts *o)
+{
+    size_t n = strlen(v);
+    int quote = n > 0 && (v[0] == ' ' || v[n - 1] == ' ');
+    int guard = o->excel && n > 0 && strchr("=+-@", v[0]) != NULL;
+
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = v[i] == o->sep || v[i] == '"' || v[i] == '\r' || v[i] == '\n';
+    if (!quote && !guard) {
+        wm_buf_append(out, v, n);
+        return;
+    }
+    wm_buf_append(out, "\"", 1);
+    if (guard)
+        wm_buf_append(out, "'", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '"')
+            wm_buf_append(out, "\"", 1);
+        wm_buf_append(out, v + i, 1);
+    }
+    wm_buf_append(out, "\"", 1);
+}
+
+int proto_table_csv(const struct wm_table *t, const struct wm_csv_opts *o, struct wm_buf *out)
+{
+    struct wm_cell c;
+
+    if (o->bom)
+        wm_buf_append(out, "\xEF\xBB\xBF", 3);
+    for (size_t j = 0; j < t->ncols; j++) {
+        if (j > 0)
+            wm_buf_append(out, &o->sep, 1);
+        csv_field(out, t->cols[j], o);
+    }
+    wm_buf_append(out, "\r\n", 2);
+    for (size_t i = 0; i < t->nrows; i++) {
+        for (size_t j = 0; j < t->ncols; j++) {
+            t->cell(t, i, j, &c);
+            if (j > 0)
+                wm_buf_append(out, &o->sep, 1);
+            switch (c.type) {
+            case WM_CELL_TEXT:
+                csv_field(out, c.text, o);
+                break;
+            case WM_CELL_NUM:
+                buf_u64(out, c.num);
+                break;
+            case WM_CELL_SUPPRESSED:
+                wm_buf_append(out, "<", 1);
+                buf_u64(out, t->suppress_below);
+                break;
+            default:
+                break;
+            }
+        }
+        wm_buf_append(out, "\r\n", 2);
+    }
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+/* ---- totals ----------------------------------------------------------------- */
+
+int proto_totals_line(const struct wm_totals *t, struct wm_buf *out)
+{
+    wm_buf_puts(out, "TOTAL");
+    proto_fmt_pair_u64(out, "seq", t->seq);
+    proto_fmt_pair_u64(out, "started", t->started);
+    proto_fmt_pair_u64(out, "completed", t->completed);
+    proto_fmt_pair_u64(out, "placed", t->placed);
+    proto_fmt_pair_u64(out, "placed.persons", t->placed_persons);
+    proto_fmt_pair_u64(out, "outflow", t->outflow);
+    wm_buf_append(out, "\n", 1);
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+int proto_totals_json(const struct wm_totals *t, struct wm_buf *out)
+{
+    wm_buf_puts(out, "{\"seq\":");
+    buf_u64(out, t->seq);
+    wm_buf_puts(out, ",\"started\":");
+    buf_u64(out, t->started);
+    wm_buf_puts(out, ",\"completed\":");
+    buf_u64(out, t->completed);
+    wm_buf_puts(out, ",\"placed\":");
+    buf_u64(out, t->placed);
+    wm_buf_puts(out, ",\"placed.persons\":");
+    buf_u64(out, t->placed_persons);
+    wm_buf_puts(out, ",\"outflow\":");
+    buf_u64(out, t->outflow);
+    wm_buf_append(out, "}", 1);
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+/* ---- JSON strings ----------------------------------------------------------- */
+
+/* The length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t l = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
+               : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+               : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+                                              : 0;
+
+    return l > 0 && l <= n && proto_utf8_valid((const char *)s, l) ? l : 0;
+}
+
+int proto_json_string(struct wm_buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, run = 0;
+
+    wm_buf_append(out, "\"", 1);
+    while (i < n) {
+        unsigned char c = u[i];
+        size_t l;
+        /* plain bytes are copied in runs */
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<') {
+            i++;
+            run++;
+            continue;
+        }
+        wm_buf_append(out, s + i - run, run);
+        run = 0;
+        if (c < 0x80) {
+            char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            if (c == '"' || c == '\\')
+                esc[1] = (char)c, esc[2] = 0;
+            else if (c == '\n')
+                esc[1] = 'n', esc[2] = 0;
+            else if (c == '\r')
+                esc[1] = 'r', esc[2] = 0;
+            else if (c == '\t')
+                esc[1] = 't', esc[2] = 0;
+            wm_buf_puts(out, esc);
+            i++;
+            continue;
+        }
+        l = utf8_len(u + i, n - i);
+        if (l == 0) {
+            wm_buf_puts(out, "\xEF\xBF\xBD"); /* U+FFFD for a byte that is not UTF-8 */
+            i++;
+        } else if (l == 3 && c == 0xE2 && u[i + 1] == 0x80 &&
+                   (u[i + 2] == 0xA8 || u[i + 2] == 0xA9)) {
+            /* U+2028 and U+2029 end a line in JavaScript source */
+            wm_buf_puts(out, u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+            i += 3;
+        } else {
+            wm_buf_append(out, s + i, l);
+            i += l;
+        }
+    }
+    wm_buf_append(out, s + i - run, run);
+    wm_buf_append(out, "\"", 1);
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
