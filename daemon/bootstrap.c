@@ -249,14 +249,15 @@ int bootstrap_registry_apply(struct store *s, const char *path, const char *cons
                              size_t n_gemeenten, size_t *applied, char *err, size_t errlen)
 {
     struct bootstrap_items b;
-    struct wm_buf out;
-    size_t nrows = 0;
+    struct wm_projects_result reg;
+    size_t nrows;
     int rc;
 
     *applied = 0;
-    wm_buf_init(&out);
-    rc = store_projects(s, &out, &nrows, err, errlen);
-    wm_buf_free(&out);
+    proto_projects_result_init(&reg);
+    rc = store_projects(s, &reg, err, errlen);
+    nrows = reg.n;
+    proto_projects_result_free(&reg);
     if (rc != WM_OK)
         return rc;
     /* PROJECTS ends with the program row: more rows mean projects exist */

@@ -226,18 +226,37 @@ static void cmd_reply_block(struct conn *c, size_t nrows)
     conn_reply(c, out->data, out->len);
 }
 
+/* The reader a connection is. */
+static struct reader cmd_reader(const struct conn *c)
+{
+    struct reader r = {c->role, c->principal, c->gemeente};
+
+    return r;
+}
+
+/* Send a read's answer (t) as ROW lines and END. */
+static void cmd_reply_table(struct conn *c, const struct wm_table *t)
+{
+    struct wm_buf *out = &c->srv->out;
+
+    wm_buf_reset(out);
+    proto_table_rows(t, out);
+    cmd_reply_block(c, t->nrows);
+}
+
 static int cmd_projects(struct conn *c)
 {
     struct server *srv = c->srv;
+    struct reader who = cmd_reader(c);
+    struct wm_table t;
     char err[CMD_ERRLEN];
-    size_t n = 0;
     int rc;
 
-    wm_buf_reset(&srv->out);
-    rc = store_projects(srv->store, &srv->out, &n, err, sizeof(err));
+    rc = reads_projects(srv, &who, err, sizeof(err));
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
-    cmd_reply_block(c, n);
+    proto_projects_table(&srv->projects_res, &t);
+    cmd_reply_table(c, &t);
     return WM_OK;
 }
 
@@ -272,40 +291,32 @@ static int cmd_notes(struct conn *c)
 static int cmd_count(struct conn *c)
 {
     struct server *srv = c->srv;
-    struct wm_count_query q;
+    struct reader who = cmd_reader(c);
+    struct wm_table t;
     char err[CMD_ERRLEN];
-    size_t n = 0;
     int rc;
 
-    server_now(srv);
-    rc = proto_count_build(&srv->req, &srv->env, &q, err, sizeof(err));
+    rc = reads_count(srv, &who, &srv->req, err, sizeof(err));
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
-    wm_buf_reset(&srv->out);
-    rc = store_count(srv->store, &q, &srv->out, &n, err, sizeof(err));
-    if (rc != WM_OK)
-        return conn_reply_err(c, rc, "%s", err);
-    cmd_reply_block(c, n);
+    proto_count_table(&srv->count_res, &t);
+    cmd_reply_table(c, &t);
     return WM_OK;
 }
 
 static int cmd_progress(struct conn *c)
 {
     struct server *srv = c->srv;
-    struct wm_progress_query q;
+    struct reader who = cmd_reader(c);
+    struct wm_table t;
     char err[CMD_ERRLEN];
-    size_t n = 0;
     int rc;
 
-    server_now(srv);
-    rc = proto_progress_build(&srv->req, &srv->env, &q, err, sizeof(err));
+    rc = reads_progress(srv, &who, &srv->req, err, sizeof(err));
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
-    wm_buf_reset(&srv->out);
-    rc = store_progress(srv->store, &q, &srv->out, &n, err, sizeof(err));
-    if (rc != WM_OK)
-        return conn_reply_err(c, rc, "%s", err);
-    cmd_reply_block(c, n);
+    proto_progress_table(&srv->progress_res, &t);
+    cmd_reply_table(c, &t);
     return WM_OK;
 }
 

@@ -194,6 +194,18 @@ struct server {
     struct server_stats stats;
 
     struct http_server *http; /* the HTTP read API (http.h); NULL without http-listen */
+
+    /* the answers of the read commands, reused (reads.c; loop thread only) */
+    struct wm_count_result count_res;
+    struct wm_progress_result progress_res;
+    struct wm_projects_result projects_res;
+};
+
+/* Who asks a read: what an answer may show depends on it. */
+struct reader {
+    enum auth_role role;
+    const char *principal;
+    const char *gemeente; /* bound to a municipality; "" = any */
 };
 
 /* ---- server.c ----------------------------------------------------------- */
@@ -301,6 +313,28 @@ void conn_revoke(struct server *srv, const struct auth_table *t);
 
 /* Handle one request line (no LF, no CR, len > 0) of c. */
 void cmd_dispatch(struct conn *c, const char *line, size_t len);
+
+/* ---- reads.c ------------------------------------------------------------ */
+
+/*
+ * COUNT for who from a parsed request (a request line, or a query string read by
+ * proto_parse_query): validated with today's date, answered into srv->count_res
+ * (valid until the next read). Returns WM_OK, or the error (syntax, invalid,
+ * unknown-project, storage) with err saying why.
+ */
+int reads_count(struct server *srv, const struct reader *who, const struct proto_request *req,
+                char *err, size_t errlen);
+
+/* PROGRESS likewise, into srv->progress_res. */
+int reads_progress(struct server *srv, const struct reader *who, const struct proto_request *req,
+                   char *err, size_t errlen);
+
+/* PROJECTS into srv->projects_res. Returns WM_OK or the error with err. */
+int reads_projects(struct server *srv, const struct reader *who, char *err, size_t errlen);
+
+/* The totals of WATCH and /v1/totals for who (NULL: the whole store, for every
+ * watcher alike) into t. Returns WM_OK or WM_EIO. */
+int reads_totals(struct server *srv, const struct reader *who, struct wm_totals *t);
 
 /* ---- watch.c ------------------------------------------------------------ */
 

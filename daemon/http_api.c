@@ -10,22 +10,16 @@
 
 int http_totals_json(struct server *srv, struct wm_buf *out, uint64_t *seq)
 {
-    struct store_totals t;
-    int rc = store_totals(srv->store, &t);
+    struct wm_totals t;
+    int rc = reads_totals(srv, NULL, &t);
 
     if (rc != WM_OK) {
         log_msg(LOG_ERROR, "http: cannot read the totals: %s", wm_strerror(rc));
         return rc;
     }
     wm_buf_reset(out);
-    wm_buf_printf(out,
-                  "{\"seq\":%llu,\"started\":%llu,\"completed\":%llu,\"placed\":%llu,"
-                  "\"placed.persons\":%llu,\"outflow\":%llu}",
-                  (unsigned long long)t.seq, (unsigned long long)t.started,
-                  (unsigned long long)t.completed, (unsigned long long)t.placed,
-                  (unsigned long long)t.placed_persons, (unsigned long long)t.outflow);
     *seq = t.seq;
-    return out->oom ? WM_ENOMEM : WM_OK;
+    return proto_totals_json(&t, out);
 }
 
 void http_api_totals(struct http_req *r)

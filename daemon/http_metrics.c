@@ -130,7 +130,7 @@ static int http_metrics_format(struct http_server *h, struct wm_buf *o)
     struct server *srv = h->srv;
     const struct server_stats *st = &srv->stats;
     struct store_stats ss;
-    struct store_totals t;
+    struct wm_totals t;
     uint64_t plain, tls;
     char name[64];
     int rc;
@@ -278,7 +278,7 @@ void http_api_readyz(struct http_req *r)
 {
     static const char ready[] = "{\"status\":\"ready\"}\n";
     struct http_server *h = r->h;
-    struct store_totals t;
+    struct wm_totals t;
     int rc;
 
     if (h->stopping) {

@@ -672,6 +672,9 @@ void server_free(struct server *srv)
     auth_table_free(srv->tokens);
     proto_request_free(&srv->req);
     wm_buf_free(&srv->out);
+    proto_count_result_free(&srv->count_res);
+    proto_progress_result_free(&srv->progress_res);
+    proto_projects_result_free(&srv->projects_res);
     free(srv->line);
     memset(srv, 0, sizeof(*srv));
 }

@@ -18,26 +18,19 @@ static uint64_t watch_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* "TOTAL seq=... outflow=...\n" into out. */
+/* "TOTAL seq=... outflow=...\n" into out: the whole store's totals, the same for
+ * every watcher. */
 static int watch_format(struct server *srv, struct wm_buf *out)
 {
-    struct store_totals t;
-    int rc = store_totals(srv->store, &t);
+    struct wm_totals t;
+    int rc = reads_totals(srv, NULL, &t);
 
     if (rc != WM_OK) {
         log_msg(LOG_ERROR, "WATCH: cannot read the totals: %s", wm_strerror(rc));
         return rc;
     }
     wm_buf_reset(out);
-    wm_buf_puts(out, "TOTAL");
-    proto_fmt_pair_u64(out, "seq", t.seq);
-    proto_fmt_pair_u64(out, "started", t.started);
-    proto_fmt_pair_u64(out, "completed", t.completed);
-    proto_fmt_pair_u64(out, "placed", t.placed);
-    proto_fmt_pair_u64(out, "placed.persons", t.placed_persons);
-    proto_fmt_pair_u64(out, "outflow", t.outflow);
-    wm_buf_puts(out, "\n");
-    return out->oom ? WM_ENOMEM : WM_OK;
+    return proto_totals_line(&t, out);
 }
 
 void watch_start(struct conn *c)

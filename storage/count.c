@@ -16,7 +16,6 @@
  * grows with the persons active in those years, not with the whole store, and reads
  * no LMDB page.
  */
-#define _GNU_SOURCE /* qsort_r */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,12 +481,6 @@ static int count_distinct(struct count_ctx *c)
 
 /* ---- the answer ------------------------------------------------------------------- */
 
-struct row {
-    const char *v[WM_DIM_COUNT_];
-    char buf[WM_DIM_COUNT_][16];
-    uint64_t count;
-};
-
 static const char *dim_text(const struct count_ctx *c, int dim, uint32_t val, char *buf)
 {
     const struct store_registry *r = &c->reg;
@@ -520,72 +513,40 @@ static const char *dim_text(const struct count_ctx *c, int dim, uint32_t val, ch
     }
 }
 
-static int row_cmp(const void *pa, const void *pb, void *arg)
+/* The groups with a count into res, with their values as the wire writes them. */
+static int emit_rows(struct count_ctx *c, struct wm_count_result *res)
 {
-    const struct row *a = *(const struct row *const *)pa, *b = *(const struct row *const *)pb;
-    size_t nby = *(const size_t *)arg;
-
-    for (size_t i = 0; i < nby; i++) {
-        int d = strcmp(a->v[i], b->v[i]);
-        if (d)
-            return d;
-    }
-    return 0;
-}
-
-static int emit_rows(struct count_ctx *c, struct wm_buf *out, size_t *nrows)
-{
-    size_t nby = c->q->nby, n = 0;
-    struct row *rows, **order;
+    size_t nby = c->q->nby;
+    const char *vals[WM_DIM_COUNT_];
+    char buf[WM_DIM_COUNT_][16];
+    int ret = WM_OK;
 
     if (nby == 0) {
         uint64_t total = 0;
         for (size_t i = 0; i < c->ng; i++)
             total = c->g[i].count;
-        wm_buf_puts(out, "ROW");
-        proto_fmt_pair_u64(out, "count", total);
-        wm_buf_puts(out, "\n");
-        *nrows = 1;
-        return out->oom ? WM_ENOMEM : WM_OK;
+        return proto_count_result_add(res, vals, total);
     }
-    rows = malloc((c->ng ? c->ng : 1) * sizeof *rows);
-    order = malloc((c->ng ? c->ng : 1) * sizeof *order);
-    if (!rows || !order) {
-        free(rows);
-        free(order);
-        return WM_ENOMEM;
-    }
-    for (size_t i = 0; i < c->ng; i++) {
+    for (size_t i = 0; i < c->ng && ret == WM_OK; i++) {
         const struct group *g = &c->g[i];
         if (g->count == 0)
             continue;
         for (size_t d = 0; d < nby; d++)
-            rows[n].v[d] = dim_text(c, c->q->by[d], g->vals[d], rows[n].buf[d]);
-        rows[n].count = g->count;
-        order[n] = &rows[n]; /* rows point into themselves: sort pointers, not rows */
-        n++;
+            vals[d] = dim_text(c, c->q->by[d], g->vals[d], buf[d]);
+        ret = proto_count_result_add(res, vals, g->count);
     }
-    qsort_r(order, n, sizeof *order, row_cmp, &nby);
-    for (size_t i = 0; i < n; i++) {
-        wm_buf_puts(out, "ROW");
-        for (size_t d = 0; d < nby; d++)
-            proto_fmt_pair(out, proto_dim_name(c->q->type, c->q->by[d]), order[i]->v[d]);
-        proto_fmt_pair_u64(out, "count", order[i]->count);
-        wm_buf_puts(out, "\n");
-    }
-    free(rows);
-    free(order);
-    *nrows = n;
-    return out->oom ? WM_ENOMEM : WM_OK;
+    proto_count_result_sort(res);
+    return ret;
 }
 
-int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *out, size_t *nrows,
+int store_count(struct store *s, const struct wm_count_query *q, struct wm_count_result *res,
                 char *err, size_t errlen)
 {
+    struct store_counters cnt;
     struct count_ctx c;
     int ret;
 
-    *nrows = 0;
+    proto_count_result_reset(res, q->type, q->by, q->nby);
     memset(&c, 0, sizeof c);
     c.s = s;
     c.q = q;
@@ -606,6 +567,12 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
         store_people_read_end(&s->people);
         return ret;
     }
+    ret = store_counters_get(s, c.txn, &cnt);
+    if (ret != WM_OK) {
+        proto_errf(err, errlen, "count failed: %s", wm_strerror(ret));
+        goto out;
+    }
+    res->seq = cnt.last_seq;
     ret = resolve_filters(&c, err, errlen);
     if (ret != WM_OK)
         goto out;
@@ -613,7 +580,7 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *
     if (c.a <= c.b)
         ret = q->distinct ? count_distinct(&c) : count_rollups(&c);
     if (ret == WM_OK)
-        ret = emit_rows(&c, out, nrows);
+        ret = emit_rows(&c, res);
     if (ret != WM_OK)
         proto_errf(err, errlen, "count failed: %s", wm_strerror(ret));
 out:
@@ -623,7 +590,10 @@ out:
     free(c.gem_ok);
     free(c.g);
     store_itab_free(&c.gindex);
-    if (ret != WM_OK && ret != WM_EUNKNOWN_PROJECT && ret != WM_ENOMEM)
-        ret = WM_EIO;
+    if (ret != WM_OK) {
+        res->nrows = 0;
+        if (ret != WM_EUNKNOWN_PROJECT && ret != WM_ENOMEM)
+            ret = WM_EIO;
+    }
     return ret;
 }

@@ -175,45 +175,6 @@ static int union_overcount(struct prog_ctx *c, uint64_t *over)
     return WM_OK;
 }
 
-static void emit_row(struct wm_buf *out, const char *project, const char *category,
-                     const char *indicator, uint64_t actual, int64_t target, int32_t start,
-                     int32_t end, int32_t asof)
-{
-    wm_buf_puts(out, "ROW");
-    proto_fmt_pair(out, "project", project);
-    proto_fmt_pair(out, "category", category);
-    proto_fmt_pair(out, "indicator", indicator);
-    proto_fmt_pair_u64(out, "actual", actual);
-    if (target < 0) {
-        proto_fmt_pair(out, "target", "-");
-        proto_fmt_pair(out, "expected", "-");
-        proto_fmt_pair(out, "status", "none");
-    } else {
-        /* expected = round(target * elapsed), elapsed = passed / total inclusive days,
-         * clamped to 0..1; in integers, half rounding up. */
-        int64_t expected = target;
-        const char *status;
-        if (start != WM_DATE_NONE && end != WM_DATE_NONE) {
-            int64_t total = (int64_t)end - start + 1;
-            int64_t passed = (int64_t)asof - start + 1;
-            passed = passed < 0 ? 0 : passed > total ? total : passed;
-            expected = (2 * target * passed + total) / (2 * total);
-        }
-        if ((int64_t)actual >= expected)
-            status = "green";
-        else if (5 * (int64_t)actual >= 4 * expected)
-            status = "orange";
-        else
-            status = "red";
-        proto_fmt_pair_u64(out, "target", (uint64_t)target);
-        proto_fmt_pair_u64(out, "expected", (uint64_t)expected);
-        proto_fmt_pair(out, "status", status);
-    }
-    wm_buf_puts(out, "\n");
-}
-
-static const char *const indicators[3] = {"started", "completed", "placed"};
-
 /* With a gemeente filter (gemeente=, and the principals bound to one): the figures of
  * the municipalities' events only, from one walk over the person layer, whose entries
  * carry their gemeente: per project its started and successfully completed events and
@@ -284,8 +245,8 @@ static int by_category(const void *pa, const void *pb)
  * every regional project summed into prog: the program rows always cover them all,
  * whatever the filter, for they compare the whole programme with its own targets.
  * *nsel gets the number of projects shown. WM_OK or an error. */
-static int project_rows(struct prog_ctx *c, const struct wm_progress_query *q, struct wm_buf *out,
-                        uint64_t prog[3], size_t *nsel)
+static int project_rows(struct prog_ctx *c, const struct wm_progress_query *q,
+                        struct wm_progress_result *res, uint64_t prog[3], size_t *nsel)
 {
     const struct store_registry *r = &c->reg;
     const struct store_reg_project **sel = malloc((r->nproj ? r->nproj : 1) * sizeof *sel);
@@ -318,11 +279,12 @@ static int project_rows(struct prog_ctx *c, const struct wm_progress_query *q, s
     if (q->ngemeente > 0)
         prog[2] = gem_placed;
     qsort(sel, *nsel, sizeof *sel, by_category);
-    for (size_t i = 0; i < *nsel; i++) {
+    for (size_t i = 0; i < *nsel && ret == WM_OK; i++) {
         const uint64_t *act = acts[sel[i] - r->proj];
-        for (int ind = 0; ind < 3; ind++)
-            emit_row(out, sel[i]->p.name, sel[i]->p.category, indicators[ind], act[ind],
-                     sel[i]->p.target[ind], sel[i]->p.start, sel[i]->p.end, c->asof);
+        for (int ind = 0; ind < 3 && ret == WM_OK; ind++)
+            ret = proto_progress_result_add(res, sel[i]->p.name, sel[i]->p.category, ind, act[ind],
+                                            sel[i]->p.target[ind], sel[i]->p.start, sel[i]->p.end,
+                                            c->asof);
     }
 out:
     free(sel);
@@ -358,15 +320,16 @@ static int program_placed(struct prog_ctx *c, uint64_t *placed)
     return ret;
 }
 
-int store_progress(struct store *s, const struct wm_progress_query *q, struct wm_buf *out,
-                   size_t *nrows, char *err, size_t errlen)
+int store_progress(struct store *s, const struct wm_progress_query *q,
+                   struct wm_progress_result *res, char *err, size_t errlen)
 {
+    struct store_counters cnt;
     struct prog_ctx c;
     uint64_t prog[3] = {0, 0, 0};
     size_t nsel = 0;
     int ret;
 
-    *nrows = 0;
+    proto_progress_result_reset(res);
     memset(&c, 0, sizeof c);
     c.s = s;
     c.asof = q->asof;
@@ -383,18 +346,18 @@ int store_progress(struct store *s, const struct wm_progress_query *q, struct wm
         ret = WM_EUNKNOWN_PROJECT;
         goto out;
     }
-    ret = project_rows(&c, q, out, prog, &nsel);
+    ret = store_counters_get(s, c.txn, &cnt);
+    if (ret == WM_OK) {
+        res->seq = cnt.last_seq;
+        ret = project_rows(&c, q, res, prog, &nsel);
+    }
     if (ret == WM_OK && q->ngemeente == 0)
         ret = program_placed(&c, &prog[2]);
-    if (ret == WM_OK) {
-        for (int ind = 0; ind < 3; ind++)
-            emit_row(out, "*", "*", indicators[ind], prog[ind], c.reg.program.target[ind],
-                     c.reg.program.start, c.reg.program.end, c.asof);
-        *nrows = 3 * nsel + 3;
-        if (out->oom)
-            ret = WM_ENOMEM;
-    }
+    for (int ind = 0; ind < 3 && ret == WM_OK; ind++)
+        ret = proto_progress_result_add(res, "*", "*", ind, prog[ind], c.reg.program.target[ind],
+                                        c.reg.program.start, c.reg.program.end, c.asof);
     if (ret != WM_OK) {
+        res->nrows = 0;
         proto_errf(err, errlen, "progress failed: %s", wm_strerror(ret));
         if (ret != WM_ENOMEM)
             ret = WM_EIO;

@@ -226,62 +226,29 @@ const struct store_reg_project *store_registry_find(const struct store_registry 
     return NULL;
 }
 
-static int fmt_date_pair(struct wm_buf *out, const char *key, int32_t d)
+int store_projects(struct store *s, struct wm_projects_result *res, char *err, size_t errlen)
 {
-    char buf[11];
-
-    if (d == WM_DATE_NONE)
-        return proto_fmt_pair(out, key, "-");
-    proto_date_format(d, buf);
-    return proto_fmt_pair(out, key, buf);
-}
-
-static int fmt_target_pair(struct wm_buf *out, const char *key, int64_t t)
-{
-    if (t < 0)
-        return proto_fmt_pair(out, key, "-");
-    return proto_fmt_pair_u64(out, key, (uint64_t)t);
-}
-
-/* One PROJECTS row: category, scope and title given by the caller (the program has
- * none of its own). */
-static void fmt_project_row(struct wm_buf *out, const struct wm_project *p, const char *category,
-                            const char *scope, const char *title)
-{
-    wm_buf_puts(out, "ROW");
-    proto_fmt_pair(out, "project", p->name);
-    proto_fmt_pair(out, "category", category);
-    proto_fmt_pair(out, "scope", scope);
-    fmt_date_pair(out, "start", p->start);
-    fmt_date_pair(out, "end", p->end);
-    fmt_target_pair(out, "target.started", p->target[0]);
-    fmt_target_pair(out, "target.completed", p->target[1]);
-    fmt_target_pair(out, "target.placed", p->target[2]);
-    proto_fmt_pair(out, "title", title[0] ? title : "-");
-    wm_buf_puts(out, "\n");
-}
-
-int store_projects(struct store *s, struct wm_buf *out, size_t *nrows, char *err, size_t errlen)
-{
+    struct store_counters cnt;
     struct store_registry r;
     MDB_txn *txn;
     int ret;
 
-    *nrows = 0;
+    proto_projects_result_reset(res);
     ret = store_query_begin(s, &txn, &r, err, errlen);
     if (ret != WM_OK)
         return ret;
-    for (size_t i = 0; i < r.nproj; i++) {
-        const struct wm_project *p = &r.proj[i].p;
-        fmt_project_row(out, p, p->category, p->scope == WM_SCOPE_LOCAL ? "local" : "regional",
-                        p->title);
-    }
-    fmt_project_row(out, &r.program, "*", "-", "");
-    *nrows = r.nproj + 1;
+    ret = store_counters_get(s, txn, &cnt);
+    if (ret == WM_OK)
+        res->seq = cnt.last_seq;
+    for (size_t i = 0; i < r.nproj && ret == WM_OK; i++)
+        ret = proto_projects_result_add(res, &r.proj[i].p);
+    if (ret == WM_OK)
+        ret = proto_projects_result_add(res, &r.program);
     store_query_end(s, txn, &r);
-    if (out->oom) {
-        proto_errf(err, errlen, "out of memory");
-        return WM_ENOMEM;
+    if (ret != WM_OK) {
+        res->n = 0;
+        proto_errf(err, errlen, "projects failed: %s", wm_strerror(ret));
+        return ret == WM_ENOMEM ? WM_ENOMEM : WM_EIO;
     }
     return WM_OK;
 }

@@ -269,7 +269,7 @@ void store_close(struct store *s)
     free(s);
 }
 
-int store_totals(struct store *s, struct store_totals *t)
+int store_totals(struct store *s, struct wm_totals *t)
 {
     struct store_counters c;
     MDB_txn *txn;

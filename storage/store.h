@@ -105,32 +105,34 @@ int store_notes(struct store *s, const struct wm_notes_query *q, struct store_no
 void store_note_list_free(struct store_note_list *l);
 
 /*
- * COUNT (PROTOCOL.md section 5) from rollups: appends the ROW lines ("ROW k=v ...
- * count=n\n") to out and sets *nrows; the caller appends END. Returns WM_OK,
+ * COUNT (PROTOCOL.md section 5) from rollups, into res (see proto.h; owned by the
+ * caller, reset here): without by= one row, else a row per group with a non-zero count,
+ * its dimension values as the wire writes them, sorted; res->seq is the store's last
+ * seq in the same read, so an answer and its seq always agree. Returns WM_OK,
  * WM_EUNKNOWN_PROJECT (a project filter names no registered project), WM_EIO,
- * WM_ENOMEM; err says why.
+ * WM_ENOMEM; err says why, and res holds no rows.
  */
-int store_count(struct store *s, const struct wm_count_query *q, struct wm_buf *out, size_t *nrows,
+int store_count(struct store *s, const struct wm_count_query *q, struct wm_count_result *res,
                 char *err, size_t errlen);
 
 /*
- * PROGRESS (section 5): appends the project rows and the three program rows to out and
- * sets *nrows. Returns WM_OK, WM_EUNKNOWN_PROJECT (project= not registered), WM_EIO,
- * WM_ENOMEM.
+ * PROGRESS (section 5) into res (reset here): the rows of the projects shown, by
+ * category and name, three each, then the three program rows; actual, target,
+ * expected as numbers, status as enum wm_status; res->seq as for store_count. Returns
+ * WM_OK, WM_EUNKNOWN_PROJECT (project= not registered), WM_EIO, WM_ENOMEM; err says why,
+ * and res holds no rows.
  */
-int store_progress(struct store *s, const struct wm_progress_query *q, struct wm_buf *out,
-                   size_t *nrows, char *err, size_t errlen);
+int store_progress(struct store *s, const struct wm_progress_query *q,
+                   struct wm_progress_result *res, char *err, size_t errlen);
 
-/* PROJECTS (section 6): appends a ROW per project (by name) and the program row. */
-int store_projects(struct store *s, struct wm_buf *out, size_t *nrows, char *err, size_t errlen);
+/* PROJECTS (section 6) into res (reset here): every project by name, then the program
+ * (name "*"), each a copy of its registry entry; res->seq as for store_count. Returns
+ * WM_OK, WM_EIO, WM_ENOMEM; err says why, and res holds none. */
+int store_projects(struct store *s, struct wm_projects_result *res, char *err, size_t errlen);
 
-/* Whole-store figures for WATCH (section 7), retracted events excluded. */
-struct store_totals {
-    uint64_t seq; /* last seq stored (0 when empty) */
-    uint64_t started, completed, placed, placed_persons, outflow;
-};
-/* Read the totals (cheap: counters, no scan). Returns WM_OK or WM_EIO. */
-int store_totals(struct store *s, struct store_totals *t);
+/* The whole-store figures of WATCH (section 7), retracted events excluded, into t
+ * (cheap: counters, no scan). Returns WM_OK or WM_EIO. */
+int store_totals(struct store *s, struct wm_totals *t);
 
 struct store_stats {
     uint64_t events;      /* event records stored (retracted included) */

@@ -183,34 +183,47 @@ static double load(struct store *s, uint64_t n, double *lat)
     return now_ms() - t0;
 }
 
-typedef int (*query_fn)(struct store *s, int rep, struct wm_buf *out, size_t *nrows);
+/* The typed answers a query fills, reused from run to run as the daemon does. */
+struct answers {
+    struct wm_count_result count;
+    struct wm_progress_result progress;
+};
 
-static int q_all(struct store *s, int rep, struct wm_buf *out, size_t *nrows)
+typedef int (*query_fn)(struct store *s, int rep, struct answers *a, size_t *nrows);
+
+static int run_count(struct store *s, const struct wm_count_query *q, struct answers *a,
+                     size_t *nrows)
+{
+    char err[200];
+    int ret = store_count(s, q, &a->count, err, sizeof err);
+
+    *nrows = a->count.nrows;
+    return ret;
+}
+
+static int q_all(struct store *s, int rep, struct answers *a, size_t *nrows)
 {
     struct wm_count_query q;
-    char err[200];
     memset(&q, 0, sizeof q);
     q.type = (uint8_t)(rep % 4);
     q.from = INT32_MIN;
     q.to = INT32_MAX;
-    return store_count(s, &q, out, nrows, err, sizeof err);
+    return run_count(s, &q, a, nrows);
 }
 
-static int q_edges(struct store *s, int rep, struct wm_buf *out, size_t *nrows)
+static int q_edges(struct store *s, int rep, struct answers *a, size_t *nrows)
 {
     struct wm_count_query q;
-    char err[200];
     memset(&q, 0, sizeof q);
     q.type = WM_TYPE_STARTED;
     q.from = proto_date_from_ymd(2020, 1, 1) + 17 + rep * 7;
     q.to = proto_date_from_ymd(2023, 6, 1) + 13 + rep * 3;
-    return store_count(s, &q, out, nrows, err, sizeof err);
+    return run_count(s, &q, a, nrows);
 }
 
-static int q_proj_gem(struct store *s, int rep, struct wm_buf *out, size_t *nrows)
+static int q_proj_gem(struct store *s, int rep, struct answers *a, size_t *nrows)
 {
     struct wm_count_query q;
-    char err[200];
     (void)rep;
     memset(&q, 0, sizeof q);
     q.type = WM_TYPE_PLACED;
@@ -219,26 +232,24 @@ static int q_proj_gem(struct store *s, int rep, struct wm_buf *out, size_t *nrow
     q.nby = 2;
     q.by[0] = WM_DIM_PROJECT;
     q.by[1] = WM_DIM_GEMEENTE;
-    return store_count(s, &q, out, nrows, err, sizeof err);
+    return run_count(s, &q, a, nrows);
 }
 
-static int q_month(struct store *s, int rep, struct wm_buf *out, size_t *nrows)
+static int q_month(struct store *s, int rep, struct answers *a, size_t *nrows)
 {
     struct wm_count_query q;
-    char err[200];
     memset(&q, 0, sizeof q);
     q.type = WM_TYPE_STARTED;
     q.from = proto_date_from_ymd(2020 + rep % 4, 1, 1);
     q.to = proto_date_from_ymd(2020 + rep % 4, 12, 31);
     q.nby = 1;
     q.by[0] = WM_DIM_MONTH;
-    return store_count(s, &q, out, nrows, err, sizeof err);
+    return run_count(s, &q, a, nrows);
 }
 
-static int q_distinct(struct store *s, int rep, struct wm_buf *out, size_t *nrows)
+static int q_distinct(struct store *s, int rep, struct answers *a, size_t *nrows)
 {
     struct wm_count_query q;
-    char err[200];
     memset(&q, 0, sizeof q);
     q.type = WM_TYPE_PLACED;
     q.from = proto_date_from_ymd(2020 + rep % 4, 1, 1);
@@ -246,15 +257,18 @@ static int q_distinct(struct store *s, int rep, struct wm_buf *out, size_t *nrow
     q.distinct = 1;
     q.nby = 1;
     q.by[0] = WM_DIM_PROJECT;
-    return store_count(s, &q, out, nrows, err, sizeof err);
+    return run_count(s, &q, a, nrows);
 }
 
-static int q_progress(struct store *s, int rep, struct wm_buf *out, size_t *nrows)
+static int q_progress(struct store *s, int rep, struct answers *a, size_t *nrows)
 {
     struct wm_progress_query q = {0};
     char err[200];
+    int ret;
     q.asof = proto_date_from_ymd(2023, 12, 31) - rep;
-    return store_progress(s, &q, out, nrows, err, sizeof err);
+    ret = store_progress(s, &q, &a->progress, err, sizeof err);
+    *nrows = a->progress.nrows;
+    return ret;
 }
 
 /* Bytes this process has written with write(2) and friends (LMDB's page writes). */
@@ -276,21 +290,21 @@ static double written_mib(void)
 static void time_query(struct store *s, const char *name, query_fn fn)
 {
     double t[REPS], first;
-    struct wm_buf out;
+    struct answers a;
     size_t nrows = 0;
 
-    wm_buf_init(&out);
+    proto_count_result_init(&a.count);
+    proto_progress_result_init(&a.progress);
     {
         double t0 = now_ms();
-        if (fn(s, 0, &out, &nrows) != WM_OK)
+        if (fn(s, 0, &a, &nrows) != WM_OK)
             die(name, WM_EIO, NULL);
         first = now_ms() - t0;
     }
     for (int r = 0; r < REPS; r++) {
         double t0 = now_ms();
         int ret;
-        wm_buf_reset(&out);
-        ret = fn(s, r, &out, &nrows);
+        ret = fn(s, r, &a, &nrows);
         t[r] = now_ms() - t0;
         if (ret != WM_OK)
             die(name, ret, NULL);
@@ -298,7 +312,8 @@ static void time_query(struct store *s, const char *name, query_fn fn)
     qsort(t, REPS, sizeof *t, cmp_double);
     printf("%-44s median %8.3f ms  p99 %8.3f ms  first %8.3f ms  (%zu rows)\n", name, t[REPS / 2],
            t[REPS * 99 / 100], first, nrows);
-    wm_buf_free(&out);
+    proto_count_result_free(&a.count);
+    proto_progress_result_free(&a.progress);
 }
 
 /* Load n events into the new store s and report the load. */
@@ -307,7 +322,7 @@ static void load_and_report(struct store *s, uint64_t n)
     size_t nb = (n + batch - 1) / batch;
     double *lat = calloc(nb, sizeof *lat), ms, wr;
     struct store_stats st;
-    struct store_totals tot;
+    struct wm_totals tot;
 
     if (!lat)
         die("calloc", WM_ENOMEM, NULL);

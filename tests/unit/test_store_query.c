@@ -356,11 +356,15 @@ static int bgroup_cmp(const void *pa, const void *pb)
     return 0;
 }
 
-static void brute_count(const struct wm_count_query *q, struct wm_buf *out)
+/* What COUNT must answer, worked out from the events, into want (sorted here, not by
+ * the code under test). */
+static void brute_count(const struct wm_count_query *q, struct wm_count_result *want)
 {
     static struct bgroup groups[4096];
+    const char *vals[WM_DIM_COUNT_];
     size_t ng = 0;
 
+    proto_count_result_reset(want, q->type, q->by, q->nby);
     for (size_t i = 0; i < nev; i++) {
         const struct wm_event *ev = &evs[i].ev;
         struct bgroup key;
@@ -393,17 +397,42 @@ static void brute_count(const struct wm_count_query *q, struct wm_buf *out)
         groups[g].count++;
     }
     if (q->nby == 0) {
-        wm_buf_printf(out, "ROW count=%llu\n", ng ? (unsigned long long)groups[0].count : 0ull);
+        assert_int_equal(proto_count_result_add(want, vals, ng ? groups[0].count : 0), WM_OK);
         return;
     }
     cmp_nby = q->nby;
     qsort(groups, ng, sizeof *groups, bgroup_cmp);
     for (size_t g = 0; g < ng; g++) {
-        wm_buf_puts(out, "ROW");
         for (size_t d = 0; d < q->nby; d++)
-            wm_buf_printf(out, " %s=%s", proto_dim_name(q->type, q->by[d]), groups[g].vals[d]);
-        wm_buf_printf(out, " count=%llu\n", (unsigned long long)groups[g].count);
+            vals[d] = groups[g].vals[d];
+        assert_int_equal(proto_count_result_add(want, vals, groups[g].count), WM_OK);
     }
+}
+
+/* 1 when two COUNT results hold the same rows in the same order. */
+static int count_same(const struct wm_count_result *a, const struct wm_count_result *b)
+{
+    if (a->nrows != b->nrows || a->nby != b->nby)
+        return 0;
+    for (size_t i = 0; i < a->nrows; i++) {
+        if (a->rows[i].count != b->rows[i].count)
+            return 0;
+        for (size_t d = 0; d < a->nby; d++)
+            if (strcmp(proto_count_result_value(a, i, d), proto_count_result_value(b, i, d)) != 0)
+                return 0;
+    }
+    return 1;
+}
+
+/* A COUNT result as ROW lines, for a failure message. */
+static const char *count_text(const struct wm_count_result *r, struct wm_buf *b)
+{
+    struct wm_table t;
+
+    wm_buf_reset(b);
+    proto_count_table(r, &t);
+    proto_table_rows(&t, b);
+    return wm_buf_cstr(b);
 }
 
 /* ---- random queries ------------------------------------------------------------------- */
@@ -501,42 +530,47 @@ static void random_query(struct wm_count_query *q)
 
 static void test_count_random(void **state)
 {
-    struct wm_buf got, want;
+    struct wm_count_result got, want;
+    struct wm_buf a, b;
     char err[256];
-    size_t nrows;
 
     (void)state;
-    wm_buf_init(&got);
-    wm_buf_init(&want);
+    proto_count_result_init(&got);
+    proto_count_result_init(&want);
+    wm_buf_init(&a);
+    wm_buf_init(&b);
     for (int i = 0; i < 1500; i++) {
         struct wm_count_query q;
         random_query(&q);
-        wm_buf_reset(&got);
-        wm_buf_reset(&want);
-        assert_int_equal(store_count(st, &q, &got, &nrows, err, sizeof err), WM_OK);
+        assert_int_equal(store_count(st, &q, &got, err, sizeof err), WM_OK);
         brute_count(&q, &want);
-        if (strcmp(wm_buf_cstr(&got), wm_buf_cstr(&want)) != 0) {
+        if (!count_same(&got, &want)) {
             fprintf(stderr, "query %d: type %d nby %zu distinct %d from %d to %d\n", i, q.type,
                     q.nby, q.distinct, q.from, q.to);
             for (int d = 0; d < WM_DIM_COUNT_; d++)
                 if (q.filter[d].active)
                     fprintf(stderr, "  filter %d\n", d);
-            fprintf(stderr, "got:\n%s\nwant:\n%s\n", wm_buf_cstr(&got), wm_buf_cstr(&want));
+            fprintf(stderr, "got:\n%s\nwant:\n%s\n", count_text(&got, &a), count_text(&want, &b));
             fail();
         }
     }
-    wm_buf_free(&got);
-    wm_buf_free(&want);
+    proto_count_result_free(&got);
+    proto_count_result_free(&want);
+    wm_buf_free(&a);
+    wm_buf_free(&b);
 }
 
 static void test_count_fixed(void **state)
 {
     struct wm_count_query q;
+    struct wm_count_result r, want;
     struct wm_buf b;
+    struct store_stats ss;
     char err[256];
-    size_t nrows;
 
     (void)state;
+    proto_count_result_init(&r);
+    proto_count_result_init(&want);
     wm_buf_init(&b);
     /* an unknown project in a filter */
     memset(&q, 0, sizeof q);
@@ -547,27 +581,29 @@ static void test_count_fixed(void **state)
     q.filter[WM_DIM_PROJECT].n = 2;
     q.filter[WM_DIM_PROJECT].str[0] = "alpha";
     q.filter[WM_DIM_PROJECT].str[1] = "nope";
-    assert_int_equal(store_count(st, &q, &b, &nrows, err, sizeof err), WM_EUNKNOWN_PROJECT);
+    assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_EUNKNOWN_PROJECT);
     assert_string_equal(err, "unknown project 'nope'");
-    /* no match: exactly one row with count 0; with by: no rows */
+    assert_int_equal(r.nrows, 0);
+    /* no match: exactly one row with count 0; with by: no rows; the seq of the read */
     memset(&q, 0, sizeof q);
     q.type = WM_TYPE_STARTED;
     q.from = day(2030, 1, 1);
     q.to = day(2030, 12, 31);
-    wm_buf_reset(&b);
-    assert_int_equal(store_count(st, &q, &b, &nrows, err, sizeof err), WM_OK);
-    assert_int_equal(nrows, 1);
-    assert_string_equal(wm_buf_cstr(&b), "ROW count=0\n");
+    assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_OK);
+    assert_int_equal(r.nrows, 1);
+    assert_int_equal(r.rows[0].count, 0);
+    assert_int_equal(store_stats(st, &ss), WM_OK);
+    assert_int_equal(r.seq, ss.last_seq);
+    assert_true(r.seq > 0);
+    assert_string_equal(count_text(&r, &b), "ROW count=0\n");
     q.nby = 1;
     q.by[0] = WM_DIM_PROJECT;
-    wm_buf_reset(&b);
-    assert_int_equal(store_count(st, &q, &b, &nrows, err, sizeof err), WM_OK);
-    assert_int_equal(nrows, 0);
-    assert_int_equal(b.len, 0);
+    assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_OK);
+    assert_int_equal(r.nrows, 0);
+    assert_int_equal(r.nby, 1);
+    assert_int_equal(r.by[0], WM_DIM_PROJECT);
     /* every dimension of every type at once, all time, both ways */
     for (int t = 0; t < WM_TYPE_COUNT_; t++) {
-        struct wm_buf want;
-        wm_buf_init(&want);
         memset(&q, 0, sizeof q);
         q.type = (uint8_t)t;
         q.from = INT32_MIN;
@@ -576,14 +612,13 @@ static void test_count_fixed(void **state)
             q.by[q.nby++] = (uint8_t)d;
         for (int distinct = 0; distinct < 2; distinct++) {
             q.distinct = (uint8_t)distinct;
-            wm_buf_reset(&b);
-            wm_buf_reset(&want);
-            assert_int_equal(store_count(st, &q, &b, &nrows, err, sizeof err), WM_OK);
+            assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_OK);
             brute_count(&q, &want);
-            assert_string_equal(wm_buf_cstr(&b), wm_buf_cstr(&want));
+            assert_true(count_same(&r, &want));
         }
-        wm_buf_free(&want);
     }
+    proto_count_result_free(&r);
+    proto_count_result_free(&want);
     wm_buf_free(&b);
 }
 
@@ -605,23 +640,28 @@ static int64_t expected_of(int64_t target, int32_t start, int32_t end, int32_t a
     return (int64_t)((double)(target * passed) / (double)total + 0.5);
 }
 
-static void brute_row(struct wm_buf *out, const char *p, const char *c, const char *ind,
-                      uint64_t actual, int64_t target, int32_t start, int32_t end, int32_t asof)
+/* One PROGRESS row as the brute force works it out (its own arithmetic, in doubles). */
+struct brow {
+    const char *project, *category;
+    int indicator;
+    uint64_t actual;
+    int64_t target, expected;
+    const char *status;
+};
+
+static void brute_row(struct brow *out, const char *p, const char *c, int ind, uint64_t actual,
+                      int64_t target, int32_t start, int32_t end, int32_t asof)
 {
-    wm_buf_printf(out, "ROW project=%s category=%s indicator=%s actual=%llu", p, c, ind,
-                  (unsigned long long)actual);
-    if (target < 0) {
-        wm_buf_puts(out, " target=- expected=- status=none\n");
-        return;
-    }
-    {
-        int64_t e = expected_of(target, start, end, asof);
-        const char *s = (double)actual >= (double)e         ? "green"
-                        : (double)actual >= 0.8 * (double)e ? "orange"
-                                                            : "red";
-        wm_buf_printf(out, " target=%lld expected=%lld status=%s\n", (long long)target,
-                      (long long)e, s);
-    }
+    out->project = p;
+    out->category = c;
+    out->indicator = ind;
+    out->actual = actual;
+    out->target = target < 0 ? -1 : target;
+    out->expected = target < 0 ? -1 : expected_of(target, start, end, asof);
+    out->status = target < 0                                      ? "none"
+                  : (double)actual >= (double)out->expected       ? "green"
+                  : (double)actual >= 0.8 * (double)out->expected ? "orange"
+                                                                  : "red";
 }
 
 static int in_window(const struct tproj *p, int32_t d, int32_t asof)
@@ -658,9 +698,9 @@ static int tproj_cmp(const void *pa, const void *pb)
     return d ? d : strcmp(a->name, b->name);
 }
 
-static void brute_progress(const struct wm_progress_query *q, struct wm_buf *out)
+/* The rows PROGRESS must answer into out (at most 21), their number into *n. */
+static void brute_progress(const struct wm_progress_query *q, struct brow *out, size_t *n)
 {
-    static const char *const ind[3] = {"started", "completed", "placed"};
     const struct tproj *sel[6];
     size_t nsel = 0;
     uint64_t prog[3] = {0, 0, 0};
@@ -671,11 +711,12 @@ static void brute_progress(const struct wm_progress_query *q, struct wm_buf *out
             (!q->category || strcmp(q->category, projects[i].category) == 0))
             sel[nsel++] = &projects[i];
     qsort(sel, nsel, sizeof *sel, tproj_cmp);
+    *n = 0;
     for (size_t i = 0; i < nsel; i++) {
         uint64_t act[3];
         brute_actuals(sel[i], q->asof, act);
         for (int k = 0; k < 3; k++)
-            brute_row(out, sel[i]->name, sel[i]->category, ind[k], act[k], sel[i]->target[k],
+            brute_row(&out[(*n)++], sel[i]->name, sel[i]->category, k, act[k], sel[i]->target[k],
                       sel[i]->start, sel[i]->end, q->asof);
     }
     for (int i = 0; i < 6; i++) {
@@ -696,20 +737,54 @@ static void brute_progress(const struct wm_progress_query *q, struct wm_buf *out
         }
     }
     for (int k = 0; k < 3; k++)
-        brute_row(out, "*", "*", ind[k], prog[k], program.target[k], program.start, program.end,
+        brute_row(&out[(*n)++], "*", "*", k, prog[k], program.target[k], program.start, program.end,
                   q->asof);
+}
+
+/* 1 when the store's PROGRESS rows are the brute force's. */
+static int progress_same(const struct wm_progress_result *got, const struct brow *want, size_t n)
+{
+    if (got->nrows != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct wm_progress_row *g = &got->rows[i];
+        if (strcmp(g->project, want[i].project) != 0 ||
+            strcmp(g->category, want[i].category) != 0 || g->indicator != want[i].indicator ||
+            g->actual != want[i].actual || g->target != want[i].target ||
+            g->expected != want[i].expected ||
+            strcmp(proto_status_name(g->status), want[i].status) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Both sides of a PROGRESS comparison, for a failure message. */
+static void progress_dump(const struct wm_progress_result *got, const struct brow *want, size_t n)
+{
+    struct wm_table t;
+    struct wm_buf b;
+
+    wm_buf_init(&b);
+    proto_progress_table(got, &t);
+    proto_table_rows(&t, &b);
+    fprintf(stderr, "got:\n%s\nwant:\n", wm_buf_cstr(&b));
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s %s %d actual=%llu target=%lld expected=%lld %s\n", want[i].project,
+                want[i].category, want[i].indicator, (unsigned long long)want[i].actual,
+                (long long)want[i].target, (long long)want[i].expected, want[i].status);
+    wm_buf_free(&b);
 }
 
 static void test_progress(void **state)
 {
     static const char *const cats[] = {"scholing", "wsp", "gemeente", "nothing"};
-    struct wm_buf got, want;
+    struct wm_progress_result got;
+    struct brow want[21];
+    size_t n;
     char err[256];
-    size_t nrows;
 
     (void)state;
-    wm_buf_init(&got);
-    wm_buf_init(&want);
+    proto_progress_result_init(&got);
     for (int i = 0; i < 300; i++) {
         struct wm_progress_query q = {0};
         q.asof = rn(3) ? day(2019, 5, 1) + rn(day(2023, 2, 1) - day(2019, 5, 1)) : random_date();
@@ -717,14 +792,12 @@ static void test_progress(void **state)
             q.category = cats[rn(4)];
         if (rn(4) == 0)
             q.project = projects[rn(6)].name;
-        wm_buf_reset(&got);
-        wm_buf_reset(&want);
-        assert_int_equal(store_progress(st, &q, &got, &nrows, err, sizeof err), WM_OK);
-        brute_progress(&q, &want);
-        if (strcmp(wm_buf_cstr(&got), wm_buf_cstr(&want)) != 0) {
-            fprintf(stderr, "asof %d category %s project %s\ngot:\n%s\nwant:\n%s\n", q.asof,
-                    q.category ? q.category : "", q.project ? q.project : "", wm_buf_cstr(&got),
-                    wm_buf_cstr(&want));
+        assert_int_equal(store_progress(st, &q, &got, err, sizeof err), WM_OK);
+        brute_progress(&q, want, &n);
+        if (!progress_same(&got, want, n)) {
+            fprintf(stderr, "asof %d category %s project %s\n", q.asof,
+                    q.category ? q.category : "", q.project ? q.project : "");
+            progress_dump(&got, want, n);
             fail();
         }
     }
@@ -732,17 +805,16 @@ static void test_progress(void **state)
         struct wm_progress_query q = {0};
         q.asof = day(2022, 1, 1);
         q.project = "nope";
-        assert_int_equal(store_progress(st, &q, &got, &nrows, err, sizeof err),
-                         WM_EUNKNOWN_PROJECT);
+        assert_int_equal(store_progress(st, &q, &got, err, sizeof err), WM_EUNKNOWN_PROJECT);
+        assert_int_equal(got.nrows, 0);
     }
-    wm_buf_free(&got);
-    wm_buf_free(&want);
+    proto_progress_result_free(&got);
 }
 
 /* Totals agree with the events. */
 static void test_totals(void **state)
 {
-    struct store_totals t;
+    struct wm_totals t;
     uint64_t n[4] = {0, 0, 0, 0}, persons = 0;
     char seen[NPERSONS] = {0};
 
@@ -769,29 +841,26 @@ static void test_totals(void **state)
 static void compare_progress(int n)
 {
     static const char *const cats[] = {"scholing", "wsp", "gemeente", "nothing"};
-    struct wm_buf got, want;
+    struct wm_progress_result got;
+    struct brow want[21];
+    size_t nw;
     char err[256];
-    size_t nrows;
 
-    wm_buf_init(&got);
-    wm_buf_init(&want);
+    proto_progress_result_init(&got);
     for (int i = 0; i < n; i++) {
         struct wm_progress_query q = {0};
         q.asof = day(2019, 5, 1) + rn(day(2023, 2, 1) - day(2019, 5, 1));
         if (rn(4) == 0)
             q.category = cats[rn(4)];
-        wm_buf_reset(&got);
-        wm_buf_reset(&want);
-        assert_int_equal(store_progress(st, &q, &got, &nrows, err, sizeof err), WM_OK);
-        brute_progress(&q, &want);
-        if (strcmp(wm_buf_cstr(&got), wm_buf_cstr(&want)) != 0) {
-            fprintf(stderr, "asof %d\ngot:\n%s\nwant:\n%s\n", q.asof, wm_buf_cstr(&got),
-                    wm_buf_cstr(&want));
+        assert_int_equal(store_progress(st, &q, &got, err, sizeof err), WM_OK);
+        brute_progress(&q, want, &nw);
+        if (!progress_same(&got, want, nw)) {
+            fprintf(stderr, "asof %d\n", q.asof);
+            progress_dump(&got, want, nw);
             fail();
         }
     }
-    wm_buf_free(&got);
-    wm_buf_free(&want);
+    proto_progress_result_free(&got);
 }
 
 /* Change project i's start and scope in the store and in the brute-force registry. */

@@ -164,21 +164,20 @@ static void add_project(struct fx *f, const char *name)
 static uint64_t count_of(struct fx *f, int type, int distinct)
 {
     struct wm_count_query q;
-    struct wm_buf b;
-    size_t n;
+    struct wm_count_result r;
     char err[200];
-    unsigned long long v = 0;
+    uint64_t v;
 
     memset(&q, 0, sizeof q);
     q.type = (uint8_t)type;
     q.from = INT32_MIN;
     q.to = INT32_MAX;
     q.distinct = (uint8_t)distinct;
-    wm_buf_init(&b);
-    assert_int_equal(store_count(f->s, &q, &b, &n, err, sizeof err), WM_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(sscanf(wm_buf_cstr(&b), "ROW count=%llu\n", &v), 1);
-    wm_buf_free(&b);
+    proto_count_result_init(&r);
+    assert_int_equal(store_count(f->s, &q, &r, err, sizeof err), WM_OK);
+    assert_int_equal(r.nrows, 1);
+    v = r.rows[0].count;
+    proto_count_result_free(&r);
     return v;
 }
 
@@ -449,7 +448,7 @@ static void test_retract(void **state)
 {
     struct fx *f = *state;
     struct store_item it[4];
-    struct store_totals t;
+    struct wm_totals t;
     struct store_stats st;
 
     add_project(f, "zorgstart");
@@ -614,8 +613,7 @@ static void test_projects(void **state)
 {
     struct fx *f = *state;
     struct store_item it[4];
-    struct wm_buf b;
-    size_t n;
+    struct wm_projects_result r;
     char err[200];
 
     it[0] = project_item("zorgstart", NULL); /* no category on create */
@@ -659,18 +657,30 @@ static void test_projects(void **state)
     assert_int_equal(it[2].result, WM_EINVALID);
 
     reopen(f);
-    wm_buf_init(&b);
-    assert_int_equal(store_projects(f->s, &b, &n, err, sizeof err), WM_OK);
-    assert_int_equal(n, 3);
-    assert_string_equal(wm_buf_cstr(&b),
-                        "ROW project=ggz category=begeleiding scope=local start=- end=2021-01-01 "
-                        "target.started=- target.completed=- target.placed=- title=-\n"
-                        "ROW project=zorgstart category=scholing scope=regional start=2020-01-01 "
-                        "end=2022-12-31 target.started=- target.completed=- target.placed=36 "
-                        "title=Zorg%20Start%20100%25\n"
-                        "ROW project=* category=* scope=- start=2020-01-01 end=2023-12-31 "
-                        "target.started=1200 target.completed=- target.placed=- title=-\n");
-    wm_buf_free(&b);
+    proto_projects_result_init(&r);
+    assert_int_equal(store_projects(f->s, &r, err, sizeof err), WM_OK);
+    assert_int_equal(r.n, 3);
+    /* by name, then the program; unset values as unset */
+    assert_string_equal(r.projects[0].name, "ggz");
+    assert_string_equal(r.projects[0].category, "begeleiding");
+    assert_int_equal(r.projects[0].scope, WM_SCOPE_LOCAL);
+    assert_int_equal(r.projects[0].start, WM_DATE_NONE);
+    assert_int_equal(r.projects[0].end, day(2021, 1, 1));
+    assert_int_equal(r.projects[0].target[0], -1);
+    assert_string_equal(r.projects[0].title, "");
+    assert_string_equal(r.projects[1].name, "zorgstart");
+    assert_int_equal(r.projects[1].scope, WM_SCOPE_REGIONAL);
+    assert_int_equal(r.projects[1].start, day(2020, 1, 1));
+    assert_int_equal(r.projects[1].end, day(2022, 12, 31));
+    assert_int_equal(r.projects[1].target[1], -1);
+    assert_int_equal(r.projects[1].target[2], 36);
+    assert_string_equal(r.projects[1].title, "Zorg Start 100%");
+    assert_string_equal(r.projects[2].name, "*");
+    assert_int_equal(r.projects[2].start, day(2020, 1, 1));
+    assert_int_equal(r.projects[2].end, day(2023, 12, 31));
+    assert_int_equal(r.projects[2].target[0], 1200);
+    assert_int_equal(r.projects[2].target[2], -1);
+    proto_projects_result_free(&r);
 }
 
 static void test_backup(void **state)
@@ -707,7 +717,7 @@ static void *reader_main(void *p)
 {
     struct reader_arg *a = p;
     struct wm_count_query q;
-    struct wm_buf b;
+    struct wm_count_result r;
     char err[200];
 
     memset(&q, 0, sizeof q);
@@ -716,23 +726,21 @@ static void *reader_main(void *p)
     q.to = INT32_MAX;
     q.nby = 1;
     q.by[0] = WM_DIM_MONTH;
-    wm_buf_init(&b);
+    proto_count_result_init(&r);
     while (!a->stop) {
-        struct store_totals t;
-        size_t n;
+        struct wm_totals t;
         if (store_totals(a->f->s, &t) != WM_OK || t.started < a->last) {
             a->failed = 1;
             break;
         }
         a->last = t.started;
-        wm_buf_reset(&b);
-        if (store_count(a->f->s, &q, &b, &n, err, sizeof err) != WM_OK) {
+        if (store_count(a->f->s, &q, &r, err, sizeof err) != WM_OK) {
             a->failed = 1;
             break;
         }
         a->reads++;
     }
-    wm_buf_free(&b);
+    proto_count_result_free(&r);
     return NULL;
 }
 
