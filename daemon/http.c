@@ -376,14 +376,17 @@ int http_reply_err(struct http_req *r, int err, const char *fmt, ...)
 
 /* ---- validators ------------------------------------------------------------ */
 
-void http_etag(const struct http_server *h, uint64_t seq, char out[64])
+void http_etag(const struct http_req *r, uint64_t seq, char out[HTTP_ETAG_MAX])
 {
-    const struct server *srv = h->srv;
+    const struct http_server *h = r->h;
+    struct server *srv = h->srv;
 
-    /* today too: PROGRESS without asof= changes with the date alone */
-    snprintf(out, 64, "\"%llu-%llx-%llu-%ld\"", (unsigned long long)seq,
+    /* today too: PROGRESS without asof= changes with the date alone; the principal,
+     * whose answers may differ from another's (a gemeente-bound one) */
+    server_now(srv);
+    snprintf(out, HTTP_ETAG_MAX, "\"%llu-%llx-%llu-%ld-%s\"", (unsigned long long)seq,
              (unsigned long long)srv->stats.started, (unsigned long long)h->registry_gen,
-             (long)srv->env.today);
+             (long)srv->env.today, r->who.principal);
 }
 
 /* 1 when the If-None-Match list holds etag or "*" (weak comparison, so W/ is ignored). */
@@ -523,9 +526,11 @@ static const struct http_route {
     int auth; /* 1: needs a token of a reader or more (except in open mode) */
     void (*fn)(struct http_req *r);
 } http_routes[] = {
-    {"/healthz", 0, http_api_healthz},        {"/readyz", 0, http_api_readyz},
-    {"/metrics", 1, http_api_metrics},        {"/v1/totals", 1, http_api_totals},
-    {"/v1/totals/stream", 1, http_sse_start}, {"/v1/notes", 1, http_api_notes},
+    {"/healthz", 0, http_api_healthz},      {"/readyz", 0, http_api_readyz},
+    {"/metrics", 1, http_api_metrics},      {"/v1/count", 1, http_api_count},
+    {"/v1/progress", 1, http_api_progress}, {"/v1/projects", 1, http_api_projects},
+    {"/v1/totals", 1, http_api_totals},     {"/v1/totals/stream", 1, http_sse_start},
+    {"/v1/notes", 1, http_api_notes},
 };
 
 static const char *http_method_name(enum evhttp_cmd_type m)
@@ -738,6 +743,8 @@ int http_init(struct server *srv, char *err, size_t errlen)
     h->tls = cfg->http_tls;
     h->last_commit_rc = WM_OK;
     wm_buf_init(&h->out);
+    wm_buf_init(&h->echo);
+    proto_request_init(&h->req);
     want = 2 * ((size_t)cfg->http_max_connections + HTTP_MAX_REFUSING);
     for (h->nbuckets = 64; h->nbuckets < want; h->nbuckets *= 2)
         ;
@@ -806,6 +813,8 @@ void http_free(struct server *srv)
         event_free(h->ev_accept_pause);
     free(h->buckets);
     wm_buf_free(&h->out);
+    wm_buf_free(&h->echo);
+    proto_request_free(&h->req);
     free(h);
     srv->http = NULL;
 }

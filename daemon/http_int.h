@@ -118,7 +118,9 @@ struct http_server {
     double lat_sum;
     uint64_t epc_bucket[HTTP_EPC_NBUCKETS + 1], epc_count, epc_sum;
 
-    struct wm_buf out; /* reused for every answer */
+    struct wm_buf out;        /* reused for every answer */
+    struct wm_buf echo;       /* the parameters of the answer being made, as JSON */
+    struct proto_request req; /* its query string, parsed */
 };
 
 /* ---- http.c ------------------------------------------------------------- */
@@ -138,8 +140,10 @@ void http_reply(struct http_req *r, int status, const char *ctype, const char *b
 int http_reply_err(struct http_req *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The ETag for an answer read at store seq (quoted, into out of 64 bytes). */
-void http_etag(const struct http_server *h, uint64_t seq, char out[64]);
+#define HTTP_ETAG_MAX 160
+
+/* The ETag (quoted) of r's answer read at store seq, into out. */
+void http_etag(const struct http_req *r, uint64_t seq, char out[HTTP_ETAG_MAX]);
 
 /* With an If-None-Match that matches etag: answer 304 and return 1; else set the
  * ETag header for the answer that follows and return 0. */
@@ -151,7 +155,10 @@ void http_conn_forever(struct http_req *r);
 
 /* ---- http_api.c --------------------------------------------------------- */
 
-/* GET /v1/totals. */
+/* GET /v1/count, /v1/progress, /v1/projects, /v1/totals. */
+void http_api_count(struct http_req *r);
+void http_api_progress(struct http_req *r);
+void http_api_projects(struct http_req *r);
 void http_api_totals(struct http_req *r);
 
 /* ---- http_web.c --------------------------------------------------------- */
@@ -165,9 +172,10 @@ int http_web_serve(struct http_req *r);
  * a principal bound to a gemeente. */
 void http_api_notes(struct http_req *r);
 
-/* The totals as {"seq":...} into out (reset first) and *seq. Returns WM_OK, or an
- * error from store_totals (logged). */
-int http_totals_json(struct server *srv, struct wm_buf *out, uint64_t *seq);
+/* The totals for who (NULL: the whole store) as {"seq":...} into out (reset first) and
+ * *seq. Returns WM_OK, or an error from the store (logged). */
+int http_totals_json(struct server *srv, const struct reader *who, struct wm_buf *out,
+                     uint64_t *seq);
 
 /* ---- http_sse.c --------------------------------------------------------- */
 

@@ -71,7 +71,8 @@ static void http_sse_send(struct http_conn *hc, struct evbuffer *tmp, const char
 /* "id: <seq>\ndata: <json>\n\n" into ev. */
 static int http_sse_event(struct http_server *h, struct wm_buf *ev, uint64_t *seq)
 {
-    int rc = http_totals_json(h->srv, &h->out, seq);
+    /* every stream gets the whole store's totals, as every WATCH does */
+    int rc = http_totals_json(h->srv, NULL, &h->out, seq);
 
     if (rc != WM_OK)
         return rc;
