@@ -318,12 +318,12 @@ void cmd_dispatch(struct conn *c, const char *line, size_t len);
 
 /*
  * COUNT for who from a parsed request (a request line, or a query string read by
- * proto_parse_query): validated with today's date, answered into srv->count_res
- * (valid until the next read). Returns WM_OK, or the error (syntax, invalid,
- * unknown-project, storage) with err saying why.
+ * proto_parse_query; its filter lists are split in place): validated with today's
+ * date, answered into srv->count_res (valid until the next read). Returns WM_OK, or the error
+ * (syntax, invalid, unknown-project, storage) with err saying why.
  */
-int reads_count(struct server *srv, const struct reader *who, const struct proto_request *req,
-                char *err, size_t errlen);
+int reads_count(struct server *srv, const struct reader *who, struct proto_request *req, char *err,
+                size_t errlen);
 
 /* PROGRESS likewise, into srv->progress_res. */
 int reads_progress(struct server *srv, const struct reader *who, const struct proto_request *req,

@@ -6,8 +6,8 @@
  */
 #include "daemon.h"
 
-int reads_count(struct server *srv, const struct reader *who, const struct proto_request *req,
-                char *err, size_t errlen)
+int reads_count(struct server *srv, const struct reader *who, struct proto_request *req, char *err,
+                size_t errlen)
 {
     struct wm_count_query q;
     int rc;

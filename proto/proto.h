@@ -324,6 +324,11 @@ struct proto_request {
     struct proto_arg args[PROTO_MAX_ARGS];
     char *buf; /* owned; decoded tokens */
     size_t cap;
+    /* owned: the values of a COUNT's filter lists (proto_count_build), as many as the
+     * lists of the request hold */
+    const char **vals;
+    int32_t *nums;
+    size_t vals_cap;
 };
 
 void proto_request_init(struct proto_request *req);
@@ -514,23 +519,24 @@ enum wm_dim {
     WM_DIM_COUNT_
 };
 
-#define WM_MAX_FILTER_VALUES                                                                       \
-    1024 /* values of one comma list (a 4096-byte line holds ~500 months) */
+/* Values of one comma list at most (a 4096-byte line holds ~500 months). */
+#define WM_MAX_FILTER_VALUES 1024
 
-/* A filter on one dimension: a comma list of values, any of which matches. */
+/* A filter on one dimension: a comma list of values, any of which matches. Its values
+ * live in the request it was built from (see proto_count_build). */
 struct wm_filter {
     uint8_t active;
     size_t n;
-    /* project, category, gemeente: the names (borrowed from the request) */
-    const char *str[WM_MAX_FILTER_VALUES];
+    /* project, category, gemeente: the names, str[0..n-1] */
+    const char *const *str;
     /* year: the year; quarter: year * 4 + q - 1; month: year * 12 + m - 1;
-     * halfyear: year * 2 + n - 1 (as proto_period_parse) */
-    int32_t num[WM_MAX_FILTER_VALUES];
+     * halfyear: year * 2 + n - 1 (as proto_period_parse); num[0..n-1] */
+    const int32_t *num;
     /* scope and ENUM0..2: bit i set when value index i is allowed */
     uint32_t mask;
 };
 
-/* A validated COUNT request. */
+/* A validated COUNT request (a few hundred bytes: its lists stay in the request). */
 struct wm_count_query {
     uint8_t type;
     size_t nby;
@@ -550,14 +556,16 @@ int proto_dim_lookup(int type, const char *name);
  * dimensions (each at most once); from=, to= dates (from <= to); distinct=person;
  * any other key must be a dimension of the type, whose comma-separated values are
  * validated (gemeente against env, enums against their domain, scope regional|local,
- * year/quarter/month/halfyear syntax, project/category name syntax). String filter values
- * point into req: the query is valid while req is unchanged. To give each value of a
- * comma list its own NUL-terminated string, the commas are turned into NULs in req's
- * buffer (so proto_request_get then sees only the first element of such a list);
- * building again from the same req gives the same query.
- * Returns WM_OK, WM_ESYNTAX (no type), WM_EINVALID naming the key and value.
+ * year/quarter/month/halfyear syntax, project/category name syntax; at most
+ * WM_MAX_FILTER_VALUES a list, duplicates dropped). The filters' values live in req
+ * (its buffer and its value arrays, grown here to what its lists hold): the query is
+ * valid while req is unchanged. To give each value of a comma list its own
+ * NUL-terminated string, the commas are turned into NULs in req's buffer (so
+ * proto_request_get then sees only the first element of such a list); building again
+ * from the same req gives the same query.
+ * Returns WM_OK, WM_ESYNTAX (no type), WM_EINVALID naming the key and value, WM_ENOMEM.
  */
-int proto_count_build(const struct proto_request *req, const struct proto_env *env,
+int proto_count_build(struct proto_request *req, const struct proto_env *env,
                       struct wm_count_query *q, char *err, size_t errlen);
 
 /* A validated PROGRESS request. */

@@ -3,6 +3,7 @@
  * into struct wm_count_query / wm_progress_query, ready for storage to answer from
  * its rollups without looking at the request text again.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
@@ -30,11 +31,12 @@ static int parse_year(const char *s, int32_t *year)
     return WM_OK;
 }
 
-/* Validate one value of a filter on dim and add it to f (duplicates are dropped so a
- * storage that sums per value never counts twice). val is NUL-terminated. */
+/* Validate one value of a filter on dim and add it to f, whose slots are sv[] and nv[]
+ * (duplicates are dropped so a storage that sums per value never counts twice). val is
+ * NUL-terminated. */
 static int filter_add(const struct proto_env *env, const struct proto_type_desc *td, int dim,
-                      const char *key, struct wm_filter *f, const char *val, size_t len, char *err,
-                      size_t errlen)
+                      const char *key, struct wm_filter *f, const char **sv, int32_t *nv,
+                      const char *val, size_t len, char *err, size_t errlen)
 {
     static const char *const scopes[] = {"regional", "local"};
     int32_t year, num = 0;
@@ -102,9 +104,40 @@ static int filter_add(const struct proto_env *env, const struct proto_type_desc 
         proto_errf(err, errlen, "%s: more than %d values", key, WM_MAX_FILTER_VALUES);
         return WM_EINVALID;
     }
-    f->str[f->n] = val;
-    f->num[f->n] = num;
+    sv[f->n] = val;
+    nv[f->n] = num;
     f->n++;
+    return WM_OK;
+}
+
+/* Make room in req for the values of every filter list it may hold (each comma, or
+ * the NUL a former build left of one, starts another value). */
+static int reserve_values(struct proto_request *req, char *err, size_t errlen)
+{
+    size_t need = 0;
+    const char **sv;
+    int32_t *nv;
+
+    for (size_t i = 0; i < req->nargs; i++) {
+        const struct proto_arg *a = &req->args[i];
+        if (a->key == NULL)
+            continue;
+        need++;
+        for (size_t k = 0; k < a->val_len; k++)
+            need += a->val[k] == ',' || a->val[k] == '\0';
+    }
+    if (need <= req->vals_cap)
+        return WM_OK;
+    sv = realloc(req->vals, need * sizeof(*sv));
+    if (sv != NULL)
+        req->vals = sv;
+    nv = sv != NULL ? realloc(req->nums, need * sizeof(*nv)) : NULL;
+    if (nv == NULL) {
+        proto_errf(err, errlen, "out of memory");
+        return WM_ENOMEM;
+    }
+    req->nums = nv;
+    req->vals_cap = need;
     return WM_OK;
 }
 
@@ -162,7 +195,7 @@ static int parse_date_arg(const struct proto_arg *a, int32_t *out, char *err, si
     return WM_OK;
 }
 
-int proto_count_build(const struct proto_request *req, const struct proto_env *env,
+int proto_count_build(struct proto_request *req, const struct proto_env *env,
                       struct wm_count_query *q, char *err, size_t errlen)
 {
     const struct proto_type_desc *td;
@@ -170,7 +203,7 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
     const char *tname;
     char fromd[11], tod[11];
     char *list;
-    size_t i, off, len;
+    size_t i, off, len, used = 0;
     int type, dim, rc;
 
     memset(q, 0, sizeof(*q));
@@ -190,6 +223,8 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
     if ((rc = proto_request_no_extra(req, 1, err, errlen)) != WM_OK)
         return rc;
 
+    if ((rc = reserve_values(req, err, errlen)) != WM_OK)
+        return rc;
     for (i = 0; i < req->nargs; i++) {
         a = &req->args[i];
         if (a->key == NULL)
@@ -213,6 +248,8 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
                 return WM_EINVALID;
             }
             q->filter[dim].active = 1;
+            q->filter[dim].str = req->vals + used;
+            q->filter[dim].num = req->nums + used;
             list = split_list(req, a);
             for (off = 0; off <= a->val_len; off += len + 1) {
                 len = strlen(list + off);
@@ -220,11 +257,12 @@ int proto_count_build(const struct proto_request *req, const struct proto_env *e
                     proto_errf(err, errlen, "%s: empty value in list", a->key);
                     return WM_EINVALID;
                 }
-                rc =
-                    filter_add(env, td, dim, a->key, &q->filter[dim], list + off, len, err, errlen);
+                rc = filter_add(env, td, dim, a->key, &q->filter[dim], req->vals + used,
+                                req->nums + used, list + off, len, err, errlen);
                 if (rc != WM_OK)
                     return rc;
             }
+            used += q->filter[dim].n;
             rc = WM_OK;
         }
         if (rc != WM_OK)

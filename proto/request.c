@@ -32,6 +32,8 @@ void proto_request_init(struct proto_request *req)
 void proto_request_free(struct proto_request *req)
 {
     free(req->buf);
+    free(req->vals);
+    free(req->nums);
     proto_request_init(req);
 }
 

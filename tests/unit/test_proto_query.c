@@ -387,13 +387,48 @@ static void test_progress(void **state)
     }
 }
 
+/* Regression (issue 11): a COUNT query was 120 KiB, built on the event loop's stack for
+ * every COUNT; its lists now stay in the request, sized to what the request holds. */
+static void test_count_query_is_small_and_lists_live_in_the_request(void **state)
+{
+    struct wm_count_query q;
+    char line[8200];
+    size_t n;
+
+    (void)state;
+    assert_true(sizeof(struct wm_count_query) < 1024);
+    /* the longest list allowed, then one more value */
+    n = (size_t)snprintf(line, sizeof(line), "COUNT placed year=");
+    for (int i = 0; i < WM_MAX_FILTER_VALUES; i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%04d", i ? "," : "", 1000 + i);
+    assert_int_equal(count(line, &q), WM_OK);
+    assert_int_equal(q.filter[WM_DIM_YEAR].n, WM_MAX_FILTER_VALUES);
+    assert_int_equal(q.filter[WM_DIM_YEAR].num[WM_MAX_FILTER_VALUES - 1],
+                     1000 + WM_MAX_FILTER_VALUES - 1);
+    snprintf(line + n, sizeof(line) - n, ",2999");
+    assert_int_equal(count(line, &q), WM_EINVALID);
+    assert_non_null(strstr(err, "year: more than 1024 values"));
+    /* two lists side by side keep their own values */
+    assert_int_equal(count("COUNT placed gemeente=laren,weesp year=2021 project=a,b,c", &q), WM_OK);
+    assert_int_equal(q.filter[WM_DIM_GEMEENTE].n, 2);
+    assert_string_equal(q.filter[WM_DIM_GEMEENTE].str[1], "weesp");
+    assert_int_equal(q.filter[WM_DIM_YEAR].num[0], 2021);
+    assert_int_equal(q.filter[WM_DIM_PROJECT].n, 3);
+    assert_string_equal(q.filter[WM_DIM_PROJECT].str[2], "c");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_tables),   cmocka_unit_test(test_dims),
-        cmocka_unit_test(test_count_plain),   cmocka_unit_test(test_count_by_every_dim),
-        cmocka_unit_test(test_count_dates),   cmocka_unit_test(test_count_distinct),
-        cmocka_unit_test(test_count_filters), cmocka_unit_test(test_count_bad_filters),
+        cmocka_unit_test(test_count_query_is_small_and_lists_live_in_the_request),
+        cmocka_unit_test(test_type_tables),
+        cmocka_unit_test(test_dims),
+        cmocka_unit_test(test_count_plain),
+        cmocka_unit_test(test_count_by_every_dim),
+        cmocka_unit_test(test_count_dates),
+        cmocka_unit_test(test_count_distinct),
+        cmocka_unit_test(test_count_filters),
+        cmocka_unit_test(test_count_bad_filters),
         cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

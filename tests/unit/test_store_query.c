@@ -488,35 +488,40 @@ static void random_query(struct wm_count_query *q)
             q->by[q->nby++] = (uint8_t)dim;
     }
     for (nfilters = rn(3); nfilters > 0; nfilters--) {
+        /* the filters' values live beside the query, as they live in a request */
+        static const char *strs[WM_DIM_COUNT_][2];
+        static int32_t nums[WM_DIM_COUNT_][2];
         int dim = rn(ndims);
         struct wm_filter *f = &q->filter[dim];
         int nv = 1 + rn(2);
         f->active = 1;
         f->n = 0;
         f->mask = 0;
+        f->str = strs[dim];
+        f->num = nums[dim];
         for (int v = 0; v < nv; v++) {
             int y = 2019 + rn(4);
             switch (dim) {
             case WM_DIM_PROJECT:
-                f->str[f->n++] = proj_filter_names[rn(7)];
+                strs[dim][f->n++] = proj_filter_names[rn(7)];
                 break;
             case WM_DIM_CATEGORY:
-                f->str[f->n++] = cat_names[rn(6)];
+                strs[dim][f->n++] = cat_names[rn(6)];
                 break;
             case WM_DIM_SCOPE:
                 f->mask |= 1u << rn(2);
                 break;
             case WM_DIM_GEMEENTE:
-                f->str[f->n++] = rn(6) ? gems[rn(5)] : "eemnes";
+                strs[dim][f->n++] = rn(6) ? gems[rn(5)] : "eemnes";
                 break;
             case WM_DIM_YEAR:
-                f->num[f->n++] = y;
+                nums[dim][f->n++] = y;
                 break;
             case WM_DIM_QUARTER:
-                f->num[f->n++] = y * 4 + rn(4);
+                nums[dim][f->n++] = y * 4 + rn(4);
                 break;
             case WM_DIM_MONTH:
-                f->num[f->n++] = y * 12 + rn(12);
+                nums[dim][f->n++] = y * 12 + rn(12);
                 break;
             case WM_DIM_HALFYEAR:
                 f->num[f->n++] = y * 2 + rn(2);
@@ -579,8 +584,7 @@ static void test_count_fixed(void **state)
     q.to = INT32_MAX;
     q.filter[WM_DIM_PROJECT].active = 1;
     q.filter[WM_DIM_PROJECT].n = 2;
-    q.filter[WM_DIM_PROJECT].str[0] = "alpha";
-    q.filter[WM_DIM_PROJECT].str[1] = "nope";
+    q.filter[WM_DIM_PROJECT].str = (const char *const[]){"alpha", "nope"};
     assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_EUNKNOWN_PROJECT);
     assert_string_equal(err, "unknown project 'nope'");
     assert_int_equal(r.nrows, 0);
