@@ -4,6 +4,7 @@
  * formatter as JSON ({"query", "seq", "rows"}) or CSV, with an ETag from the seq of the
  * read so that a poller that sends If-None-Match gets 304 while nothing changed.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "http_int.h"
@@ -132,73 +133,66 @@ static void http_answer(struct http_req *r, const struct http_form *f, const str
                out->data, out->len);
 }
 
-void http_api_count(struct http_req *r)
+/* One query endpoint (COUNT, PROGRESS or PROJECTS): read the parameters, run the read
+ * as the line protocol does, answer. */
+static void http_api_query(struct http_req *r, enum proto_verb verb)
 {
     struct http_server *h = r->h;
+    struct server *srv = h->srv;
     struct reader who = http_reader(r);
     struct http_form f;
     struct wm_table t;
     char err[256], name[64];
+    uint64_t seq;
     int rc;
 
-    if (http_params(r, PROTO_VERB_COUNT, "type", &f) != WM_OK)
+    if (http_params(r, verb, verb == PROTO_VERB_COUNT ? "type" : NULL, &f) != WM_OK)
         return;
-    rc = reads_count(h->srv, &who, &h->req, err, sizeof(err));
+    if (verb == PROTO_VERB_COUNT) {
+        rc = reads_count(srv, &who, &h->req, err, sizeof(err));
+        proto_count_table(&srv->count_res, &t);
+        seq = srv->count_res.seq;
+        snprintf(name, sizeof(name), "werkmonitor-count-%s",
+                 rc == WM_OK ? proto_type_desc(srv->count_res.type)->name : "");
+    } else if (verb == PROTO_VERB_PROGRESS) {
+        rc = reads_progress(srv, &who, &h->req, err, sizeof(err));
+        proto_progress_table(&srv->progress_res, &t);
+        seq = srv->progress_res.seq;
+        snprintf(name, sizeof(name), "werkmonitor-progress");
+    } else {
+        if (h->req.nargs > 0) {
+            const struct proto_arg *a = &h->req.args[0];
+            char q[80];
+            proto_quote(q, sizeof(q), a->key, strlen(a->key));
+            http_reply_err(r, WM_EINVALID,
+                           "unknown parameter '%s' (projects takes format= and sep=)", q);
+            return;
+        }
+        rc = reads_projects(srv, &who, err, sizeof(err));
+        proto_projects_table(&srv->projects_res, &t);
+        seq = srv->projects_res.seq;
+        snprintf(name, sizeof(name), "werkmonitor-projects");
+    }
     if (rc != WM_OK) {
         http_reply_err(r, rc, "%s", err);
         return;
     }
-    proto_count_table(&h->srv->count_res, &t);
-    snprintf(name, sizeof(name), "werkmonitor-count-%s",
-             proto_type_desc(h->srv->count_res.type)->name);
-    http_answer(r, &f, &t, h->srv->count_res.seq, name);
+    http_answer(r, &f, &t, seq, name);
+}
+
+void http_api_count(struct http_req *r)
+{
+    http_api_query(r, PROTO_VERB_COUNT);
 }
 
 void http_api_progress(struct http_req *r)
 {
-    struct http_server *h = r->h;
-    struct reader who = http_reader(r);
-    struct http_form f;
-    struct wm_table t;
-    char err[256];
-    int rc;
-
-    if (http_params(r, PROTO_VERB_PROGRESS, NULL, &f) != WM_OK)
-        return;
-    rc = reads_progress(h->srv, &who, &h->req, err, sizeof(err));
-    if (rc != WM_OK) {
-        http_reply_err(r, rc, "%s", err);
-        return;
-    }
-    proto_progress_table(&h->srv->progress_res, &t);
-    http_answer(r, &f, &t, h->srv->progress_res.seq, "werkmonitor-progress");
+    http_api_query(r, PROTO_VERB_PROGRESS);
 }
 
 void http_api_projects(struct http_req *r)
 {
-    struct http_server *h = r->h;
-    struct reader who = http_reader(r);
-    struct http_form f;
-    struct wm_table t;
-    char err[256], q[80];
-    int rc;
-
-    if (http_params(r, PROTO_VERB_PROJECTS, NULL, &f) != WM_OK)
-        return;
-    if (h->req.nargs > 0) {
-        const struct proto_arg *a = &h->req.args[0];
-        proto_quote(q, sizeof(q), a->key, strlen(a->key));
-        http_reply_err(r, WM_EINVALID, "unknown parameter '%s' (projects takes format= and sep=)",
-                       q);
-        return;
-    }
-    rc = reads_projects(h->srv, &who, err, sizeof(err));
-    if (rc != WM_OK) {
-        http_reply_err(r, rc, "%s", err);
-        return;
-    }
-    proto_projects_table(&h->srv->projects_res, &t);
-    http_answer(r, &f, &t, h->srv->projects_res.seq, "werkmonitor-projects");
+    http_api_query(r, PROTO_VERB_PROJECTS);
 }
 
 int http_totals_json(struct server *srv, const struct reader *who, struct wm_buf *out,

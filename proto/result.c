@@ -44,6 +44,20 @@ static void buf_u64(struct wm_buf *out, uint64_t n)
     wm_buf_append(out, d + i, sizeof(d) - i);
 }
 
+/* Set t up over res with the given columns and cell function. */
+static void table_init(struct wm_table *t, const char *const *cols, size_t ncols, size_t nrows,
+                       const void *res,
+                       void (*cell)(const struct wm_table *, size_t, size_t, struct wm_cell *))
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < ncols && i < WM_TABLE_MAX_COLS; i++)
+        t->cols[i] = cols[i];
+    t->ncols = ncols;
+    t->nrows = nrows;
+    t->res = res;
+    t->cell = cell;
+}
+
 /* ---- COUNT ------------------------------------------------------------------ */
 
 void proto_count_result_init(struct wm_count_result *r)
@@ -142,17 +156,15 @@ static void count_cell(const struct wm_table *t, size_t row, size_t col, struct 
 
 void proto_count_table(const struct wm_count_result *r, struct wm_table *t)
 {
-    memset(t, 0, sizeof(*t));
+    const char *cols[WM_DIM_COUNT_ + 1];
+
     for (size_t d = 0; d < r->nby; d++) {
         const char *name = proto_dim_name(r->type, r->by[d]);
-        t->cols[d] = name != NULL ? name : "?";
+        cols[d] = name != NULL ? name : "?";
     }
-    t->cols[r->nby] = "count";
-    t->ncols = r->nby + 1;
-    t->nrows = r->nrows;
+    cols[r->nby] = "count";
+    table_init(t, cols, r->nby + 1, r->nrows, r, count_cell);
     t->suppress_below = r->suppress_below;
-    t->res = r;
-    t->cell = count_cell;
 }
 
 /* ---- PROGRESS --------------------------------------------------------------- */
@@ -277,14 +289,9 @@ static void progress_cell(const struct wm_table *t, size_t row, size_t col, stru
 
 void proto_progress_table(const struct wm_progress_result *r, struct wm_table *t)
 {
-    memset(t, 0, sizeof(*t));
-    for (size_t i = 0; i < sizeof(progress_cols) / sizeof(progress_cols[0]); i++)
-        t->cols[i] = progress_cols[i];
-    t->ncols = sizeof(progress_cols) / sizeof(progress_cols[0]);
-    t->nrows = r->nrows;
+    table_init(t, progress_cols, sizeof(progress_cols) / sizeof(progress_cols[0]), r->nrows, r,
+               progress_cell);
     t->suppress_below = r->suppress_below;
-    t->res = r;
-    t->cell = progress_cell;
 }
 
 /* ---- PROJECTS --------------------------------------------------------------- */
@@ -369,13 +376,8 @@ static void projects_cell(const struct wm_table *t, size_t row, size_t col, stru
 
 void proto_projects_table(const struct wm_projects_result *r, struct wm_table *t)
 {
-    memset(t, 0, sizeof(*t));
-    for (size_t i = 0; i < sizeof(projects_cols) / sizeof(projects_cols[0]); i++)
-        t->cols[i] = projects_cols[i];
-    t->ncols = sizeof(projects_cols) / sizeof(projects_cols[0]);
-    t->nrows = r->n;
-    t->res = r;
-    t->cell = projects_cell;
+    table_init(t, projects_cols, sizeof(projects_cols) / sizeof(projects_cols[0]), r->n, r,
+               projects_cell);
 }
 
 /* ---- the writers ------------------------------------------------------------ */

@@ -256,8 +256,6 @@ class HttpApiTest(HttpCase):
         r = self.get(path, headers={"If-None-Match": etag})
         self.assertEqual(r.status, 200)
         self.assertIn("Nu met titel", [x["title"] for x in r.json()["rows"]])
-        # a format is a representation of its own
-        self.assertNotEqual(self.get(path).headers["etag"], "")
 
 
 class HttpApiAuthTest(HttpCase):
