@@ -382,76 +382,6 @@ void proto_projects_table(const struct wm_projects_result *r, struct wm_table *t
 
 /* ---- the writers ------------------------------------------------------------ */
 
-int proto_table_rows(const struct wm_table *t, struct wm_buf *out)
-{
-    struct wm_cell c;
-
-    for (size_t i = 0; i < t->nrows; i++) {
-        wm_buf_append(out, "ROW", 3);
-        for (size_t j = 0; j < t->ncols; j++) {
-            t->cell(t, i, j, &c);
-            wm_buf_append(out, " ", 1);
-            wm_buf_puts(out, t->cols[j]);
-            wm_buf_append(out, "=", 1);
-            switch (c.type) {
-            case WM_CELL_TEXT:
-                wm_buf_append_escaped(out, c.text, strlen(c.text));
-                break;
-            case WM_CELL_NUM:
-                buf_u64(out, c.num);
-                break;
-            case WM_CELL_SUPPRESSED:
-                wm_buf_append(out, "<", 1);
-                buf_u64(out, t->suppress_below);
-                break;
-            default:
-                wm_buf_append(out, "-", 1);
-                break;
-            }
-        }
-        wm_buf_append(out, "\n", 1);
-    }
-    return out->oom ? WM_ENOMEM : WM_OK;
-}
-
-int proto_table_json(const struct wm_table *t, struct wm_buf *out)
-{
-    struct wm_cell c;
-
-    wm_buf_append(out, "[", 1);
-    for (size_t i = 0; i < t->nrows; i++) {
-        int suppressed = 0;
-        wm_buf_append(out, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
-        for (size_t j = 0; j < t->ncols; j++) {
-            t->cell(t, i, j, &c);
-            if (j > 0)
-                wm_buf_append(out, ",", 1);
-            proto_json_string(out, t->cols[j], strlen(t->cols[j]));
-            wm_buf_append(out, ":", 1);
-            switch (c.type) {
-            case WM_CELL_TEXT:
-                proto_json_string(out, c.text, strlen(c.text));
-                break;
-            case WM_CELL_NUM:
-                buf_u64(out, c.num);
-                break;
-            case WM_CELL_SUPPRESSED:
-                suppressed = 1;
-                wm_buf_append(out, "null", 4);
-                break;
-            default:
-                wm_buf_append(out, "null", 4);
-                break;
-            }
-        }
-        if (suppressed)
-            wm_buf_puts(out, ",\"suppressed\":true");
-        wm_buf_append(out, "}", 1);
-    }
-    wm_buf_append(out, "]", 1);
-    return out->oom ? WM_ENOMEM : WM_OK;
-}
-
 static void csv_field(struct wm_buf *out, const char *v, const struct wm_csv_opts *o)
 {
     size_t n = strlen(v);
@@ -475,6 +405,82 @@ static void csv_field(struct wm_buf *out, const char *v, const struct wm_csv_opt
     wm_buf_append(out, "\"", 1);
 }
 
+/* The three forms a cell is written in. */
+enum form { FORM_ROW, FORM_JSON, FORM_CSV };
+
+/* Write one cell in form f (o: the CSV options). Returns 1 for a suppressed count. */
+static int put_cell(struct wm_buf *out, const struct wm_table *t, const struct wm_cell *c,
+                    enum form f, const struct wm_csv_opts *o)
+{
+    switch (c->type) {
+    case WM_CELL_TEXT:
+        if (f == FORM_ROW)
+            wm_buf_append_escaped(out, c->text, strlen(c->text));
+        else if (f == FORM_JSON)
+            proto_json_string(out, c->text, strlen(c->text));
+        else
+            csv_field(out, c->text, o);
+        return 0;
+    case WM_CELL_NUM:
+        buf_u64(out, c->num);
+        return 0;
+    case WM_CELL_SUPPRESSED:
+        if (f == FORM_JSON) {
+            wm_buf_append(out, "null", 4);
+        } else {
+            wm_buf_append(out, "<", 1);
+            buf_u64(out, t->suppress_below);
+        }
+        return 1;
+    default:
+        if (f != FORM_CSV)
+            wm_buf_puts(out, f == FORM_ROW ? "-" : "null");
+        return 0;
+    }
+}
+
+int proto_table_rows(const struct wm_table *t, struct wm_buf *out)
+{
+    struct wm_cell c;
+
+    for (size_t i = 0; i < t->nrows; i++) {
+        wm_buf_append(out, "ROW", 3);
+        for (size_t j = 0; j < t->ncols; j++) {
+            t->cell(t, i, j, &c);
+            wm_buf_append(out, " ", 1);
+            wm_buf_puts(out, t->cols[j]);
+            wm_buf_append(out, "=", 1);
+            put_cell(out, t, &c, FORM_ROW, NULL);
+        }
+        wm_buf_append(out, "\n", 1);
+    }
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+int proto_table_json(const struct wm_table *t, struct wm_buf *out)
+{
+    struct wm_cell c;
+
+    wm_buf_append(out, "[", 1);
+    for (size_t i = 0; i < t->nrows; i++) {
+        int suppressed = 0;
+        wm_buf_append(out, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+        for (size_t j = 0; j < t->ncols; j++) {
+            t->cell(t, i, j, &c);
+            if (j > 0)
+                wm_buf_append(out, ",", 1);
+            proto_json_string(out, t->cols[j], strlen(t->cols[j]));
+            wm_buf_append(out, ":", 1);
+            suppressed |= put_cell(out, t, &c, FORM_JSON, NULL);
+        }
+        if (suppressed)
+            wm_buf_puts(out, ",\"suppressed\":true");
+        wm_buf_append(out, "}", 1);
+    }
+    wm_buf_append(out, "]", 1);
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
 int proto_table_csv(const struct wm_table *t, const struct wm_csv_opts *o, struct wm_buf *out)
 {
     struct wm_cell c;
@@ -492,20 +498,7 @@ int proto_table_csv(const struct wm_table *t, const struct wm_csv_opts *o, struc
             t->cell(t, i, j, &c);
             if (j > 0)
                 wm_buf_append(out, &o->sep, 1);
-            switch (c.type) {
-            case WM_CELL_TEXT:
-                csv_field(out, c.text, o);
-                break;
-            case WM_CELL_NUM:
-                buf_u64(out, c.num);
-                break;
-            case WM_CELL_SUPPRESSED:
-                wm_buf_append(out, "<", 1);
-                buf_u64(out, t->suppress_below);
-                break;
-            default:
-                break;
-            }
+            put_cell(out, t, &c, FORM_CSV, o);
         }
         wm_buf_append(out, "\r\n", 2);
     }
