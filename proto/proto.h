@@ -789,8 +789,9 @@ int proto_projects_result_add(struct wm_projects_result *r, const struct wm_proj
 enum wm_cell_type {
     WM_CELL_NONE = 0,   /* unset: "-" in a ROW, null in JSON, empty in CSV */
     WM_CELL_TEXT,       /* text */
-    WM_CELL_NUM,        /* an unsigned integer: a JSON number */
-    WM_CELL_SUPPRESSED, /* a count below the table's suppress_below: "<N", JSON null */
+    WM_CELL_NUM,        /* an unsigned integer (num): a JSON number */
+    WM_CELL_SUPPRESSED, /* a count below N (num): "<N", JSON null */
+    WM_CELL_DECIMAL,    /* text that is a decimal number (digits '.' digits): as is */
 };
 
 struct wm_cell {
@@ -805,8 +806,7 @@ struct wm_cell {
 struct wm_table {
     size_t nrows, ncols;
     const char *cols[WM_TABLE_MAX_COLS]; /* the keys, as in a ROW line */
-    uint64_t suppress_below;
-    const void *res; /* the result the cells come from (borrowed) */
+    const void *res;                     /* the result the cells come from (borrowed) */
     void (*cell)(const struct wm_table *t, size_t row, size_t col, struct wm_cell *out);
 };
 
@@ -814,6 +814,24 @@ struct wm_table {
 void proto_count_table(const struct wm_count_result *r, struct wm_table *t);
 void proto_progress_table(const struct wm_progress_result *r, struct wm_table *t);
 void proto_projects_table(const struct wm_projects_result *r, struct wm_table *t);
+
+/* Rows of text as a client reads them off the wire (ROW lines, values unescaped):
+ * cells[r * ncols + c], NULL where a row lacks the key. */
+struct wm_text_rows {
+    const char *const *cells;
+    size_t ncols;
+    uint8_t by_content; /* STATS: any value of digits (and one '.') is a number */
+};
+
+/*
+ * src seen as a table with columns cols[0..ncols-1] (at most WM_TABLE_MAX_COLS) and
+ * nrows rows, typed as the server types the same answer: "-" is unset; in a numeric
+ * column (count, actual, target, expected, target.started, target.completed,
+ * target.placed, year) digits are a number and "<N" a suppressed count; with
+ * by_content, digits or a decimal anywhere are a number. t borrows src and cols.
+ */
+void proto_text_table(const struct wm_text_rows *src, const char *const *cols, size_t ncols,
+                      size_t nrows, struct wm_table *t);
 
 /* Append "ROW k=v ...\n" per row (values escaped as PROTOCOL.md section 1 says), no END.
  * Returns WM_OK or WM_ENOMEM. */

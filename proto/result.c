@@ -139,7 +139,7 @@ static void count_cell(const struct wm_table *t, size_t row, size_t col, struct 
     memset(out, 0, sizeof(*out));
     if (col == r->nby) {
         out->type = rw->suppressed ? WM_CELL_SUPPRESSED : WM_CELL_NUM;
-        out->num = rw->count;
+        out->num = rw->suppressed ? r->suppress_below : rw->count;
         return;
     }
     out->text = r->pool + rw->val[col];
@@ -164,7 +164,6 @@ void proto_count_table(const struct wm_count_result *r, struct wm_table *t)
     }
     cols[r->nby] = "count";
     table_init(t, cols, r->nby + 1, r->nrows, r, count_cell);
-    t->suppress_below = r->suppress_below;
 }
 
 /* ---- PROGRESS --------------------------------------------------------------- */
@@ -272,7 +271,7 @@ static void progress_cell(const struct wm_table *t, size_t row, size_t col, stru
         break;
     case 3:
         out->type = rw->suppressed ? WM_CELL_SUPPRESSED : WM_CELL_NUM;
-        out->num = rw->actual;
+        out->num = rw->suppressed ? r->suppress_below : rw->actual;
         break;
     case 4:
     case 5: {
@@ -291,7 +290,6 @@ void proto_progress_table(const struct wm_progress_result *r, struct wm_table *t
 {
     table_init(t, progress_cols, sizeof(progress_cols) / sizeof(progress_cols[0]), r->nrows, r,
                progress_cell);
-    t->suppress_below = r->suppress_below;
 }
 
 /* ---- PROJECTS --------------------------------------------------------------- */
@@ -380,6 +378,66 @@ void proto_projects_table(const struct wm_projects_result *r, struct wm_table *t
                projects_cell);
 }
 
+/* ---- rows of text (the client's side) ----------------------------------------- */
+
+/* 1 when s is digits only (at most 19: a uint64_t), or with dot, digits '.' digits. */
+static int digits_only(const char *s, int dot)
+{
+    size_t n = strlen(s), ndots = 0;
+
+    if (n == 0 || n > 19 || s[0] == '.' || s[n - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.')
+            ndots++;
+        else if (s[i] < '0' || s[i] > '9')
+            return 0;
+    }
+    return ndots == 0 || (dot && ndots == 1);
+}
+
+static int numeric_column(const char *col)
+{
+    static const char *const cols[] = {
+        "count",          "actual",           "target",        "expected",
+        "target.started", "target.completed", "target.placed", "year"};
+
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+        if (strcmp(col, cols[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void text_cell(const struct wm_table *t, size_t row, size_t col, struct wm_cell *out)
+{
+    const struct wm_text_rows *src = t->res;
+    const char *v = src->cells[row * src->ncols + col];
+    int numeric = src->by_content || numeric_column(t->cols[col]);
+
+    memset(out, 0, sizeof(*out));
+    out->text = v;
+    if (v == NULL || strcmp(v, "-") == 0) {
+        out->type = WM_CELL_NONE;
+    } else if (numeric && digits_only(v, 0)) {
+        out->type = WM_CELL_NUM;
+        out->num = strtoull(v, NULL, 10);
+    } else if (numeric && v[0] == '<' && digits_only(v + 1, 0)) {
+        out->type = WM_CELL_SUPPRESSED;
+        out->num = strtoull(v + 1, NULL, 10);
+    } else if (src->by_content && digits_only(v, 1)) {
+        out->type = WM_CELL_DECIMAL;
+    } else {
+        out->type = WM_CELL_TEXT;
+    }
+}
+
+void proto_text_table(const struct wm_text_rows *src, const char *const *cols, size_t ncols,
+                      size_t nrows, struct wm_table *t)
+{
+    table_init(t, cols, ncols > WM_TABLE_MAX_COLS ? WM_TABLE_MAX_COLS : ncols, nrows, src,
+               text_cell);
+}
+
 /* ---- the writers ------------------------------------------------------------ */
 
 static void csv_field(struct wm_buf *out, const char *v, const struct wm_csv_opts *o)
@@ -409,8 +467,8 @@ static void csv_field(struct wm_buf *out, const char *v, const struct wm_csv_opt
 enum form { FORM_ROW, FORM_JSON, FORM_CSV };
 
 /* Write one cell in form f (o: the CSV options). Returns 1 for a suppressed count. */
-static int put_cell(struct wm_buf *out, const struct wm_table *t, const struct wm_cell *c,
-                    enum form f, const struct wm_csv_opts *o)
+static int put_cell(struct wm_buf *out, const struct wm_cell *c, enum form f,
+                    const struct wm_csv_opts *o)
 {
     switch (c->type) {
     case WM_CELL_TEXT:
@@ -429,9 +487,12 @@ static int put_cell(struct wm_buf *out, const struct wm_table *t, const struct w
             wm_buf_append(out, "null", 4);
         } else {
             wm_buf_append(out, "<", 1);
-            buf_u64(out, t->suppress_below);
+            buf_u64(out, c->num);
         }
         return 1;
+    case WM_CELL_DECIMAL:
+        wm_buf_puts(out, c->text);
+        return 0;
     default:
         if (f != FORM_CSV)
             wm_buf_puts(out, f == FORM_ROW ? "-" : "null");
@@ -450,7 +511,7 @@ int proto_table_rows(const struct wm_table *t, struct wm_buf *out)
             wm_buf_append(out, " ", 1);
             wm_buf_puts(out, t->cols[j]);
             wm_buf_append(out, "=", 1);
-            put_cell(out, t, &c, FORM_ROW, NULL);
+            put_cell(out, &c, FORM_ROW, NULL);
         }
         wm_buf_append(out, "\n", 1);
     }
@@ -471,7 +532,7 @@ int proto_table_json(const struct wm_table *t, struct wm_buf *out)
                 wm_buf_append(out, ",", 1);
             proto_json_string(out, t->cols[j], strlen(t->cols[j]));
             wm_buf_append(out, ":", 1);
-            suppressed |= put_cell(out, t, &c, FORM_JSON, NULL);
+            suppressed |= put_cell(out, &c, FORM_JSON, NULL);
         }
         if (suppressed)
             wm_buf_puts(out, ",\"suppressed\":true");
@@ -498,7 +559,7 @@ int proto_table_csv(const struct wm_table *t, const struct wm_csv_opts *o, struc
             t->cell(t, i, j, &c);
             if (j > 0)
                 wm_buf_append(out, &o->sep, 1);
-            put_cell(out, t, &c, FORM_CSV, o);
+            put_cell(out, &c, FORM_CSV, o);
         }
         wm_buf_append(out, "\r\n", 2);
     }

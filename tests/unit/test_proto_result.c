@@ -279,6 +279,67 @@ static void test_json_strings(void **state)
     }
 }
 
+/* The client's rows of text come out as the server's typed results do. */
+static void test_text_rows_type_like_the_server(void **state)
+{
+    static const char *const cols[] = {"sector", "year", "count"};
+    static const char *const cells[] = {"bouw", "2023", "1",    "zorg", "2021",
+                                        "<5",   "-",    "2022", NULL};
+    static const char *const stat_cols[] = {"stat", "value"};
+    static const char *const stats[] = {"version",   "0.1.0", "events", "12",
+                                        "batch_avg", "12.50", "name",   "2021-Q3"};
+    struct wm_text_rows src = {cells, 3, 0}, st = {stats, 2, 1};
+    struct wm_count_result r;
+    struct wm_table t;
+    struct wm_buf typed;
+
+    (void)state;
+    proto_text_table(&src, cols, 3, 3, &t);
+    wm_buf_reset(&out);
+    proto_table_json(&t, &out);
+    assert_string_equal(text(),
+                        "[{\"sector\":\"bouw\",\"year\":2023,\"count\":1},"
+                        "{\"sector\":\"zorg\",\"year\":2021,\"count\":null,\"suppressed\":true},"
+                        "{\"sector\":null,\"year\":2022,\"count\":null}]");
+    wm_buf_reset(&out);
+    proto_table_rows(&t, &out);
+    assert_string_equal(text(), "ROW sector=bouw year=2023 count=1\n"
+                                "ROW sector=zorg year=2021 count=<5\n"
+                                "ROW sector=- year=2022 count=-\n");
+
+    /* the same answer typed by the server and read back as text: the same JSON */
+    count_fixture(&r);
+    proto_count_table(&r, &t);
+    wm_buf_init(&typed);
+    proto_table_json(&t, &typed);
+    {
+        const char *back[9];
+        for (size_t i = 0; i < 3; i++) {
+            back[i * 3] = proto_count_result_value(&r, i, 0);
+            back[i * 3 + 1] = proto_count_result_value(&r, i, 1);
+        }
+        back[2] = "1";
+        back[5] = "12";
+        back[8] = "3";
+        src.cells = back;
+        proto_text_table(&src, cols, 3, 3, &t);
+        wm_buf_reset(&out);
+        proto_table_json(&t, &out);
+        assert_string_equal(text(), wm_buf_cstr(&typed));
+    }
+    wm_buf_free(&typed);
+    proto_count_result_free(&r);
+
+    /* STATS: numbers by content, decimals as they are */
+    proto_text_table(&st, stat_cols, 2, 4, &t);
+    wm_buf_reset(&out);
+    proto_table_json(&t, &out);
+    assert_string_equal(text(), "[{\"stat\":\"version\",\"value\":\"0.1.0\"},"
+                                "{\"stat\":\"events\",\"value\":12},"
+                                "{\"stat\":\"batch_avg\",\"value\":12.50},"
+                                "{\"stat\":\"name\",\"value\":\"2021-Q3\"}]");
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -296,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_projects_rows),
         cmocka_unit_test(test_totals),
         cmocka_unit_test(test_json_strings),
+        cmocka_unit_test(test_text_rows_type_like_the_server),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
