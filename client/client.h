@@ -245,19 +245,22 @@ enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_CSV, CLI_FMT_JSON };
  * WM_ECONFIG. */
 int cli_format_parse(const char *s, enum cli_format *f);
 
+/* How a table is printed. */
+struct cli_output {
+    enum cli_format fmt;
+    struct wm_csv_opts csv; /* CLI_FMT_CSV: separator, BOM, Excel's formula guard */
+    int by_content;         /* STATS: any value of digits is a number (JSON) */
+};
+
 /*
  * Print a table: CLI_FMT_TABLE aligns the columns under a header (numbers right
  * aligned; a "status" column coloured when color is set; "(no rows)" when empty);
- * CLI_FMT_CSV writes a header row and RFC 4180 records (CRLF, quoting where needed);
- * CLI_FMT_JSON an array of objects, one per line, with numbers as JSON numbers and
- * "-" as null (see cli_json_value). Returns WM_OK, WM_EIO (write error), WM_ENOMEM.
+ * CLI_FMT_CSV and CLI_FMT_JSON are proto's formatter, as the HTTP API writes them: a
+ * header row and RFC 4180 records (o->csv), or an array of objects, a row a line, with
+ * numbers as JSON numbers and "-" as null. Returns WM_OK, WM_EIO (write error),
+ * WM_ENOMEM, WM_EPROTOCOL (more columns than a table holds).
  */
-int cli_table_print(FILE *out, const struct cli_table *t, enum cli_format fmt, int color);
-
-/* The JSON value for a decoded protocol value: an integer when all digits (and it
- * fits in 64 bits), a real for digits.digits, null for "-", else a string. New
- * reference; NULL when out of memory. */
-struct json_t *cli_json_value(const char *v);
+int cli_table_print(FILE *out, const struct cli_table *t, const struct cli_output *o, int color);
 
 /* Number of terminal columns a UTF-8 string takes (code points; no wide chars). */
 size_t cli_text_width(const char *s);
@@ -370,8 +373,8 @@ int cli_ask(struct cli_config *cfg, const char *req, struct cli_conn *c, struct 
 int cli_run_line(struct cli_config *cfg, struct wm_buf *req);
 
 /* Send the request built in req, whose answer is a block of rows, and print the rows
- * with cli_table_print in fmt. Returns the exit code as cli_run_line. */
-int cli_run_table(struct cli_config *cfg, struct wm_buf *req, enum cli_format fmt);
+ * with cli_table_print as o says. Returns the exit code as cli_run_line. */
+int cli_run_table(struct cli_config *cfg, struct wm_buf *req, const struct cli_output *o);
 
 /* ------------------------------------------------------------------------- */
 /* Subcommands. Each takes the arguments after the command name and returns an   */

@@ -11,11 +11,18 @@
 #define FORMAT_HELP                                                                                \
     "  --format FMT  table (aligned, with a header; the default), csv (a header row, then\n"       \
     "                RFC 4180 records) or json (an array of objects; numbers as numbers,\n"        \
-    "                '-' as null). %XX escapes of the server's values are decoded.\n"
+    "                '-' as null). %XX escapes of the server's values are decoded. CSV and\n"      \
+    "                JSON are those of the HTTP API (proto/HTTP.md).\n"                            \
+    "  --sep SEP     with --format csv: ',' (the default) or ';' (also comma, semicolon);\n"       \
+    "                ';' adds a UTF-8 byte-order mark, for Dutch Excel\n"                          \
+    "  --excel       CSV for a double click in Dutch Excel: --format csv --sep ';', a\n"           \
+    "                byte-order mark, and a text that Excel would run as a formula\n"              \
+    "                (=, +, -, @ first) kept a text\n"
 
-enum { OPT_FORMAT = 1 };
+enum { OPT_FORMAT = 1, OPT_SEP, OPT_EXCEL };
 
-static const struct cli_optdef format_defs[] = {{"format", 0, 1, OPT_FORMAT}};
+static const struct cli_optdef format_defs[] = {
+    {"format", 0, 1, OPT_FORMAT}, {"sep", 0, 1, OPT_SEP}, {"excel", 0, 0, OPT_EXCEL}};
 
 static const char ping_help[] = "Usage: werkmonitor ping\n"
                                 "\n"
@@ -41,7 +48,8 @@ int cli_cmd_ping(struct cli_config *cfg, int argc, char **argv)
 }
 
 static const char count_help[] =
-    "Usage: werkmonitor count <type> [key=value...] [--format table|csv|json]\n"
+    "Usage: werkmonitor count <type> [key=value...] [--format table|csv|json] [--sep SEP]\n"
+    "                         [--excel]\n"
     "\n"
     "Count the events of <type> (started, completed, placed, outflow); retracted events\n"
     "do not count. The arguments are those of the protocol's COUNT:\n"
@@ -56,7 +64,7 @@ static const char count_help[] =
 
 static const char progress_help[] =
     "Usage: werkmonitor progress [asof=<date>] [category=<c>] [project=<p>]\n"
-    "                            [--format table|csv|json]\n"
+    "                            [--format table|csv|json] [--sep SEP] [--excel]\n"
     "\n"
     "The traffic-light dashboard: per project and indicator (started, completed, placed)\n"
     "the actual figure, the target, the figure expected by now and the status, then the\n"
@@ -66,28 +74,65 @@ static const char progress_help[] =
     "  werkmonitor progress asof=2021-12-31 category=scholing\n";
 
 static const char projects_help[] =
-    "Usage: werkmonitor projects [--format table|csv|json]\n"
+    "Usage: werkmonitor projects [--format table|csv|json] [--sep SEP] [--excel]\n"
     "\n"
     "The project registry (name, category, scope, period, targets, title) and the\n"
     "programme (project=*).\n"
     "\n" FORMAT_HELP;
 
 static const char stats_help[] =
-    "Usage: werkmonitor stats [--format table|csv|json]\n"
+    "Usage: werkmonitor stats [--format table|csv|json] [--sep SEP] [--excel]\n"
     "\n"
     "The server's statistics (version, uptime, connections, events, commits, ...).\n"
     "\n" FORMAT_HELP;
 
-/* The --format of a command's options; returns WM_OK or WM_ECONFIG (reported). */
-static int get_format(const struct cli_args *a, const char *cmd, enum cli_format *fmt)
+/* --format, --sep and --excel of a command's options into o; returns WM_OK or
+ * WM_ECONFIG (reported). */
+static int get_output(const struct cli_args *a, const char *cmd, struct cli_output *o)
 {
-    *fmt = CLI_FMT_TABLE;
+    const char *sep = NULL;
+    int format_given = 0, excel = 0;
+
+    memset(o, 0, sizeof(*o));
+    o->fmt = CLI_FMT_TABLE;
     for (size_t i = 0; i < a->nopts; i++) {
-        if (a->opts[i].id == OPT_FORMAT && cli_format_parse(a->opts[i].value, fmt) != WM_OK) {
-            cli_usage_error(cmd, "--format is table, csv or json, not '%s'", a->opts[i].value);
+        const char *v = a->opts[i].value;
+        if (a->opts[i].id == OPT_FORMAT) {
+            format_given = 1;
+            if (cli_format_parse(v, &o->fmt) != WM_OK) {
+                cli_usage_error(cmd, "--format is table, csv or json, not '%s'", v);
+                return WM_ECONFIG;
+            }
+        } else if (a->opts[i].id == OPT_SEP) {
+            sep = v;
+        } else if (a->opts[i].id == OPT_EXCEL) {
+            excel = 1;
+        }
+    }
+    if (excel && format_given && o->fmt != CLI_FMT_CSV) {
+        cli_usage_error(cmd, "--excel writes CSV, not --format %s",
+                        o->fmt == CLI_FMT_JSON ? "json" : "table");
+        return WM_ECONFIG;
+    }
+    if (excel)
+        o->fmt = CLI_FMT_CSV;
+    if (sep != NULL && o->fmt != CLI_FMT_CSV) {
+        cli_usage_error(cmd, "--sep goes with --format csv or --excel");
+        return WM_ECONFIG;
+    }
+    o->csv.sep = excel ? ';' : ',';
+    if (sep != NULL) {
+        if (strcmp(sep, ",") == 0 || strcmp(sep, "comma") == 0) {
+            o->csv.sep = ',';
+        } else if (strcmp(sep, ";") == 0 || strcmp(sep, "semicolon") == 0) {
+            o->csv.sep = ';';
+        } else {
+            cli_usage_error(cmd, "--sep is ',' or ';', not '%s'", sep);
             return WM_ECONFIG;
         }
     }
+    /* as the HTTP API's format=excel and sep=semicolon */
+    o->csv.bom = o->csv.excel = excel || o->csv.sep == ';';
     return WM_OK;
 }
 
@@ -123,16 +168,19 @@ static int tabular(struct cli_config *cfg, int argc, char **argv, const char *cm
 {
     struct cli_args a;
     struct wm_buf b;
-    enum cli_format fmt;
-    int ex = cli_cmd_begin(&a, cfg, cmd, argc, argv, format_defs, 1, help);
+    struct cli_output o;
+    int ex = cli_cmd_begin(&a, cfg, cmd, argc, argv, format_defs,
+                           sizeof(format_defs) / sizeof(format_defs[0]), help);
 
     if (ex >= 0)
         return ex;
     wm_buf_init(&b);
-    if (get_format(&a, cmd, &fmt) != WM_OK)
+    if (get_output(&a, cmd, &o) != WM_OK) {
         ex = CLI_EXIT_USAGE;
-    else if ((ex = build_query(&b, &a, cmd, verb, with_type, any_args)) < 0)
-        ex = cli_run_table(cfg, &b, fmt);
+    } else if ((ex = build_query(&b, &a, cmd, verb, with_type, any_args)) < 0) {
+        o.by_content = strcmp(verb, "STATS") == 0; /* its values are of every kind */
+        ex = cli_run_table(cfg, &b, &o);
+    }
     wm_buf_free(&b);
     cli_args_free(&a);
     return ex;

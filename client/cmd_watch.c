@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "client.h"
 
 enum { OPT_FORMAT = 1, OPT_COUNT };
@@ -22,18 +20,23 @@ static const char watch_help[] =
     "  -n, --count N   stop after N totals (default: until interrupted)\n"
     "Ends with exit 2 when the server closes the connection.\n";
 
-/* Print a TOTAL line as one JSON object. */
+/* Print a TOTAL line as one JSON object, through proto's formatter (numbers as numbers,
+ * every pair kept, so a figure a later server adds comes along). */
 static int print_total_json(const char *line)
 {
-    json_t *obj = json_object();
     char *copy = strdup(line);
-    char *save = NULL, *tok, *text;
+    char *save = NULL, *tok;
+    const char *cols[WM_TABLE_MAX_COLS], *cells[WM_TABLE_MAX_COLS];
+    struct wm_text_rows src = {cells, 0, 1};
+    struct wm_table t;
+    struct wm_buf b;
+    size_t n = 0;
     int rc = WM_ENOMEM;
 
-    if (obj == NULL || copy == NULL)
-        goto out;
+    if (copy == NULL)
+        return WM_ENOMEM;
     strtok_r(copy, " ", &save); /* "TOTAL" */
-    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+    while ((tok = strtok_r(NULL, " ", &save)) != NULL && n < WM_TABLE_MAX_COLS) {
         char *eq = strchr(tok, '=');
         size_t dn;
 
@@ -42,17 +45,18 @@ static int print_total_json(const char *line)
         *eq = '\0';
         if (proto_unescape(eq + 1, eq + 1, strlen(eq + 1), &dn, NULL, 0) != WM_OK)
             continue;
-        if (json_object_set_new(obj, tok, cli_json_value(eq + 1)) != 0)
-            goto out;
+        cols[n] = tok;
+        cells[n++] = eq + 1;
     }
-    text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    if (text == NULL)
-        goto out;
-    printf("%s\n", text);
-    free(text);
-    rc = WM_OK;
-out:
-    json_decref(obj);
+    src.ncols = n;
+    proto_text_table(&src, cols, n, 1, &t);
+    wm_buf_init(&b);
+    proto_table_json_row(&t, 0, &b);
+    if (!b.oom) {
+        printf("%.*s\n", (int)b.len, b.data);
+        rc = WM_OK;
+    }
+    wm_buf_free(&b);
     free(copy);
     return rc;
 }

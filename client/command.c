@@ -151,14 +151,15 @@ int cli_run_line(struct cli_config *cfg, struct wm_buf *req)
 }
 
 /* Print the rows of a block answer as a table; returns the exit code. */
-static int print_rows(const struct cli_conn *c, const struct cli_reply *r, enum cli_format fmt)
+static int print_rows(const struct cli_conn *c, const struct cli_reply *r,
+                      const struct cli_output *o)
 {
     struct cli_table t = {0};
     int rc, ex;
 
     rc = cli_table_build(&t, r->rows, r->nrows);
     if (rc == WM_OK)
-        rc = cli_table_print(stdout, &t, fmt, c->cfg->color);
+        rc = cli_table_print(stdout, &t, o, c->cfg->color);
     if (rc == WM_EPROTOCOL) {
         fprintf(stderr, "werkmonitor: malformed row from %s\n", c->peer);
         ex = CLI_EXIT_CONN;
@@ -175,7 +176,7 @@ static int print_rows(const struct cli_conn *c, const struct cli_reply *r, enum 
     return ex;
 }
 
-int cli_run_table(struct cli_config *cfg, struct wm_buf *req, enum cli_format fmt)
+int cli_run_table(struct cli_config *cfg, struct wm_buf *req, const struct cli_output *o)
 {
     struct cli_conn c;
     struct cli_reply r = {0};
@@ -187,7 +188,7 @@ int cli_run_table(struct cli_config *cfg, struct wm_buf *req, enum cli_format fm
         fprintf(stderr, "werkmonitor: unexpected answer from %s: %s\n", c.peer, r.line);
         ex = CLI_EXIT_CONN;
     } else {
-        ex = print_rows(&c, &r, fmt);
+        ex = print_rows(&c, &r, o);
     }
     cli_reply_free(&r);
     cli_conn_close(&c);

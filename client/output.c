@@ -1,12 +1,11 @@
 /*
  * Output of tabular responses (COUNT, PROGRESS, PROJECTS, STATS): an aligned table for
- * people, CSV (RFC 4180) and JSON (jansson) for programs.
+ * people here; CSV (RFC 4180, or ';' with a BOM for Excel) and JSON for programs from
+ * proto's formatter, the one the HTTP API answers with, so both agree to the byte.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "client.h"
 
@@ -61,36 +60,6 @@ static int is_decimal(const char *s)
         if (p != dot && (*p < '0' || *p > '9'))
             return 0;
     return 1;
-}
-
-/* A copy of s with every non-ASCII byte replaced by '?', for text that is not UTF-8. */
-static json_t *ascii_string(const char *s)
-{
-    char *copy = strdup(s);
-    json_t *j;
-
-    if (copy == NULL)
-        return NULL;
-    for (char *p = copy; *p != '\0'; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    j = json_string(copy);
-    free(copy);
-    return j;
-}
-
-json_t *cli_json_value(const char *v)
-{
-    json_t *j;
-
-    if (strcmp(v, "-") == 0)
-        return json_null();
-    if (all_digits(v) && strlen(v) <= 18)
-        return json_integer(strtoll(v, NULL, 10));
-    if (is_decimal(v) && strlen(v) <= 30)
-        return json_real(strtod(v, NULL));
-    j = json_string(v);
-    return j != NULL ? j : ascii_string(v);
 }
 
 static const char *status_color(const char *v)
@@ -190,96 +159,38 @@ static int print_table(FILE *out, const struct cli_table *t, int color)
     return WM_OK;
 }
 
-/* One CSV field, quoted when it holds a delimiter, quote, line break or edge space. */
-static void csv_field(FILE *out, const char *v)
+/* CSV or JSON through proto's formatter, the cells typed as the server types them. */
+static int print_formatted(FILE *out, const struct cli_table *t, const struct cli_output *o)
 {
-    size_t n = strlen(v);
-    int quote = n > 0 && (v[0] == ' ' || v[n - 1] == ' ' || strpbrk(v, ",\"\r\n") != NULL);
+    struct wm_text_rows src = {(const char *const *)t->cells, t->ncols, o->by_content};
+    struct wm_table pt;
+    struct wm_buf b;
+    int rc = WM_OK;
 
-    if (!quote) {
-        fputs(v, out);
-        return;
+    if (t->ncols > WM_TABLE_MAX_COLS)
+        return WM_EPROTOCOL;
+    if (o->fmt == CLI_FMT_CSV && t->ncols == 0)
+        return WM_OK; /* no rows: no columns to head either */
+    proto_text_table(&src, (const char *const *)t->cols, t->ncols, t->nrows, &pt);
+    wm_buf_init(&b);
+    if (o->fmt == CLI_FMT_CSV) {
+        proto_table_csv(&pt, &o->csv, &b);
+    } else {
+        proto_table_json(&pt, &b);
+        wm_buf_append(&b, "\n", 1);
     }
-    fputc('"', out);
-    for (const char *p = v; *p != '\0'; p++) {
-        if (*p == '"')
-            fputc('"', out);
-        fputc(*p, out);
-    }
-    fputc('"', out);
+    if (b.oom)
+        rc = WM_ENOMEM;
+    else if (fwrite(b.data, 1, b.len, out) != b.len)
+        rc = WM_EIO;
+    wm_buf_free(&b);
+    return rc;
 }
 
-static int print_csv(FILE *out, const struct cli_table *t)
+int cli_table_print(FILE *out, const struct cli_table *t, const struct cli_output *o, int color)
 {
-    if (t->ncols == 0)
-        return WM_OK;
-    for (size_t c = 0; c < t->ncols; c++) {
-        if (c > 0)
-            fputc(',', out);
-        csv_field(out, t->cols[c]);
-    }
-    fputs("\r\n", out);
-    for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *v = t->cells[r * t->ncols + c];
+    int rc = o->fmt == CLI_FMT_TABLE ? print_table(out, t, color) : print_formatted(out, t, o);
 
-            if (c > 0)
-                fputc(',', out);
-            if (v != NULL)
-                csv_field(out, v);
-        }
-        fputs("\r\n", out);
-    }
-    return WM_OK;
-}
-
-static int print_json(FILE *out, const struct cli_table *t)
-{
-    if (t->nrows == 0) {
-        fputs("[]\n", out);
-        return WM_OK;
-    }
-    fputs("[\n", out);
-    for (size_t r = 0; r < t->nrows; r++) {
-        json_t *obj = json_object();
-        char *text;
-
-        if (obj == NULL)
-            return WM_ENOMEM;
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *v = t->cells[r * t->ncols + c];
-
-            if (v != NULL && json_object_set_new(obj, t->cols[c], cli_json_value(v)) != 0) {
-                json_decref(obj);
-                return WM_ENOMEM;
-            }
-        }
-        text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-        json_decref(obj);
-        if (text == NULL)
-            return WM_ENOMEM;
-        fprintf(out, "  %s%s\n", text, r + 1 < t->nrows ? "," : "");
-        free(text);
-    }
-    fputs("]\n", out);
-    return WM_OK;
-}
-
-int cli_table_print(FILE *out, const struct cli_table *t, enum cli_format fmt, int color)
-{
-    int rc;
-
-    switch (fmt) {
-    case CLI_FMT_CSV:
-        rc = print_csv(out, t);
-        break;
-    case CLI_FMT_JSON:
-        rc = print_json(out, t);
-        break;
-    default:
-        rc = print_table(out, t, color);
-        break;
-    }
     if (rc == WM_OK && (fflush(out) != 0 || ferror(out)))
         rc = WM_EIO;
     return rc;

@@ -801,7 +801,7 @@ struct wm_cell {
     char buf[24];     /* room for text the cell formats itself (a date) */
 };
 
-#define WM_TABLE_MAX_COLS 16
+#define WM_TABLE_MAX_COLS 32
 
 struct wm_table {
     size_t nrows, ncols;
@@ -836,10 +836,12 @@ void proto_text_table(const struct wm_text_rows *src, const char *const *cols, s
 /* Append "ROW k=v ...\n" per row (values escaped as PROTOCOL.md section 1 says), no END.
  * Returns WM_OK or WM_ENOMEM. */
 int proto_table_rows(const struct wm_table *t, struct wm_buf *out);
-/* Append the rows as a JSON array of objects, keys in column order, numbers as numbers,
- * unset as null, a suppressed count as null with "suppressed": true on its row. Returns
- * WM_OK or WM_ENOMEM. */
+/* Append the rows as a JSON array of objects, a row a line, keys in column order,
+ * numbers as numbers, unset as null, a suppressed count as null with "suppressed": true
+ * on its row. Returns WM_OK or WM_ENOMEM. */
 int proto_table_json(const struct wm_table *t, struct wm_buf *out);
+/* Append row i alone as such a JSON object. Returns WM_OK or WM_ENOMEM. */
+int proto_table_json_row(const struct wm_table *t, size_t i, struct wm_buf *out);
 
 /* How a CSV is written. */
 struct wm_csv_opts {

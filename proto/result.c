@@ -518,25 +518,35 @@ int proto_table_rows(const struct wm_table *t, struct wm_buf *out)
     return out->oom ? WM_ENOMEM : WM_OK;
 }
 
-int proto_table_json(const struct wm_table *t, struct wm_buf *out)
+int proto_table_json_row(const struct wm_table *t, size_t i, struct wm_buf *out)
 {
     struct wm_cell c;
+    int suppressed = 0;
 
-    wm_buf_append(out, "[", 1);
+    wm_buf_append(out, "{", 1);
+    for (size_t j = 0; j < t->ncols; j++) {
+        t->cell(t, i, j, &c);
+        if (j > 0)
+            wm_buf_append(out, ",", 1);
+        proto_json_string(out, t->cols[j], strlen(t->cols[j]));
+        wm_buf_append(out, ":", 1);
+        suppressed |= put_cell(out, &c, FORM_JSON, NULL);
+    }
+    if (suppressed)
+        wm_buf_puts(out, ",\"suppressed\":true");
+    wm_buf_append(out, "}", 1);
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+int proto_table_json(const struct wm_table *t, struct wm_buf *out)
+{
+    if (t->nrows == 0)
+        return wm_buf_append(out, "[]", 2);
+    /* a row a line: a page of JSON stays readable, at one byte a row */
+    wm_buf_append(out, "[\n", 2);
     for (size_t i = 0; i < t->nrows; i++) {
-        int suppressed = 0;
-        wm_buf_append(out, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
-        for (size_t j = 0; j < t->ncols; j++) {
-            t->cell(t, i, j, &c);
-            if (j > 0)
-                wm_buf_append(out, ",", 1);
-            proto_json_string(out, t->cols[j], strlen(t->cols[j]));
-            wm_buf_append(out, ":", 1);
-            suppressed |= put_cell(out, &c, FORM_JSON, NULL);
-        }
-        if (suppressed)
-            wm_buf_puts(out, ",\"suppressed\":true");
-        wm_buf_append(out, "}", 1);
+        proto_table_json_row(t, i, out);
+        wm_buf_append(out, i + 1 < t->nrows ? ",\n" : "\n", i + 1 < t->nrows ? 2 : 1);
     }
     wm_buf_append(out, "]", 1);
     return out->oom ? WM_ENOMEM : WM_OK;

@@ -6,6 +6,7 @@ ETag/304 that follows events and registry changes."""
 
 import csv
 import io
+import json
 import unittest
 import urllib.parse
 
@@ -190,6 +191,38 @@ class HttpApiTest(HttpCase):
         self.assertEqual(r.headers["content-disposition"], 'attachment; filename="werkmonitor-progress.csv"')
         rows = list(csv.reader(io.StringIO(r.body[3:].decode("utf-8"), newline=""), delimiter=";"))
         self.assertEqual(rows[0], ["project", "category", "indicator", "actual", "target", "expected", "status"])
+
+    def test_client_writes_what_the_api_writes(self):
+        """One formatter: the client's --format csv/json, --sep ';' and --excel give the
+        bytes the HTTP API gives for the same query."""
+        cases = [
+            (["count", "started", "by=project,gemeente,year"], "/v1/count?type=started&by=project,gemeente,year"),
+            (["progress", "asof=2022-06-30"], "/v1/progress?asof=2022-06-30"),
+            (["projects"], "/v1/projects"),
+        ]
+        forms = [(["--format", "csv"], "format=csv"), (["--format", "csv", "--sep", ";"], "format=csv&sep=semicolon"),
+                 (["--excel"], "format=excel")]
+        for args, path in cases:
+            for opts, q in forms:
+                rc, out, err = wmtest.run_client(args + opts, self.server.port)
+                self.assertEqual(rc, 0, err)
+                body = self.get(path + ("&" if "?" in path else "?") + q).body
+                self.assertEqual(out.encode("utf-8"), body, (args, opts))
+            rc, out, err = wmtest.run_client(args + ["--format", "json"], self.server.port)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out), self.get(path).json()["rows"], args)
+
+    def test_client_output_options(self):
+        rc, out, err = wmtest.run_client(["count", "started", "by=gemeente", "--format", "csv", "--sep", ";"],
+                                         self.server.port)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(out.startswith("\ufeffgemeente;count\r\n"), out)
+        for bad, msg in ((["--sep", ";"], "--sep goes with --format csv"),
+                         (["--format", "json", "--excel"], "--excel writes CSV"),
+                         (["--format", "csv", "--sep", "tab"], "--sep is ',' or ';'")):
+            rc, out, err = wmtest.run_client(["count", "started"] + bad, self.server.port)
+            self.assertEqual(rc, 64, (bad, err))
+            self.assertIn(msg, err)
 
     def test_head(self):
         for path in ("/v1/count?type=placed&by=sector", "/v1/progress", "/v1/projects?format=csv"):

@@ -61,9 +61,9 @@ static void test_count_rows_json_csv(void **state)
                                 "ROW sector=zorg year=2022 count=3\n");
     wm_buf_reset(&out);
     assert_int_equal(proto_table_json(&t, &out), WM_OK);
-    assert_string_equal(text(), "[{\"sector\":\"bouw\",\"year\":2023,\"count\":1},"
-                                "{\"sector\":\"zorg\",\"year\":2021,\"count\":12},"
-                                "{\"sector\":\"zorg\",\"year\":2022,\"count\":3}]");
+    assert_string_equal(text(), "[\n{\"sector\":\"bouw\",\"year\":2023,\"count\":1},\n"
+                                "{\"sector\":\"zorg\",\"year\":2021,\"count\":12},\n"
+                                "{\"sector\":\"zorg\",\"year\":2022,\"count\":3}\n]");
     wm_buf_reset(&out);
     assert_int_equal(proto_table_csv(&t, &csv, &out), WM_OK);
     assert_string_equal(text(),
@@ -79,7 +79,7 @@ static void test_count_rows_json_csv(void **state)
     wm_buf_reset(&out);
     proto_table_json(&t, &out);
     assert_non_null(strstr(text(), "{\"sector\":\"bouw\",\"year\":2023,\"count\":null,"
-                                   "\"suppressed\":true},{\"sector\":\"zorg\""));
+                                   "\"suppressed\":true},\n{\"sector\":\"zorg\""));
     proto_count_result_free(&r);
 }
 
@@ -100,7 +100,7 @@ static void test_count_without_by_and_none(void **state)
     assert_string_equal(text(), "ROW count=0\n");
     wm_buf_reset(&out);
     proto_table_json(&t, &out);
-    assert_string_equal(text(), "[{\"count\":0}]");
+    assert_string_equal(text(), "[\n{\"count\":0}\n]");
 
     proto_count_result_reset(&r, WM_TYPE_OUTFLOW, by, 2);
     proto_count_result_add(&r, w, 2);
@@ -114,8 +114,9 @@ static void test_count_without_by_and_none(void **state)
                                 "ROW project=zorg%20start month=2021-10 count=2\n");
     wm_buf_reset(&out);
     proto_table_json(&t, &out);
-    assert_string_equal(text(), "[{\"project\":null,\"month\":\"2021-09\",\"count\":1},"
-                                "{\"project\":\"zorg start\",\"month\":\"2021-10\",\"count\":2}]");
+    assert_string_equal(text(),
+                        "[\n{\"project\":null,\"month\":\"2021-09\",\"count\":1},\n"
+                        "{\"project\":\"zorg start\",\"month\":\"2021-10\",\"count\":2}\n]");
     /* reset empties, keeps memory */
     proto_count_result_reset(&r, WM_TYPE_OUTFLOW, by, 2);
     assert_int_equal(r.nrows, 0);
@@ -184,11 +185,11 @@ static void test_progress_math_and_rows(void **state)
     wm_buf_reset(&out);
     proto_table_json(&t, &out);
     assert_string_equal(text(),
-                        "[{\"project\":\"zorgstart\",\"category\":\"scholingsprojecten\","
+                        "[\n{\"project\":\"zorgstart\",\"category\":\"scholingsprojecten\","
                         "\"indicator\":\"started\",\"actual\":1,\"target\":48,\"expected\":48,"
-                        "\"status\":\"red\"},{\"project\":\"*\",\"category\":\"*\","
+                        "\"status\":\"red\"},\n{\"project\":\"*\",\"category\":\"*\","
                         "\"indicator\":\"placed\",\"actual\":1,\"target\":null,"
-                        "\"expected\":null,\"status\":\"none\"}]");
+                        "\"expected\":null,\"status\":\"none\"}\n]");
     proto_progress_result_free(&r);
 }
 
@@ -298,9 +299,9 @@ static void test_text_rows_type_like_the_server(void **state)
     wm_buf_reset(&out);
     proto_table_json(&t, &out);
     assert_string_equal(text(),
-                        "[{\"sector\":\"bouw\",\"year\":2023,\"count\":1},"
-                        "{\"sector\":\"zorg\",\"year\":2021,\"count\":null,\"suppressed\":true},"
-                        "{\"sector\":null,\"year\":2022,\"count\":null}]");
+                        "[\n{\"sector\":\"bouw\",\"year\":2023,\"count\":1},\n"
+                        "{\"sector\":\"zorg\",\"year\":2021,\"count\":null,\"suppressed\":true},\n"
+                        "{\"sector\":null,\"year\":2022,\"count\":null}\n]");
     wm_buf_reset(&out);
     proto_table_rows(&t, &out);
     assert_string_equal(text(), "ROW sector=bouw year=2023 count=1\n"
@@ -334,10 +335,10 @@ static void test_text_rows_type_like_the_server(void **state)
     proto_text_table(&st, stat_cols, 2, 4, &t);
     wm_buf_reset(&out);
     proto_table_json(&t, &out);
-    assert_string_equal(text(), "[{\"stat\":\"version\",\"value\":\"0.1.0\"},"
-                                "{\"stat\":\"events\",\"value\":12},"
-                                "{\"stat\":\"batch_avg\",\"value\":12.50},"
-                                "{\"stat\":\"name\",\"value\":\"2021-Q3\"}]");
+    assert_string_equal(text(), "[\n{\"stat\":\"version\",\"value\":\"0.1.0\"},\n"
+                                "{\"stat\":\"events\",\"value\":12},\n"
+                                "{\"stat\":\"batch_avg\",\"value\":12.50},\n"
+                                "{\"stat\":\"name\",\"value\":\"2021-Q3\"}\n]");
 }
 
 static int teardown(void **state)
