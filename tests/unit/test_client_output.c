@@ -1,7 +1,7 @@
 /*
  * Unit tests of the client's output side: ROW payloads into a table (reply.c) and the
- * table printed for people (aligned, coloured status), as CSV (RFC 4180) and as JSON
- * (output.c), with the value rules of each.
+ * table printed for people (aligned, coloured status), as CSV (RFC 4180, and for Excel)
+ * and as JSON (output.c, through proto's formatter), with the value rules of each.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-
-#include <jansson.h>
 
 #include "client.h"
 
@@ -37,26 +35,35 @@ static void build(struct cli_table *t, ...)
     assert_int_equal(cli_table_build(t, rows, n), WM_OK);
 }
 
-/* What cli_table_print writes for t in fmt; the caller frees it. */
-static char *print(const struct cli_table *t, enum cli_format fmt, int color)
+/* What cli_table_print writes for t as o says; the caller frees it. */
+static char *print_as(const struct cli_table *t, const struct cli_output *o, int color)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
 
     assert_non_null(out);
-    assert_int_equal(cli_table_print(out, t, fmt, color), WM_OK);
+    assert_int_equal(cli_table_print(out, t, o, color), WM_OK);
     assert_int_equal(fclose(out), 0);
     return text;
 }
 
-static void assert_printed(const struct cli_table *t, enum cli_format fmt, int color,
-                           const char *want)
+static void assert_printed_as(const struct cli_table *t, const struct cli_output *o, int color,
+                              const char *want)
 {
-    char *got = print(t, fmt, color);
+    char *got = print_as(t, o, color);
 
     assert_string_equal(got, want);
     free(got);
+}
+
+/* In fmt with the defaults (CSV with ',', values typed by their column). */
+static void assert_printed(const struct cli_table *t, enum cli_format fmt, int color,
+                           const char *want)
+{
+    struct cli_output o = {fmt, {',', 0, 0}, 0};
+
+    assert_printed_as(t, &o, color, want);
 }
 
 static void test_table_build(void **state)
@@ -190,59 +197,75 @@ static void test_json(void **state)
     struct cli_table t;
 
     (void)state;
+    /* numbers by their column (count, year, ...), as the server types them: elsewhere a
+     * value of digits stays a string; "-" and a missing cell are null */
     build(&t,
           "project=zorg%20start count=12 target=- expected=0.5 big=1234567890123456789 "
           "year=007 v=1.2.3 d=.5 e=5.",
           "project=%C3%A9 status=green", NULL);
-    assert_printed(&t, CLI_FMT_JSON, 1,
-                   "[\n"
-                   "  {\"project\":\"zorg start\",\"count\":12,\"target\":null,\"expected\":0.5,"
-                   "\"big\":\"1234567890123456789\",\"year\":7,\"v\":\"1.2.3\",\"d\":\".5\","
-                   "\"e\":\"5.\"},\n"
-                   "  {\"project\":\"é\",\"status\":\"green\"}\n"
-                   "]\n");
+    assert_printed(
+        &t, CLI_FMT_JSON, 1,
+        "[\n"
+        "{\"project\":\"zorg start\",\"count\":12,\"target\":null,\"expected\":\"0.5\","
+        "\"big\":\"1234567890123456789\",\"year\":7,\"v\":\"1.2.3\",\"d\":\".5\","
+        "\"e\":\"5.\",\"status\":null},\n"
+        "{\"project\":\"\xc3\xa9\",\"count\":null,\"target\":null,\"expected\":null,"
+        "\"big\":null,\"year\":null,\"v\":null,\"d\":null,\"e\":null,\"status\":\"green\"}\n"
+        "]\n");
     cli_table_free(&t);
     build(&t, NULL);
     assert_printed(&t, CLI_FMT_JSON, 0, "[]\n");
     cli_table_free(&t);
 }
 
-static void test_json_value(void **state)
+/* STATS: numbers by content, a decimal as it is; "<N" in a count column is suppressed. */
+static void test_json_by_content_and_suppressed(void **state)
 {
-    json_t *j;
+    struct cli_table t;
+    struct cli_output o = {CLI_FMT_JSON, {',', 0, 0}, 1};
 
     (void)state;
-    j = cli_json_value("-");
-    assert_true(json_is_null(j));
-    json_decref(j);
-    j = cli_json_value("123456789012345678"); /* 18 digits: a number */
-    assert_true(json_is_integer(j));
-    assert_true(json_integer_value(j) == 123456789012345678LL);
-    json_decref(j);
-    j = cli_json_value("12.25");
-    assert_true(json_is_real(j));
-    assert_true(json_real_value(j) == 12.25);
-    json_decref(j);
-    j = cli_json_value("");
-    assert_string_equal(json_string_value(j), "");
-    json_decref(j);
-    j = cli_json_value("-5");
-    assert_string_equal(json_string_value(j), "-5");
-    json_decref(j);
-    /* not UTF-8: the bytes above ASCII become '?' */
-    j = cli_json_value("a\xff"
-                       "b\xc3");
-    assert_string_equal(json_string_value(j), "a?b?");
-    json_decref(j);
+    build(&t, "stat=events value=120", "stat=batch_avg value=12.25", "stat=version value=0.1.0",
+          "stat=name value=-5", NULL);
+    assert_printed_as(&t, &o, 0,
+                      "[\n{\"stat\":\"events\",\"value\":120},\n"
+                      "{\"stat\":\"batch_avg\",\"value\":12.25},\n"
+                      "{\"stat\":\"version\",\"value\":\"0.1.0\"},\n"
+                      "{\"stat\":\"name\",\"value\":\"-5\"}\n]\n");
+    cli_table_free(&t);
+    build(&t, "gemeente=huizen count=%3C5", NULL);
+    assert_printed(&t, CLI_FMT_JSON, 0,
+                   "[\n{\"gemeente\":\"huizen\",\"count\":null,\"suppressed\":true}\n]\n");
+    /* a value that does not decode is kept as received, and written as a string */
+    cli_table_free(&t);
+    build(&t, "title=a%FFb", NULL);
+    assert_printed(&t, CLI_FMT_JSON, 0, "[\n{\"title\":\"a%FFb\"}\n]\n");
+    cli_table_free(&t);
+}
+
+/* --sep ';' and --excel: the separator, a byte-order mark, Excel's formula guard. */
+static void test_csv_for_excel(void **state)
+{
+    struct cli_table t;
+    struct cli_output o = {CLI_FMT_CSV, {';', 1, 1}, 0};
+
+    (void)state;
+    build(&t, "title=a%3Bb n=1", "title=%3D1%2B2 n=2", "title=a,b n=3", NULL);
+    assert_printed_as(&t, &o, 0, "\xEF\xBB\xBFtitle;n\r\n\"a;b\";1\r\n\"'=1+2\";2\r\na,b;3\r\n");
+    cli_table_free(&t);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_build), cmocka_unit_test(test_format_parse),
-        cmocka_unit_test(test_text_width),  cmocka_unit_test(test_table_aligned),
-        cmocka_unit_test(test_csv),         cmocka_unit_test(test_json),
-        cmocka_unit_test(test_json_value),
+        cmocka_unit_test(test_table_build),
+        cmocka_unit_test(test_format_parse),
+        cmocka_unit_test(test_text_width),
+        cmocka_unit_test(test_table_aligned),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_by_content_and_suppressed),
+        cmocka_unit_test(test_csv_for_excel),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
