@@ -2,7 +2,8 @@
  * reads: the read commands (COUNT, PROGRESS, PROJECTS, the totals) for both front ends,
  * the line protocol (cmd.c) and HTTP (http_api.c): validate the parsed request, read
  * the store into the server's typed result, which each front end then formats. What a
- * principal may see (issue 10's rules) is decided here, once for both.
+ * principal may see (rows of its own municipality, small counts hidden) is decided
+ * here, once for both.
  */
 #include "daemon.h"
 

@@ -1,4 +1,4 @@
-"""The HTTP read API's queries (issue 11, proto/HTTP.md) on a real daemon: /v1/count,
+"""The HTTP read API's queries (proto/HTTP.md) on a real daemon: /v1/count,
 /v1/progress and /v1/projects answer as JSON what the same COUNT, PROGRESS and PROJECTS
 answer over the line protocol (for an open-mode admin and for a gemeente-bound token
 alike), as CSV (RFC 4180) and as Excel CSV (';', BOM), with their errors, HEAD, and

@@ -387,7 +387,7 @@ static void test_progress(void **state)
     }
 }
 
-/* Regression (issue 11): a COUNT query was 120 KiB, built on the event loop's stack for
+/* Regression: a COUNT query was 120 KiB, built on the event loop's stack for
  * every COUNT; its lists now stay in the request, sized to what the request holds. */
 static void test_count_query_is_small_and_lists_live_in_the_request(void **state)
 {
