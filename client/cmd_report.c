@@ -321,15 +321,15 @@ static int question(struct report *rp, const char *base, const char *verb,
             *eq = '\0';
             if (proto_unescape_text(eq + 1, eq + 1, strlen(eq + 1), &dn, NULL, 0) != WM_OK)
                 continue;
-            /* Names and texts stay strings even when they look like numbers. */
+            /* typed as the HTTP API types them: numbers by their column, names and
+             * texts strings even when they look like numbers */
             if (strcmp(eq + 1, "-") == 0)
                 v = json_null();
-            else if (strcmp(tok, "title") == 0 || strcmp(tok, "text") == 0 ||
-                     strcmp(tok, "project") == 0 || strcmp(tok, "category") == 0 ||
-                     strcmp(tok, "principal") == 0 || strcmp(tok, "gemeente") == 0)
-                v = json_stringn(eq + 1, dn);
+            else if (proto_column_numeric(tok) && dn > 0 && dn <= 18 &&
+                     strspn(eq + 1, "0123456789") == dn)
+                v = json_integer(strtoll(eq + 1, NULL, 10));
             else
-                v = cli_json_value(eq + 1);
+                v = json_stringn(eq + 1, dn);
             if (v == NULL || json_object_set_new(obj, tok, v) != 0) {
                 free(copy);
                 goto oom;

@@ -54,7 +54,7 @@ void http_api_notes(struct http_req *r)
     struct proto_request req;
     struct wm_notes_query q;
     struct store_note_list l;
-    struct store_totals t;
+    struct wm_totals t;
     json_t *o = NULL, *query, *rows;
     char err[256], period[8];
     char *body = NULL;

@@ -823,11 +823,15 @@ struct wm_text_rows {
     uint8_t by_content; /* STATS: any value of digits (and one '.') is a number */
 };
 
+/* 1 when the values of column col of an answer are numbers in its JSON (count, actual,
+ * target, expected, target.started, target.completed, target.placed, year, version);
+ * else 0. */
+int proto_column_numeric(const char *col);
+
 /*
  * src seen as a table with columns cols[0..ncols-1] (at most WM_TABLE_MAX_COLS) and
  * nrows rows, typed as the server types the same answer: "-" is unset; in a numeric
- * column (count, actual, target, expected, target.started, target.completed,
- * target.placed, year) digits are a number and "<N" a suppressed count; with
+ * column (proto_column_numeric) digits are a number and "<N" a suppressed count; with
  * by_content, digits or a decimal anywhere are a number. t borrows src and cols.
  */
 void proto_text_table(const struct wm_text_rows *src, const char *const *cols, size_t ncols,

@@ -396,11 +396,11 @@ static int digits_only(const char *s, int dot)
     return ndots == 0 || (dot && ndots == 1);
 }
 
-static int numeric_column(const char *col)
+int proto_column_numeric(const char *col)
 {
-    static const char *const cols[] = {
-        "count",          "actual",           "target",        "expected",
-        "target.started", "target.completed", "target.placed", "year"};
+    static const char *const cols[] = {"count",         "actual",         "target",
+                                       "expected",      "target.started", "target.completed",
+                                       "target.placed", "year",           "version"};
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
         if (strcmp(col, cols[i]) == 0)
@@ -412,7 +412,7 @@ static void text_cell(const struct wm_table *t, size_t row, size_t col, struct w
 {
     const struct wm_text_rows *src = t->res;
     const char *v = src->cells[row * src->ncols + col];
-    int numeric = src->by_content || numeric_column(t->cols[col]);
+    int numeric = src->by_content || proto_column_numeric(t->cols[col]);
 
     memset(out, 0, sizeof(*out));
     out->text = v;

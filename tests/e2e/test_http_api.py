@@ -85,12 +85,14 @@ COUNTS = [
     [("type", "outflow"), ("by", "project,category,scope")],
     [("type", "started"), ("by", "kind"), ("year", "2022"), ("project", PROJ)],
     [("type", "started"), ("by", "project"), ("from", "2030-01-01")],
+    [("type", "placed"), ("by", "halfyear,gemeente"), ("halfyear", "2021-H2,2022-H1,2023-H1")],
 ]
 PROGRESSES = [
     [],
     [("asof", "2022-06-30")],
     [("asof", "2023-12-31"), ("category", "scholing")],
     [("asof", "2021-01-01"), ("project", PROJ)],
+    [("asof", "2023-12-31"), ("gemeente", "huizen,weesp")],
 ]
 
 

@@ -524,7 +524,7 @@ static void random_query(struct wm_count_query *q)
                 nums[dim][f->n++] = y * 12 + rn(12);
                 break;
             case WM_DIM_HALFYEAR:
-                f->num[f->n++] = y * 2 + rn(2);
+                nums[dim][f->n++] = y * 2 + rn(2);
                 break;
             default:
                 f->mask |= 1u << rn(td->enums[dim - WM_DIM_ENUM0]->nvalues);
