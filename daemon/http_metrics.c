@@ -110,7 +110,7 @@ static void m_histogram(struct wm_buf *o, const char *name, const char *help, co
     wm_buf_printf(o, "%s_count %llu\n", name, (unsigned long long)count);
 }
 
-static void m_line_connections(struct server *srv, uint64_t *plain, uint64_t *tls)
+static void m_line_connections(const struct server *srv, uint64_t *plain, uint64_t *tls)
 {
     *plain = *tls = 0;
     for (const struct conn *c = srv->conns; c != NULL; c = c->next) {
@@ -123,66 +123,60 @@ static void m_line_connections(struct server *srv, uint64_t *plain, uint64_t *tl
     }
 }
 
-static int http_metrics_format(struct http_server *h, struct wm_buf *o)
+/* The process: build, start time, uptime. */
+static void metrics_process(struct wm_buf *o, const struct server_stats *st)
 {
-    static const char *const type_names[WM_TYPE_COUNT_] = {"started", "completed", "placed",
-                                                           "outflow"};
-    struct server *srv = h->srv;
-    const struct server_stats *st = &srv->stats;
-    struct store_stats ss;
-    struct wm_totals t;
-    uint64_t plain, tls;
-    char name[64];
-    int rc;
-
-    rc = store_stats(srv->store, &ss);
-    if (rc == WM_OK)
-        rc = store_totals(srv->store, &t);
-    if (rc != WM_OK)
-        return rc;
-    wm_buf_reset(o);
-
     m_family(o, "werkmonitor_build_info", "gauge", "Version of werkmonitord; the value is 1.");
     wm_buf_printf(o, "werkmonitor_build_info{version=\"%s\",protocol=\"1\"} 1\n", WM_VERSION);
     m_u64(o, "werkmonitor_start_time_seconds", "gauge",
           "When werkmonitord started, in seconds since the Unix epoch.", (uint64_t)st->started);
     m_u64(o, "werkmonitor_uptime_seconds", "gauge", "Seconds since werkmonitord started.",
           (uint64_t)(time(NULL) - st->started));
+}
 
-    /* the store */
+/* The store as it is now: records, totals, file, map and memory part. */
+static void metrics_store(struct wm_buf *o, const struct store_stats *ss, const struct wm_totals *t)
+{
     m_u64(o, "werkmonitor_last_seq", "gauge",
-          "Sequence number of the last event or retraction stored.", ss.last_seq);
+          "Sequence number of the last event or retraction stored.", ss->last_seq);
     m_u64(o, "werkmonitor_store_events", "gauge",
-          "Event records in the store, retracted ones included.", ss.events);
+          "Event records in the store, retracted ones included.", ss->events);
     m_u64(o, "werkmonitor_store_retracted_events", "gauge",
-          "Events in the store that are retracted.", ss.retracted);
+          "Events in the store that are retracted.", ss->retracted);
     m_u64(o, "werkmonitor_store_retractions", "gauge", "Retraction records in the store.",
-          ss.retractions);
+          ss->retractions);
     m_family(o, "werkmonitor_totals", "gauge",
              "The live totals of WATCH and /v1/totals: events (completed: with a diploma, "
              "certificaat or afgerond result) and distinct persons placed, retracted excluded.");
-    m_labelled(o, "werkmonitor_totals", "figure", "started", t.started);
-    m_labelled(o, "werkmonitor_totals", "figure", "completed", t.completed);
-    m_labelled(o, "werkmonitor_totals", "figure", "placed", t.placed);
-    m_labelled(o, "werkmonitor_totals", "figure", "placed.persons", t.placed_persons);
-    m_labelled(o, "werkmonitor_totals", "figure", "outflow", t.outflow);
-    m_u64(o, "werkmonitor_store_bytes", "gauge", "Size of the LMDB data file.", ss.db_bytes);
-    m_u64(o, "werkmonitor_store_map_bytes", "gauge", "Size of the LMDB map.", ss.map_bytes);
+    m_labelled(o, "werkmonitor_totals", "figure", "started", t->started);
+    m_labelled(o, "werkmonitor_totals", "figure", "completed", t->completed);
+    m_labelled(o, "werkmonitor_totals", "figure", "placed", t->placed);
+    m_labelled(o, "werkmonitor_totals", "figure", "placed.persons", t->placed_persons);
+    m_labelled(o, "werkmonitor_totals", "figure", "outflow", t->outflow);
+    m_u64(o, "werkmonitor_store_bytes", "gauge", "Size of the LMDB data file.", ss->db_bytes);
+    m_u64(o, "werkmonitor_store_map_bytes", "gauge", "Size of the LMDB map.", ss->map_bytes);
     m_u64(o, "werkmonitor_store_map_grows_total", "counter",
-          "Times the LMDB map grew since the store was opened.", ss.map_grows);
+          "Times the LMDB map grew since the store was opened.", ss->map_grows);
     m_u64(o, "werkmonitor_memory_part_bytes", "gauge",
           "Bytes held by the store's memory part (persons, day and enum-combination cells).",
-          ss.memory_bytes);
+          ss->memory_bytes);
     m_u64(o, "werkmonitor_memory_part_cells", "gauge", "Rollup cells in the store's memory part.",
-          ss.memory_cells);
+          ss->memory_cells);
     m_u64(o, "werkmonitor_memory_part_persons", "gauge",
-          "Persons known to the memory part (how many, never who).", ss.persons);
+          "Persons known to the memory part (how many, never who).", ss->persons);
     m_family(o, "werkmonitor_memory_part_load_seconds", "gauge",
              "Time the memory part took to rebuild from the events when the store opened.");
     wm_buf_printf(o, "werkmonitor_memory_part_load_seconds %.3f\n",
-                  (double)ss.memory_load_ms / 1e3);
+                  (double)ss->memory_load_ms / 1e3);
+}
 
-    /* writes since the start */
+/* Writes since the start: what was stored, the commits and their histograms. */
+static void metrics_writes(struct wm_buf *o, const struct http_server *h)
+{
+    static const char *const type_names[WM_TYPE_COUNT_] = {"started", "completed", "placed",
+                                                           "outflow"};
+    const struct server_stats *st = &h->srv->stats;
+
     m_family(o, "werkmonitor_events_stored_total", "counter",
              "Events stored since werkmonitord started (duplicates excluded), by type.");
     for (int i = 0; i < WM_TYPE_COUNT_; i++)
@@ -199,15 +193,18 @@ static int http_metrics_format(struct http_server *h, struct wm_buf *o)
     m_u64(o, "werkmonitor_committed_items_total", "counter",
           "Writes (events, retractions, registry changes) in those commits.", st->items_committed);
     m_u64(o, "werkmonitor_commit_queue_items", "gauge", "Writes queued or being committed now.",
-          commit_pending(srv->commit));
+          commit_pending(h->srv->commit));
 
     m_histogram(o, "werkmonitor_commit_duration_seconds",
                 "Time a commit took: the LMDB transaction, synced to disk.", http_lat_bounds,
                 h->lat_bucket, HTTP_LAT_NBUCKETS, h->lat_count, h->lat_sum);
     m_histogram(o, "werkmonitor_events_per_commit", "Events in one commit.", http_epc_bounds,
                 h->epc_bucket, HTTP_EPC_NBUCKETS, h->epc_count, (double)h->epc_sum);
+}
 
-    /* errors and access */
+/* Errors by code, refused tokens and denials. */
+static void metrics_access(struct wm_buf *o, const struct server_stats *st)
+{
     m_family(o, "werkmonitor_errors_total", "counter",
              "Error replies by protocol code, line protocol and HTTP together.");
     for (int i = 1; i <= STATS_NCODES; i++)
@@ -216,8 +213,16 @@ static int http_metrics_format(struct http_server *h, struct wm_buf *o)
           st->auth_failures);
     m_u64(o, "werkmonitor_denials_total", "counter",
           "Requests refused for the principal's role or municipality.", st->denials);
+}
 
-    /* connections */
+/* Connections by listener and protocol, watchers, streams, HTTP responses by status. */
+static void metrics_connections(struct wm_buf *o, const struct http_server *h)
+{
+    const struct server *srv = h->srv;
+    const struct server_stats *st = &srv->stats;
+    uint64_t plain, tls;
+    char code[16];
+
     m_line_connections(srv, &plain, &tls);
     m_family(o, "werkmonitor_connections", "gauge", "Open connections by listener.");
     m_labelled(o, "werkmonitor_connections", "listener", "tcp", plain);
@@ -236,10 +241,33 @@ static int http_metrics_format(struct http_server *h, struct wm_buf *o)
           h->nstreams);
     m_family(o, "werkmonitor_http_responses_total", "counter", "HTTP responses by status code.");
     for (int i = 0; i < HTTP_NSTATUS; i++) {
-        snprintf(name, sizeof(name), "%d", http_status_codes[i]);
-        m_labelled(o, "werkmonitor_http_responses_total", "code", name, h->responses[i]);
+        snprintf(code, sizeof(code), "%d", http_status_codes[i]);
+        m_labelled(o, "werkmonitor_http_responses_total", "code", code, h->responses[i]);
     }
     m_labelled(o, "werkmonitor_http_responses_total", "code", "other", h->responses[HTTP_NSTATUS]);
+}
+
+/* The whole exposition into o, in the order Prometheus users read it: process, store,
+ * writes, access, connections. Reads the store's statistics and totals first, so that
+ * a store that cannot be read gives its error and no half page. */
+static int http_metrics_format(struct http_server *h, struct wm_buf *o)
+{
+    struct server *srv = h->srv;
+    struct store_stats ss;
+    struct wm_totals t;
+    int rc;
+
+    rc = store_stats(srv->store, &ss);
+    if (rc == WM_OK)
+        rc = store_totals(srv->store, &t);
+    if (rc != WM_OK)
+        return rc;
+    wm_buf_reset(o);
+    metrics_process(o, &srv->stats);
+    metrics_store(o, &ss, &t);
+    metrics_writes(o, h);
+    metrics_access(o, &srv->stats);
+    metrics_connections(o, h);
     return o->oom ? WM_ENOMEM : WM_OK;
 }
 
