@@ -543,6 +543,32 @@ class HttpLimitsTest(HttpCase):
         self.assertLess(grew, 20 * 1024, "RSS grew by %d kB (%d bytes sent)" % (grew, sent))
         self.assertEqual(request(port, "/healthz").status, 200)
 
+    def test_readyz_is_503_while_commits_fail(self):
+        """A map that cannot grow: once a commit fails, /readyz answers 503 naming the
+        failure (a load balancer takes the daemon out), /healthz and the reads go on."""
+        s, port = self.http_server(["--map-size", "1M", "--map-max", "1M"])
+        c = self.conn(s)
+        self.assertEqual(c.cmd("PROJECT %s category=http" % PROJ), "OK")
+        self.assertEqual(request(port, "/readyz").status, 200)
+        err = None
+        for _ in range(400):
+            for r in c.pipeline([ev(project=PROJ) for _ in range(500)], timeout=60):
+                err = err or (r if r.startswith("ERR") else None)
+            if err is not None:
+                break
+        self.assertIsNotNone(err, "a 1 MiB map never filled")
+        self.assertErr(err, "storage")
+        # a batch after a refused one may still fit: the refusal of a single event is
+        # the last commit, and /readyz reports it
+        for _ in range(1000):
+            r = c.cmd(ev(project=PROJ))
+            if r.startswith("ERR"):
+                break
+        self.assertErr(r, "storage")
+        self.assertHttpErr(request(port, "/readyz"), 503, "unavailable", "not ready", "last commit failed")
+        self.assertEqual(request(port, "/healthz").status, 200)
+        self.assertEqual(request(port, "/v1/totals").status, 200)
+
 
 # -- HTTPS --------------------------------------------------------------------------
 
