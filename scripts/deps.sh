@@ -11,11 +11,13 @@
 #                             not needed for the tests
 set -eu
 
-# prometheus is there for its promtool, which checks /metrics in the e2e tests.
+# prometheus is there for its promtool, which checks /metrics in the e2e tests;
+# chromium, nodejs and npm (for playwright-core) and poppler-utils (pdfinfo, pdftoppm)
+# for the monitor page's browser test (tests/browser).
 PACKAGES="build-essential make cmake pkg-config libevent-dev liblmdb-dev libmsgpack-dev
 libssl-dev libcmocka-dev libjansson-dev libcsv-dev libsystemd-dev python3
 netcat-openbsd openssl groff-base prometheus debhelper lintian dpkg-dev systemd clang
-libclang-rt-14-dev"
+libclang-rt-14-dev chromium poppler-utils nodejs npm"
 BENCH_PACKAGES="postgresql-15 libpq-dev lmdb-utils valgrind strace wrk"
 
 case "${1:-}" in
@@ -29,6 +31,11 @@ esac
 
 missing=""
 for p in $PACKAGES; do
+    # A nodejs from elsewhere (NodeSource's, say) brings its own npm and conflicts with
+    # Debian's npm package: an npm command is enough.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+        continue
+    fi
     # dpkg-query prints "install ok installed" only for a fully installed package.
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     case "$status" in

@@ -26,3 +26,11 @@ target_link_libraries(wmclient PUBLIC wmweb)
 if(TARGET test_web_files)
   target_link_libraries(test_web_files PRIVATE wmweb)
 endif()
+
+# The monitor page in a real browser (tests/browser/run.sh): Debian's chromium through
+# playwright-core (from the npm registry, into tests/browser/node_modules) against the
+# daemon built here; screenshots and the printed PDF go to browser-artifacts/.
+add_test(NAME browser.monitor COMMAND ${CMAKE_SOURCE_DIR}/tests/browser/run.sh)
+set_tests_properties(browser.monitor PROPERTIES
+  ENVIRONMENT "WM_BUILD_DIR=${CMAKE_BINARY_DIR};WM_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+  TIMEOUT 900)
