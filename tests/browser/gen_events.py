@@ -79,7 +79,9 @@ def main():
             if project != "taaltrajecten" and alumni and rnd.random() < 0.15:
                 person, gemeente = alumni.pop(rnd.randrange(len(alumni)))
             else:
-                person = "gen-%012x" % rnd.getrandbits(48)
+                # letters only: a run of nine digits in a value is taken for a BSN
+                bits = rnd.getrandbits(48)
+                person = "gen-" + "".join(chr(97 + (bits >> (4 * i) & 15)) for i in range(12))
                 gemeente = rnd.choices(names, weights)[0]
             emit("EVENT started id={id} person=%s gemeente=%s date=%s project=%s kind=%s"
                  % (person, gemeente, start, project, kind))

@@ -329,7 +329,7 @@ describe("monitor page, token file", () => {
     }
     const dir = fs.mkdtempSync(path.join(ARTIFACTS, "tok-"));
     const file = path.join(dir, "tokens");
-    fs.writeFileSync(file, tokens.join("\n") + "\n");
+    fs.writeFileSync(file, tokens.join("\n") + "\n", { mode: 0o600 });
     daemon = await new Daemon(["--tokens", file]).start();
     fs.rmSync(dir, { recursive: true, force: true });
     loadData(daemon.port, ["--token", made.beheer]);
