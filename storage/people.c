@@ -117,9 +117,11 @@ int store_people_push(struct store_people *pl, int kind, const char *person,
     op->regional = (uint8_t)regional;
     op->e = *e;
     op->person = person;
+    /* a copy, named by op_person(): a pointer to it would dangle once a later push
+     * reallocates the queue (docs/BUGS.md #3) */
     if (kind == STORE_POP_REMOVE && person) {
         snprintf(op->own, sizeof op->own, "%s", person);
-        op->person = op->own;
+        op->person = NULL;
     }
     return WM_OK;
 }
@@ -127,6 +129,12 @@ int store_people_push(struct store_people *pl, int kind, const char *person,
 void store_people_drop(struct store_people *pl)
 {
     pl->queue.n = 0;
+}
+
+/* The person of an ADD or REMOVE change. */
+static const char *op_person(const struct store_pop *op)
+{
+    return op->kind == STORE_POP_REMOVE ? op->own : op->person;
 }
 
 /* Apply one change. */
@@ -138,7 +146,7 @@ static int op_apply(struct store_people *pl, const struct store_pop *op)
 
     if (op->kind == STORE_POP_RESCOPE)
         return store_placement_rescope(pl, op->e.project, op->regional);
-    ret = store_people_id(pl, op->person, sign > 0, &pid);
+    ret = store_people_id(pl, op_person(op), sign > 0, &pid);
     if (ret == WM_ENOT_FOUND)
         return WM_EINTERNAL; /* retracting an event of a person the layer never saw */
     /* PROGRESS's per-project counts: started, completed with success, and (placement.c)

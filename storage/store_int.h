@@ -481,10 +481,10 @@ enum store_pop_kind {
     STORE_POP_RESCOPE, /* project e.project becomes regional (1) or not (0) */
 };
 struct store_pop {
-    uint8_t kind;       /* enum store_pop_kind */
-    uint8_t regional;   /* RESCOPE */
-    const char *person; /* ADD: the batch's event; REMOVE: own */
-    char own[WM_PERSON_MAX + 1];
+    uint8_t kind;                /* enum store_pop_kind */
+    uint8_t regional;            /* RESCOPE */
+    const char *person;          /* ADD: the batch's event's (borrowed); REMOVE: NULL */
+    char own[WM_PERSON_MAX + 1]; /* REMOVE: a copy (the target's record is gone by then) */
     struct store_pentry e;
 };
 

@@ -705,6 +705,33 @@ static void test_backup(void **state)
     store_close(g.s);
 }
 
+/* docs/BUGS.md #3: a retraction's person was kept as a pointer into the memory part's
+ * queue of changes, which a later change of the same batch reallocated when it grew
+ * (past 1024 changes): the memory part's thread then read freed memory. */
+static void test_regression_retraction_then_queue_growth(void **state)
+{
+    struct fx *f = *state;
+    struct store_item *it = calloc(2001, sizeof *it);
+    char id[32];
+
+    assert_non_null(it);
+    add_project(f, "zorgstart");
+    it[0] =
+        event_item("wsp", "q0", WM_TYPE_STARTED, "person-retracted", "zorgstart", day(2021, 3, 4));
+    apply1(f, &it[0]);
+    it[0] = retract_item("wsp", "q0-r", "q0", 0, 0);
+    for (int i = 1; i <= 2000; i++) {
+        snprintf(id, sizeof id, "q%d", i);
+        it[i] = event_item("wsp", id, WM_TYPE_STARTED, "person-many", "zorgstart", day(2021, 3, 5));
+    }
+    assert_int_equal(store_apply(f->s, it, 2001), WM_OK);
+    for (int i = 0; i <= 2000; i++)
+        assert_int_equal(it[i].result, WM_OK);
+    assert_int_equal(count_all(f, WM_TYPE_STARTED), 2000);
+    assert_int_equal(count_persons(f, WM_TYPE_STARTED), 1);
+    free(it);
+}
+
 struct reader_arg {
     struct fx *f;
     atomic_int stop; /* set by the main thread */
@@ -803,6 +830,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grow_while_reading, setup, teardown),
         cmocka_unit_test_setup_teardown(test_projects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regression_retraction_then_queue_growth, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
