@@ -32,21 +32,32 @@ static int bad_name(const char *s, int allow_upper)
 /* ---- token new ---- */
 
 static const char token_help[] =
-    "Usage: werkmonitor token new <principal> <role> [gemeente=<g>]\n"
+    "Usage: werkmonitor token new <principal> <role> [gemeente=<g>] [min-count=<n>] [round=<r>]\n"
     "\n"
     "Make a new access token: 32 random bytes as 64 hex characters. Prints two lines on\n"
     "stdout: the token (give it to the principal, e.g. in a file for --token-file), then\n"
     "the line for the daemon's tokens file, which holds only the token's SHA-256:\n"
-    "  <principal> <role> [gemeente=<g>] sha256:<64 hex>\n"
-    "<role> is reader, writer or admin; gemeente=<g> binds a writer to one municipality.\n"
+    "  <principal> <role> [options] sha256:<64 hex>\n"
+    "<role> is reader, writer or admin. gemeente=<g> binds a reader or writer to one\n"
+    "municipality: it writes and reads only that one's events. min-count=<n> shows its\n"
+    "counts above 0 and below n as suppressed (<n); round=<r> rounds its other counts to\n"
+    "a multiple of r (for published figures, e.g. min-count=10 round=5).\n"
     "<principal> is 1-64 characters of A-Z a-z 0-9 . _ -.\n";
+
+/* 1 when s is a whole number from 1 to 1000000 (a token's min-count or round). */
+static int token_count_ok(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    return n > 0 && n <= 7 && s[n] == '\0' && s[0] != '0' && atol(s) <= 1000000;
+}
 
 int cli_cmd_token(struct cli_config *cfg, int argc, char **argv)
 {
     struct cli_args a;
     char token[2 * CLI_TOKEN_BYTES + 1];
     char hash[65];
-    const char *gemeente = NULL;
+    const char *gemeente = NULL, *min_count = NULL, *round = NULL;
     const char *role;
     int ex;
 
@@ -60,8 +71,9 @@ int cli_cmd_token(struct cli_config *cfg, int argc, char **argv)
         ex = cli_usage_error("token", "unknown action '%s' (only 'new')", a.pos[0]);
         goto out;
     }
-    if (a.npos < 3 || a.npos > 4) {
-        ex = cli_usage_error("token", "usage: token new <principal> <role> [gemeente=<g>]");
+    if (a.npos < 3 || a.npos > 6) {
+        ex = cli_usage_error("token", "usage: token new <principal> <role> [gemeente=<g>] "
+                                      "[min-count=<n>] [round=<r>]");
         goto out;
     }
     if (bad_name(a.pos[1], 1)) {
@@ -74,17 +86,28 @@ int cli_cmd_token(struct cli_config *cfg, int argc, char **argv)
         ex = cli_usage_error("token", "role is reader, writer or admin, not '%s'", role);
         goto out;
     }
-    if (a.npos == 4) {
-        if (strncmp(a.pos[3], "gemeente=", 9) != 0 || bad_name(a.pos[3] + 9, 0)) {
-            ex = cli_usage_error("token", "expected gemeente=<name> (a-z 0-9 -), not '%s'",
-                                 a.pos[3]);
+    for (size_t i = 3; i < a.npos; i++) {
+        const char *o = a.pos[i];
+        if (strncmp(o, "gemeente=", 9) == 0 && !bad_name(o + 9, 0) && gemeente == NULL) {
+            if (strcmp(role, "admin") == 0) {
+                ex = cli_usage_error("token", "an admin cannot be bound to a gemeente");
+                goto out;
+            }
+            gemeente = o + 9;
+        } else if ((strncmp(o, "min-count=", 10) == 0 && min_count == NULL &&
+                    token_count_ok(o + 10)) ||
+                   (strncmp(o, "round=", 6) == 0 && round == NULL && token_count_ok(o + 6))) {
+            if (o[0] == 'm')
+                min_count = o;
+            else
+                round = o;
+        } else {
+            ex = cli_usage_error("token",
+                                 "expected gemeente=<name> (a-z 0-9 -), min-count=<n> or round=<r> "
+                                 "(1-1000000), each once, not '%s'",
+                                 o);
             goto out;
         }
-        if (strcmp(role, "writer") != 0) {
-            ex = cli_usage_error("token", "gemeente= binds writers only, not the role %s", role);
-            goto out;
-        }
-        gemeente = a.pos[3] + 9;
     }
     if (cli_token_new(token) != WM_OK || cli_sha256_hex(token, strlen(token), hash) != WM_OK) {
         fprintf(stderr, "werkmonitor token: no random bytes or SHA-256 from OpenSSL\n");
@@ -92,8 +115,10 @@ int cli_cmd_token(struct cli_config *cfg, int argc, char **argv)
         goto out;
     }
     printf("%s\n", token);
-    printf("%s %s%s%s sha256:%s\n", a.pos[1], role, gemeente != NULL ? " gemeente=" : "",
-           gemeente != NULL ? gemeente : "", hash);
+    printf("%s %s%s%s%s%s%s%s sha256:%s\n", a.pos[1], role, gemeente != NULL ? " gemeente=" : "",
+           gemeente != NULL ? gemeente : "", min_count != NULL ? " " : "",
+           min_count != NULL ? min_count : "", round != NULL ? " " : "", round != NULL ? round : "",
+           hash);
     if (isatty(STDERR_FILENO))
         fprintf(stderr, "# line 1: the token, for the principal only; line 2: add it to the "
                         "daemon's tokens file and reload it (SIGHUP)\n");

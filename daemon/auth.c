@@ -56,24 +56,83 @@ static int principal_valid(const char *s, size_t n)
     return 1;
 }
 
+/* The value of an optional field "<name>=<v>" (gemeente, min-count, round) of a line
+ * into e. Returns WM_OK or WM_ECONFIG with msg. */
+static int parse_option(const char *f, const char *const *gemeenten, size_t n_gemeenten,
+                        struct auth_entry *e, char *msg, size_t msglen)
+{
+    const char *eq = strchr(f, '=');
+    size_t i;
+
+    if (eq == NULL) {
+        proto_errf(msg, msglen, "unexpected field '%.64s'", f);
+        return WM_ECONFIG;
+    }
+    if (strncmp(f, "gemeente=", 9) == 0) {
+        if (e->gemeente[0] != '\0') {
+            proto_errf(msg, msglen, "gemeente given twice");
+            return WM_ECONFIG;
+        }
+        if (e->role == AUTH_ROLE_ADMIN) {
+            proto_errf(msg, msglen, "an admin cannot be bound to a gemeente");
+            return WM_ECONFIG;
+        }
+        for (i = 0; i < n_gemeenten; i++) {
+            if (strcmp(gemeenten[i], eq + 1) == 0)
+                break;
+        }
+        if (i == n_gemeenten || eq[1] == '\0') {
+            proto_errf(msg, msglen, "gemeente '%.64s' is not configured", eq + 1);
+            return WM_ECONFIG;
+        }
+        memcpy(e->gemeente, eq + 1, strlen(eq + 1) + 1);
+        return WM_OK;
+    }
+    if (strncmp(f, "min-count=", 10) == 0 || strncmp(f, "round=", 6) == 0) {
+        unsigned *dst = f[0] == 'm' ? &e->min_count : &e->round;
+        const char *name = f[0] == 'm' ? "min-count" : "round";
+        char *endp;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(eq + 1, &endp, 10);
+        if (eq[1] < '0' || eq[1] > '9' || *endp != '\0' || errno != 0 || v < 1 ||
+            v > AUTH_MAX_MIN_COUNT) {
+            proto_errf(msg, msglen, "%s must be a whole number from 1 to %d", name,
+                       AUTH_MAX_MIN_COUNT);
+            return WM_ECONFIG;
+        }
+        if (*dst != 0) {
+            proto_errf(msg, msglen, "%s given twice", name);
+            return WM_ECONFIG;
+        }
+        *dst = (unsigned)v;
+        return WM_OK;
+    }
+    proto_errf(msg, msglen, "unexpected field '%.64s'", f);
+    return WM_ECONFIG;
+}
+
 /* Parse one non-comment line into e. Returns WM_OK or WM_ECONFIG with msg. */
 static int parse_line(char *line, const char *const *gemeenten, size_t n_gemeenten,
                       struct auth_entry *e, char *msg, size_t msglen)
 {
-    char *tok[5];
+    char *tok[AUTH_MAX_FIELDS];
     size_t ntok = 0;
     char *save = NULL;
     const char *hex;
 
     for (char *t = strtok_r(line, " \t", &save); t != NULL; t = strtok_r(NULL, " \t", &save)) {
-        if (ntok == 4) {
+        if (ntok == AUTH_MAX_FIELDS) {
             proto_errf(msg, msglen, "too many fields");
             return WM_ECONFIG;
         }
         tok[ntok++] = t;
     }
     if (ntok < 3) {
-        proto_errf(msg, msglen, "want '<principal> <role> [gemeente=<g>] sha256:<hex>'");
+        proto_errf(msg, msglen,
+                   "want '<principal> <role> [gemeente=<g>] [min-count=<n>] "
+                   "[round=<r>] sha256:<hex>'");
         return WM_ECONFIG;
     }
     memset(e, 0, sizeof(*e));
@@ -92,28 +151,9 @@ static int parse_line(char *line, const char *const *gemeenten, size_t n_gemeent
         proto_errf(msg, msglen, "bad role '%.32s' (want reader, writer or admin)", tok[1]);
         return WM_ECONFIG;
     }
-    if (ntok == 4) {
-        const char *g = tok[2];
-        size_t i;
-        if (strncmp(g, "gemeente=", 9) != 0) {
-            proto_errf(msg, msglen, "unexpected field '%.64s'", g);
+    for (size_t k = 2; k + 1 < ntok; k++)
+        if (parse_option(tok[k], gemeenten, n_gemeenten, e, msg, msglen) != WM_OK)
             return WM_ECONFIG;
-        }
-        g += 9;
-        if (e->role != AUTH_ROLE_WRITER) {
-            proto_errf(msg, msglen, "only a writer can be bound to a gemeente");
-            return WM_ECONFIG;
-        }
-        for (i = 0; i < n_gemeenten; i++) {
-            if (strcmp(gemeenten[i], g) == 0)
-                break;
-        }
-        if (i == n_gemeenten) {
-            proto_errf(msg, msglen, "gemeente '%.64s' is not configured", g);
-            return WM_ECONFIG;
-        }
-        memcpy(e->gemeente, g, strlen(g) + 1);
-    }
     hex = tok[ntok - 1];
     if (strncmp(hex, "sha256:", 7) != 0 || strlen(hex + 7) != 64) {
         proto_errf(msg, msglen, "the hash must be sha256: and 64 hex digits");

@@ -17,10 +17,17 @@ enum auth_role {
     AUTH_ROLE_ADMIN = 3,  /* everything, including PROJECT, PROGRAM, RETRACT seq= */
 };
 
+/* Fields of a token file line at most; the largest min-count and round. */
+#define AUTH_MAX_FIELDS 6
+#define AUTH_MAX_MIN_COUNT 1000000
+
 struct auth_entry {
     char principal[WM_NAME_MAX + 1];
     enum auth_role role;
-    char gemeente[WM_NAME_MAX + 1]; /* writer bound to a municipality; "" = any */
+    char gemeente[WM_NAME_MAX + 1]; /* bound to a municipality (reads and writes only its
+                                       events); "" = any */
+    unsigned min_count;             /* counts above 0 below this are shown suppressed; 0: none */
+    unsigned round;                 /* other counts rounded to a multiple of this; 0: exact */
     unsigned char hash[32];         /* SHA-256 of the token */
 };
 
@@ -30,11 +37,12 @@ struct auth_table {
 };
 
 /*
- * Load a token file: one "<principal> <role> [gemeente=<g>] sha256:<64 hex>" per line,
+ * Load a token file: one "<principal> <role> [gemeente=<g>] [min-count=<n>] [round=<r>]
+ * sha256:<64 hex>" per line (the optional fields in any order, each at most once),
  * blank lines and '#' comments ignored. Principals are 1-64 of [A-Za-z0-9._@-] and
- * unique; role is reader, writer or admin; gemeente (writers only) must be one of
- * gemeenten. The file must pass auth_file_mode_check (secret).
- * Returns WM_OK and *out (free with auth_table_free), WM_ECONFIG with err =
+ * unique; role is reader, writer or admin; gemeente (not for an admin) must be one of
+ * gemeenten; min-count and round are 1..AUTH_MAX_MIN_COUNT. The file must pass auth_file_mode_check
+ * (secret). Returns WM_OK and *out (free with auth_table_free), WM_ECONFIG with err =
  * "<file>:<line>: <problem>" (or "<file>: <problem>" for its mode), or WM_ENOMEM.
  */
 int auth_table_load(const char *path, const char *const *gemeenten, size_t n_gemeenten,

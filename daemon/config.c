@@ -343,6 +343,17 @@ static int set_max_unauthenticated(struct config *cfg, const char *val, int firs
     return WM_OK;
 }
 
+static int set_max_rows(struct config *cfg, const char *val, int first, char *err, size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (parse_num(val, 1, 10000000, &v, err, errlen) != WM_OK)
+        return WM_ECONFIG;
+    cfg->max_rows = (size_t)v;
+    return WM_OK;
+}
+
 static int set_http_listen(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     return set_addr_list(cfg->http_listen, &cfg->n_http_listen, val, first, err, errlen);
@@ -520,6 +531,9 @@ static const struct config_opt config_opts[] = {
      "with a token file: connections in all that have not authenticated yet (at most three "
      "quarters of max-connections); the rest is kept for authenticated principals",
      set_max_unauthenticated},
+    {"max-rows", "N", "10000",
+     "a COUNT whose answer has more groups gets ERR too-large (narrow it: fewer by=, filters)",
+     set_max_rows},
     {"http-listen", "HOST:PORT[,...]", "none",
      "HTTP listener(s) of the read API, /metrics and /healthz (proto/HTTP.md); the same "
      "tokens, sent as 'Authorization: Bearer <token>'",
@@ -560,6 +574,7 @@ void config_defaults(struct config *cfg)
     cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
     cfg->idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT;
     cfg->auth_timeout = CONFIG_DEFAULT_AUTH_TIMEOUT;
+    cfg->max_rows = CONFIG_DEFAULT_MAX_ROWS;
     cfg->max_per_address = CONFIG_DEFAULT_MAX_PER_ADDRESS;
     cfg->max_unauthenticated = CONFIG_DEFAULT_MAX_UNAUTHENTICATED;
     cfg->http_max_connections = CONFIG_DEFAULT_HTTP_MAX_CONNECTIONS;
@@ -915,6 +930,7 @@ void config_print(const struct config *cfg, FILE *out)
     fprintf(out, "auth-timeout %u\n", cfg->auth_timeout);
     fprintf(out, "max-per-address %u\n", cfg->max_per_address);
     fprintf(out, "max-unauthenticated %u\n", cfg->max_unauthenticated);
+    fprintf(out, "max-rows %zu\n", cfg->max_rows);
     if (cfg->n_http_listen == 0)
         fprintf(out, "# http-listen: none (the HTTP API is off)\n");
     print_addrs(out, "http-listen", cfg->http_listen, cfg->n_http_listen);

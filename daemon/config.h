@@ -21,6 +21,7 @@
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 1024
 #define CONFIG_DEFAULT_IDLE_TIMEOUT 300
 #define CONFIG_DEFAULT_AUTH_TIMEOUT 10
+#define CONFIG_DEFAULT_MAX_ROWS 10000
 #define CONFIG_DEFAULT_MAX_PER_ADDRESS 32
 #define CONFIG_DEFAULT_MAX_UNAUTHENTICATED 256
 #define CONFIG_DEFAULT_HTTP_MAX_CONNECTIONS 1024
@@ -58,6 +59,7 @@ struct config {
     /* connections not authenticated yet: from one address, and in all (the rest of
      * max_connections is kept for authenticated principals) */
     unsigned max_per_address;
+    size_t max_rows; /* a COUNT with more groups answers too-large */
     unsigned max_unauthenticated;
     /* the HTTP read API (proto/HTTP.md); off while n_http_listen is 0 */
     struct config_addr http_listen[CONFIG_MAX_LISTEN];

@@ -41,7 +41,7 @@
 /* Commit latencies kept for STATS percentiles. */
 #define STATS_LATENCY_RING 1024
 /* Protocol error codes counted in STATS (WM_ESYNTAX .. WM_EINTERNAL). */
-#define STATS_NCODES 13
+#define STATS_NCODES 14
 
 /*
  * The states of a connection (memcached style). This is the one place a connection's
@@ -142,7 +142,7 @@ struct server_stats {
     uint64_t commits;                  /* store_apply calls */
     uint64_t items_committed;          /* items in those batches */
     uint64_t events_committed;         /* EVENT items in those batches */
-    uint64_t errors[STATS_NCODES + 1]; /* by -code, 1..13 */
+    uint64_t errors[STATS_NCODES + 1]; /* by -code, 1..14 */
     uint64_t auth_failures;
     uint64_t auth_timeouts; /* connections closed for no AUTH within auth-timeout */
     uint64_t denials;

@@ -333,6 +333,8 @@ static int http_status_of(int err)
         return 409;
     case WM_ETOO_LONG:
         return 414;
+    case WM_ETOO_LARGE:
+        return 413;
     case WM_EUNAVAILABLE:
     case WM_ESTORAGE:
     case WM_EIO:

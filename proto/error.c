@@ -38,6 +38,8 @@ const char *wm_strerror(int err)
         return "service unavailable";
     case WM_EINTERNAL:
         return "internal error";
+    case WM_ETOO_LARGE:
+        return "answer too large";
     case WM_ENOMEM:
         return "out of memory";
     case WM_EIO:
@@ -85,6 +87,8 @@ const char *wm_err_code(int err)
         return "not-found";
     case WM_ETOO_LONG:
         return "too-long";
+    case WM_ETOO_LARGE:
+        return "too-large";
     case WM_ESTORAGE:
     case WM_EIO:
     case WM_EMAPFULL:

@@ -1,9 +1,9 @@
 /*
  * personal: the protocol's rules for personal data (PROTOCOL.md section 4, "No BSN in
- * any value"; docs/SECURITY.md #5 and #9): the eleven-test, the search for a BSN inside any value, and which fields
- * may hold personal values (never repeated in a message). The request parser applies
- * proto_value_check to every token of every request, so a command added later is
- * covered without a line of its own; the client runs the same parser before it sends.
+ * any value"; docs/SECURITY.md #5 and #9): the eleven-test, the search for a BSN inside any value,
+ * and which fields may hold personal values (never repeated in a message). The request parser
+ * applies proto_value_check to every token of every request, so a command added later is covered
+ * without a line of its own; the client runs the same parser before it sends.
  */
 #include <string.h>
 

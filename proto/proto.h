@@ -36,6 +36,7 @@ enum wm_err {
     WM_ESTORAGE = -11,        /* storage */
     WM_EUNAVAILABLE = -12,    /* unavailable */
     WM_EINTERNAL = -13,       /* internal */
+    WM_ETOO_LARGE = -14,      /* too-large */
     /* internal codes, never on the wire as such */
     WM_ENOMEM = -20,    /* out of memory (wire: internal) */
     WM_EIO = -21,       /* I/O error (wire: storage) */
@@ -318,7 +319,7 @@ struct proto_arg {
  * release with proto_request_free. */
 struct proto_request {
     enum proto_verb verb;
-    char verb_text[16]; /* the verb as sent, uppercased, truncated */
+    char verb_text[16];    /* the verb as sent, uppercased, truncated */
     uint8_t refused_value; /* the last parse failed on proto_value_check (a BSN) */
     size_t nargs;
     struct proto_arg args[PROTO_MAX_ARGS];
@@ -544,6 +545,8 @@ struct wm_count_query {
     int32_t from, to;          /* inclusive days; INT32_MIN / INT32_MAX when open */
     uint8_t distinct;          /* 1: distinct=person */
     struct wm_filter filter[WM_DIM_COUNT_];
+    size_t max_rows; /* more groups than this: WM_ETOO_LARGE (the server's max-rows); 0: no
+                        limit. Not from the request: proto_count_build sets 0. */
 };
 
 /* Name of a dimension for a type ("project", ..., "sector"), or NULL. Static. */
@@ -782,6 +785,22 @@ void proto_projects_result_free(struct wm_projects_result *r);
 /* Append a project (copied) or, last, the program (name "*"). Returns WM_OK or
  * WM_ENOMEM. */
 int proto_projects_result_add(struct wm_projects_result *r, const struct wm_project *p);
+
+/* ---- small cells: a principal's min-count and round (PROTOCOL.md section 3) ---- */
+
+/* n rounded to the nearest multiple of round (halves up); n itself when round <= 1. */
+uint64_t proto_round_count(uint64_t n, uint64_t round);
+
+/* Hide r's counts above 0 and below min_count (suppressed, suppress_below = min_count)
+ * and round every other to round (0 or 1: exact). */
+void proto_count_result_protect(struct wm_count_result *r, uint64_t min_count, uint64_t round);
+
+/* The same for PROGRESS's actuals, each from its raw value (the program's rows
+ * included), with the status computed from the value shown (none when hidden). Where
+ * a single project row of an indicator is hidden, the smallest other non-zero one is
+ * hidden too, so the program's row minus the others does not give it away. */
+void proto_progress_result_protect(struct wm_progress_result *r, uint64_t min_count,
+                                   uint64_t round);
 
 /* The forms. A result is read through a table of typed cells; the writers below take
  * any table, so every form of every answer is written in one place. */

@@ -249,6 +249,70 @@ int proto_progress_result_add(struct wm_progress_result *r, const char *project,
     return WM_OK;
 }
 
+/* ---- small cells (a principal's min-count and round) ------------------------ */
+
+uint64_t proto_round_count(uint64_t n, uint64_t round)
+{
+    if (round <= 1)
+        return n;
+    return (n / round + (n % round >= (round + 1) / 2)) * round;
+}
+
+void proto_count_result_protect(struct wm_count_result *r, uint64_t min_count, uint64_t round)
+{
+    for (size_t i = 0; i < r->nrows; i++) {
+        struct wm_count_row *rw = &r->rows[i];
+
+        if (rw->count > 0 && rw->count < min_count) {
+            rw->suppressed = 1;
+            r->suppress_below = min_count;
+        } else {
+            rw->count = proto_round_count(rw->count, round);
+        }
+    }
+}
+
+/* Hide row i of r (shown "<N", no status). */
+static void progress_hide(struct wm_progress_result *r, size_t i, uint64_t min_count)
+{
+    r->rows[i].suppressed = 1;
+    r->rows[i].status = WM_STATUS_NONE;
+    r->suppress_below = min_count;
+}
+
+void proto_progress_result_protect(struct wm_progress_result *r, uint64_t min_count, uint64_t round)
+{
+    for (size_t i = 0; i < r->nrows; i++) {
+        struct wm_progress_row *rw = &r->rows[i];
+
+        if (rw->actual > 0 && rw->actual < min_count) {
+            progress_hide(r, i, min_count);
+            continue;
+        }
+        rw->actual = proto_round_count(rw->actual, round);
+        rw->status = (uint8_t)proto_progress_status(rw->actual, rw->target, rw->expected);
+    }
+    /* The program's row of an indicator totals its projects' rows: one hidden project
+     * row beside it could be read back as the total minus the others, so the smallest
+     * other non-zero project row of that indicator is hidden too. */
+    for (int ind = 0; ind < 3; ind++) {
+        size_t hidden = 0, other = SIZE_MAX;
+
+        for (size_t i = 0; i < r->nrows; i++) {
+            const struct wm_progress_row *rw = &r->rows[i];
+
+            if (rw->indicator != ind || strcmp(rw->project, "*") == 0)
+                continue;
+            if (rw->suppressed)
+                hidden++;
+            else if (rw->actual > 0 && (other == SIZE_MAX || rw->actual < r->rows[other].actual))
+                other = i;
+        }
+        if (hidden == 1 && other != SIZE_MAX)
+            progress_hide(r, other, min_count);
+    }
+}
+
 static const char *const progress_cols[] = {"project", "category", "indicator", "actual",
                                             "target",  "expected", "status"};
 

@@ -70,6 +70,9 @@ static int group_add(struct count_ctx *c, const uint32_t *vals, uint64_t n, uint
         if (memcmp(c->g[i].vals, vals, nby * sizeof *vals) == 0)
             break;
     if (i == STORE_ITAB_NONE) {
+        /* stop at once: the answer would be refused, and its groups take memory */
+        if (c->q->max_rows > 0 && c->ng >= c->q->max_rows)
+            return WM_ETOO_LARGE;
         if (store_itab_reserve(&c->gindex, 1, 128) != WM_OK)
             return WM_ENOMEM;
         g = store_array_grow(c->g, &c->gcap, c->ng + 1, sizeof *g, 64);
@@ -592,7 +595,7 @@ out:
     store_itab_free(&c.gindex);
     if (ret != WM_OK) {
         res->nrows = 0;
-        if (ret != WM_EUNKNOWN_PROJECT && ret != WM_ENOMEM)
+        if (ret != WM_EUNKNOWN_PROJECT && ret != WM_ENOMEM && ret != WM_ETOO_LARGE)
             ret = WM_EIO;
     }
     return ret;

@@ -350,7 +350,11 @@ class ClientTest(wmtest.TestCase):
             self.assertEqual(line, " ".join([name, role] + extra + ["sha256:" + hashlib.sha256(token.encode()).hexdigest()]))
             made[name] = (token, line)
         self.assertEqual(run(["token", "new", "x", "king"], None)[0], 64)
-        self.assertEqual(run(["token", "new", "x", "reader", "gemeente=huizen"], None)[0], 64)
+        self.assertEqual(run(["token", "new", "x", "admin", "gemeente=huizen"], None)[0], 64)
+        self.assertEqual(run(["token", "new", "x", "reader", "min-count=0"], None)[0], 64)
+        rc, out, _ = run(["token", "new", "x", "reader", "gemeente=huizen", "round=5", "min-count=10"], None)
+        self.assertEqual(rc, 0)
+        self.assertRegex(out.splitlines()[1], r"^x reader gemeente=huizen min-count=10 round=5 sha256:[0-9a-f]{64}$")
         tokens = os.path.join(self.tmp, uid("tokens"))
         with open(tokens, "w") as f:
             f.write("\n".join(l for _, l in made.values()) + "\n")

@@ -86,10 +86,12 @@ static void test_load_every_field(void **state)
              "rapport.team@gv_2-x\treader\t sha256:" HASH_SECRET2 "\r\n"
              "  hv writer gemeente=huizen sha256:"
              "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\n"
-             "wsp writer sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+             "wsp writer sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n"
+             "publiek reader round=5 min-count=10 gemeente=huizen sha256:"
+             "0000000000000000000000000000000000000000000000000000000000000001",
              WM_OK);
     assert_non_null(t);
-    assert_int_equal(t->n, 4);
+    assert_int_equal(t->n, 5);
     assert_string_equal(t->entries[0].principal, "beheer");
     assert_int_equal(t->entries[0].role, AUTH_ROLE_ADMIN);
     assert_string_equal(t->entries[0].gemeente, "");
@@ -105,6 +107,13 @@ static void test_load_every_field(void **state)
     /* the last line needs no newline */
     assert_string_equal(t->entries[3].principal, "wsp");
     assert_int_equal(t->entries[3].role, AUTH_ROLE_WRITER);
+    assert_int_equal(t->entries[3].min_count, 0);
+    assert_int_equal(t->entries[3].round, 0);
+    /* a reader may be bound, and carry min-count and round, in any order */
+    assert_int_equal(t->entries[4].role, AUTH_ROLE_READER);
+    assert_string_equal(t->entries[4].gemeente, "huizen");
+    assert_int_equal(t->entries[4].min_count, 10);
+    assert_int_equal(t->entries[4].round, 5);
     auth_table_free(t);
 }
 
@@ -153,9 +162,11 @@ static void test_refusals_name_file_and_line(void **state)
     static const struct {
         const char *text, *want;
     } cases[] = {
-        {"# x\nbeheer admin\n", "F:2: want '<principal> <role> [gemeente=<g>] sha256:<hex>'"},
-        {"beheer\n", "F:1: want '<principal> <role> [gemeente=<g>] sha256:<hex>'"},
-        {"hv writer gemeente=huizen extra sha256:" HASH_ABC "\n", "F:1: too many fields"},
+        {"# x\nbeheer admin\n",
+         "F:2: want '<principal> <role> [gemeente=<g>] [min-count=<n>] [round=<r>] sha256:<hex>'"},
+        {"beheer\n",
+         "F:1: want '<principal> <role> [gemeente=<g>] [min-count=<n>] [round=<r>] sha256:<hex>'"},
+        {"hv writer gemeente=huizen extra sha256:" HASH_ABC "\n", "F:1: unexpected field 'extra'"},
         {"be/heer admin sha256:" HASH_ABC "\n",
          "F:1: bad principal 'be/heer' (1-64 of [A-Za-z0-9._@-])"},
         {"beheer king sha256:" HASH_ABC "\n",
@@ -164,10 +175,17 @@ static void test_refusals_name_file_and_line(void **state)
          "F:1: bad role 'Admin' (want reader, writer or admin)"},
         {"hv writer gemeente:huizen sha256:" HASH_ABC "\n",
          "F:1: unexpected field 'gemeente:huizen'"},
-        {"rapport reader gemeente=huizen sha256:" HASH_ABC "\n",
-         "F:1: only a writer can be bound to a gemeente"},
         {"beheer admin gemeente=huizen sha256:" HASH_ABC "\n",
-         "F:1: only a writer can be bound to a gemeente"},
+         "F:1: an admin cannot be bound to a gemeente"},
+        {"rapport reader min-count=0 sha256:" HASH_ABC "\n",
+         "F:1: min-count must be a whole number from 1 to 1000000"},
+        {"rapport reader round=x5 sha256:" HASH_ABC "\n",
+         "F:1: round must be a whole number from 1 to 1000000"},
+        {"rapport reader round=5 round=10 sha256:" HASH_ABC "\n", "F:1: round given twice"},
+        {"rapport reader gemeente=huizen gemeente=huizen sha256:" HASH_ABC "\n",
+         "F:1: gemeente given twice"},
+        {"rapport reader min-count=10 round=5 gemeente=huizen x=1 sha256:" HASH_ABC "\n",
+         "F:1: too many fields"},
         {"hv writer gemeente=hilversum sha256:" HASH_ABC "\n",
          "F:1: gemeente 'hilversum' is not configured"},
         {"hv writer gemeente= sha256:" HASH_ABC "\n", "F:1: gemeente '' is not configured"},
