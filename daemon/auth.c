@@ -344,6 +344,9 @@ int auth_role_allows(enum auth_role role, enum proto_verb verb)
         return role >= AUTH_ROLE_READER;
     case PROTO_VERB_EVENT:
     case PROTO_VERB_RETRACT:
+    case PROTO_VERB_REPLACE:
+    case PROTO_VERB_CHECK:
+    case PROTO_VERB_SHOW:
         return role >= AUTH_ROLE_WRITER;
     case PROTO_VERB_PROJECT:
     case PROTO_VERB_PROGRAM:

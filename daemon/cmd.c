@@ -97,6 +97,8 @@ static void cmd_quit(struct conn *c)
     conn_begin_close(c);
 }
 
+static void cmd_reply_block(struct conn *c, size_t nrows);
+
 /* Reserve c's response slot and queue it (the item was filled by the caller). */
 static int cmd_queue(struct conn *c)
 {
@@ -120,18 +122,16 @@ static struct store_item *cmd_item(struct conn *c)
     return it;
 }
 
-static int cmd_event(struct conn *c)
+/* Build the event of an EVENT, REPLACE or CHECK into ev and check that the principal
+ * may write it (its municipality), as every one of them does. Returns WM_OK, or the
+ * error it answered. */
+static int cmd_event_build(struct conn *c, struct wm_event *ev)
 {
     struct server *srv = c->srv;
-    struct store_item *it;
-    struct wm_event *ev;
     char err[CMD_ERRLEN];
     time_t now = server_now(srv);
     int rc;
 
-    if ((it = cmd_item(c)) == NULL)
-        return WM_EUNAVAILABLE;
-    ev = &it->u.event;
     rc = proto_event_build(&srv->req, &srv->env, ev, err, sizeof(err));
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
@@ -145,8 +145,71 @@ static int cmd_event(struct conn *c)
     }
     memcpy(ev->principal, c->principal, sizeof(ev->principal));
     ev->recv_time = (int64_t)now;
-    it->op = STORE_OP_EVENT;
+    return WM_OK;
+}
+
+/* EVENT and REPLACE: queue the event for the commit thread. */
+static int cmd_event(struct conn *c, enum store_op op)
+{
+    struct store_item *it;
+    int rc;
+
+    if ((it = cmd_item(c)) == NULL)
+        return WM_EUNAVAILABLE;
+    if ((rc = cmd_event_build(c, &it->u.event)) != WM_OK)
+        return rc;
+    it->op = op;
     return cmd_queue(c);
+}
+
+/* CHECK: what EVENT would answer, read from the last commit on this thread; nothing is
+ * queued, so nothing waits for a sync. */
+static int cmd_check(struct conn *c)
+{
+    struct wm_event *ev = &c->srv->scratch_ev;
+    char err[CMD_ERRLEN];
+    int rc;
+
+    if ((rc = cmd_event_build(c, ev)) != WM_OK)
+        return rc;
+    rc = store_check(c->srv->store, ev, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    conn_reply(c, "OK\n", 3);
+    return WM_OK;
+}
+
+/* SHOW: the versions of an event id, one ROW each, oldest first. */
+static int cmd_show(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct wm_show_query q;
+    const char *principal;
+    char err[CMD_ERRLEN];
+    int rc;
+
+    rc = proto_show_build(&srv->req, &q, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    principal = q.principal[0] != '\0' ? q.principal : c->principal;
+    if (c->role != AUTH_ROLE_ADMIN && (q.seq != 0 || strcmp(principal, c->principal) != 0)) {
+        srv->stats.denials++;
+        return conn_reply_err(c, WM_EDENIED,
+                              "%s: only an admin may show another principal's events",
+                              q.seq != 0 ? "seq" : "principal");
+    }
+    rc = store_show(srv->store, principal, q.id, q.seq, &srv->show, err, sizeof(err));
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc, "%s", err);
+    wm_buf_reset(&srv->out);
+    for (size_t i = 0; i < srv->show.n && rc == WM_OK; i++)
+        rc = proto_fmt_version(&srv->out, &srv->show.v[i].ev, srv->show.v[i].retracted_by,
+                               srv->show.v[i].reason);
+    if (rc != WM_OK)
+        return conn_reply_err(c, rc == WM_ENOMEM ? WM_EINTERNAL : rc, "cannot format version: %s",
+                              wm_strerror(rc));
+    cmd_reply_block(c, srv->show.n);
+    return WM_OK;
 }
 
 static int cmd_retract(struct conn *c)
@@ -361,7 +424,8 @@ static void cmd_unknown(struct conn *c, const char *line, size_t len)
 static int cmd_reads_store(enum proto_verb v)
 {
     return v == PROTO_VERB_COUNT || v == PROTO_VERB_PROGRESS || v == PROTO_VERB_PROJECTS ||
-           v == PROTO_VERB_STATS || v == PROTO_VERB_NOTES;
+           v == PROTO_VERB_STATS || v == PROTO_VERB_NOTES || v == PROTO_VERB_CHECK ||
+           v == PROTO_VERB_SHOW;
 }
 
 /*
@@ -430,7 +494,16 @@ static void cmd_run(struct conn *c, const char *line, size_t len)
         cmd_quit(c);
         break;
     case PROTO_VERB_EVENT:
-        cmd_event(c);
+        cmd_event(c, STORE_OP_EVENT);
+        break;
+    case PROTO_VERB_REPLACE:
+        cmd_event(c, STORE_OP_REPLACE);
+        break;
+    case PROTO_VERB_CHECK:
+        cmd_check(c);
+        break;
+    case PROTO_VERB_SHOW:
+        cmd_show(c);
         break;
     case PROTO_VERB_RETRACT:
         cmd_retract(c);

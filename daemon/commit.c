@@ -92,6 +92,10 @@ static void audit_format(struct wm_buf *out, const char *prefix, const struct co
         op = "event";
         principal = it->u.event.principal;
         break;
+    case STORE_OP_REPLACE:
+        op = "replace";
+        principal = it->u.event.principal;
+        break;
     case STORE_OP_RETRACT:
         op = "retract";
         principal = it->u.retract.principal;
@@ -116,7 +120,7 @@ static void audit_format(struct wm_buf *out, const char *prefix, const struct co
     wm_buf_puts(out, prefix);
     proto_fmt_pair(out, "principal", principal);
     proto_fmt_pair(out, "op", op);
-    if (it->op == STORE_OP_EVENT) {
+    if (it->op == STORE_OP_EVENT || it->op == STORE_OP_REPLACE) {
         proto_fmt_pair(out, "type", proto_type_desc(it->u.event.type)->name);
         proto_fmt_pair(out, "id", it->u.event.id);
         proto_fmt_pair(out, "gemeente", it->u.event.gemeente);
@@ -139,8 +143,11 @@ static void audit_format(struct wm_buf *out, const char *prefix, const struct co
         if (it->result == WM_OK)
             proto_fmt_pair_u64(out, "version", it->seq);
     }
-    if (it->result == WM_OK && (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT))
+    if (it->result == WM_OK &&
+        (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT || it->op == STORE_OP_REPLACE))
         proto_fmt_pair_u64(out, "seq", it->seq);
+    if (it->result == WM_OK && it->replaced != 0)
+        proto_fmt_pair_u64(out, "replaced", it->replaced);
     proto_fmt_pair(out, "result", result);
     wm_buf_puts(out, "\n");
 }
@@ -388,6 +395,7 @@ struct store_item *commit_next(struct commit_queue *q)
     it->result = WM_OK;
     it->dup = 0;
     it->seq = 0;
+    it->replaced = 0;
     it->err[0] = '\0';
     return it;
 }

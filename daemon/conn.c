@@ -762,7 +762,10 @@ void conn_write_done(struct conn *c, const struct store_item *it)
     wm_buf_reset(&srv->out);
     if (it->result != WM_OK)
         conn_format_err(srv, &srv->out, it->result, it->err);
-    else if (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT || it->op == STORE_OP_NOTE)
+    else if (it->op == STORE_OP_REPLACE && it->replaced != 0)
+        proto_fmt_replaced(&srv->out, it->seq, it->replaced);
+    else if (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT || it->op == STORE_OP_NOTE ||
+             it->op == STORE_OP_REPLACE)
         proto_fmt_ack(&srv->out, it->dup, it->seq);
     else
         wm_buf_puts(&srv->out, "OK\n");

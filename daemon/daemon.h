@@ -185,7 +185,9 @@ struct server {
     char *line; /* max_line + 2 bytes */
     struct wm_buf out;
     struct proto_env env;
-    time_t today_at; /* time() of the last computation of env.today */
+    time_t today_at;            /* time() of the last computation of env.today */
+    struct wm_event scratch_ev; /* CHECK's event */
+    struct store_show show;     /* SHOW's answer, reused */
 
     /* WATCH */
     int watch_dirty;

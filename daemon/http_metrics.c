@@ -38,13 +38,14 @@ void http_metrics_batch(struct http_server *h, const struct commit_batch *b)
     h->last_commit_rc = b->rc;
     for (size_t i = 0; i < b->n; i++) {
         const struct store_item *it = &b->items[i];
-        if (it->op == STORE_OP_EVENT)
+        if (it->op == STORE_OP_EVENT || it->op == STORE_OP_REPLACE)
             events++;
         if (it->result != WM_OK)
             continue;
         if (it->dup) {
             h->duplicates++;
-        } else if (it->op == STORE_OP_EVENT && it->u.event.type < WM_TYPE_COUNT_) {
+        } else if ((it->op == STORE_OP_EVENT || it->op == STORE_OP_REPLACE) &&
+                   it->u.event.type < WM_TYPE_COUNT_) {
             h->events_stored[it->u.event.type]++;
         } else if (it->op == STORE_OP_RETRACT) {
             h->retractions_stored++;

@@ -306,7 +306,7 @@ static void on_batch_done(struct commit_batch *b, void *arg)
     for (size_t i = 0; i < b->n; i++) {
         const struct store_item *it = &b->items[i];
         if (it->result == WM_OK && !it->dup &&
-            (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT))
+            (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT || it->op == STORE_OP_REPLACE))
             changed = 1;
         conn_write_done(b->owners[i], it);
     }
@@ -580,6 +580,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     srv->stats.started = time(NULL);
     proto_request_init(&srv->req);
     wm_buf_init(&srv->out);
+    store_show_init(&srv->show);
     srv->env.gemeenten = cfg->gemeenten;
     srv->env.n_gemeenten = cfg->n_gemeenten;
     server_now(srv);
@@ -675,6 +676,7 @@ void server_free(struct server *srv)
     proto_count_result_free(&srv->count_res);
     proto_progress_result_free(&srv->progress_res);
     proto_projects_result_free(&srv->projects_res);
+    store_show_free(&srv->show);
     free(srv->line);
     memset(srv, 0, sizeof(*srv));
 }

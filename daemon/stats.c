@@ -28,7 +28,7 @@ void stats_commit(struct server *srv, const struct commit_batch *b)
     uint64_t events = 0;
 
     for (size_t i = 0; i < b->n; i++) {
-        if (b->items[i].op == STORE_OP_EVENT)
+        if (b->items[i].op == STORE_OP_EVENT || b->items[i].op == STORE_OP_REPLACE)
             events++;
     }
     st->commits++;

@@ -434,6 +434,45 @@ int proto_retract_build(const struct proto_request *req, struct wm_retract *rt, 
     return get_text(req, "reason", WM_TEXT_MAX, rt->reason, err, errlen);
 }
 
+int proto_show_build(const struct proto_request *req, struct wm_show_query *q, char *err,
+                     size_t errlen)
+{
+    static const char *const keys[] = {"id", "seq", "principal"};
+    const struct proto_arg *id, *seq, *pr;
+    int rc;
+
+    memset(q, 0, sizeof(*q));
+    if ((rc = proto_request_no_extra(req, 0, err, errlen)) != WM_OK)
+        return rc;
+    if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "SHOW", err, errlen)))
+        return rc;
+    id = find_arg(req, "id");
+    seq = find_arg(req, "seq");
+    pr = find_arg(req, "principal");
+    if (id != NULL && seq != NULL) {
+        proto_errf(err, errlen, "give id or seq, not both");
+        return WM_EINVALID;
+    }
+    if (id == NULL && seq == NULL)
+        return missing("id", err, errlen);
+    if (seq != NULL) {
+        if (pr != NULL) {
+            proto_errf(err, errlen, "principal: only with id= (a seq names one principal's event)");
+            return WM_EINVALID;
+        }
+        rc = get_uint(req, "seq", 1, UINT64_MAX, &q->seq, err, errlen);
+        return rc < 0 ? rc : WM_OK;
+    }
+    if ((rc = get_id(req, "id", q->id, err, errlen)) != WM_OK)
+        return rc;
+    if (pr != NULL) {
+        if (pr->val_len < 1 || pr->val_len > WM_NAME_MAX)
+            return bad_value("principal", "must be 1-64 characters", pr, err, errlen);
+        memcpy(q->principal, pr->val, pr->val_len + 1);
+    }
+    return WM_OK;
+}
+
 /* The fields PROJECT and PROGRAM share: start, end and targets. */
 static int period_targets(const struct proto_request *req, struct wm_project *p, char *err,
                           size_t errlen)

@@ -229,6 +229,8 @@ enum { WM_DURABLE_UNKNOWN_IDX = 0, WM_DURABLE_YES_IDX = 1, WM_DURABLE_NO_IDX = 2
  */
 struct wm_event {
     uint64_t seq;                /* assigned by storage when stored */
+    uint64_t replaces;           /* the seq of the version of this id it replaced (REPLACE),
+                                    0 for the first version; set by storage */
     int64_t recv_time;           /* unix seconds when the daemon received it */
     int32_t date;                /* days since epoch */
     int16_t months;              /* placed: contract length 0-120, -1 when absent */
@@ -254,6 +256,8 @@ struct wm_retract {
     char ref[WM_ID_MAX + 1]; /* the retracted event's id ("" when by seq) */
     char reason[4 * WM_TEXT_MAX + 1];
     char principal[WM_NAME_MAX + 1];
+    uint64_t replaced_by; /* written by a REPLACE: the new version's seq (id and ref are
+                             then the event's own id); 0 for a RETRACT */
 };
 
 enum wm_scope { WM_SCOPE_REGIONAL = 0, WM_SCOPE_LOCAL = 1 };
@@ -303,6 +307,9 @@ enum proto_verb {
     PROTO_VERB_STATS,
     PROTO_VERB_NOTE,
     PROTO_VERB_NOTES,
+    PROTO_VERB_REPLACE,
+    PROTO_VERB_CHECK,
+    PROTO_VERB_SHOW,
 };
 
 #define PROTO_MAX_ARGS 40
@@ -482,6 +489,21 @@ int proto_event_same(const struct wm_event *a, const struct wm_event *b);
  */
 int proto_retract_build(const struct proto_request *req, struct wm_retract *rt, char *err,
                         size_t errlen);
+
+/* A validated SHOW request: either id (with principal, "" for the caller's own) or seq. */
+struct wm_show_query {
+    char id[WM_ID_MAX + 1];          /* "" when by seq */
+    char principal[WM_NAME_MAX + 1]; /* principal= as given; "" when absent */
+    uint64_t seq;                    /* seq= (admin); 0 when by id */
+};
+
+/*
+ * Build a SHOW query: exactly one of id=<id> or seq=<n> (n >= 1), and principal=<name>
+ * only with id=. Whether seq= and principal= are allowed (admin) is the caller's
+ * decision. Returns WM_OK or WM_EINVALID (err names the field).
+ */
+int proto_show_build(const struct proto_request *req, struct wm_show_query *q, char *err,
+                     size_t errlen);
 
 /*
  * Build a project update from PROJECT <name> [...] (section 6). Names and categories
@@ -666,6 +688,20 @@ int proto_fmt_note(struct wm_buf *out, const struct wm_note *n);
 int proto_fmt_error(struct wm_buf *out, int err, const char *msg);
 /* Append "OK <seq>\n" or "DUP <seq>\n". Returns WM_OK or WM_ENOMEM. */
 int proto_fmt_ack(struct wm_buf *out, int dup, uint64_t seq);
+/* Append REPLACE's "OK <seq> replaced=<old>\n". Returns WM_OK or WM_ENOMEM. */
+int proto_fmt_replaced(struct wm_buf *out, uint64_t seq, uint64_t old);
+/*
+ * Append SHOW's row of one version of an event: "ROW seq=.. type=.. principal=..
+ * received=<UTC time> id=.. gemeente=.. date=.. [project=..] <the type's input enums>
+ * [months=..] [hours=..] [employer=..] [by=..] replaces=<seq>|- retracted=<seq>|no
+ * [reason=<text>|-]\n". The person value is never written. retracted_by is the seq of
+ * the retraction (0: live); reason its reason (NULL or "" gives "-"), written only
+ * when retracted, as "retracted.reason" for a type with a field reason of its own
+ * (outflow), so that no key appears twice. Returns WM_OK, WM_EINTERNAL (ev's type or an enum out of
+ * range) or WM_ENOMEM.
+ */
+int proto_fmt_version(struct wm_buf *out, const struct wm_event *ev, uint64_t retracted_by,
+                      const char *reason);
 /* Append " key=<escaped value>" (with the leading space). Returns WM_OK or WM_ENOMEM. */
 int proto_fmt_pair(struct wm_buf *out, const char *key, const char *val);
 /* Append " key=<n>". Returns WM_OK or WM_ENOMEM. */

@@ -60,6 +60,7 @@ int proto_event_encode(const struct wm_event *ev, msgpack_sbuffer *sb)
     n += ev->hours >= 0;
     n += ev->employer[0] != '\0';
     n += ev->by[0] != '\0';
+    n += ev->replaces != 0;
 
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
     rc = pack_head(&pk, n, "event");
@@ -83,6 +84,8 @@ int proto_event_encode(const struct wm_event *ev, msgpack_sbuffer *sb)
         rc |= pack_kv_str(&pk, "employer", ev->employer);
     if (ev->by[0] != '\0')
         rc |= pack_kv_str(&pk, "by", ev->by);
+    if (ev->replaces != 0)
+        rc |= pack_kv_u64(&pk, "replaces", ev->replaces);
     return rc ? WM_ENOMEM : WM_OK;
 }
 
@@ -92,7 +95,7 @@ int proto_retract_encode(const struct wm_retract *rt, msgpack_sbuffer *sb)
     int rc;
 
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    rc = pack_head(&pk, 10, "retract");
+    rc = pack_head(&pk, 10 + (rt->replaced_by != 0), "retract");
     rc |= pack_kv_u64(&pk, "seq", rt->seq);
     rc |= pack_kv_i64(&pk, "rt", rt->recv_time);
     rc |= pack_kv_u64(&pk, "ref_seq", rt->ref_seq);
@@ -102,6 +105,8 @@ int proto_retract_encode(const struct wm_retract *rt, msgpack_sbuffer *sb)
     rc |= pack_kv_str(&pk, "ref", rt->ref);
     rc |= pack_kv_str(&pk, "reason", rt->reason);
     rc |= pack_kv_str(&pk, "principal", rt->principal);
+    if (rt->replaced_by != 0)
+        rc |= pack_kv_u64(&pk, "replaced_by", rt->replaced_by);
     return rc ? WM_ENOMEM : WM_OK;
 }
 
@@ -400,6 +405,13 @@ static int get_u64(const msgpack_object *map, const char *key, uint64_t *out)
     return WM_OK;
 }
 
+/* An optional unsigned integer: 0 when absent (records written before it existed). */
+static int get_u64_opt(const msgpack_object *map, const char *key, uint64_t *out)
+{
+    *out = 0;
+    return map_get(map, key) == NULL ? WM_OK : get_u64(map, key, out);
+}
+
 /* Map a stored enum name back to its index: WM_EVERSION when this build does not know
  * it (a record from a later table), WM_EINTERNAL when it is not a string. */
 static int get_enum(const msgpack_object *o, const char *const *values, size_t n)
@@ -432,7 +444,7 @@ static int event_fields(const msgpack_object *m, struct wm_event *ev)
     }
     if (td == NULL)
         return WM_EVERSION;
-    if (get_u64(m, "seq", &ev->seq) != WM_OK)
+    if (get_u64(m, "seq", &ev->seq) != WM_OK || get_u64_opt(m, "replaces", &ev->replaces) != WM_OK)
         return WM_EINTERNAL;
     if (get_int(m, "rt", INT64_MIN, INT64_MAX, &ev->recv_time) != 1)
         return WM_EINTERNAL;
@@ -520,6 +532,7 @@ int proto_retract_decode(const void *data, size_t len, struct wm_retract *rt)
     rc = WM_EINTERNAL;
     if (get_u64(&r.root, "seq", &rt->seq) != WM_OK ||
         get_u64(&r.root, "ref_seq", &rt->ref_seq) != WM_OK ||
+        get_u64_opt(&r.root, "replaced_by", &rt->replaced_by) != WM_OK ||
         get_int(&r.root, "rt", INT64_MIN, INT64_MAX, &rt->recv_time) != 1)
         goto out;
     o = map_get(&r.root, "by_seq");

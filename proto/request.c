@@ -20,7 +20,8 @@ static const struct {
     {"PROJECT", PROTO_VERB_PROJECT},   {"PROGRAM", PROTO_VERB_PROGRAM},
     {"PROJECTS", PROTO_VERB_PROJECTS}, {"WATCH", PROTO_VERB_WATCH},
     {"STATS", PROTO_VERB_STATS},       {"NOTE", PROTO_VERB_NOTE},
-    {"NOTES", PROTO_VERB_NOTES},
+    {"NOTES", PROTO_VERB_NOTES},       {"REPLACE", PROTO_VERB_REPLACE},
+    {"CHECK", PROTO_VERB_CHECK},       {"SHOW", PROTO_VERB_SHOW},
 };
 
 void proto_request_init(struct proto_request *req)

@@ -50,6 +50,7 @@ enum store_op {
     STORE_OP_PROJECT = 3, /* u.project: create or update (category required on create) */
     STORE_OP_PROGRAM = 4, /* u.project with name "*": program period and targets */
     STORE_OP_NOTE = 5,    /* u.note: a new version of a note (its text owned by the item) */
+    STORE_OP_REPLACE = 6, /* u.event: a new version of the principal's event id */
 };
 
 /* One write of a batch, with its outcome filled in by store_apply. */
@@ -63,12 +64,14 @@ struct store_item {
         struct wm_note note;
     } u;
     /* outcome */
-    int result;    /* WM_OK, or WM_EUNKNOWN_PROJECT, WM_ECONFLICT, WM_ENOT_FOUND,
-                      WM_EINVALID, WM_EDENIED, WM_ESTORAGE, ... */
-    uint8_t dup;   /* EVENT/RETRACT with result WM_OK: 1 when it was already stored */
-    uint64_t seq;  /* EVENT/RETRACT with result WM_OK: the (original) seq; NOTE: the
-                      note's version */
-    char err[192]; /* message when result != WM_OK, naming the field and value */
+    int result;        /* WM_OK, or WM_EUNKNOWN_PROJECT, WM_ECONFLICT, WM_ENOT_FOUND,
+                          WM_EINVALID, WM_EDENIED, WM_ESTORAGE, ... */
+    uint8_t dup;       /* EVENT/RETRACT with result WM_OK: 1 when it was already stored */
+    uint64_t seq;      /* EVENT/RETRACT/REPLACE with result WM_OK: the (original) seq;
+                          NOTE: the note's version */
+    uint64_t replaced; /* REPLACE with result WM_OK: the seq of the version it
+                          replaced; 0 when it was the first (or a DUP) */
+    char err[192];     /* message when result != WM_OK, naming the field and value */
 };
 
 /*
@@ -103,6 +106,50 @@ int store_notes(struct store *s, const struct wm_notes_query *q, struct store_no
                 char *err, size_t errlen);
 /* Free a list's notes and storage; the list is empty afterwards. */
 void store_note_list_free(struct store_note_list *l);
+
+/*
+ * REPLACE (STORE_OP_REPLACE) in store_apply: no event under the id yet: stored as by
+ * EVENT; the same live event: dup; a different live one: in the batch's transaction the
+ * old version is retracted (a retraction record with reason "replaced", written just
+ * before the new version) and the new one stored under the same id, naming the old
+ * (wm_event.replaces), item->replaced = the old seq; a retracted one: the new version
+ * stored likewise, without a second retraction. An id used by a retraction, or an
+ * unknown project, is the item's error (WM_ECONFLICT, WM_EUNKNOWN_PROJECT).
+ */
+
+/*
+ * CHECK: what EVENT of ev (validated, principal set) would answer, read from the last
+ * commit, storing nothing: WM_OK (it would be stored, or is a DUP), WM_EUNKNOWN_PROJECT
+ * or WM_ECONFLICT (err as store_apply would say it), or WM_EIO / WM_EVERSION /
+ * WM_ENOMEM (err says why). Any thread; no write transaction, no sync.
+ */
+int store_check(struct store *s, const struct wm_event *ev, char *err, size_t errlen);
+
+/* One version of an event id, as SHOW lists it. */
+struct store_version {
+    struct wm_event ev;               /* its person is always empty: it never leaves storage */
+    uint64_t retracted_by;            /* the seq of its retraction; 0 while live */
+    char reason[4 * WM_TEXT_MAX + 1]; /* the retraction's reason ("replaced" by REPLACE) */
+};
+
+/* SHOW's answer: the versions, oldest first. Owned by the caller: init once, reuse,
+ * free once. */
+struct store_show {
+    struct store_version *v; /* owned */
+    size_t n, cap;
+};
+void store_show_init(struct store_show *r);
+void store_show_free(struct store_show *r);
+
+/*
+ * SHOW: every version of principal's event id, oldest first, into r (emptied first);
+ * with seq != 0 (an admin's seq=), every version of the id of the event at that seq,
+ * whoever's it is (principal and id are then ignored). Returns WM_OK, WM_ENOT_FOUND (no
+ * such id or seq, or it names a retraction: err says which), WM_EIO, WM_EVERSION,
+ * WM_ENOMEM (err says why; r is empty).
+ */
+int store_show(struct store *s, const char *principal, const char *id, uint64_t seq,
+               struct store_show *r, char *err, size_t errlen);
 
 /*
  * COUNT (PROTOCOL.md section 5) from rollups, into res (see proto.h; owned by the

@@ -20,6 +20,8 @@
  *   placement.c    PROGRESS's FIRST/UFIRST cells and the placed persons
  *   people.c       the memory part's life, and the thread that applies a batch
  *   rebuild.c      the memory part rebuilt from LMDB
+ *   versions.c     the versions of an event id: what EVENT, REPLACE and CHECK make of
+ *                  an id, CHECK, SHOW
  *   write.c        the write path: a batch in one transaction
  *   count.c        COUNT
  *   progress.c     PROGRESS
@@ -35,8 +37,16 @@
  *   meta       "schema" -> u32 version; "counters" -> struct store_counters;
  *              "program" -> program record (proto_project_encode)
  *   events     seq u64 -> msgpack record (event or retraction)
- *   ids        principal NUL id -> seq u64 (events and retractions share it)
+ *   ids        principal NUL id -> seq u64 of the id's latest record (events and
+ *              retractions share it; after a REPLACE, the new version)
  *   retracted  target seq u64 -> retraction seq u64
+ *
+ * Versions (REPLACE): the new version's record carries "replaces" = the seq of the
+ * version it replaced, so SHOW walks from ids' seq back to the first version. When the
+ * old version was live, a retraction record (reason "replaced", id and ref the event's
+ * own id, "replaced_by" = the new seq) is written just before the new version, at the
+ * seq below it, and retracted maps the old seq to it; ids is not written for it, so a
+ * rebuild of ids from the records in seq order ends on the new version.
  *   projects   name -> u32 project id + project record (ids are dense, from 1)
  *   names      0x01 gemeente -> u32 id; 0x02 u32 id -> gemeente (ids from 1)
  *   notes      period, category, project, version -> note record (notes.c)
@@ -241,6 +251,7 @@ struct store_wtx {
     struct store_counters c;
     int mdb_rc;
     struct wm_event scratch_ev;
+    struct wm_event scratch_old; /* REPLACE: the version replaced */
     struct wm_retract scratch_rt;
     struct wm_project scratch_p;
     /* project and gemeente ids looked up, by a hash of the name */
@@ -684,4 +695,45 @@ void store_people_stop(struct store_people *pl);
 /* Rebuild the memory part from the store's live events (rebuild.c; the store is open,
  * no writer runs). WM_OK, or WM_ENOMEM, WM_EIO, WM_EVERSION with err saying why. */
 int store_people_load(struct store *s, char *err, size_t errlen);
+
+/* ---- the versions of an event id (versions.c) ----------------------------------- */
+
+/* The ids key of (principal, id) into k (WM_NAME_MAX + WM_ID_MAX + 2 bytes); its length. */
+size_t store_id_key(uint8_t *k, const char *principal, const char *id);
+/* Read the record at seq in txn: decoded into ev or rt by its kind (either may be NULL
+ * when that kind is not wanted). Returns its PROTO_RECORD_* kind, 0 when there is none,
+ * WM_EVERSION (it cannot be decoded) or an LMDB error. */
+int store_record_read(struct store *s, MDB_txn *txn, uint64_t seq, struct wm_event *ev,
+                      struct wm_retract *rt);
+/* The seq of the retraction of the event at seq into *by, 0 when it is live. WM_OK or
+ * an error. */
+int store_retracted_by(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *by);
+/* The seq of the latest record under (principal, id) into *seq: 1 (found), 0 (the id
+ * is unused, *seq 0) or an error. */
+int store_id_lookup(struct store *s, MDB_txn *txn, const char *principal, const char *id,
+                    uint64_t *seq);
+
+/* What an id names now: its latest record. */
+struct store_idver {
+    uint64_t seq;          /* the latest record under the id; 0: the id is unused */
+    int kind;              /* PROTO_RECORD_EVENT or _RETRACT; 0 when unused */
+    uint64_t retracted_by; /* an event: its retraction's seq; 0 while live */
+};
+/* The state of the id whose latest record is seq (0: unused) into *iv, and that record
+ * into *ev when it is an event. WM_OK, WM_EVERSION (ids names a missing or unreadable
+ * record) or an LMDB error. */
+int store_id_state(struct store *s, MDB_txn *txn, uint64_t seq, struct store_idver *iv,
+                   struct wm_event *ev);
+
+enum store_verdict {
+    STORE_VERDICT_NEW = 0,  /* the id is unused: store */
+    STORE_VERDICT_DUP,      /* the same live event: DUP of iv->seq */
+    STORE_VERDICT_REPLACE,  /* REPLACE of a different or retracted version iv->seq */
+    STORE_VERDICT_CONFLICT, /* err says why */
+};
+/* What a write of event in (EVENT: replace 0; REPLACE: 1) makes of its id, whose state
+ * is iv and latest record latest (an event when iv->kind says so). A retracted event is
+ * never a DUP: EVENT gets a conflict that says to send REPLACE. */
+int store_id_verdict(const struct store_idver *iv, const struct wm_event *latest,
+                     const struct wm_event *in, int replace, char *err, size_t errlen);
 #endif /* WM_STORE_INT_H */

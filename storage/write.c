@@ -19,40 +19,6 @@ struct store_event_ids {
 
 /* ---- records --------------------------------------------------------------- */
 
-static size_t id_key(uint8_t *k, const char *principal, const char *id)
-{
-    size_t pl = strlen(principal), il = strlen(id);
-
-    memcpy(k, principal, pl);
-    k[pl] = '\0';
-    memcpy(k + pl + 1, id, il);
-    return pl + 1 + il;
-}
-
-/* Read the record stored under seq: its kind, decoded into ev or rt (either may be
- * NULL when that kind is not wanted). Returns the PROTO_RECORD_* kind, 0 when absent,
- * or an error. */
-static int load_record(struct store_wtx *w, uint64_t seq, struct wm_event *ev,
-                       struct wm_retract *rt)
-{
-    uint8_t k[8];
-    MDB_val v;
-    int kind, ret;
-
-    store_put_u64(k, seq);
-    ret = store_wtx_get(w, STORE_DBI_EVENTS, k, 8, &v);
-    if (ret <= 0)
-        return ret;
-    kind = proto_record_kind(v.mv_data, v.mv_size);
-    if (kind == PROTO_RECORD_EVENT && ev)
-        ret = proto_event_decode(v.mv_data, v.mv_size, ev);
-    else if (kind == PROTO_RECORD_RETRACT && rt)
-        ret = proto_retract_decode(v.mv_data, v.mv_size, rt);
-    else
-        ret = kind < 0 ? kind : WM_OK;
-    return ret < 0 ? WM_EVERSION : kind;
-}
-
 static int store_record(struct store_wtx *w, uint64_t seq)
 {
     uint8_t k[8];
@@ -165,58 +131,179 @@ static int id_reused(struct store_item *it, const char *id, uint64_t old, int sa
     return WM_OK;
 }
 
-static int apply_event(struct store_wtx *w, struct store_item *it)
+/* An id's verdict as the item's outcome, for every verdict but NEW and REPLACE. */
+static void verdict_outcome(struct store_item *it, int verdict, uint64_t old)
+{
+    if (verdict == STORE_VERDICT_DUP) {
+        it->result = WM_OK;
+        it->dup = 1;
+        it->seq = old;
+    } else {
+        it->result = WM_ECONFLICT; /* it->err holds the verdict's words */
+    }
+}
+
+/* The project id of the item's event: 0 (found, or none named), 1 when it is not
+ * registered (the item's result says so), or an error. */
+static int event_project(struct store_wtx *w, struct store_item *it, struct store_event_ids *ids)
 {
     const struct wm_event *in = &it->u.event;
-    struct wm_event *ev = &w->scratch_ev;
-    struct store_event_ids ids = {0};
-    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], sb[8];
-    size_t klen;
-    uint64_t seq;
-    MDB_val v;
     int ret;
 
-    if (in->project[0]) {
-        ret = project_id(w, in->project, &ids.project);
-        if (ret == WM_EUNKNOWN_PROJECT) {
-            it->result = ret;
-            proto_errf(it->err, sizeof it->err, "unknown project '%s'", in->project);
-            return WM_OK;
-        }
-        if (ret != WM_OK)
-            return ret;
+    if (in->project[0] == '\0')
+        return 0;
+    ret = project_id(w, in->project, &ids->project);
+    if (ret == WM_EUNKNOWN_PROJECT) {
+        it->result = ret;
+        proto_errf(it->err, sizeof it->err, "unknown project '%s'", in->project);
+        return 1;
     }
-    seq = w->c.last_seq + 1;
-    klen = id_key(k, in->principal, in->id);
-    store_put_u64(sb, seq);
-    ret = store_wtx_put_new(w, STORE_DBI_IDS, k, klen, sb, 8, &v);
-    if (ret < 0)
-        return ret;
-    if (ret == 1) {
-        uint64_t old = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
-        int kind = load_record(w, old, ev, NULL);
-        if (kind < 0)
-            return kind;
-        return id_reused(it, in->id, old, kind == PROTO_RECORD_EVENT && proto_event_same(ev, in),
-                         kind == PROTO_RECORD_EVENT ? "a different event" : "a retraction");
-    }
+    return ret;
+}
+
+/* Store in (with ids resolved) as the event at seq, replacing the version at replaces
+ * (0: none), and count it. The id's ids entry is the caller's. */
+static int event_store(struct store_wtx *w, const struct wm_event *in, struct store_event_ids *ids,
+                       uint64_t seq, uint64_t replaces)
+{
+    struct wm_event *ev = &w->scratch_ev;
+    int ret;
 
     *ev = *in;
     ev->seq = seq;
+    ev->replaces = replaces;
     msgpack_sbuffer_clear(&w->s->sb);
     ret = proto_event_encode(ev, &w->s->sb);
     if (ret == WM_OK)
         ret = store_record(w, seq);
     if (ret == WM_OK)
-        ret = event_ids(w, ev, 1, &ids);
+        ret = event_ids(w, ev, 1, ids);
     if (ret == WM_OK)
-        ret = apply_counts(w, ev, &ids, in->person, 1);
+        ret = apply_counts(w, ev, ids, in->person, 1);
     if (ret != WM_OK)
         return ret;
     w->c.last_seq = seq;
     w->c.events++;
+    return WM_OK;
+}
+
+static int apply_event(struct store_wtx *w, struct store_item *it)
+{
+    const struct wm_event *in = &it->u.event;
+    struct store_event_ids ids = {0};
+    struct store_idver iv;
+    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], sb[8];
+    size_t klen;
+    uint64_t seq;
+    MDB_val v;
+    int ret, verdict;
+
+    if ((ret = event_project(w, it, &ids)) != 0)
+        return ret < 0 ? ret : WM_OK;
+    seq = w->c.last_seq + 1;
+    klen = store_id_key(k, in->principal, in->id);
+    store_put_u64(sb, seq);
+    /* one B-tree descent both claims a new id and finds a used one */
+    ret = store_wtx_put_new(w, STORE_DBI_IDS, k, klen, sb, 8, &v);
+    if (ret < 0)
+        return ret;
+    if (ret == 1) {
+        ret = store_id_state(w->s, w->txn, v.mv_size == 8 ? store_get_u64(v.mv_data) : 0, &iv,
+                             &w->scratch_ev);
+        if (ret != WM_OK)
+            return ret;
+        verdict = store_id_verdict(&iv, &w->scratch_ev, in, 0, it->err, sizeof it->err);
+        verdict_outcome(it, verdict, iv.seq);
+        return WM_OK;
+    }
+    if ((ret = event_store(w, in, &ids, seq, 0)) != WM_OK)
+        return ret;
     it->result = WM_OK;
     it->seq = seq;
+    return WM_OK;
+}
+
+/* Retract target (the event at tseq) by the retraction rt (its seq and ref_seq set
+ * here), stored at seq: its record, the retracted entry, the counters. The ids entry of
+ * the retraction's own id is the caller's. */
+static int retract_store(struct store_wtx *w, struct wm_retract *rt, const struct wm_event *target,
+                         uint64_t tseq, uint64_t seq)
+{
+    struct store_event_ids ids = {0};
+    uint8_t sk[8], rv[8];
+    int ret;
+
+    rt->seq = seq;
+    rt->ref_seq = tseq;
+    msgpack_sbuffer_clear(&w->s->sb);
+    ret = proto_retract_encode(rt, &w->s->sb);
+    if (ret == WM_OK)
+        ret = store_record(w, seq);
+    store_put_u64(sk, tseq);
+    store_put_u64(rv, seq);
+    if (ret == WM_OK)
+        ret = store_wtx_put(w, STORE_DBI_RETRACTED, sk, 8, rv, 8, 0);
+    if (ret == WM_OK && target->project[0])
+        ret = project_id(w, target->project, &ids.project);
+    if (ret == WM_OK)
+        ret = event_ids(w, target, 0, &ids);
+    if (ret == WM_OK)
+        ret = apply_counts(w, target, &ids, target->person, -1);
+    if (ret != WM_OK)
+        return ret == WM_EUNKNOWN_PROJECT ? WM_EINTERNAL : ret;
+    w->c.last_seq = seq;
+    w->c.retracted++;
+    w->c.retractions++;
+    return WM_OK;
+}
+
+/* REPLACE: a new version of the id; the old one, when live, retracted first. */
+static int apply_replace(struct store_wtx *w, struct store_item *it)
+{
+    const struct wm_event *in = &it->u.event;
+    struct wm_retract *rt = &w->scratch_rt;
+    struct wm_event *old = &w->scratch_old;
+    struct store_event_ids ids = {0};
+    struct store_idver iv;
+    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], sb[8];
+    uint64_t seq, latest;
+    int ret, verdict;
+
+    if ((ret = event_project(w, it, &ids)) != 0)
+        return ret < 0 ? ret : WM_OK;
+    ret = store_id_lookup(w->s, w->txn, in->principal, in->id, &latest);
+    if (ret >= 0)
+        ret = store_id_state(w->s, w->txn, latest, &iv, old);
+    if (ret != WM_OK)
+        return ret;
+    verdict = store_id_verdict(&iv, old, in, 1, it->err, sizeof it->err);
+    if (verdict == STORE_VERDICT_DUP || verdict == STORE_VERDICT_CONFLICT) {
+        verdict_outcome(it, verdict, iv.seq);
+        return WM_OK;
+    }
+    seq = w->c.last_seq + 1;
+    if (verdict == STORE_VERDICT_REPLACE && iv.retracted_by == 0) {
+        /* the retraction first, so that the new version is the id's last record */
+        memset(rt, 0, sizeof *rt);
+        rt->recv_time = in->recv_time;
+        memcpy(rt->id, in->id, sizeof rt->id);
+        memcpy(rt->ref, in->id, sizeof rt->ref);
+        memcpy(rt->principal, in->principal, sizeof rt->principal);
+        memcpy(rt->reason, "replaced", sizeof "replaced");
+        rt->replaced_by = seq + 1;
+        if ((ret = retract_store(w, rt, old, iv.seq, seq)) != WM_OK)
+            return ret;
+        seq++;
+    }
+    if ((ret = event_store(w, in, &ids, seq, iv.seq)) != WM_OK)
+        return ret;
+    store_put_u64(sb, seq);
+    ret = store_wtx_put(w, STORE_DBI_IDS, k, store_id_key(k, in->principal, in->id), sb, 8, 0);
+    if (ret != WM_OK)
+        return ret;
+    it->result = WM_OK;
+    it->seq = seq;
+    it->replaced = iv.seq;
     return WM_OK;
 }
 
@@ -232,14 +319,13 @@ static int same_reference(const struct wm_retract *a, const struct wm_retract *b
 static int retract_target(struct store_wtx *w, struct store_item *it, uint64_t *tseq)
 {
     const struct wm_retract *in = &it->u.retract;
-    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2];
-    MDB_val v;
+    uint64_t by;
     int kind, ret;
 
     if (in->by_seq) {
         *tseq = in->ref_seq;
     } else {
-        ret = store_wtx_get(w, STORE_DBI_IDS, k, id_key(k, in->principal, in->ref), &v);
+        ret = store_id_lookup(w->s, w->txn, in->principal, in->ref, tseq);
         if (ret < 0)
             return ret;
         if (ret == 0) {
@@ -247,9 +333,8 @@ static int retract_target(struct store_wtx *w, struct store_item *it, uint64_t *
             proto_errf(it->err, sizeof it->err, "no event with id '%s'", in->ref);
             return 1;
         }
-        *tseq = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
     }
-    kind = *tseq ? load_record(w, *tseq, &w->scratch_ev, NULL) : 0;
+    kind = *tseq ? store_record_read(w->s, w->txn, *tseq, &w->scratch_ev, NULL) : 0;
     if (kind < 0)
         return kind;
     if (kind != PROTO_RECORD_EVENT) {
@@ -262,15 +347,12 @@ static int retract_target(struct store_wtx *w, struct store_item *it, uint64_t *
                        in->ref);
         return 1;
     }
-    store_put_u64(k, *tseq);
-    ret = store_wtx_get(w, STORE_DBI_RETRACTED, k, 8, &v);
-    if (ret < 0)
+    if ((ret = store_retracted_by(w->s, w->txn, *tseq, &by)) != WM_OK)
         return ret;
-    if (ret == 1) {
+    if (by != 0) {
         it->result = WM_ECONFLICT;
         proto_errf(it->err, sizeof it->err, "event seq %llu is already retracted (by seq %llu)",
-                   (unsigned long long)*tseq,
-                   (unsigned long long)(v.mv_size == 8 ? store_get_u64(v.mv_data) : 0));
+                   (unsigned long long)*tseq, (unsigned long long)by);
         return 1;
     }
     return 0;
@@ -280,9 +362,7 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
 {
     const struct wm_retract *in = &it->u.retract;
     struct wm_retract *rt = &w->scratch_rt;
-    struct wm_event *target = &w->scratch_ev;
-    struct store_event_ids ids = {0};
-    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], sk[8], rv[8];
+    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], rv[8];
     size_t klen;
     uint64_t tseq, seq;
     MDB_val v;
@@ -293,13 +373,13 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
         proto_errf(it->err, sizeof it->err, "retract by seq= needs the admin role; use ref=");
         return WM_OK;
     }
-    klen = id_key(k, in->principal, in->id);
+    klen = store_id_key(k, in->principal, in->id);
     ret = store_wtx_get(w, STORE_DBI_IDS, k, klen, &v);
     if (ret < 0)
         return ret;
     if (ret == 1) {
         uint64_t old = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
-        kind = load_record(w, old, NULL, rt);
+        kind = store_record_read(w->s, w->txn, old, NULL, rt);
         if (kind < 0)
             return kind;
         return id_reused(it, in->id, old, kind == PROTO_RECORD_RETRACT && same_reference(rt, in),
@@ -312,29 +392,12 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
 
     seq = w->c.last_seq + 1;
     *rt = *in;
-    rt->seq = seq;
-    rt->ref_seq = tseq;
-    msgpack_sbuffer_clear(&w->s->sb);
-    ret = proto_retract_encode(rt, &w->s->sb);
-    if (ret == WM_OK)
-        ret = store_record(w, seq);
-    store_put_u64(sk, tseq);
     store_put_u64(rv, seq);
+    ret = retract_store(w, rt, &w->scratch_ev, tseq, seq);
     if (ret == WM_OK)
         ret = store_wtx_put(w, STORE_DBI_IDS, k, klen, rv, 8, 0);
-    if (ret == WM_OK)
-        ret = store_wtx_put(w, STORE_DBI_RETRACTED, sk, 8, rv, 8, 0);
-    if (ret == WM_OK && target->project[0])
-        ret = project_id(w, target->project, &ids.project);
-    if (ret == WM_OK)
-        ret = event_ids(w, target, 0, &ids);
-    if (ret == WM_OK)
-        ret = apply_counts(w, target, &ids, target->person, -1);
     if (ret != WM_OK)
-        return ret == WM_EUNKNOWN_PROJECT ? WM_EINTERNAL : ret;
-    w->c.last_seq = seq;
-    w->c.retracted++;
-    w->c.retractions++;
+        return ret;
     it->result = WM_OK;
     it->seq = seq;
     return WM_OK;
@@ -468,6 +531,7 @@ static void items_reset(struct store_item *items, size_t n)
         items[i].result = WM_OK;
         items[i].dup = 0;
         items[i].seq = 0;
+        items[i].replaced = 0;
         items[i].err[0] = '\0';
     }
 }
@@ -499,6 +563,9 @@ static int apply_items(struct store_wtx *w, struct store_item *items, size_t n)
             break;
         case STORE_OP_RETRACT:
             ret = apply_retract(w, &items[i]);
+            break;
+        case STORE_OP_REPLACE:
+            ret = apply_replace(w, &items[i]);
             break;
         case STORE_OP_PROJECT:
             ret = apply_project(w, &items[i]);
@@ -595,6 +662,7 @@ int store_apply(struct store *s, struct store_item *items, size_t n)
         items[i].result = WM_ESTORAGE;
         items[i].dup = 0;
         items[i].seq = 0;
+        items[i].replaced = 0;
         if (ret == WM_EMAPFULL)
             proto_errf(items[i].err, sizeof items[i].err,
                        "store is full (map at its limit of %zu bytes); nothing was written",

@@ -845,13 +845,13 @@ class RetractTest(AggregatesBase):
         self.assertEqual(c.cmd("COUNT started by=project,kind"), m.count(*q))
         self.assertEqual(c.cmd("COUNT started"), m.count("started"))
 
-    def test_resend_of_retracted_event_is_dup_and_stays_retracted(self):
-        # "Re-sending an event with the same id and the same fields answers DUP
-        # <original seq> and changes nothing."
+    def test_resend_of_retracted_event_is_conflict_and_stays_retracted(self):
+        # "the same id whose event was retracted answers ERR conflict ... was retracted
+        # (seq <n>) ..., never a bare DUP"
         victims, _ = self.setup_replies["retract"]
         e = victims[5]
         c = self.conn()
-        self.assertDup(c.cmd(event_line(e)), e["seq"])
+        self.assertErr(c.cmd(event_line(e)), "conflict", "(seq %d) was retracted (seq " % e["seq"], "REPLACE")
         self.assertEqual(c.cmd("COUNT %s by=gemeente" % e["type"]), self.model.count(e["type"], ("gemeente",)))
 
     def test_counts_after_setup_retractions(self):
@@ -881,7 +881,7 @@ class SameBatchTest(AggregatesBase):
         m.add(evs[1], self.assertOkSeq(got[1]))
         r0 = self.assertOkSeq(got[2])
         m.by_id["sb-0"]["retracted"] = True
-        self.assertEqual(got[3], "DUP %d" % s0)
+        self.assertErr(got[3], "conflict", "was retracted (seq %d)" % r0)
         self.assertEqual(got[4], "DUP %d" % r0)
         self.assertErr(got[5], "conflict")
         m.add(evs[2], self.assertOkSeq(got[6]))

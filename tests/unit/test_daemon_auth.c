@@ -253,10 +253,13 @@ static void test_roles_matrix(void **state)
         {PROTO_VERB_WATCH, AUTH_ROLE_READER},    {PROTO_VERB_STATS, AUTH_ROLE_READER},
         {PROTO_VERB_EVENT, AUTH_ROLE_WRITER},    {PROTO_VERB_RETRACT, AUTH_ROLE_WRITER},
         {PROTO_VERB_PROJECT, AUTH_ROLE_ADMIN},   {PROTO_VERB_PROGRAM, AUTH_ROLE_ADMIN},
+        {PROTO_VERB_NOTE, AUTH_ROLE_ADMIN},      {PROTO_VERB_NOTES, AUTH_ROLE_READER},
+        {PROTO_VERB_REPLACE, AUTH_ROLE_WRITER},  {PROTO_VERB_CHECK, AUTH_ROLE_WRITER},
+        {PROTO_VERB_SHOW, AUTH_ROLE_WRITER},
     };
 
     (void)state;
-    assert_int_equal(sizeof(matrix) / sizeof(matrix[0]), PROTO_VERB_STATS + 1);
+    assert_int_equal(sizeof(matrix) / sizeof(matrix[0]), PROTO_VERB_SHOW + 1);
     for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
         for (int r = AUTH_ROLE_NONE; r <= AUTH_ROLE_ADMIN; r++) {
             int want = r >= (int)matrix[i].least;

@@ -558,6 +558,86 @@ static void test_field_kind(void **state)
     assert_int_equal(proto_event_field_kind(-1, "opmerking"), PROTO_FIELD_NONE);
 }
 
+static int build_show(const char *line, struct wm_show_query *q)
+{
+    err[0] = '\0';
+    assert_int_equal(proto_parse_line(&req, line, strlen(line), err, sizeof(err)), WM_OK);
+    return proto_show_build(&req, q, err, sizeof(err));
+}
+
+static void test_show_query(void **state)
+{
+    struct wm_show_query q;
+
+    (void)state;
+    assert_int_equal(build_show("SHOW id=t14", &q), WM_OK);
+    assert_string_equal(q.id, "t14");
+    assert_string_equal(q.principal, "");
+    assert_int_equal(q.seq, 0);
+    assert_int_equal(build_show("SHOW id=t14 principal=hilversum-export", &q), WM_OK);
+    assert_string_equal(q.principal, "hilversum-export");
+    assert_int_equal(build_show("SHOW seq=42", &q), WM_OK);
+    assert_int_equal(q.seq, 42);
+    assert_string_equal(q.id, "");
+    /* each refusal names its field */
+    static const struct {
+        const char *line, *want;
+    } bad[] = {
+        {"SHOW", "missing field id"},
+        {"SHOW id=a seq=1", "not both"},
+        {"SHOW seq=0", "seq"},
+        {"SHOW seq=x", "seq"},
+        {"SHOW id=a%20b", "id"},
+        {"SHOW seq=3 principal=x", "principal"},
+        {"SHOW id=a colour=red", "unknown field colour"},
+        {"SHOW a", "unexpected argument"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(build_show(bad[i].line, &q), WM_EINVALID);
+        if (strstr(err, bad[i].want) == NULL)
+            fail_msg("'%s': message '%s' lacks '%s'", bad[i].line, err, bad[i].want);
+    }
+}
+
+static void test_fmt_version(void **state)
+{
+    struct wm_event ev;
+    struct wm_buf b;
+
+    (void)state;
+    wm_buf_init(&b);
+    assert_int_equal(
+        build("EVENT placed " COMMON "project=p sector=zorg months=6 employer=De%20Hof", &ev),
+        WM_OK);
+    ev.seq = 9;
+    ev.replaces = 4;
+    ev.recv_time = 1709251200; /* 2024-03-01T00:00:00Z */
+    strcpy(ev.principal, "wsp");
+    assert_int_equal(proto_fmt_version(&b, &ev, 0, NULL), WM_OK);
+    /* the person value never appears; the derived durable is no field */
+    assert_string_equal(wm_buf_cstr(&b),
+                        "ROW seq=9 type=placed principal=wsp received=2024-03-01T00:00:00Z id=e1 "
+                        "gemeente=hilversum date=2024-02-01 project=p sector=zorg contract=betaald "
+                        "months=6 employer=De%20Hof replaces=4 retracted=no\n");
+    wm_buf_reset(&b);
+    ev.replaces = 0;
+    assert_int_equal(proto_fmt_version(&b, &ev, 10, "replaced"), WM_OK);
+    assert_non_null(strstr(wm_buf_cstr(&b), " replaces=- retracted=10 reason=replaced\n"));
+    wm_buf_reset(&b);
+    assert_int_equal(proto_fmt_version(&b, &ev, 10, ""), WM_OK);
+    assert_non_null(strstr(wm_buf_cstr(&b), " retracted=10 reason=-\n"));
+    assert_null(strstr(wm_buf_cstr(&b), "pseudo"));
+    /* an outflow has a reason of its own: the retraction's has another key */
+    wm_buf_reset(&b);
+    assert_int_equal(build("EVENT outflow " COMMON "benefit=ww reason=verhuizing", &ev), WM_OK);
+    assert_int_equal(proto_fmt_version(&b, &ev, 10, "dubbel"), WM_OK);
+    assert_non_null(strstr(wm_buf_cstr(&b), " benefit=ww reason=verhuizing replaces=- retracted=10 "
+                                            "retracted.reason=dubbel\n"));
+    ev.type = WM_TYPE_COUNT_;
+    assert_int_equal(proto_fmt_version(&b, &ev, 0, NULL), WM_EINTERNAL);
+    wm_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +658,8 @@ int main(void)
         cmocka_unit_test(test_unknown_field),
         cmocka_unit_test(test_event_same),
         cmocka_unit_test(test_field_kind),
+        cmocka_unit_test(test_show_query),
+        cmocka_unit_test(test_fmt_version),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -60,7 +60,19 @@ static void assert_event_equal(const struct wm_event *a, const struct wm_event *
     assert_int_equal(a->seq, b->seq);
     assert_int_equal(a->recv_time, b->recv_time);
     assert_string_equal(a->principal, b->principal);
+    assert_int_equal(a->replaces, b->replaces);
     assert_memory_equal(a->enums, b->enums, sizeof(a->enums));
+}
+
+/* Find a string in a byte buffer. */
+static int contains(const char *data, size_t len, const char *s)
+{
+    size_t n = strlen(s), i;
+
+    for (i = 0; i + n <= len; i++)
+        if (memcmp(data + i, s, n) == 0)
+            return 1;
+    return 0;
 }
 
 static void test_event_round_trip(void **state)
@@ -98,18 +110,16 @@ static void test_event_round_trip(void **state)
     assert_int_equal(proto_event_encode(&ev, &sb), WM_OK);
     assert_int_equal(proto_event_decode(sb.data, sb.size, &back), WM_OK);
     assert_event_equal(&ev, &back);
+    /* A version made by REPLACE names the one it replaced; the first names none, and
+     * the key is written only when set (records of earlier builds lack it). */
+    assert_false(contains(sb.data, sb.size, "replaces"));
+    ev.replaces = 41;
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(proto_event_encode(&ev, &sb), WM_OK);
+    assert_true(contains(sb.data, sb.size, "replaces"));
+    assert_int_equal(proto_event_decode(sb.data, sb.size, &back), WM_OK);
+    assert_event_equal(&ev, &back);
     msgpack_sbuffer_destroy(&sb);
-}
-
-/* Find a string in a byte buffer. */
-static int contains(const char *data, size_t len, const char *s)
-{
-    size_t n = strlen(s), i;
-
-    for (i = 0; i + n <= len; i++)
-        if (memcmp(data + i, s, n) == 0)
-            return 1;
-    return 0;
 }
 
 static void test_enums_stored_by_name(void **state)
@@ -463,7 +473,17 @@ static void test_retract_round_trip(void **state)
     assert_string_equal(back.ref, "e-12");
     assert_string_equal(back.reason, rt.reason);
     assert_string_equal(back.principal, rt.principal);
+    assert_int_equal(back.replaced_by, 0);
     assert_int_equal(proto_event_decode(sb.data, sb.size, &ev), WM_EVERSION);
+
+    /* REPLACE's retraction names the version that replaced it */
+    msgpack_sbuffer_clear(&sb);
+    rt.replaced_by = 100;
+    assert_int_equal(proto_retract_encode(&rt, &sb), WM_OK);
+    assert_int_equal(proto_retract_decode(sb.data, sb.size, &back), WM_OK);
+    assert_int_equal(back.replaced_by, 100);
+    assert_string_equal(back.reason, rt.reason);
+    rt.replaced_by = 0;
 
     msgpack_sbuffer_clear(&sb);
     rt.by_seq = 1;

@@ -1,7 +1,8 @@
 /*
  * Unit tests of storage's write path on a real LMDB in a temporary directory: open,
  * reopen and schema version, seq assignment, DUP versus conflict, unknown projects,
- * retractions, map growth, the registry and PROJECTS, totals, stats and backup.
+ * retractions, REPLACE and the versions of an id (SHOW), CHECK, map growth, the registry
+ * and PROJECTS, totals, stats and backup.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -534,6 +535,224 @@ static void test_retract(void **state)
     assert_int_equal(it[1].result, WM_ECONFLICT);
 }
 
+static struct store_item replace_item(struct store_item ev)
+{
+    ev.op = STORE_OP_REPLACE;
+    return ev;
+}
+
+/* The versions of (principal, id) by SHOW: their seqs into seqs (at most max), the
+ * count as the return value; each version's retraction and reason checked by caller. */
+static size_t show_seqs(struct fx *f, const char *principal, const char *id, uint64_t by_seq,
+                        struct store_show *r)
+{
+    char err[200];
+    int rc = store_show(f->s, principal, id, by_seq, r, err, sizeof err);
+
+    if (rc != WM_OK)
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        assert_string_equal(r->v[i].ev.person, "");
+    return r->n;
+}
+
+static void test_replace(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[6];
+    struct wm_totals t;
+    struct store_stats st;
+    struct store_show r;
+
+    add_project(f, "zorgstart");
+    add_project(f, "taalwerkt");
+    store_show_init(&r);
+    /* no event with the id yet: stored as by EVENT */
+    it[0] = replace_item(
+        event_item("wsp", "t14", WM_TYPE_PLACED, "person-aaaa", "zorgstart", day(2021, 3, 4)));
+    apply1(f, &it[0]);
+    assert_int_equal(it[0].result, WM_OK);
+    assert_int_equal(it[0].seq, 1);
+    assert_int_equal(it[0].replaced, 0);
+    assert_int_equal(it[0].dup, 0);
+
+    /* identical and live: DUP; a different one: the old retracted (seq 2), the new at 3 */
+    it[1] = it[0];
+    it[2] = replace_item(
+        event_item("wsp", "t14", WM_TYPE_PLACED, "person-bbbb", "taalwerkt", day(2021, 5, 4)));
+    assert_int_equal(store_apply(f->s, it + 1, 2), WM_OK);
+    assert_int_equal(it[1].result, WM_OK);
+    assert_int_equal(it[1].dup, 1);
+    assert_int_equal(it[1].seq, 1);
+    assert_int_equal(it[2].result, WM_OK);
+    assert_int_equal(it[2].dup, 0);
+    assert_int_equal(it[2].seq, 3);
+    assert_int_equal(it[2].replaced, 1);
+    /* every figure follows: one placement, of person-bbbb */
+    assert_int_equal(count_all(f, WM_TYPE_PLACED), 1);
+    assert_int_equal(store_totals(f->s, &t), WM_OK);
+    assert_int_equal(t.placed, 1);
+    assert_int_equal(t.placed_persons, 1);
+    assert_int_equal(t.seq, 3);
+
+    /* EVENT of the old content is a conflict now; of the new one a DUP of 3 */
+    it[0] = event_item("wsp", "t14", WM_TYPE_PLACED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "t14", WM_TYPE_PLACED, "person-bbbb", "taalwerkt", day(2021, 5, 4));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    assert_int_equal(it[0].result, WM_ECONFLICT);
+    assert_non_null(strstr(it[0].err, "seq 3"));
+    assert_int_equal(it[1].dup, 1);
+    assert_int_equal(it[1].seq, 3);
+
+    /* retracted by RETRACT: EVENT conflicts, naming the retraction; REPLACE stores it
+     * again without a second retraction */
+    it[0] = retract_item("wsp", "r1", "t14", 0, 0);
+    it[1] = event_item("wsp", "t14", WM_TYPE_PLACED, "person-bbbb", "taalwerkt", day(2021, 5, 4));
+    it[2] = replace_item(it[1]);
+    it[3] = it[2];
+    assert_int_equal(store_apply(f->s, it, 4), WM_OK);
+    assert_int_equal(it[0].seq, 4);
+    assert_int_equal(it[1].result, WM_ECONFLICT);
+    assert_non_null(strstr(it[1].err, "was retracted (seq 4); send REPLACE"));
+    assert_int_equal(it[2].result, WM_OK);
+    assert_int_equal(it[2].seq, 5);
+    assert_int_equal(it[2].replaced, 3);
+    assert_int_equal(it[3].dup, 1);
+    assert_int_equal(it[3].seq, 5);
+    assert_int_equal(count_all(f, WM_TYPE_PLACED), 1);
+
+    /* an id used by a retraction, an unknown project: the item's error, nothing stored */
+    it[0] = replace_item(
+        event_item("wsp", "r1", WM_TYPE_PLACED, "person-bbbb", "taalwerkt", day(2021, 5, 4)));
+    it[1] = replace_item(
+        event_item("wsp", "t14", WM_TYPE_PLACED, "person-bbbb", "nope", day(2021, 5, 4)));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    assert_int_equal(it[0].result, WM_ECONFLICT);
+    assert_non_null(strstr(it[0].err, "retraction"));
+    assert_int_equal(it[1].result, WM_EUNKNOWN_PROJECT);
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.last_seq, 5);
+    assert_int_equal(st.events, 3);
+    assert_int_equal(st.retracted, 2);
+    assert_int_equal(st.retractions, 2);
+
+    /* SHOW: the chain, oldest first, each version's retraction and reason */
+    assert_int_equal(show_seqs(f, "wsp", "t14", 0, &r), 3);
+    assert_int_equal(r.v[0].ev.seq, 1);
+    assert_int_equal(r.v[0].ev.replaces, 0);
+    assert_int_equal(r.v[0].retracted_by, 2);
+    assert_string_equal(r.v[0].reason, "replaced");
+    assert_string_equal(r.v[0].ev.project, "zorgstart");
+    assert_int_equal(r.v[1].ev.seq, 3);
+    assert_int_equal(r.v[1].ev.replaces, 1);
+    assert_int_equal(r.v[1].retracted_by, 4);
+    assert_int_equal(r.v[2].ev.seq, 5);
+    assert_int_equal(r.v[2].ev.replaces, 3);
+    assert_int_equal(r.v[2].retracted_by, 0);
+
+    /* across a reopen (the memory part rebuilt from the records): the same */
+    reopen(f);
+    assert_int_equal(count_all(f, WM_TYPE_PLACED), 1);
+    assert_int_equal(count_persons(f, WM_TYPE_PLACED), 1);
+    assert_int_equal(show_seqs(f, "wsp", "t14", 0, &r), 3);
+    assert_int_equal(r.v[2].ev.seq, 5);
+    it[0] = replace_item(
+        event_item("wsp", "t14", WM_TYPE_PLACED, "person-cccc", "zorgstart", day(2021, 6, 4)));
+    apply1(f, &it[0]);
+    assert_int_equal(it[0].seq, 7);
+    assert_int_equal(it[0].replaced, 5);
+    assert_int_equal(count_all(f, WM_TYPE_PLACED), 1);
+    assert_int_equal(store_totals(f->s, &t), WM_OK);
+    assert_int_equal(t.placed_persons, 1);
+    store_show_free(&r);
+}
+
+static void test_show(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[3];
+    struct store_show r;
+    char err[200];
+
+    add_project(f, "zorgstart");
+    store_show_init(&r);
+    it[0] = event_item("wsp", "s1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] =
+        event_item("huizen", "s1", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2021, 3, 5));
+    it[2] = retract_item("wsp", "r1", "s1", 0, 0);
+    assert_int_equal(store_apply(f->s, it, 3), WM_OK);
+
+    /* one version, retracted by a RETRACT without reason; ids are per principal */
+    assert_int_equal(show_seqs(f, "wsp", "s1", 0, &r), 1);
+    assert_int_equal(r.v[0].retracted_by, 3);
+    assert_string_equal(r.v[0].reason, "");
+    assert_string_equal(r.v[0].ev.principal, "wsp");
+    assert_int_equal(show_seqs(f, "huizen", "s1", 0, &r), 1);
+    assert_int_equal(r.v[0].ev.seq, 2);
+    assert_int_equal(r.v[0].ev.date, day(2021, 3, 5));
+    /* by seq: the id of whoever's event it is */
+    assert_int_equal(show_seqs(f, "", "", 2, &r), 1);
+    assert_string_equal(r.v[0].ev.principal, "huizen");
+
+    /* not found: unknown id, another principal's, a retraction's id or seq, no seq */
+    assert_int_equal(store_show(f->s, "wsp", "zz", 0, &r, err, sizeof err), WM_ENOT_FOUND);
+    assert_non_null(strstr(err, "zz"));
+    assert_int_equal(r.n, 0);
+    assert_int_equal(store_show(f->s, "other", "s1", 0, &r, err, sizeof err), WM_ENOT_FOUND);
+    assert_int_equal(store_show(f->s, "wsp", "r1", 0, &r, err, sizeof err), WM_ENOT_FOUND);
+    assert_non_null(strstr(err, "retraction"));
+    assert_int_equal(store_show(f->s, "", "", 3, &r, err, sizeof err), WM_ENOT_FOUND);
+    assert_non_null(strstr(err, "retraction"));
+    assert_int_equal(store_show(f->s, "", "", 99, &r, err, sizeof err), WM_ENOT_FOUND);
+    assert_non_null(strstr(err, "99"));
+    store_show_free(&r);
+}
+
+static void test_check(void **state)
+{
+    struct fx *f = *state;
+    struct store_item it[2];
+    struct store_stats st;
+    struct wm_event ev;
+    char err[200];
+
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "c1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "c2", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    it[0] = retract_item("wsp", "r1", "c2", 0, 0);
+    apply1(f, &it[0]);
+
+    /* a new id, a resend of a live event, another principal's id: OK */
+    ev = event_item("wsp", "c9", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4))
+             .u.event;
+    assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_OK);
+    ev = event_item("wsp", "c1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4))
+             .u.event;
+    assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_OK);
+    snprintf(ev.principal, sizeof ev.principal, "huizen");
+    ev.date = day(2021, 3, 9);
+    assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_OK);
+    /* what EVENT would refuse, with its words */
+    snprintf(ev.principal, sizeof ev.principal, "wsp");
+    assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_ECONFLICT);
+    assert_non_null(strstr(err, "different event (seq 1)"));
+    ev = event_item("wsp", "c2", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4))
+             .u.event;
+    assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_ECONFLICT);
+    assert_non_null(strstr(err, "was retracted (seq 3)"));
+    ev = event_item("wsp", "r1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4))
+             .u.event;
+    assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_ECONFLICT);
+    ev = event_item("wsp", "c9", WM_TYPE_STARTED, "person-aaaa", "nope", day(2021, 3, 4)).u.event;
+    assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_EUNKNOWN_PROJECT);
+    assert_string_equal(err, "unknown project 'nope'");
+    /* and nothing was stored */
+    assert_int_equal(store_stats(f->s, &st), WM_OK);
+    assert_int_equal(st.last_seq, 3);
+    assert_int_equal(st.events, 2);
+}
+
 static void test_map_growth(void **state)
 {
     struct fx *f = *state;
@@ -823,6 +1042,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dup_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_project, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retract, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_show, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade_2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
