@@ -157,6 +157,23 @@ static int get_name(const struct proto_request *req, const char *field, char *ou
     return 1;
 }
 
+/* Optional project of an event, canonical ("ZorgStart" is zorgstart, "Taal Werkt"
+ * taal-werkt). Returns 1, 0 or WM_EINVALID. */
+static int get_project(const struct proto_request *req, char out[WM_NAME_MAX + 1], char *err,
+                       size_t errlen)
+{
+    const struct proto_arg *a = find_arg(req, "project");
+
+    if (a == NULL)
+        return 0;
+    if (a->val_len > WM_NAME_MAX)
+        return bad_value("project", "must be 1-64 characters of [a-z0-9-]", a, err, errlen);
+    memcpy(out, a->val, a->val_len + 1);
+    if (!proto_name_canon(out, a->val_len))
+        return bad_value("project", "must be 1-64 characters of [a-z0-9-]", a, err, errlen);
+    return 1;
+}
+
 static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX + 1], char *err,
                         size_t errlen)
 {
@@ -261,15 +278,16 @@ static int event_common_fields(const struct proto_request *req, const struct pro
     rc = proto_choice("gemeente", env->gemeenten, env->n_gemeenten, a->val, err, errlen);
     if (rc < 0)
         return rc;
-    if (a->val_len > WM_NAME_MAX)
+    /* the canonical name, whatever case or spaces the request used */
+    if (strlen(env->gemeenten[rc]) > WM_NAME_MAX)
         return bad_value("gemeente", "longer than 64 bytes", a, err, errlen);
-    memcpy(ev->gemeente, a->val, a->val_len + 1);
+    memcpy(ev->gemeente, env->gemeenten[rc], strlen(env->gemeenten[rc]) + 1);
     rc = get_date(req, "date", env->today + 1, &ev->date, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 0)
         return missing("date", err, errlen);
-    rc = get_name(req, "project", ev->project, err, errlen);
+    rc = get_project(req, ev->project, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 0 && td->project_required)

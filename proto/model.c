@@ -68,6 +68,16 @@ const struct proto_type_desc *proto_type_desc(int type)
     return &type_descs[type];
 }
 
+/* 1 when value is the canonical want as people may write it (proto_canon_char). */
+static int canon_equal(const char *want, const char *value)
+{
+    while (*want != '\0' && *want == proto_canon_char(*value)) {
+        want++;
+        value++;
+    }
+    return *want == '\0' && *value == '\0';
+}
+
 int proto_type_lookup(const char *name)
 {
     int t;
@@ -75,7 +85,7 @@ int proto_type_lookup(const char *name)
     if (name == NULL)
         return -1;
     for (t = 0; t < WM_TYPE_COUNT_; t++)
-        if (strcmp(type_descs[t].name, name) == 0)
+        if (canon_equal(type_descs[t].name, name))
             return t;
     return -1;
 }
@@ -135,6 +145,9 @@ int proto_choice(const char *field, const char *const *values, size_t n, const c
 
     for (i = 0; i < n; i++)
         if (strcmp(values[i], value) == 0)
+            return (int)i;
+    for (i = 0; i < n; i++)
+        if (canon_equal(values[i], value))
             return (int)i;
     allowed[0] = '\0';
     for (i = 0; i < n; i++) {

@@ -138,13 +138,25 @@ int proto_hex_digit(unsigned char c);
  * else 0. */
 int proto_name_valid(const char *s, size_t n);
 
+/* The canonical form of a value as people write it: ASCII letters lowercased, a space
+ * turned into '-' ("Gooise Meren" is "gooise-meren"); other bytes unchanged. */
+char proto_canon_char(char c);
+
+/* Make s (n bytes, writable) a registry name as users write it, in place, by
+ * proto_canon_char ("Taal Werkt" becomes "taal-werkt"). Returns 1 when the result is a
+ * registry name (proto_name_valid); else 0 and s is left as given (for the error). */
+int proto_name_canon(char *s, size_t n);
+
 /* Parse s (n bytes) as an unsigned decimal: digits only, no sign, at most max (no
  * overflow). Returns WM_OK and *out, or WM_EINVALID. */
 int proto_parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out);
 
 /*
- * Look value up in a closed list (values[0..n-1]). Returns its index, or WM_EINVALID
- * with err = "<field>: unknown value '<value>' (allowed: a, b, ...)".
+ * Look value up in a closed list (values[0..n-1], canonical: lowercase, '-' between
+ * words), matching case-insensitively with a space for a '-' (PROTOCOL.md section 4,
+ * canonical values): "Zorg" is zorg, "Gooise Meren" gooise-meren. Returns its index
+ * (the caller stores values[index], the canonical form), or WM_EINVALID with err =
+ * "<field>: unknown value '<value>' (allowed: a, b, ...)".
  */
 int proto_choice(const char *field, const char *const *values, size_t n, const char *value,
                  char *err, size_t errlen);
@@ -212,7 +224,7 @@ struct proto_type_desc {
 /* The description of a type (0 .. WM_TYPE_COUNT_-1), or NULL when out of range.
  * Static; never freed. */
 const struct proto_type_desc *proto_type_desc(int type);
-/* The type index of a name ("started", ...; case-sensitive), or -1. */
+/* The type index of a name ("started", ...; case-insensitive: "Placed" is placed), or -1. */
 int proto_type_lookup(const char *name);
 /* Index of value in field's list, or -1. */
 int proto_enum_lookup(const struct proto_enum_field *f, const char *value);

@@ -33,12 +33,13 @@ static int parse_year(const char *s, int32_t *year)
 
 /* Validate one value of a filter on dim and add it to f, whose slots are sv[] and nv[]
  * (duplicates are dropped so a storage that sums per value never counts twice). val is
- * NUL-terminated. */
+ * NUL-terminated, in the request's own buffer: a name is made canonical there. */
 static int filter_add(const struct proto_env *env, const struct proto_type_desc *td, int dim,
-                      const char *key, struct wm_filter *f, const char **sv, int32_t *nv,
-                      const char *val, size_t len, char *err, size_t errlen)
+                      const char *key, struct wm_filter *f, const char **sv, int32_t *nv, char *val,
+                      size_t len, char *err, size_t errlen)
 {
     static const char *const scopes[] = {"regional", "local"};
+    const char *name = val;
     int32_t year, num = 0;
     size_t i;
     int rc;
@@ -47,15 +48,17 @@ static int filter_add(const struct proto_env *env, const struct proto_type_desc 
     case WM_DIM_PROJECT:
     case WM_DIM_CATEGORY:
     case WM_DIM_GEMEENTE:
+        /* canonical names: the configured gemeente, a name lowercased in place */
         if (dim == WM_DIM_GEMEENTE) {
             rc = proto_choice(key, env->gemeenten, env->n_gemeenten, val, err, errlen);
             if (rc < 0)
                 return rc;
-        } else if (!proto_name_valid(val, len)) {
+            name = env->gemeenten[rc];
+        } else if (!proto_name_canon(val, len)) {
             return bad(key, "must be 1-64 characters of [a-z0-9-]", val, len, err, errlen);
         }
         for (i = 0; i < f->n; i++)
-            if (strcmp(f->str[i], val) == 0)
+            if (strcmp(f->str[i], name) == 0)
                 return WM_OK;
         break;
     case WM_DIM_YEAR:
@@ -104,7 +107,7 @@ static int filter_add(const struct proto_env *env, const struct proto_type_desc 
         proto_errf(err, errlen, "%s: more than %d values", key, WM_MAX_FILTER_VALUES);
         return WM_EINVALID;
     }
-    sv[f->n] = val;
+    sv[f->n] = name;
     nv[f->n] = num;
     f->n++;
     return WM_OK;
@@ -147,10 +150,16 @@ static int reserve_values(struct proto_request *req, char *err, size_t errlen)
  * the whole list, so a second build over the same request finds NULs where the commas
  * were and splits identically.
  */
+/* a's value, writable: req->buf is the request's own buffer; only the struct is const
+ * here. */
+static char *arg_text(const struct proto_request *req, const struct proto_arg *a)
+{
+    return req->buf + (a->val - req->buf);
+}
+
 static char *split_list(const struct proto_request *req, const struct proto_arg *a)
 {
-    /* req->buf is the request's own writable buffer; only the struct is const here. */
-    char *list = req->buf + (a->val - req->buf);
+    char *list = arg_text(req, a);
     size_t i;
 
     for (i = 0; i < a->val_len; i++)
@@ -296,7 +305,7 @@ int proto_progress_build(const struct proto_request *req, const struct proto_env
             if (proto_date_parse(a->val, a->val_len, &q->asof) != WM_OK)
                 return bad("asof", "not a date YYYY-MM-DD", a->val, a->val_len, err, errlen);
         } else if (strcmp(a->key, "category") == 0 || strcmp(a->key, "project") == 0) {
-            if (!proto_name_valid(a->val, a->val_len))
+            if (!proto_name_canon(arg_text(req, a), a->val_len))
                 return bad(a->key, "must be 1-64 characters of [a-z0-9-]", a->val, a->val_len, err,
                            errlen);
             if (a->key[0] == 'c')

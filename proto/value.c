@@ -257,17 +257,43 @@ void proto_quote(char *dst, size_t dstlen, const char *s, size_t n)
     dst[o] = '\0';
 }
 
+/* 1 when c may stand in a registry name: [a-z0-9-]. */
+static int name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
 int proto_name_valid(const char *s, size_t n)
 {
     size_t i;
 
     if (n < 1 || n > WM_NAME_MAX)
         return 0;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+    for (i = 0; i < n; i++)
+        if (!name_char(s[i]))
             return 0;
-    }
+    return 1;
+}
+
+char proto_canon_char(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return (char)(c - 'A' + 'a');
+    return c == ' ' ? '-' : c;
+}
+
+int proto_name_canon(char *s, size_t n)
+{
+    size_t i;
+
+    /* Check first, so a refused value stays as given for the error message. */
+    if (n == 0 || n > WM_NAME_MAX)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!name_char(proto_canon_char(s[i])))
+            return 0;
+    for (i = 0; i < n; i++)
+        s[i] = proto_canon_char(s[i]);
     return 1;
 }
 

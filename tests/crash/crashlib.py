@@ -52,6 +52,8 @@ ENUMS = {
 }
 REQUIRED = {"completed": {"result"}, "placed": {"sector"}, "outflow": {"benefit", "reason"}}
 TYPES = ["started", "completed", "placed", "outflow"]
+RETRACTED_RE = re.compile(r"ERR conflict id '([^']*)' \(seq (\d+)\) was retracted \(seq (\d+)\); send REPLACE to "
+                          r"store it again")
 FIRST_DAY = datetime.date(2021, 1, 1).toordinal()
 LAST_DAY = datetime.date(2023, 12, 31).toordinal()
 
@@ -245,11 +247,15 @@ class Checker:
                 del m.writes[w.id]
                 if w.kind == "retract":
                     m.retracted.discard(w.ref)
+        # An event some sent RETRACT names answers the conflict that says it is stored
+        # and retracted (PROTOCOL.md section 4), never a bare DUP.
+        with m.lock:
+            retract_of = {w.ref: w for w in m.writes.values() if w.kind == "retract"}
         # events before retractions, so a retraction's event is there when it is re-sent
         check = sorted(fresh + old, key=lambda w: w.kind != "event")
         lost = []
         for w, a in zip(check, resend(conn, check)):
-            if a != "DUP %d" % w.seq:
+            if a != "DUP %d" % w.seq and not self.retracted_answer(w, a, retract_of.get(w.id)):
                 lost.append("%s (seq %d) answered %r" % (w.id, w.seq, a))
             w.state = "stored"
         if lost:
@@ -266,6 +272,18 @@ class Checker:
             w.seq = int(parts[1])
             w.state = "stored"
         return len(check), len(unacked), stored_before
+
+    @staticmethod
+    def retracted_answer(w, answer, rt):
+        """True when answer is the conflict of re-sent event w (seq known) retracted by
+        rt: with rt's seq when that is acknowledged, any seq while rt is unacknowledged
+        (its own re-send settles that seq)."""
+        if w.kind != "event" or rt is None:
+            return False
+        m = RETRACTED_RE.fullmatch(answer)
+        if m is None or m.group(1) != w.id or int(m.group(2)) != w.seq:
+            return False
+        return rt.seq is None or int(m.group(3)) == rt.seq
 
     def check_unique(self, conn):
         """No seq twice, and STATS counts each write once."""

@@ -689,7 +689,7 @@ class CountTest(AggregatesBase):
             ("COUNT started sector=zorg", "sector"),
             ("COUNT started months=6", "months"),
             ("COUNT outflow result=diploma", "result"),
-            ("COUNT placed project=Zorgstart", "Zorgstart"),
+            ("COUNT placed project=Zorg_start", "Zorg_start"),
         ]:
             with self.subTest(line=line):
                 self.assertErr(c.cmd(line), "invalid", *mentions)

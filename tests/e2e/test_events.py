@@ -180,7 +180,9 @@ class EventsTest(wmtest.TestCase):
     def test_unknown_or_missing_type(self):
         c = self.conn()
         self.assertErr(c.cmd(base("started").replace("EVENT started", "EVENT hired")), "invalid", "hired")
-        self.assertErr(c.cmd(base("started").replace("EVENT started", "EVENT STARTED")), "invalid")
+        self.assertErr(c.cmd(base("started").replace("EVENT started", "EVENT start")), "invalid", "start")
+        # canonical values: a type in any case is that type
+        self.assertOkSeq(c.cmd(base("started").replace("EVENT started", "EVENT STARTED")))
         self.assertErr(c.cmd(base("started").replace("EVENT started", "EVENT")), "syntax")
         self.assertErr(c.cmd("EVENT"), "syntax")
 
@@ -220,16 +222,20 @@ class EventsTest(wmtest.TestCase):
             self.assertOkSeq(resp)
         for t, fs in ENUMS.items():
             for name, values in fs.items():
-                for bad in ("x", values[0].upper(), values[0] + " ", "", values[0] + "," + values[1]):
+                for bad in ("x", values[0] + " ", "", values[0] + "," + values[1], values[0] + "_"):
                     with self.subTest(t=t, field=name, bad=bad):
                         self.assertErr(c.cmd(base(t, **{name: bad})), "invalid", name)
-        cases = [("started", "kind", "stage"), ("started", "kind", "Scholing"), ("started", "doelgroep", "ouderen"),
+        cases = [("started", "kind", "stage"), ("started", "kind", "Scholing_"), ("started", "doelgroep", "ouderen"),
                  ("started", "benefit", "aow"), ("completed", "result", "geslaagd"),
                  ("placed", "sector", "landbouw"), ("placed", "contract", "vast"),
                  ("outflow", "benefit", "onbekend"), ("outflow", "benefit", "geen"),  # started's only
                  ("outflow", "reason", "pensioen"), ("started", "kind", "")]
         for type_, field, value in cases:
             self.assertErr(c.cmd(base(type_, **{field: value})), "invalid", field)
+        # canonical values: any case is the list's own value
+        for resp in c.pipeline([base(t, **{name: values[-1].upper()}) for t, fs in ENUMS.items()
+                                for name, values in fs.items()]):
+            self.assertOkSeq(resp)
 
     def test_id_rules(self):
         c = self.conn()
@@ -271,8 +277,7 @@ class EventsTest(wmtest.TestCase):
         for t in ("started", "outflow"):
             for resp in c.pipeline([base(t, gemeente=g) for g in wmtest.DEFAULT_GEMEENTEN]):
                 self.assertOkSeq(resp)
-            for g in ["amsterdam", "Hilversum", "HILVERSUM", "gooise meren", "hilversum,huizen", "", "Laren",
-                      "LAREN", "laren "]:
+            for g in ["amsterdam", "gooise_meren", "gooisemeren", "hilversum,huizen", "", "laren ", "Laren-"]:
                 with self.subTest(t=t, gemeente=g):
                     self.assertErr(c.cmd(base(t, gemeente=g)), "invalid", "gemeente")
 

@@ -68,6 +68,8 @@ class RegistryTest(wmtest.TestCase):
                  ("category=begeleiding-doelgroepen", dict(category="begeleiding-doelgroepen")),
                  ("start=2021-01-01 target.started=0", dict(start="2021-01-01", target_started=0)),
                  ("scope=regional", dict(scope="regional")),
+                 ("scope=Local", dict(scope="local")),  # an enumerated value in any case
+                 ("scope=REGIONAL", dict(scope="regional")),
                  ("", {}),
                  ("end=2023-06-30", dict(end="2023-06-30")),
                  ("target.placed=7", dict(target_placed=7)),
@@ -112,7 +114,7 @@ class RegistryTest(wmtest.TestCase):
         c = self.conn()
         n = uid("p")
         self.assertEqual(c.cmd("PROJECT %s category=test" % n), "OK")
-        for args, field in [("scope=global", "scope"), ("scope=Local", "scope"), ("start=2021-02-29", "start"),
+        for args, field in [("scope=global", "scope"), ("scope=lokaal", "scope"), ("start=2021-02-29", "start"),
                             ("start=1999-12-31", "start"), ("end=2021-13-01", "end"), ("end=tomorrow", "end"),
                             ("target.started=-1", "target.started"), ("target.completed=x", "target.completed"),
                             ("target.placed=1.5", "target.placed"), ("target.placed=", "target.placed"),

@@ -28,10 +28,10 @@ TOTAL_RE = re.compile(r"TOTAL seq=(\d+) started=(\d+) completed=(\d+) placed=(\d
 def fields(type_="placed", **kw):
     """The fields of a valid event of type_ (a fresh id), kw overriding (None drops)."""
     f = dict(id=uid("wr"), person="pseudo-writers-01", gemeente="hilversum", date="2022-03-03")
-    if type_ != "outflow":
+    if type_.lower() != "outflow":
         f["project"] = PROJ
     f.update({"started": {}, "completed": {"result": "diploma"}, "placed": {"sector": "zorg"},
-              "outflow": {"benefit": "pw", "reason": "werk"}}[type_])
+              "outflow": {"benefit": "pw", "reason": "werk"}}.get(type_.lower(), {}))
     f.update(kw)
     return f
 
@@ -365,6 +365,62 @@ class CheckTest(WritersBase):
         id2 = uid("t")
         s2 = self.assertOkSeq(self.as_("wsp").cmd(line("EVENT", id=id2)))
         self.assertErr(c.cmd(line("CHECK", id=id2, sector="ict")), "conflict", "seq %d" % s2)
+
+
+class CanonicalTest(WritersBase):
+    """PROTOCOL.md section 4, canonical values: enumerations, gemeente and project names
+    in any case (a gemeente with spaces for its '-'), stored and compared canonical."""
+
+    def test_stored_canonical_and_counted_as_such(self):
+        c = self.as_("wsp")
+        p = self.new_project()
+        id_ = uid("t")
+        s = self.assertOkSeq(c.cmd(line("EVENT", "Placed", id=id_, gemeente="Gooise Meren", project=p.upper(),
+                                        sector="Zorg", contract="LEERWERK")))
+        self.assertEqual(c.rows("COUNT placed by=gemeente,sector,contract project=%s" % p),
+                         [{"gemeente": "gooise-meren", "sector": "zorg", "contract": "leerwerk", "count": "1"}])
+        # filters are canonical too
+        for q in ("COUNT PLACED project=%s gemeente=Gooise%%20Meren sector=ZORG" % p.upper(),
+                  "COUNT placed project=%s gemeente=GOOISE-MEREN contract=Leerwerk" % p):
+            self.assertEqual(c.cmd(q), ["ROW count=1", "END 1"], q)
+        row = wmtest.parse_block(c.cmd("SHOW id=%s" % id_))[0]
+        self.assertEqual((row["type"], row["gemeente"], row["project"], row["sector"], row["contract"]),
+                         ("placed", "gooise-meren", p, "zorg", "leerwerk"))
+        # idempotency compares canonical forms: the same event written otherwise is a DUP
+        for verb in ("EVENT", "REPLACE"):
+            self.assertDup(c.cmd(line(verb, id=id_, gemeente="gooise-meren", project=p, sector="zorg",
+                                      contract="leerwerk")), s)
+            self.assertDup(c.cmd(line(verb, "placed", id=id_, gemeente="GOOISE meren", project=p.title(),
+                                      sector="zorG", contract="Leerwerk")), s)
+        self.assertEqual(c.cmd(line("CHECK", id=id_, gemeente="Gooise Meren", project=p.upper(),
+                                    sector="Zorg", contract="leerwerk")), "OK")
+        self.assertEqual(c.cmd("COUNT placed project=%s" % p), ["ROW count=1", "END 1"])
+
+    def test_bound_writer_and_registry_see_the_canonical_name(self):
+        c = self.as_("hilversum")
+        p = self.new_project(**{"target.started": 4})
+        self.assertOkSeq(c.cmd(line("EVENT", "STARTED", gemeente="HILVERSUM", project=p.upper(), kind="Taal",
+                                    doelgroep="GGZ", benefit="Pw")))
+        self.assertErr(c.cmd(line("EVENT", "started", gemeente="Huizen", project=p)), "denied", "huizen")
+        self.assertErr(c.cmd(line("EVENT", "started", project="No-Such-" + p)), "unknown-project",
+                       "no-such-" + p)
+        self.assertEqual(c.rows("COUNT started by=kind,doelgroep,benefit project=%s" % p),
+                         [{"kind": "taal", "doelgroep": "ggz", "benefit": "pw", "count": "1"}])
+        rows = c.rows("PROGRESS project=%s category=WRITERS gemeente=Hilversum" % p.upper())
+        started = [r for r in rows if r["project"] == p and r["indicator"] == "started"]
+        self.assertEqual([r["actual"] for r in started], ["1"])
+
+    def test_what_is_still_refused(self):
+        # only case and a space for '-' are forgiven; other spellings stay invalid, nothing stored
+        c = self.as_("wsp")
+        last = self.stat(c, "last_seq")
+        for kw, name in [(dict(gemeente="Gooise_Meren"), "gemeente"), (dict(gemeente="hilversum "), "gemeente"),
+                         (dict(sector="zorg "), "sector"), (dict(sector="Zorg-"), "sector"),
+                         (dict(project="writers_p"), "project"), (dict(contract="leer werk"), "contract")]:
+            with self.subTest(**kw):
+                self.assertErr(c.cmd(line("EVENT", **kw)), "invalid", name)
+        self.assertErr(c.cmd(line("EVENT", "Place")), "invalid", "type")
+        self.assertEqual(self.stat(c, "last_seq"), last)
 
 
 class RestartTest(WritersBase):

@@ -97,7 +97,16 @@ static void test_started_all_fields(void **state)
     assert_int_equal(ev.enums[2], 6);
     expect_invalid("EVENT started " COMMON "project=p kind=cursus", "kind: unknown value 'cursus'");
     expect_invalid("EVENT started " COMMON "project=p doelgroep=", "doelgroep: unknown value ''");
-    expect_invalid("EVENT started " COMMON "project=p benefit=Pw", "benefit: unknown value 'Pw'");
+    /* Canonical values (PROTOCOL.md section 4): any case, stored as the list's own value. */
+    assert_int_equal(
+        build("EVENT started " COMMON "project=p kind=Taal doelgroep=GGZ benefit=Pw", &ev), WM_OK);
+    assert_int_equal(ev.enums[0], 4);
+    assert_int_equal(ev.enums[1], 5);
+    assert_int_equal(ev.enums[2], 1);
+    assert_int_equal(build("EVENT started " COMMON "project=p doelgroep=50PLUS", &ev), WM_OK);
+    assert_int_equal(ev.enums[1], 3);
+    expect_invalid("EVENT started " COMMON "project=p benefit=P%20w",
+                   "benefit: unknown value 'P%20w'");
     expect_invalid("EVENT started " COMMON "kind=taal", "missing field project");
     expect_invalid("EVENT started " COMMON "project=p sector=zorg", "unknown field sector");
     expect_invalid("EVENT started " COMMON "project=p months=3", "unknown field months");
@@ -277,7 +286,13 @@ static void test_type(void **state)
     (void)state;
     assert_int_equal(build("EVENT " COMMON, &ev), WM_ESYNTAX);
     assert_non_null(strstr(err, "missing event type"));
-    expect_invalid("EVENT Started " COMMON "project=p", "type: unknown value 'Started'");
+    /* A type matches case-insensitively (canonical values). */
+    assert_int_equal(build("EVENT Started " COMMON "project=p", &ev), WM_OK);
+    assert_int_equal(ev.type, WM_TYPE_STARTED);
+    assert_int_equal(build("EVENT PLACED " COMMON "project=p sector=Zorg", &ev), WM_OK);
+    assert_int_equal(ev.type, WM_TYPE_PLACED);
+    assert_int_equal(ev.enums[0], 0);
+    expect_invalid("EVENT Start " COMMON "project=p", "type: unknown value 'Start'");
     expect_invalid("EVENT hired " COMMON "project=p", "type: unknown value 'hired'");
     /* The type may come after key=value arguments; a second positional is refused. */
     assert_int_equal(build("EVENT " COMMON "project=p started", &ev), WM_OK);
@@ -380,9 +395,26 @@ static void test_gemeente(void **state)
         assert_string_equal(ev.gemeente, proto_default_gemeenten[i]);
     }
     assert_int_equal(i, 8);
-    expect_invalid("EVENT started id=x person=pseudo-0001 gemeente=Hilversum date=2024-01-01 "
+    /* Any case, and a space for a '-': the store keeps the configured name. */
+    static const char *const written[] = {"Hilversum",      "HILVERSUM",    "Gooise%20Meren",
+                                          "gooise%20meren", "Gooise-Meren", "GOOISE-MEREN"};
+    static const char *const canon[] = {"hilversum",    "hilversum",    "gooise-meren",
+                                        "gooise-meren", "gooise-meren", "gooise-meren"};
+    for (i = 0; i < sizeof(written) / sizeof(written[0]); i++) {
+        char line[256];
+        snprintf(line, sizeof(line),
+                 "EVENT started id=x person=pseudo-0001 gemeente=%s date=2024-01-01 project=p",
+                 written[i]);
+        assert_int_equal(build(line, &ev), WM_OK);
+        assert_string_equal(ev.gemeente, canon[i]);
+    }
+    expect_invalid(
+        "EVENT started id=x person=pseudo-0001 gemeente=Hilver%20sum date=2024-01-01 "
+        "project=p",
+        "gemeente: unknown value 'Hilver%20sum' (allowed: blaricum, eemnes, gooise-meren,");
+    expect_invalid("EVENT started id=x person=pseudo-0001 gemeente=gooise_meren date=2024-01-01 "
                    "project=p",
-                   "gemeente: unknown value 'Hilversum' (allowed: blaricum, eemnes, gooise-meren,");
+                   "gemeente: unknown value 'gooise_meren'");
     expect_invalid("EVENT started id=x person=pseudo-0001 date=2024-01-01 project=p",
                    "missing field gemeente");
     /* The server's own list decides. */
@@ -468,7 +500,7 @@ static void test_dates(void **state)
 
 static void test_project_syntax(void **state)
 {
-    static const char *const bad[] = {"Zorg", "zorg_start", "", "zorg%20start", "\xc3\xa9"};
+    static const char *const bad[] = {"zorg_start", "", "zorg%2Fstart", "\xc3\xa9", "%C3%89"};
     struct wm_event ev;
     char line[512], p[100];
     size_t i;
@@ -485,6 +517,11 @@ static void test_project_syntax(void **state)
     snprintf(line, sizeof(line), "EVENT started " COMMON "project=%sa", p);
     expect_invalid(line, "project:");
     assert_int_equal(build("EVENT started " COMMON "project=0-9-a-z", &ev), WM_OK);
+    /* Canonical: "ZorgStart" is zorgstart, "Taal Werkt" taal-werkt. */
+    assert_int_equal(build("EVENT started " COMMON "project=ZorgStart", &ev), WM_OK);
+    assert_string_equal(ev.project, "zorgstart");
+    assert_int_equal(build("EVENT started " COMMON "project=Taal%20Werkt", &ev), WM_OK);
+    assert_string_equal(ev.project, "taal-werkt");
 }
 
 static void test_unknown_field(void **state)

@@ -60,7 +60,10 @@ static void test_type_tables(void **state)
     assert_int_equal(proto_type_lookup("completed"), WM_TYPE_COMPLETED);
     assert_int_equal(proto_type_lookup("placed"), WM_TYPE_PLACED);
     assert_int_equal(proto_type_lookup("outflow"), WM_TYPE_OUTFLOW);
-    assert_int_equal(proto_type_lookup("Placed"), -1);
+    assert_int_equal(proto_type_lookup("Placed"), WM_TYPE_PLACED);
+    assert_int_equal(proto_type_lookup("OUTFLOW"), WM_TYPE_OUTFLOW);
+    assert_int_equal(proto_type_lookup("place"), -1);
+    assert_int_equal(proto_type_lookup("placed "), -1);
     assert_int_equal(proto_type_lookup(""), -1);
 
     td = proto_type_desc(WM_TYPE_STARTED);
@@ -267,6 +270,23 @@ static void test_count_filters(void **state)
     assert_int_equal(q.filter[WM_DIM_PROJECT].n, 2);
     assert_string_equal(q.filter[WM_DIM_PROJECT].str[1], "wsp-werkt");
 
+    /* Canonical values: names and enumerations in any case, a space for a '-'; the
+     * duplicates they make are dropped too. */
+    assert_int_equal(count("COUNT Placed project=ZorgStart,zorgstart,Taal%20Werkt "
+                           "gemeente=Gooise%20Meren,gooise-meren,HUIZEN sector=Zorg,ICT",
+                           &q),
+                     WM_OK);
+    assert_int_equal(q.type, WM_TYPE_PLACED);
+    f = &q.filter[WM_DIM_PROJECT];
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->str[0], "zorgstart");
+    assert_string_equal(f->str[1], "taal-werkt");
+    f = &q.filter[WM_DIM_GEMEENTE];
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->str[0], "gooise-meren");
+    assert_string_equal(f->str[1], "huizen");
+    assert_int_equal(q.filter[WM_DIM_ENUM0].mask, (1u << 0) | (1u << 3)); /* zorg, ict */
+
     assert_int_equal(count("COUNT placed year=2021,2023 quarter=2021-Q1,2022-Q4 "
                            "month=2021-01,2021-12,2000-01",
                            &q),
@@ -324,7 +344,7 @@ static void test_count_bad_filters(void **state)
     count_invalid("COUNT started person=abcdefghij", "unknown field person");
     count_invalid("COUNT outflow benefit=geen", "benefit: unknown value 'geen'");
     count_invalid("COUNT placed gemeente=amsterdam", "gemeente: unknown value 'amsterdam'");
-    count_invalid("COUNT placed project=Zorg", "project: must be 1-64 characters");
+    count_invalid("COUNT placed project=Zorg_start", "project: must be 1-64 characters");
     count_invalid("COUNT placed category=a_b", "category: must be 1-64 characters");
     count_invalid("COUNT placed scope=national", "scope: unknown value 'national'");
     count_invalid("COUNT placed year=21", "year: want YYYY");
@@ -375,9 +395,16 @@ static void test_progress(void **state)
     assert_int_equal(q.asof, proto_date_from_ymd(2022, 12, 31));
     assert_string_equal(q.category, "scholing");
     assert_string_equal(q.project, "zorgstart");
+    line = "PROGRESS category=Scholing project=Taal%20Werkt gemeente=Gooise%20Meren";
+    assert_int_equal(proto_parse_line(&req, line, strlen(line), err, sizeof(err)), WM_OK);
+    assert_int_equal(proto_progress_build(&req, &env, &q, err, sizeof(err)), WM_OK);
+    assert_string_equal(q.category, "scholing");
+    assert_string_equal(q.project, "taal-werkt");
+    assert_int_equal(q.ngemeente, 1);
+    assert_string_equal(q.gemeente[0], "gooise-meren");
 
     static const char *const bad[] = {
-        "PROGRESS asof=2022-02-30", "PROGRESS asof=today",  "PROGRESS category=Zorg",
+        "PROGRESS asof=2022-02-30", "PROGRESS asof=today",  "PROGRESS category=Zo_rg",
         "PROGRESS project=",        "PROGRESS type=placed", "PROGRESS zorgstart",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
