@@ -379,6 +379,19 @@ static void test_person(void **state)
     expect_invalid(line, "person: must be a pseudonym");
 }
 
+/* An event whose gemeente is written as given builds with gemeente stored. */
+static void expect_gemeente(const char *written, const char *stored)
+{
+    struct wm_event ev;
+    char line[256];
+
+    snprintf(line, sizeof(line),
+             "EVENT started id=x person=pseudo-0001 gemeente=%s date=2024-01-01 project=p",
+             written);
+    assert_int_equal(build(line, &ev), WM_OK);
+    assert_string_equal(ev.gemeente, stored);
+}
+
 static void test_gemeente(void **state)
 {
     static const char *const mine[] = {"amsterdam", "utrecht"};
@@ -386,28 +399,15 @@ static void test_gemeente(void **state)
     size_t i;
 
     (void)state;
-    for (i = 0; proto_default_gemeenten[i] != NULL; i++) {
-        char line[256];
-        snprintf(line, sizeof(line),
-                 "EVENT started id=x person=pseudo-0001 gemeente=%s date=2024-01-01 project=p",
-                 proto_default_gemeenten[i]);
-        assert_int_equal(build(line, &ev), WM_OK);
-        assert_string_equal(ev.gemeente, proto_default_gemeenten[i]);
-    }
+    for (i = 0; proto_default_gemeenten[i] != NULL; i++)
+        expect_gemeente(proto_default_gemeenten[i], proto_default_gemeenten[i]);
     assert_int_equal(i, 8);
     /* Any case, and a space for a '-': the store keeps the configured name. */
-    static const char *const written[] = {"Hilversum",      "HILVERSUM",    "Gooise%20Meren",
-                                          "gooise%20meren", "Gooise-Meren", "GOOISE-MEREN"};
-    static const char *const canon[] = {"hilversum",    "hilversum",    "gooise-meren",
-                                        "gooise-meren", "gooise-meren", "gooise-meren"};
-    for (i = 0; i < sizeof(written) / sizeof(written[0]); i++) {
-        char line[256];
-        snprintf(line, sizeof(line),
-                 "EVENT started id=x person=pseudo-0001 gemeente=%s date=2024-01-01 project=p",
-                 written[i]);
-        assert_int_equal(build(line, &ev), WM_OK);
-        assert_string_equal(ev.gemeente, canon[i]);
-    }
+    expect_gemeente("Hilversum", "hilversum");
+    expect_gemeente("HILVERSUM", "hilversum");
+    expect_gemeente("Gooise%20Meren", "gooise-meren");
+    expect_gemeente("gooise%20meren", "gooise-meren");
+    expect_gemeente("GOOISE-MEREN", "gooise-meren");
     expect_invalid(
         "EVENT started id=x person=pseudo-0001 gemeente=Hilver%20sum date=2024-01-01 "
         "project=p",
