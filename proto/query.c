@@ -3,6 +3,7 @@
  * into struct wm_count_query / wm_progress_query, ready for storage to answer from
  * its rollups without looking at the request text again.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,6 +169,28 @@ static char *split_list(const struct proto_request *req, const struct proto_arg 
     return list;
 }
 
+/* err = "<what> (dimensions of <type>: project, category, ...)": the ones a request of
+ * this type may name, so a user who mistyped one sees the right spelling. */
+static int unknown_dim(int type, const char *what, char *err, size_t errlen)
+{
+    char dims[256];
+    size_t o = 0;
+
+    dims[0] = '\0';
+    for (int d = 0; d < WM_DIM_COUNT_; d++) {
+        const char *n = proto_dim_name(type, d);
+        int w;
+        if (n == NULL)
+            continue;
+        w = snprintf(dims + o, sizeof(dims) - o, "%s%s", o > 0 ? ", " : "", n);
+        if (w < 0 || (size_t)w >= sizeof(dims) - o)
+            break;
+        o += (size_t)w;
+    }
+    proto_errf(err, errlen, "%s (dimensions of %s: %s)", what, proto_type_desc(type)->name, dims);
+    return WM_EINVALID;
+}
+
 static int parse_by(const struct proto_request *req, const struct proto_arg *a, int type,
                     struct wm_count_query *q, char *err, size_t errlen)
 {
@@ -181,8 +204,11 @@ static int parse_by(const struct proto_request *req, const struct proto_arg *a, 
         if (i + len > a->val_len)
             len = a->val_len - i;
         dim = len > 0 ? proto_dim_lookup(type, list + i) : -1;
-        if (dim < 0)
-            return bad("by", "unknown dimension", list + i, len, err, errlen);
+        if (dim < 0) {
+            char what[128];
+            bad("by", "unknown dimension", list + i, len, what, sizeof(what));
+            return unknown_dim(type, what, err, errlen);
+        }
         for (k = 0; k < q->nby; k++) {
             if (q->by[k] == dim) {
                 proto_errf(err, errlen, "by: dimension %s given twice", list + i);
@@ -253,8 +279,11 @@ int proto_count_build(struct proto_request *req, const struct proto_env *env,
         } else {
             dim = proto_dim_lookup(type, a->key);
             if (dim < 0) {
-                proto_errf(err, errlen, "unknown field %s for COUNT %s", a->key, td->name);
-                return WM_EINVALID;
+                char what[128];
+                proto_errf(what, sizeof(what),
+                           "unknown field %s for COUNT %s: by, from, to, distinct or a dimension",
+                           a->key, td->name);
+                return unknown_dim(type, what, err, errlen);
             }
             q->filter[dim].active = 1;
             q->filter[dim].str = req->vals + used;
@@ -333,7 +362,9 @@ int proto_progress_build(const struct proto_request *req, const struct proto_env
                 q->gemeente[q->ngemeente++] = env->gemeenten[rc];
             }
         } else {
-            proto_errf(err, errlen, "unknown field %s for PROGRESS", a->key);
+            proto_errf(err, errlen,
+                       "unknown field %s for PROGRESS (fields: asof, category, project, gemeente)",
+                       a->key);
             return WM_EINVALID;
         }
     }

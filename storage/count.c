@@ -116,13 +116,21 @@ static int resolve_filters(struct count_ctx *c, char *err, size_t errlen)
             } else if (strcmp(f->str[i], "-") == 0) {
                 c->proj_ok[0] = 1; /* the group of events without a project */
             } else {
-                proto_errf(err, errlen, "unknown project '%s'", f->str[i]);
+                store_unknown_project(c->s, c->txn, f->str[i], err, errlen);
                 return WM_EUNKNOWN_PROJECT;
             }
         }
     }
     f = &q->filter[WM_DIM_CATEGORY];
     if (f->active) {
+        /* a category no project has is a mistake, not an empty answer */
+        for (size_t i = 0; i < f->n; i++) {
+            int ret = strcmp(f->str[i], "-") == 0
+                          ? WM_OK
+                          : store_registry_category(r, f->str[i], err, errlen);
+            if (ret != WM_OK)
+                return ret;
+        }
         for (uint32_t id = 0; id < r->nid; id++) {
             const char *cat = id == 0             ? "-"
                               : r->by_id[id] >= 0 ? r->proj[r->by_id[id]].p.category
@@ -595,7 +603,9 @@ out:
     store_itab_free(&c.gindex);
     if (ret != WM_OK) {
         res->nrows = 0;
-        if (ret != WM_EUNKNOWN_PROJECT && ret != WM_ENOMEM && ret != WM_ETOO_LARGE)
+        /* an unknown project or category, too many rows: the request's; the rest the store's */
+        if (ret != WM_EUNKNOWN_PROJECT && ret != WM_EINVALID && ret != WM_ENOMEM &&
+            ret != WM_ETOO_LARGE)
             ret = WM_EIO;
     }
     return ret;

@@ -342,10 +342,12 @@ int store_progress(struct store *s, const struct wm_progress_query *q,
         return ret;
     }
     if (q->project && !store_registry_find(&c.reg, q->project)) {
-        proto_errf(err, errlen, "unknown project '%s'", q->project);
+        store_unknown_project(s, c.txn, q->project, err, errlen);
         ret = WM_EUNKNOWN_PROJECT;
         goto out;
     }
+    if (q->category && (ret = store_registry_category(&c.reg, q->category, err, errlen)) != WM_OK)
+        goto out;
     ret = store_counters_get(s, c.txn, &cnt);
     if (ret == WM_OK) {
         res->seq = cnt.last_seq;

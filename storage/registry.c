@@ -277,3 +277,81 @@ void store_query_end(struct store *s, MDB_txn *txn, struct store_registry *r)
     store_read_end(s, txn);
     store_registry_free(r);
 }
+
+/* The edit distance of a (na bytes) and b (nb bytes), each at most WM_NAME_MAX:
+ * inserting, deleting or changing a byte, or swapping two neighbours, costs 1. */
+static size_t name_distance(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t rows[3][WM_NAME_MAX + 1];
+    size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *t;
+
+    for (size_t j = 0; j <= nb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < v)
+                v = prev2[j - 2] + 1;
+            cur[j] = v;
+        }
+        t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[nb];
+}
+
+void store_unknown_project(struct store *s, MDB_txn *txn, const char *name, char *err,
+                           size_t errlen)
+{
+    char near[WM_NAME_MAX + 1] = "";
+    size_t n = strlen(name), best;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    /* A third of the name may be wrong, one to three edits: "taal-werkt" finds
+     * "taalwerkt", "zorg" does not find "bouw". */
+    best = n / 3 < 1 ? 1 : n / 3 > 3 ? 3 : n / 3;
+    best++;
+    if (n <= WM_NAME_MAX && mdb_cursor_open(txn, s->dbi[STORE_DBI_PROJECTS], &cur) == 0) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            size_t d;
+            if (k.mv_size > WM_NAME_MAX)
+                continue;
+            d = name_distance(name, n, k.mv_data, k.mv_size);
+            if (d < best) {
+                best = d;
+                memcpy(near, k.mv_data, k.mv_size);
+                near[k.mv_size] = '\0';
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    if (near[0] != '\0')
+        proto_errf(err, errlen, "unknown project '%s' (did you mean '%s'?)", name, near);
+    else
+        proto_errf(err, errlen, "unknown project '%s'", name);
+}
+
+int store_registry_category(const struct store_registry *r, const char *category, char *err,
+                            size_t errlen)
+{
+    int rc;
+
+    if (r->ncats == 0) {
+        proto_errf(err, errlen, "category: unknown value '%s' (no project is registered)",
+                   category);
+        return WM_EINVALID;
+    }
+    rc = proto_choice("category", r->cats, r->ncats, category, err, errlen);
+    return rc < 0 ? rc : WM_OK;
+}

@@ -156,8 +156,10 @@ int store_show(struct store *s, const char *principal, const char *id, uint64_t 
  * caller, reset here): without by= one row, else a row per group with a non-zero count,
  * its dimension values as the wire writes them, sorted; res->seq is the store's last
  * seq in the same read, so an answer and its seq always agree. Returns WM_OK,
- * WM_EUNKNOWN_PROJECT (a project filter names no registered project), WM_EIO,
- * WM_ENOMEM; err says why, and res holds no rows.
+ * WM_EUNKNOWN_PROJECT (a project filter names no registered project; err suggests the
+ * nearest registered name), WM_EINVALID (a category filter names a category no project
+ * has; err lists the known ones), WM_EIO, WM_ENOMEM; err says why, and res holds no
+ * rows.
  */
 int store_count(struct store *s, const struct wm_count_query *q, struct wm_count_result *res,
                 char *err, size_t errlen);
@@ -166,8 +168,9 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_count
  * PROGRESS (section 5) into res (reset here): the rows of the projects shown, by
  * category and name, three each, then the three program rows; actual, target,
  * expected as numbers, status as enum wm_status; res->seq as for store_count. Returns
- * WM_OK, WM_EUNKNOWN_PROJECT (project= not registered), WM_EIO, WM_ENOMEM; err says why,
- * and res holds no rows.
+ * WM_OK, WM_EUNKNOWN_PROJECT (project= not registered; err suggests the nearest
+ * registered name), WM_EINVALID (category= is no project's; err lists the known ones),
+ * WM_EIO, WM_ENOMEM; err says why, and res holds no rows.
  */
 int store_progress(struct store *s, const struct wm_progress_query *q,
                    struct wm_progress_result *res, char *err, size_t errlen);

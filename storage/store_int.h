@@ -352,6 +352,16 @@ void store_query_end(struct store *s, MDB_txn *txn, struct store_registry *r);
 /* The project named name, or NULL. */
 const struct store_reg_project *store_registry_find(const struct store_registry *r,
                                                     const char *name);
+/* err = "unknown project '<name>'" (name canonical), with "(did you mean '<near>'?)"
+ * when a registered project's name is a few edits away (the nearest; the first in name
+ * order on a tie). Reads the project names in txn; on an LMDB error the suggestion is
+ * left out. For the failure paths only: it reads every project. */
+void store_unknown_project(struct store *s, MDB_txn *txn, const char *name, char *err,
+                           size_t errlen);
+/* WM_OK when some project of r has category, else WM_EINVALID with err naming the
+ * known categories ("category: unknown value 'x' (allowed: a, b)"). */
+int store_registry_category(const struct store_registry *r, const char *category, char *err,
+                            size_t errlen);
 /* The program record when none was set: everything unset. */
 void store_program_default(struct wm_project *p);
 

@@ -146,7 +146,7 @@ int store_check(struct store *s, const struct wm_event *ev, char *err, size_t er
     if (ev->project[0] != '\0') {
         ret = txn_get(s, txn, STORE_DBI_PROJECTS, ev->project, strlen(ev->project), &v);
         if (ret == 0) {
-            proto_errf(err, errlen, "unknown project '%s'", ev->project);
+            store_unknown_project(s, txn, ev->project, err, errlen);
             ret = WM_EUNKNOWN_PROJECT;
         }
         if (ret != 1)

@@ -155,7 +155,7 @@ static int event_project(struct store_wtx *w, struct store_item *it, struct stor
     ret = project_id(w, in->project, &ids->project);
     if (ret == WM_EUNKNOWN_PROJECT) {
         it->result = ret;
-        proto_errf(it->err, sizeof it->err, "unknown project '%s'", in->project);
+        store_unknown_project(w->s, w->txn, in->project, it->err, sizeof it->err);
         return 1;
     }
     return ret;

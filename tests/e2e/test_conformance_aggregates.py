@@ -990,7 +990,7 @@ class ProgressTest(AggregatesBase):
 
     def test_progress_filters(self):
         qs = []
-        for cat in ("scholingsprojecten", "begeleiding-doelgroepen", "werkervaring", "geen-categorie"):
+        for cat in ("scholingsprojecten", "begeleiding-doelgroepen", "werkervaring"):
             qs.append(("PROGRESS asof=2022-06-30 category=%s" % cat,
                        self.model.progress(D(2022, 6, 30), category=cat)))
         for p in ("zorgstart", "taalhuis", "lokaal-hv", "bouwpad"):
@@ -998,6 +998,9 @@ class ProgressTest(AggregatesBase):
         qs.append(("PROGRESS asof=2022-06-30 project=zorgstart category=werkervaring",
                    self.model.progress(D(2022, 6, 30), "werkervaring", "zorgstart")))
         self.check(qs)
+        # a category no project has is a mistake, said so, not program rows alone
+        self.assertErr(self.conn().cmd("PROGRESS asof=2022-06-30 category=geen-categorie"), "invalid",
+                       "'geen-categorie'", "scholingsprojecten")
 
     def test_progress_default_asof_is_today(self):
         today = datetime.date.fromtimestamp(time.time())
@@ -1049,10 +1052,11 @@ class ProgressTest(AggregatesBase):
         self.assertEqual(c.cmd(m.project("recat", "nieuw-cat", "local")), "OK")
         self.assertEqual(c.cmd("PROGRESS asof=2021-12-31"), m.progress(asof))
         self.assertEqual(c.cmd("PROGRESS asof=2021-12-31 category=nieuw-cat"), m.progress(asof, "nieuw-cat"))
-        self.assertEqual(c.cmd("PROGRESS asof=2021-12-31 category=oud-cat"), m.progress(asof, "oud-cat"))
+        # no project has oud-cat now: naming it is refused, with the known categories
+        self.assertErr(c.cmd("PROGRESS asof=2021-12-31 category=oud-cat"), "invalid", "'oud-cat'", "nieuw-cat")
         self.assertEqual(c.cmd("COUNT started by=category,scope"), m.count("started", ("category", "scope")))
         self.assertEqual(c.cmd("COUNT started category=nieuw-cat"), ["ROW count=3", "END 1"])
-        self.assertEqual(c.cmd("COUNT started category=oud-cat"), ["ROW count=0", "END 1"])
+        self.assertErr(c.cmd("COUNT started category=oud-cat"), "invalid", "'oud-cat'", "nieuw-cat")
         # the update kept the period and target
         self.assertIn("ROW project=recat category=nieuw-cat indicator=started actual=3 target=4 expected=4 status=red",
                       c.cmd("PROGRESS asof=2021-12-31 project=recat"))

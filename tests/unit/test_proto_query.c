@@ -196,7 +196,12 @@ static void test_count_by_every_dim(void **state)
     assert_int_equal(q.nby, WM_DIM_COUNT_);
 
     count_invalid("COUNT placed by=sector,sector", "by: dimension sector given twice");
-    count_invalid("COUNT started by=durable", "by: unknown dimension, got 'durable'");
+    count_invalid("COUNT started by=durable",
+                  "by: unknown dimension, got 'durable' (dimensions of started: project, category, "
+                  "scope, gemeente, year, quarter, month, halfyear, kind, doelgroep, benefit)");
+    count_invalid("COUNT placed by=sectr", "(dimensions of placed: project, category, scope, "
+                                           "gemeente, year, quarter, month, halfyear, sector, "
+                                           "contract, durable)");
     count_invalid("COUNT outflow by=sector", "by: unknown dimension");
     count_invalid("COUNT placed by=", "by: unknown dimension");
     count_invalid("COUNT placed by=sector,", "by: unknown dimension");
@@ -339,7 +344,10 @@ static void test_count_bad_filters(void **state)
     count_invalid("COUNT placed sector=zorg,,ict", "sector: empty value");
     count_invalid("COUNT placed sector=", "sector: empty value");
     count_invalid("COUNT placed sector=zorg,", "sector: empty value");
-    count_invalid("COUNT started durable=yes", "unknown field durable for COUNT started");
+    count_invalid("COUNT started durable=yes",
+                  "unknown field durable for COUNT started: by, from, to, distinct or a dimension "
+                  "(dimensions of started: project, category, scope, gemeente, year, quarter, "
+                  "month, halfyear, kind, doelgroep, benefit)");
     count_invalid("COUNT started sector=zorg", "unknown field sector");
     count_invalid("COUNT started person=abcdefghij", "unknown field person");
     count_invalid("COUNT outflow benefit=geen", "benefit: unknown value 'geen'");

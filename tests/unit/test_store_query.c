@@ -437,7 +437,9 @@ static const char *count_text(const struct wm_count_result *r, struct wm_buf *b)
 
 /* ---- random queries ------------------------------------------------------------------- */
 
-static const char *const cat_names[] = {"scholing", "wsp", "gemeente", "begeleiding", "oud", "-"};
+/* "oud", beta's first category, is no project's now: a filter on it is refused
+ * (test_count_fixed) */
+static const char *const cat_names[] = {"scholing", "wsp", "gemeente", "begeleiding", "-"};
 static const char *const proj_filter_names[] = {"alpha", "beta",   "gamma", "delta",
                                                 "eps",   "zeta-2", "-"};
 
@@ -506,7 +508,7 @@ static void random_query(struct wm_count_query *q)
                 strs[dim][f->n++] = proj_filter_names[rn(7)];
                 break;
             case WM_DIM_CATEGORY:
-                strs[dim][f->n++] = cat_names[rn(6)];
+                strs[dim][f->n++] = cat_names[rn(5)];
                 break;
             case WM_DIM_SCOPE:
                 f->mask |= 1u << rn(2);
@@ -588,6 +590,30 @@ static void test_count_fixed(void **state)
     assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_EUNKNOWN_PROJECT);
     assert_string_equal(err, "unknown project 'nope'");
     assert_int_equal(r.nrows, 0);
+    /* a near name is suggested: one edit, a swap, a third of a long name */
+    q.filter[WM_DIM_PROJECT].str = (const char *const[]){"alpha", "alpah"};
+    assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_EUNKNOWN_PROJECT);
+    assert_string_equal(err, "unknown project 'alpah' (did you mean 'alpha'?)");
+    q.filter[WM_DIM_PROJECT].str = (const char *const[]){"alpha", "zeta2"};
+    assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_EUNKNOWN_PROJECT);
+    assert_string_equal(err, "unknown project 'zeta2' (did you mean 'zeta-2'?)");
+    q.filter[WM_DIM_PROJECT].str = (const char *const[]){"alpha", "gamma-delta"};
+    assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_EUNKNOWN_PROJECT);
+    assert_string_equal(err, "unknown project 'gamma-delta'");
+    /* a category no project has (any more: beta left "oud") names the known ones */
+    memset(&q, 0, sizeof q);
+    q.type = WM_TYPE_STARTED;
+    q.from = INT32_MIN;
+    q.to = INT32_MAX;
+    q.filter[WM_DIM_CATEGORY].active = 1;
+    q.filter[WM_DIM_CATEGORY].n = 2;
+    q.filter[WM_DIM_CATEGORY].str = (const char *const[]){"-", "oud"};
+    assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_EINVALID);
+    assert_string_equal(
+        err, "category: unknown value 'oud' (allowed: begeleiding, gemeente, scholing, wsp)");
+    assert_int_equal(r.nrows, 0);
+    q.filter[WM_DIM_CATEGORY].n = 1;
+    assert_int_equal(store_count(st, &q, &r, err, sizeof err), WM_OK);
     /* no match: exactly one row with count 0; with by: no rows; the seq of the read */
     memset(&q, 0, sizeof q);
     q.type = WM_TYPE_STARTED;
@@ -781,7 +807,7 @@ static void progress_dump(const struct wm_progress_result *got, const struct bro
 
 static void test_progress(void **state)
 {
-    static const char *const cats[] = {"scholing", "wsp", "gemeente", "nothing"};
+    static const char *const cats[] = {"scholing", "wsp", "gemeente"};
     struct wm_progress_result got;
     struct brow want[21];
     size_t n;
@@ -793,7 +819,7 @@ static void test_progress(void **state)
         struct wm_progress_query q = {0};
         q.asof = rn(3) ? day(2019, 5, 1) + rn(day(2023, 2, 1) - day(2019, 5, 1)) : random_date();
         if (rn(4) == 0)
-            q.category = cats[rn(4)];
+            q.category = cats[rn(3)];
         if (rn(4) == 0)
             q.project = projects[rn(6)].name;
         assert_int_equal(store_progress(st, &q, &got, err, sizeof err), WM_OK);
@@ -810,6 +836,16 @@ static void test_progress(void **state)
         q.asof = day(2022, 1, 1);
         q.project = "nope";
         assert_int_equal(store_progress(st, &q, &got, err, sizeof err), WM_EUNKNOWN_PROJECT);
+        assert_int_equal(got.nrows, 0);
+        q.project = "detla";
+        assert_int_equal(store_progress(st, &q, &got, err, sizeof err), WM_EUNKNOWN_PROJECT);
+        assert_string_equal(err, "unknown project 'detla' (did you mean 'delta'?)");
+        q.project = NULL;
+        q.category = "nothing";
+        assert_int_equal(store_progress(st, &q, &got, err, sizeof err), WM_EINVALID);
+        assert_string_equal(
+            err,
+            "category: unknown value 'nothing' (allowed: begeleiding, gemeente, scholing, wsp)");
         assert_int_equal(got.nrows, 0);
     }
     proto_progress_result_free(&got);
@@ -844,7 +880,7 @@ static void test_totals(void **state)
 
 static void compare_progress(int n)
 {
-    static const char *const cats[] = {"scholing", "wsp", "gemeente", "nothing"};
+    static const char *const cats[] = {"scholing", "wsp", "gemeente"};
     struct wm_progress_result got;
     struct brow want[21];
     size_t nw;
@@ -855,7 +891,7 @@ static void compare_progress(int n)
         struct wm_progress_query q = {0};
         q.asof = day(2019, 5, 1) + rn(day(2023, 2, 1) - day(2019, 5, 1));
         if (rn(4) == 0)
-            q.category = cats[rn(4)];
+            q.category = cats[rn(3)];
         assert_int_equal(store_progress(st, &q, &got, err, sizeof err), WM_OK);
         brute_progress(&q, want, &nw);
         if (!progress_same(&got, want, nw)) {

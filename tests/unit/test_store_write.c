@@ -440,6 +440,13 @@ static void test_unknown_project(void **state)
     assert_string_equal(it[0].err, "unknown project 'nope'");
     assert_int_equal(it[1].result, WM_OK);
     assert_int_equal(it[2].result, WM_OK);
+    /* a misspelt name: the nearest registered one is suggested (issue 12) */
+    it[0] = event_item("wsp", "u2", WM_TYPE_PLACED, "person-aaaa", "nop", day(2021, 3, 4));
+    it[1] = event_item("wsp", "u3", WM_TYPE_PLACED, "person-aaaa", "xyz", day(2021, 3, 4));
+    assert_int_equal(store_apply(f->s, it, 2), WM_OK);
+    assert_int_equal(it[0].result, WM_EUNKNOWN_PROJECT);
+    assert_string_equal(it[0].err, "unknown project 'nop' (did you mean 'nope'?)");
+    assert_string_equal(it[1].err, "unknown project 'xyz'");
     assert_int_equal(it[2].seq, 1);
     assert_int_equal(store_stats(f->s, &st), WM_OK);
     assert_int_equal(st.events, 1);
@@ -747,6 +754,9 @@ static void test_check(void **state)
     ev = event_item("wsp", "c9", WM_TYPE_STARTED, "person-aaaa", "nope", day(2021, 3, 4)).u.event;
     assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_EUNKNOWN_PROJECT);
     assert_string_equal(err, "unknown project 'nope'");
+    snprintf(ev.project, sizeof ev.project, "zorgstrat");
+    assert_int_equal(store_check(f->s, &ev, err, sizeof err), WM_EUNKNOWN_PROJECT);
+    assert_string_equal(err, "unknown project 'zorgstrat' (did you mean 'zorgstart'?)");
     /* and nothing was stored */
     assert_int_equal(store_stats(f->s, &st), WM_OK);
     assert_int_equal(st.last_seq, 3);
