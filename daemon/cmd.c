@@ -3,6 +3,7 @@
  * parses by hand), checks the role, then either answers at once (reads) or queues a
  * store item for the commit thread (writes), whose response comes in conn_write_done.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 /* Room for a validation message from proto or storage. */
 #define CMD_ERRLEN 256
+#define CMD_DENIALS_LOGGED 3 /* per connection; the rest are counted (conn_close says how many) */
 
 static void cmd_ping(struct conn *c)
 {
@@ -125,6 +127,31 @@ static struct store_item *cmd_item(struct conn *c)
 /* Build the event of an EVENT, REPLACE or CHECK into ev and check that the principal
  * may write it (its municipality), as every one of them does. Returns WM_OK, or the
  * error it answered. */
+/* A request refused for the principal's role or municipality: counted in STATS, and
+ * logged ("denied: principal=<p> <what>"); past the first CMD_DENIALS_LOGGED of a
+ * connection only counted, for the one line conn_close writes, so a bound writer's
+ * import of another municipality's rows does not flood the log. */
+static void cmd_denied(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cmd_denied(struct conn *c, const char *fmt, ...)
+{
+    char what[CMD_ERRLEN];
+    va_list ap;
+
+    c->srv->stats.denials++;
+    if (c->denials_logged >= CMD_DENIALS_LOGGED) {
+        c->denials_unlogged++;
+        return;
+    }
+    c->denials_logged++;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    log_msg(LOG_INFO, "denied: principal=%s %s%s", c->principal, what,
+            c->denials_logged == CMD_DENIALS_LOGGED
+                ? " (further denials on this connection are counted, not logged)"
+                : "");
+}
+
 static int cmd_event_build(struct conn *c, struct wm_event *ev)
 {
     struct server *srv = c->srv;
@@ -136,9 +163,7 @@ static int cmd_event_build(struct conn *c, struct wm_event *ev)
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
     if (c->gemeente[0] != '\0' && strcmp(ev->gemeente, c->gemeente) != 0) {
-        srv->stats.denials++;
-        log_msg(LOG_INFO, "denied: principal=%s may not write for gemeente=%s", c->principal,
-                ev->gemeente);
+        cmd_denied(c, "may not write for gemeente=%s", ev->gemeente);
         return conn_reply_err(c, WM_EDENIED,
                               "gemeente=%s: principal %s writes for gemeente %s only", ev->gemeente,
                               c->principal, c->gemeente);
@@ -193,7 +218,7 @@ static int cmd_show(struct conn *c)
         return conn_reply_err(c, rc, "%s", err);
     principal = q.principal[0] != '\0' ? q.principal : c->principal;
     if (c->role != AUTH_ROLE_ADMIN && (q.seq != 0 || strcmp(principal, c->principal) != 0)) {
-        srv->stats.denials++;
+        cmd_denied(c, "may not show another principal's events");
         return conn_reply_err(c, WM_EDENIED,
                               "%s: only an admin may show another principal's events",
                               q.seq != 0 ? "seq" : "principal");
@@ -228,8 +253,7 @@ static int cmd_retract(struct conn *c)
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
     if (rt->by_seq && c->role != AUTH_ROLE_ADMIN) {
-        srv->stats.denials++;
-        log_msg(LOG_INFO, "denied: principal=%s may not retract by seq", c->principal);
+        cmd_denied(c, "may not retract by seq");
         return conn_reply_err(c, WM_EDENIED, "seq: only an admin may retract by seq; use ref=<id>");
     }
     memcpy(rt->principal, c->principal, sizeof(rt->principal));
@@ -461,9 +485,7 @@ static int cmd_admit(struct conn *c, const char *line, size_t len)
             conn_reply_err(c, WM_EAUTH_REQUIRED, "%s needs AUTH first", req->verb_text);
             return 0;
         }
-        srv->stats.denials++;
-        log_msg(LOG_INFO, "denied: principal=%s role=%s may not %s", c->principal,
-                auth_role_name(c->role), req->verb_text);
+        cmd_denied(c, "role=%s may not %s", auth_role_name(c->role), req->verb_text);
         conn_reply_err(c, WM_EDENIED, "role %s may not %s", auth_role_name(c->role),
                        req->verb_text);
         return 0;

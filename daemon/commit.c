@@ -27,6 +27,21 @@
 
 #include "log.h"
 
+/* Rejected writes change nothing, so the audit trail summarises them instead of a line
+ * each (an import of a file with a million bad rows must not flood the terminal): one
+ * line per principal, operation and error with the count, written when the writer
+ * has been idle for a second or at the latest every 10 seconds. */
+#define REJECT_KINDS 32
+#define REJECT_IDLE_S 1
+#define REJECT_EVERY_S 10
+
+struct reject_count {
+    char principal[WM_NAME_MAX + 1];
+    const char *op;
+    int code;
+    uint64_t n;
+};
+
 struct commit_queue {
     struct event_base *base;
     struct store *store;
@@ -52,7 +67,12 @@ struct commit_queue {
 
     pthread_t thread;
     int thread_started;
-    struct wm_buf audit_buf;   /* writer thread only */
+    struct wm_buf audit_buf; /* writer thread only */
+    /* rejections not yet summarised (writer thread only) */
+    struct reject_count rejects[REJECT_KINDS];
+    size_t nrejects;
+    uint64_t rejects_other;    /* beyond REJECT_KINDS kinds: counted without a line of their own */
+    time_t rejects_since;      /* when the oldest unsummarised rejection came */
     time_t failures_logged_at; /* writer thread only */
     uint64_t failures_suppressed;
 };
@@ -79,40 +99,50 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The operation and principal of item i, for the audit trail. */
+static const char *audit_op(const struct commit_batch *b, size_t i, const char **principal)
+{
+    const struct store_item *it = &b->items[i];
+    const char *op = "?";
+
+    *principal = "";
+    switch (it->op) {
+    case STORE_OP_EVENT:
+        op = "event";
+        *principal = it->u.event.principal;
+        break;
+    case STORE_OP_REPLACE:
+        op = "replace";
+        *principal = it->u.event.principal;
+        break;
+    case STORE_OP_RETRACT:
+        op = "retract";
+        *principal = it->u.retract.principal;
+        break;
+    case STORE_OP_PROJECT:
+        op = "project";
+        *principal = b->principals[i];
+        break;
+    case STORE_OP_PROGRAM:
+        op = "program";
+        *principal = b->principals[i];
+        break;
+    case STORE_OP_NOTE:
+        op = "note";
+        *principal = it->u.note.principal;
+        break;
+    }
+    return op;
+}
+
 /* One audit line per applied item: who changed what, never a person value. */
 static void audit_format(struct wm_buf *out, const char *prefix, const struct commit_batch *b,
                          size_t i)
 {
     const struct store_item *it = &b->items[i];
-    const char *principal = "", *op = "?";
+    const char *principal, *op = audit_op(b, i, &principal);
     char result[32];
 
-    switch (it->op) {
-    case STORE_OP_EVENT:
-        op = "event";
-        principal = it->u.event.principal;
-        break;
-    case STORE_OP_REPLACE:
-        op = "replace";
-        principal = it->u.event.principal;
-        break;
-    case STORE_OP_RETRACT:
-        op = "retract";
-        principal = it->u.retract.principal;
-        break;
-    case STORE_OP_PROJECT:
-        op = "project";
-        principal = b->principals[i];
-        break;
-    case STORE_OP_PROGRAM:
-        op = "program";
-        principal = b->principals[i];
-        break;
-    case STORE_OP_NOTE:
-        op = "note";
-        principal = it->u.note.principal;
-        break;
-    }
     if (it->result != WM_OK)
         snprintf(result, sizeof(result), "%s", wm_err_code(it->result));
     else
@@ -170,6 +200,8 @@ static void audit_prefix(const struct commit_queue *q, char *out, size_t outlen)
 
 static void audit_write(int fd, const char *data, size_t len)
 {
+    if (fd < 0)
+        return;
     while (len > 0) {
         ssize_t n = write(fd, data, len);
         if (n < 0) {
@@ -198,6 +230,82 @@ static void commit_log_failure(struct commit_queue *q, const struct commit_batch
     q->failures_suppressed = 0;
 }
 
+/* Count a rejected item i for the next summary. */
+static void reject_add(struct commit_queue *q, const struct commit_batch *b, size_t i, time_t now)
+{
+    const char *principal, *op = audit_op(b, i, &principal);
+    int code = b->items[i].result;
+    size_t k;
+
+    if (q->nrejects == 0 && q->rejects_other == 0)
+        q->rejects_since = now;
+    for (k = 0; k < q->nrejects; k++) {
+        struct reject_count *r = &q->rejects[k];
+        if (r->code == code && r->op == op && strcmp(r->principal, principal) == 0) {
+            r->n++;
+            return;
+        }
+    }
+    if (q->nrejects == REJECT_KINDS) {
+        q->rejects_other++;
+        return;
+    }
+    snprintf(q->rejects[k].principal, sizeof(q->rejects[k].principal), "%s", principal);
+    q->rejects[k].op = op;
+    q->rejects[k].code = code;
+    q->rejects[k].n = 1;
+    q->nrejects++;
+}
+
+/* Write the summary of the rejections counted so far and start counting afresh. */
+static void reject_flush(struct commit_queue *q)
+{
+    char prefix[64];
+
+    if (q->nrejects == 0 && q->rejects_other == 0)
+        return;
+    wm_buf_reset(&q->audit_buf);
+    audit_prefix(q, prefix, sizeof(prefix));
+    for (size_t k = 0; k < q->nrejects; k++) {
+        wm_buf_puts(&q->audit_buf, prefix);
+        proto_fmt_pair(&q->audit_buf, "principal", q->rejects[k].principal);
+        proto_fmt_pair(&q->audit_buf, "op", q->rejects[k].op);
+        proto_fmt_pair(&q->audit_buf, "result", wm_err_code(q->rejects[k].code));
+        proto_fmt_pair_u64(&q->audit_buf, "rejected", q->rejects[k].n);
+        wm_buf_puts(&q->audit_buf, "\n");
+    }
+    if (q->rejects_other > 0) {
+        wm_buf_puts(&q->audit_buf, prefix);
+        proto_fmt_pair_u64(&q->audit_buf, "rejected.other", q->rejects_other);
+        wm_buf_puts(&q->audit_buf, "\n");
+    }
+    if (!q->audit_buf.oom)
+        audit_write(q->audit_fd, q->audit_buf.data, q->audit_buf.len);
+    wm_buf_reset(&q->audit_buf);
+    q->nrejects = 0;
+    q->rejects_other = 0;
+}
+
+/* Under q->mu: wait for work or stop; while rejections wait to be summarised, wake to
+ * write the summary once the writer has been idle for REJECT_IDLE_S. */
+static void writer_wait(struct commit_queue *q)
+{
+    while (q->work == NULL && !q->stop) {
+        struct timespec until;
+        if (q->nrejects == 0 && q->rejects_other == 0) {
+            pthread_cond_wait(&q->cv, &q->mu);
+            continue;
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += REJECT_IDLE_S;
+        if (pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT && q->work == NULL) {
+            pthread_mutex_unlock(&q->mu);
+            reject_flush(q);
+            pthread_mutex_lock(&q->mu);
+        }
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct commit_queue *q = arg;
@@ -207,8 +315,7 @@ static void *writer_main(void *arg)
         uint64_t t0;
 
         pthread_mutex_lock(&q->mu);
-        while (q->work == NULL && !q->stop)
-            pthread_cond_wait(&q->cv, &q->mu);
+        writer_wait(q);
         b = q->work;
         q->work = NULL;
         pthread_mutex_unlock(&q->mu);
@@ -224,9 +331,15 @@ static void *writer_main(void *arg)
         wm_buf_reset(&q->audit_buf);
         if (q->audit_fd >= 0) {
             char prefix[64];
+            time_t now = time(NULL);
             audit_prefix(q, prefix, sizeof(prefix));
-            for (size_t i = 0; i < b->n; i++)
-                audit_format(&q->audit_buf, prefix, b, i);
+            for (size_t i = 0; i < b->n; i++) {
+                /* a failed commit (logged above) keeps a line per item, as before */
+                if (b->rc == WM_OK && b->items[i].result != WM_OK)
+                    reject_add(q, b, i, now);
+                else
+                    audit_format(&q->audit_buf, prefix, b, i);
+            }
         }
 
         pthread_mutex_lock(&q->mu);
@@ -237,7 +350,10 @@ static void *writer_main(void *arg)
         /* written after the hand-back so the log never delays an acknowledgement */
         if (q->audit_buf.len > 0 && !q->audit_buf.oom)
             audit_write(q->audit_fd, q->audit_buf.data, q->audit_buf.len);
+        if (q->nrejects + q->rejects_other > 0 && time(NULL) - q->rejects_since >= REJECT_EVERY_S)
+            reject_flush(q);
     }
+    reject_flush(q);
     return NULL;
 }
 

@@ -506,7 +506,8 @@ static const struct config_opt config_opts[] = {
      "the region's gooi-en-vechtstreek.wm; a store with projects is left as it is",
      set_registry},
     {"audit-log", "stderr|none|FILE", "stderr",
-     "where the audit trail goes: one line per write naming the principal, never a person. "
+     "where the audit trail goes: one line per write naming the principal, never a person; "
+     "refused writes are summarised (a count per principal and error, within 10 s). "
      "On stderr these are info lines; a FILE gets UTC timestamps and is reopened on SIGHUP",
      set_audit_log},
     {"map-size", "BYTES", "1G", "initial LMDB map size (K, M, G, T suffixes)", set_map_size},

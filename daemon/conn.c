@@ -314,6 +314,9 @@ void conn_close(struct conn *c)
         c->paused = 0;
         srv->npaused--;
     }
+    if (c->denials_unlogged > 0)
+        log_msg(LOG_INFO, "denied: principal=%s %llu more times on the connection from %s",
+                c->principal, (unsigned long long)c->denials_unlogged, c->peer);
     log_msg(LOG_DEBUG, "connection %llu closed", (unsigned long long)c->id);
     conn_release(c);
     bufferevent_free(c->bev);

@@ -104,6 +104,8 @@ struct conn {
     char principal[WM_NAME_MAX + 1]; /* "" before AUTH */
     char gemeente[WM_NAME_MAX + 1];  /* writer bound to a municipality; "" = any */
     unsigned auth_failures;
+    unsigned denials_logged;   /* denials logged one by one (cmd.c) */
+    uint64_t denials_unlogged; /* the rest, counted; conn_close logs the number */
 
     /*
      * The response queue. Responses leave in request order. Writes wait for the commit

@@ -444,3 +444,95 @@ class RestartTest(WritersBase):
         self.assertDup(c.cmd(line("REPLACE", id=id_, project=p, sector="ict", person="pseudo-restart-b")), s2)
         self.assertReplaced(c.cmd(line("REPLACE", id=id_, project=p, sector="bouw", person="pseudo-restart-b")), s2)
         self.assertEqual(c.rows("COUNT placed by=sector project=%s" % p), [{"sector": "bouw", "count": "1"}])
+
+
+class MessagesTest(WritersBase):
+    """Issue 12, point 9: a refusal that says how to get it right."""
+
+    def test_unknown_category_names_the_known_ones(self):
+        # regression: an unknown category= answered nothing (or zeros), silently
+        c = self.as_("rapport")
+        self.assertEqual(c.cmd("COUNT placed category=writrs"),
+                         "ERR invalid category: unknown value 'writrs' (allowed: writers)")
+        self.assertEqual(c.cmd("PROGRESS category=writrs"),
+                         "ERR invalid category: unknown value 'writrs' (allowed: writers)")
+        self.assertErr(c.cmd("COUNT placed category=writers,-,nope"), "invalid", "'nope'", "writers")
+        # the known ones answer, "-" (an outflow without a project) too
+        self.assertEqual(c.cmd("COUNT outflow category=-,Writers")[-1][:4], "END ")
+        self.assertEqual(c.cmd("PROGRESS category=WRITERS")[-1][:4], "END ")
+
+    def test_unknown_dimension_lists_the_valid_ones(self):
+        c = self.as_("rapport")
+        dims = "(dimensions of placed: project, category, scope, gemeente, year, quarter, month, halfyear, " \
+               "sector, contract, durable)"
+        self.assertEqual(c.cmd("COUNT placed by=sectr"), "ERR invalid by: unknown dimension, got 'sectr' " + dims)
+        self.assertEqual(c.cmd("COUNT placed sectr=zorg"),
+                         "ERR invalid unknown field sectr for COUNT placed: by, from, to, distinct or a dimension "
+                         + dims)
+        self.assertErr(c.cmd("COUNT outflow by=kind"), "invalid", "(dimensions of outflow:", "benefit, reason)")
+        self.assertEqual(c.cmd("PROGRESS type=placed"),
+                         "ERR invalid unknown field type for PROGRESS (fields: asof, category, project, gemeente)")
+
+    def test_unknown_project_suggests_the_nearest(self):
+        c = self.as_("wsp")
+        last = self.stat(c, "last_seq")
+        want = "ERR unknown-project unknown project 'writer-p' (did you mean '%s'?)" % PROJ
+        for verb in ("EVENT", "REPLACE", "CHECK"):
+            with self.subTest(verb=verb):
+                self.assertEqual(c.cmd(line(verb, project="writer-p")), want)
+                # as a spreadsheet writes it: canonical first, then looked up
+                self.assertEqual(c.cmd(line(verb, project="Writer P")), want)
+        self.assertEqual(c.cmd("COUNT placed project=%s,writer-p" % PROJ), want)
+        self.assertEqual(c.cmd("PROGRESS project=Writer%20P"), want)
+        # nothing near: the plain message
+        self.assertEqual(c.cmd(line("EVENT", project="taalwerkt-xyz")),
+                         "ERR unknown-project unknown project 'taalwerkt-xyz'")
+        self.assertEqual(self.stat(c, "last_seq"), last)
+
+
+class LogTest(wmtest.TestCase):
+    """The daemon's log while a writer sends a file of bad rows: rejections summarised,
+    every change still one audit line."""
+
+    own_daemon_reason = "reads the daemon's own log"
+
+    def test_rejections_are_summarised_changes_kept(self):
+        tmp = self.tmpdir("wm-e2e-writers-log-")
+        tokens = os.path.join(tmp, "tokens")
+        wmtest.write_tokens(tokens, [(p, r, g, TOKENS[p]) for p, r, g in PRINCIPALS])
+        srv = self.own_server(["--tokens", tokens])
+        admin = self.conn(srv)
+        self.assertTrue(admin.cmd("AUTH " + TOKENS["beheer"]).startswith("OK "))
+        self.assertEqual(admin.cmd("PROJECT %s category=writers" % PROJ), "OK")
+        c = self.conn(srv)
+        self.assertTrue(c.cmd("AUTH " + TOKENS["hilversum"]).startswith("OK "))
+        n = 200
+        lines = [line("EVENT", id="bad-%d" % i, project="nope-%d" % i) for i in range(n)]
+        lines += [line("EVENT", id="other-%d" % i, gemeente="huizen") for i in range(n)]
+        lines += [line("EVENT", id="good-%d" % i) for i in range(3)]
+        resps = c.pipeline(lines)
+        self.assertEqual(sum(r.startswith("ERR unknown-project") for r in resps), n)
+        self.assertEqual(sum(r.startswith("ERR denied") for r in resps), n)
+        self.assertEqual(sum(r.startswith("OK ") for r in resps), 3)
+        c.close()
+        summary = re.compile(r"audit principal=hilversum op=event result=unknown-project rejected=(\d+)")
+        deadline = time.time() + 10
+        while time.time() < deadline and sum(int(x) for x in summary.findall(srv.stderr())) < n:
+            time.sleep(0.2)
+        log = srv.stderr()
+        # every rejection counted, in a few lines rather than one a row
+        self.assertEqual(sum(int(x) for x in summary.findall(log)), n)
+        self.assertLessEqual(len(summary.findall(log)), 3)
+        self.assertNotIn("id=bad-", log)
+        # the denials: the first few one by one, then one line with the rest
+        self.assertEqual(log.count("denied: principal=hilversum may not write for gemeente=huizen"), 3)
+        deadline = time.time() + 10
+        while time.time() < deadline and "more times on the connection" not in srv.stderr():
+            time.sleep(0.2)
+        self.assertIn("denied: principal=hilversum %d more times on the connection" % (n - 3), srv.stderr())
+        # every change still has its own line
+        for i in range(3):
+            self.assertRegex(log, r"audit principal=hilversum op=event type=placed id=good-%d gemeente=hilversum "
+                                  r"seq=\d+ result=ok" % i)
+        # and STATS counted every denial
+        self.assertEqual(int({r["stat"]: r["value"] for r in admin.rows("STATS")}["denials"]), n)
