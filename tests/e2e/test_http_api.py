@@ -268,7 +268,10 @@ class HttpApiTest(HttpCase):
         b = self.get("/v1/count?type=started&by=gemeente&gemeente=huizen,weesp").json()
         self.assertEqual(a["rows"], b["rows"])
         self.assertEqual(a["query"]["gemeente"], "huizen,weesp")
+        # "a b" (a + decoded) is the canonical a-b (PROTOCOL.md section 4): not registered
         r = self.get("/v1/count?type=started&project=a+b")
+        self.assertHttpErr(r, 404, "unknown-project", "'a-b'")
+        r = self.get("/v1/count?type=started&project=a_b")
         self.assertHttpErr(r, 400, "invalid", "project")
 
     def test_etag_follows_events_and_registry(self):
