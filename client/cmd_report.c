@@ -46,99 +46,188 @@ static const char note_help[] =
     "Long notes: the server takes lines of at most its max-line (default 4096 bytes), and\n"
     "a space travels as three bytes; raise max-line for notes near the limit.\n";
 
-/* The note's text from path ("-": standard input): LF line ends, no trailing blanks at
- * line ends or at the end, tabs as spaces. Refuses what the server would refuse, and a
- * BSN, naming the line. Returns WM_OK (*out owned), or an exit status after printing
- * why. */
-static int note_text(const char *path, char **out, size_t *outlen)
+/* Reads path ("-": standard input) whole into in (at most about 1 MiB) and checks that
+ * it is UTF-8. Returns WM_OK, or an exit status after printing why. */
+static int note_read(const char *path, struct wm_buf *in)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    struct wm_buf in, text;
     char chunk[4096];
-    size_t n, chars = 0, line = 1, line_start = 0;
+    size_t n;
     int ex = CLI_EXIT_ERR;
 
     if (f == NULL) {
         fprintf(stderr, "werkmonitor note: cannot read %s: %s\n", path, strerror(errno));
         return CLI_EXIT_CONN;
     }
-    wm_buf_init(&in);
-    wm_buf_init(&text);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && in.len < 1 << 20)
-        wm_buf_append(&in, chunk, n);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && in->len < 1 << 20)
+        wm_buf_append(in, chunk, n);
     if (ferror(f)) {
         fprintf(stderr, "werkmonitor note: cannot read %s: %s\n", path, strerror(errno));
         ex = CLI_EXIT_CONN;
         goto out;
     }
-    if (in.oom || text.oom) {
+    if (in->oom) {
         fprintf(stderr, "werkmonitor note: out of memory\n");
         goto out;
     }
-    if (!proto_utf8_valid(in.data ? in.data : "", in.len)) {
+    if (!proto_utf8_valid(in->data ? in->data : "", in->len)) {
         fprintf(stderr, "werkmonitor note: %s is not UTF-8 text\n", path);
         goto out;
     }
-    for (size_t i = 0; i < in.len; i++) {
-        unsigned char c = (unsigned char)in.data[i];
-        if (c == '\r' && i + 1 < in.len && in.data[i + 1] == '\n')
+    ex = WM_OK;
+out:
+    if (f != stdin)
+        fclose(f);
+    return ex;
+}
+
+/* The text of in as the server stores it, into text (NUL-terminated): LF line ends, no
+ * trailing blanks at line ends or at the end, tabs as spaces; a control character is
+ * refused naming its line. Returns WM_OK, or an exit status after printing why. */
+static int note_normalise(const char *path, const struct wm_buf *in, struct wm_buf *text)
+{
+    size_t line = 1, line_start = 0;
+
+    for (size_t i = 0; i < in->len; i++) {
+        unsigned char c = (unsigned char)in->data[i];
+        if (c == '\r' && i + 1 < in->len && in->data[i + 1] == '\n')
             continue;
         if (c == '\t')
             c = ' ';
         if (c == '\n' || c == '\r') {
             /* no blanks at a line's end */
-            while (text.len > line_start && text.data[text.len - 1] == ' ')
-                text.len--;
-            wm_buf_append(&text, "\n", 1);
-            line_start = text.len;
+            while (text->len > line_start && text->data[text->len - 1] == ' ')
+                text->len--;
+            wm_buf_append(text, "\n", 1);
+            line_start = text->len;
             line++;
             continue;
         }
         if (c < 0x20 || c == 0x7f) {
             fprintf(stderr, "werkmonitor note: %s line %zu: control character 0x%02X\n", path, line,
                     c);
-            goto out;
+            return CLI_EXIT_ERR;
         }
-        wm_buf_append(&text, (const char *)&c, 1);
+        wm_buf_append(text, (const char *)&c, 1);
     }
-    while (text.len > 0 && (text.data[text.len - 1] == '\n' || text.data[text.len - 1] == ' '))
-        text.len--;
-    wm_buf_cstr(&text);
-    if (text.oom) {
+    while (text->len > 0 && (text->data[text->len - 1] == '\n' || text->data[text->len - 1] == ' '))
+        text->len--;
+    wm_buf_cstr(text);
+    if (text->oom) {
         fprintf(stderr, "werkmonitor note: out of memory\n");
-        goto out;
+        return CLI_EXIT_ERR;
     }
-    for (size_t i = 0; i < text.len; i++)
-        chars += ((unsigned char)text.data[i] & 0xC0) != 0x80;
+    return WM_OK;
+}
+
+/* Refuses a normalised text the server would refuse: more than WM_NOTE_MAX characters,
+ * or a line holding a number that looks like a BSN (naming the line, never the number).
+ * Returns WM_OK, or an exit status after printing why. */
+static int note_check(const char *path, const struct wm_buf *text)
+{
+    size_t chars = 0, line = 1;
+
+    for (size_t i = 0; i < text->len; i++)
+        chars += ((unsigned char)text->data[i] & 0xC0) != 0x80;
     if (chars > WM_NOTE_MAX) {
         fprintf(stderr, "werkmonitor note: %s has %zu characters, at most %d\n", path, chars,
                 WM_NOTE_MAX);
-        goto out;
+        return CLI_EXIT_ERR;
     }
-    /* Name the line, never the number. */
-    line = 1;
-    for (size_t i = 0, start = 0; i <= text.len; i++) {
-        if (i == text.len || text.data[i] == '\n') {
-            if (proto_bsn_find(text.data + start, i - start)) {
+    for (size_t i = 0, start = 0; i <= text->len; i++) {
+        if (i == text->len || text->data[i] == '\n') {
+            if (proto_bsn_find(text->data + start, i - start)) {
                 fprintf(stderr,
                         "werkmonitor note: %s line %zu holds a number that looks like a BSN; "
                         "nothing was sent\n",
                         path, line);
-                goto out;
+                return CLI_EXIT_ERR;
             }
             start = i + 1;
             line++;
         }
     }
+    return WM_OK;
+}
+
+/* The note's text from path ("-": standard input): LF line ends, no trailing blanks at
+ * line ends or at the end, tabs as spaces. Refuses what the server would refuse, and a
+ * BSN, naming the line. Returns WM_OK (*out owned), or an exit status after printing
+ * why. */
+static int note_text(const char *path, char **out, size_t *outlen)
+{
+    struct wm_buf in, text;
+    int ex;
+
+    wm_buf_init(&in);
+    wm_buf_init(&text);
+    if ((ex = note_read(path, &in)) != WM_OK || (ex = note_normalise(path, &in, &text)) != WM_OK ||
+        (ex = note_check(path, &text)) != WM_OK)
+        goto out;
     *out = text.data ? text.data : strdup("");
     *outlen = text.len;
     text.data = NULL;
-    ex = WM_OK;
 out:
-    if (f != stdin)
-        fclose(f);
     wm_buf_free(&in);
     wm_buf_free(&text);
+    return ex;
+}
+
+/* The NOTE line for the options and text into req (project, category and light left
+ * out when NULL). Returns WM_OK, or CLI_EXIT_ERR after printing why. */
+static int note_request(struct wm_buf *req, const char *period, const char *project,
+                        const char *category, const char *light, const char *text, size_t len)
+{
+    wm_buf_puts(req, "NOTE period=");
+    wm_buf_append_escaped(req, period, strlen(period));
+    if (project != NULL) {
+        wm_buf_puts(req, " project=");
+        wm_buf_append_escaped(req, project, strlen(project));
+    }
+    if (category != NULL) {
+        wm_buf_puts(req, " category=");
+        wm_buf_append_escaped(req, category, strlen(category));
+    }
+    if (light != NULL) {
+        wm_buf_puts(req, " light=");
+        wm_buf_append_escaped(req, light, strlen(light));
+    }
+    wm_buf_puts(req, " text=");
+    wm_buf_append_escaped(req, text, len);
+    if (wm_buf_cstr(req) == NULL) {
+        fprintf(stderr, "werkmonitor note: out of memory\n");
+        return CLI_EXIT_ERR;
+    }
+    return WM_OK;
+}
+
+/* Sends the NOTE line req and reports the answer: OK <version> on standard output, an
+ * ERR on standard error (with a hint for too-long). Returns the exit status. */
+static int note_send(struct cli_config *cfg, const struct wm_buf *req)
+{
+    struct cli_conn c;
+    struct cli_reply r = {0};
+    int ex, rc;
+
+    if (cli_connect_or_report(&c, cfg) != WM_OK)
+        return CLI_EXIT_CONN;
+    rc = cli_request(&c, req->data, &r);
+    if (rc != WM_OK) {
+        ex = cli_report_lost(&c, rc);
+    } else if (cli_reply_is_err(&r)) {
+        fprintf(stderr, "%s\n", r.line);
+        if (strncmp(r.line, "ERR too-long", 12) == 0)
+            fprintf(stderr,
+                    "werkmonitor note: the note is %zu bytes as a protocol line; shorten it or "
+                    "raise the server's max-line\n",
+                    req->len);
+        ex = CLI_EXIT_ERR;
+    } else {
+        printf("%s\n", r.line);
+        ex = CLI_EXIT_OK;
+    }
+    cli_reply_free(&r);
+    cli_conn_close(&c);
     return ex;
 }
 
@@ -151,13 +240,11 @@ int cli_cmd_note(struct cli_config *cfg, int argc, char **argv)
         {"light", 0, 1, OPT_LIGHT},
     };
     struct cli_args a;
-    struct cli_conn c;
-    struct cli_reply r = {0};
     struct wm_buf req;
     const char *period, *project, *category, *light;
     char *text = NULL;
     size_t len = 0;
-    int ex = cli_cmd_begin(&a, cfg, "note", argc, argv, defs, 4, note_help), rc;
+    int ex = cli_cmd_begin(&a, cfg, "note", argc, argv, defs, 4, note_help);
 
     if (ex >= 0)
         return ex;
@@ -176,51 +263,10 @@ int cli_cmd_note(struct cli_config *cfg, int argc, char **argv)
         ex = cli_usage_error("note", "a note is for a project or a category, not both");
         goto out;
     }
-    ex = note_text(a.pos[0], &text, &len);
-    if (ex != WM_OK)
+    if ((ex = note_text(a.pos[0], &text, &len)) != WM_OK ||
+        (ex = note_request(&req, period, project, category, light, text, len)) != WM_OK)
         goto out;
-    wm_buf_puts(&req, "NOTE period=");
-    wm_buf_append_escaped(&req, period, strlen(period));
-    if (project != NULL) {
-        wm_buf_puts(&req, " project=");
-        wm_buf_append_escaped(&req, project, strlen(project));
-    }
-    if (category != NULL) {
-        wm_buf_puts(&req, " category=");
-        wm_buf_append_escaped(&req, category, strlen(category));
-    }
-    if (light != NULL) {
-        wm_buf_puts(&req, " light=");
-        wm_buf_append_escaped(&req, light, strlen(light));
-    }
-    wm_buf_puts(&req, " text=");
-    wm_buf_append_escaped(&req, text, len);
-    if (wm_buf_cstr(&req) == NULL) {
-        fprintf(stderr, "werkmonitor note: out of memory\n");
-        ex = CLI_EXIT_ERR;
-        goto out;
-    }
-    if (cli_connect_or_report(&c, cfg) != WM_OK) {
-        ex = CLI_EXIT_CONN;
-        goto out;
-    }
-    rc = cli_request(&c, req.data, &r);
-    if (rc != WM_OK) {
-        ex = cli_report_lost(&c, rc);
-    } else if (cli_reply_is_err(&r)) {
-        fprintf(stderr, "%s\n", r.line);
-        if (strncmp(r.line, "ERR too-long", 12) == 0)
-            fprintf(stderr,
-                    "werkmonitor note: the note is %zu bytes as a protocol line; shorten it or "
-                    "raise the server's max-line\n",
-                    req.len);
-        ex = CLI_EXIT_ERR;
-    } else {
-        printf("%s\n", r.line);
-        ex = CLI_EXIT_OK;
-    }
-    cli_reply_free(&r);
-    cli_conn_close(&c);
+    ex = note_send(cfg, &req);
 out:
     free(text);
     wm_buf_free(&req);
@@ -263,6 +309,87 @@ static void day_text(int32_t d, char out[11])
     proto_date_format(d, out);
 }
 
+/* The API path (base?k=v&...) and the protocol line (verb, with type= positional) for
+ * params, into path and line (NUL-terminated); NULL or "" values are left out. Returns
+ * WM_OK or WM_ENOMEM. */
+static int question_text(const char *base, const char *verb, const char *const *params, size_t n,
+                         struct wm_buf *path, struct wm_buf *line)
+{
+    char sep = '?';
+
+    wm_buf_puts(path, base);
+    wm_buf_puts(line, verb);
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        const char *k = params[i], *v = params[i + 1];
+        if (v == NULL || v[0] == '\0')
+            continue;
+        wm_buf_printf(path, "%c%s=%s", sep, k, v);
+        sep = '&';
+        if (strcmp(k, "type") == 0)
+            wm_buf_printf(line, " %s", v);
+        else
+            wm_buf_printf(line, " %s=%s", k, v);
+    }
+    if (wm_buf_cstr(path) == NULL || wm_buf_cstr(line) == NULL)
+        return WM_ENOMEM;
+    return WM_OK;
+}
+
+/* The key=value pairs of one protocol row into obj, typed as the HTTP API types them.
+ * Returns WM_OK or WM_ENOMEM. */
+static int question_row(const char *row, json_t *obj)
+{
+    char *copy = strdup(row), *save = NULL, *tok;
+    int ret = WM_ENOMEM;
+
+    if (copy == NULL)
+        return WM_ENOMEM;
+    for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        size_t dn;
+        json_t *v;
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        if (proto_unescape_text(eq + 1, eq + 1, strlen(eq + 1), &dn, NULL, 0) != WM_OK)
+            continue;
+        /* typed as the HTTP API types them: numbers by their column, names and
+         * texts strings even when they look like numbers */
+        if (strcmp(eq + 1, "-") == 0)
+            v = json_null();
+        else if (proto_column_numeric(tok) && dn > 0 && dn <= 18 &&
+                 strspn(eq + 1, "0123456789") == dn)
+            v = json_integer(strtoll(eq + 1, NULL, 10));
+        else
+            v = json_stringn(eq + 1, dn);
+        if (v == NULL || json_object_set_new(obj, tok, v) != 0)
+            goto out;
+    }
+    ret = WM_OK;
+out:
+    free(copy);
+    return ret;
+}
+
+/* The reply's rows as a JSON array of objects (owned by the caller), NULL when out of
+ * memory. */
+static json_t *question_rows(const struct cli_reply *r)
+{
+    json_t *rows = json_array();
+
+    if (rows == NULL)
+        return NULL;
+    for (size_t i = 0; i < r->nrows; i++) {
+        json_t *obj = json_object();
+        if (obj == NULL || json_array_append_new(rows, obj) != 0 ||
+            question_row(r->rows[i], obj) != WM_OK) {
+            json_decref(rows);
+            return NULL;
+        }
+    }
+    return rows;
+}
+
 /* One question: params (key, value pairs; NULL or "" values left out) make both the
  * API path the page asks (base?k=v&...) and the protocol line (verb, with type=
  * positional for COUNT). Stores {"query": {}, "seq": 0, "rows": [...]} under the path. */
@@ -273,24 +400,10 @@ static int question(struct report *rp, const char *base, const char *verb,
     struct cli_reply r = {0};
     json_t *rows = NULL, *answer = NULL;
     int ret = CLI_EXIT_ERR, rc;
-    char sep = '?';
 
     wm_buf_init(&path);
     wm_buf_init(&line);
-    wm_buf_puts(&path, base);
-    wm_buf_puts(&line, verb);
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        const char *k = params[i], *v = params[i + 1];
-        if (v == NULL || v[0] == '\0')
-            continue;
-        wm_buf_printf(&path, "%c%s=%s", sep, k, v);
-        sep = '&';
-        if (strcmp(k, "type") == 0)
-            wm_buf_printf(&line, " %s", v);
-        else
-            wm_buf_printf(&line, " %s=%s", k, v);
-    }
-    if (wm_buf_cstr(&path) == NULL || wm_buf_cstr(&line) == NULL)
+    if (question_text(base, verb, params, n, &path, &line) != WM_OK)
         goto oom;
     rc = cli_request(&rp->conn, line.data, &r);
     if (rc != WM_OK) {
@@ -301,42 +414,9 @@ static int question(struct report *rp, const char *base, const char *verb,
         fprintf(stderr, "werkmonitor report: %s: %s\n", line.data, r.line);
         goto out;
     }
-    rows = json_array();
+    rows = question_rows(&r);
     if (rows == NULL)
         goto oom;
-    for (size_t i = 0; i < r.nrows; i++) {
-        json_t *obj = json_object();
-        char *copy = strdup(r.rows[i]), *save = NULL, *tok;
-        if (obj == NULL || copy == NULL || json_array_append_new(rows, obj) != 0) {
-            free(copy);
-            json_decref(obj);
-            goto oom;
-        }
-        for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-            char *eq = strchr(tok, '=');
-            size_t dn;
-            json_t *v;
-            if (eq == NULL)
-                continue;
-            *eq = '\0';
-            if (proto_unescape_text(eq + 1, eq + 1, strlen(eq + 1), &dn, NULL, 0) != WM_OK)
-                continue;
-            /* typed as the HTTP API types them: numbers by their column, names and
-             * texts strings even when they look like numbers */
-            if (strcmp(eq + 1, "-") == 0)
-                v = json_null();
-            else if (proto_column_numeric(tok) && dn > 0 && dn <= 18 &&
-                     strspn(eq + 1, "0123456789") == dn)
-                v = json_integer(strtoll(eq + 1, NULL, 10));
-            else
-                v = json_stringn(eq + 1, dn);
-            if (v == NULL || json_object_set_new(obj, tok, v) != 0) {
-                free(copy);
-                goto oom;
-            }
-        }
-        free(copy);
-    }
     answer = json_pack("{s:{},s:i,s:O}", "query", "seq", 0, "rows", rows);
     if (answer == NULL || json_object_set_new(rp->responses, path.data, answer) != 0)
         goto oom;
@@ -358,10 +438,91 @@ static int32_t quarter_end(int y, int q)
     return q == 3 ? proto_date_from_ymd(y + 1, 1, 1) - 1 : proto_date_from_ymd(y, q * 3 + 4, 1) - 1;
 }
 
+/* From the PROJECTS answer already stored: the programme's start (*start, WM_DATE_NONE
+ * when absent or unreadable) and the first project's name (*first, NULL when none;
+ * owned by rp->responses). */
+static void ask_projects_scan(const struct report *rp, int32_t *start, const char **first)
+{
+    json_t *rows = json_object_get(json_object_get(rp->responses, "/v1/projects"), "rows");
+    size_t i;
+    json_t *row;
+
+    json_array_foreach(rows, i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "project"));
+        const char *s = json_string_value(json_object_get(row, "start"));
+        if (name == NULL)
+            continue;
+        if (strcmp(name, "*") == 0 && s != NULL && proto_date_parse(s, strlen(s), start) != WM_OK)
+            *start = WM_DATE_NONE;
+        if (strcmp(name, "*") != 0 && *first == NULL)
+            *first = name;
+    }
+}
+
+/* The period's realisation: per project and regional, started, completed and placed
+ * (web/monitor.js, load). Returns WM_OK or question's exit status. */
+static int ask_period(struct report *rp, const struct view *v)
+{
+    static const char res[] = "diploma,certificaat,afgerond";
+    const char *g = v->gemeente;
+    char from[11], to[11];
+    int ret;
+
+    day_text(v->from, from);
+    day_text(v->to, to);
+    const char *q1[] = {"type", "started", "by", "project", "from", from, "to", to, "gemeente", g};
+    const char *q2[] = {"type", "completed", "by",       "project", "from",   from,
+                        "to",   to,          "gemeente", g,         "result", res};
+    const char *q3[] = {"type", "placed", "by", "project", "distinct", "person",
+                        "from", from,     "to", to,        "gemeente", g};
+    const char *q4[] = {"type", "started", "scope", "regional", "from",
+                        from,   "to",      to,      "gemeente", g};
+    const char *q5[] = {"type", "completed", "scope",    "regional", "from",   from,
+                        "to",   to,          "gemeente", g,          "result", res};
+    const char *q6[] = {"type", "placed", "distinct", "person", "scope",    "regional",
+                        "from", from,     "to",       to,       "gemeente", g};
+    if ((ret = question(rp, "/v1/count", "COUNT", q1, 10)) != WM_OK ||
+        (ret = question(rp, "/v1/count", "COUNT", q2, 12)) != WM_OK ||
+        (ret = question(rp, "/v1/count", "COUNT", q3, 12)) != WM_OK ||
+        (ret = question(rp, "/v1/count", "COUNT", q4, 10)) != WM_OK ||
+        (ret = question(rp, "/v1/count", "COUNT", q5, 12)) != WM_OK ||
+        (ret = question(rp, "/v1/count", "COUNT", q6, 12)) != WM_OK)
+        return ret;
+    return WM_OK;
+}
+
+/* The history of the first project's progress: at the programme's start, then at every
+ * quarter end before asof. Returns WM_OK or question's exit status. */
+static int ask_history(struct report *rp, const struct view *v, int32_t start, const char *first)
+{
+    const char *g = v->gemeente;
+    char d[11], pstart[11];
+    int y, m, dd, ret;
+
+    day_text(start, pstart);
+    const char *p[] = {"asof", pstart, "project", first, "gemeente", g};
+    if ((ret = question(rp, "/v1/progress", "PROGRESS", p, 6)) != WM_OK)
+        return ret;
+    proto_date_split(start, &y, &m, &dd);
+    for (int q = (m - 1) / 3;; q = (q + 1) % 4, y += q == 0) {
+        int32_t end = quarter_end(y, q);
+        if (end >= v->asof)
+            break;
+        if (end < start)
+            continue;
+        day_text(end, d);
+        const char *pq[] = {"asof", d, "project", first, "gemeente", g};
+        if ((ret = question(rp, "/v1/progress", "PROGRESS", pq, 6)) != WM_OK)
+            return ret;
+    }
+    return WM_OK;
+}
+
 /* The page's questions for view v (web/monitor.js, load). */
 static int ask_all(struct report *rp, const struct view *v)
 {
-    char asof[11], from[11], to[11], d[11], pstart[11];
+    char asof[11];
     const char *g = v->gemeente;
     const char *first = NULL;
     int32_t start = WM_DATE_NONE;
@@ -371,23 +532,7 @@ static int ask_all(struct report *rp, const struct view *v)
     if ((ret = question(rp, "/v1/projects", "PROJECTS", NULL, 0)) != WM_OK)
         return ret;
     /* The programme's start and the first project, from the answer just stored. */
-    {
-        json_t *rows = json_object_get(json_object_get(rp->responses, "/v1/projects"), "rows");
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row)
-        {
-            const char *name = json_string_value(json_object_get(row, "project"));
-            const char *s = json_string_value(json_object_get(row, "start"));
-            if (name == NULL)
-                continue;
-            if (strcmp(name, "*") == 0 && s != NULL &&
-                proto_date_parse(s, strlen(s), &start) != WM_OK)
-                start = WM_DATE_NONE;
-            if (strcmp(name, "*") != 0 && first == NULL)
-                first = name;
-        }
-    }
+    ask_projects_scan(rp, &start, &first);
     {
         const char *p[] = {"asof", asof, "gemeente", g};
         if ((ret = question(rp, "/v1/progress", "PROGRESS", p, 4)) != WM_OK)
@@ -399,55 +544,16 @@ static int ask_all(struct report *rp, const struct view *v)
         if ((ret = question(rp, "/v1/count", "COUNT", p, 12)) != WM_OK)
             return ret;
     }
-    if (v->period && v->from <= v->asof) {
-        static const char res[] = "diploma,certificaat,afgerond";
-        day_text(v->from, from);
-        day_text(v->to, to);
-        const char *q1[] = {"type", "started", "by", "project",  "from",
-                            from,   "to",      to,   "gemeente", g};
-        const char *q2[] = {"type", "completed", "by",       "project", "from",   from,
-                            "to",   to,          "gemeente", g,         "result", res};
-        const char *q3[] = {"type", "placed", "by", "project", "distinct", "person",
-                            "from", from,     "to", to,        "gemeente", g};
-        const char *q4[] = {"type", "started", "scope", "regional", "from",
-                            from,   "to",      to,      "gemeente", g};
-        const char *q5[] = {"type", "completed", "scope",    "regional", "from",   from,
-                            "to",   to,          "gemeente", g,          "result", res};
-        const char *q6[] = {"type", "placed", "distinct", "person", "scope",    "regional",
-                            "from", from,     "to",       to,       "gemeente", g};
-        if ((ret = question(rp, "/v1/count", "COUNT", q1, 10)) != WM_OK ||
-            (ret = question(rp, "/v1/count", "COUNT", q2, 12)) != WM_OK ||
-            (ret = question(rp, "/v1/count", "COUNT", q3, 12)) != WM_OK ||
-            (ret = question(rp, "/v1/count", "COUNT", q4, 10)) != WM_OK ||
-            (ret = question(rp, "/v1/count", "COUNT", q5, 12)) != WM_OK ||
-            (ret = question(rp, "/v1/count", "COUNT", q6, 12)) != WM_OK)
-            return ret;
-    }
+    if (v->period && v->from <= v->asof && (ret = ask_period(rp, v)) != WM_OK)
+        return ret;
     if (v->period == 1) {
         const char *p[] = {"period", v->half};
         if ((ret = question(rp, "/v1/notes", "NOTES", p, 2)) != WM_OK)
             return ret;
     }
-    if (start != WM_DATE_NONE && first != NULL && v->asof >= start) {
-        int y, m, dd;
-        /* the programme's start, then every quarter end before asof */
-        day_text(start, pstart);
-        const char *p[] = {"asof", pstart, "project", first, "gemeente", g};
-        if ((ret = question(rp, "/v1/progress", "PROGRESS", p, 6)) != WM_OK)
-            return ret;
-        proto_date_split(start, &y, &m, &dd);
-        for (int q = (m - 1) / 3;; q = (q + 1) % 4, y += q == 0) {
-            int32_t end = quarter_end(y, q);
-            if (end >= v->asof)
-                break;
-            if (end < start)
-                continue;
-            day_text(end, d);
-            const char *pq[] = {"asof", d, "project", first, "gemeente", g};
-            if ((ret = question(rp, "/v1/progress", "PROGRESS", pq, 6)) != WM_OK)
-                return ret;
-        }
-    }
+    if (start != WM_DATE_NONE && first != NULL && v->asof >= start &&
+        (ret = ask_history(rp, v, start, first)) != WM_OK)
+        return ret;
     return WM_OK;
 }
 
