@@ -230,6 +230,42 @@ static int parse_date_arg(const struct proto_arg *a, int32_t *out, char *err, si
     return WM_OK;
 }
 
+/* A dimension filter `<dim>=v1,v2`: its values go into the request's value arrays from
+ * *used on, which grows by their number. */
+static int parse_filter(struct proto_request *req, const struct proto_env *env,
+                        const struct proto_type_desc *td, const struct proto_arg *a,
+                        struct wm_count_query *q, size_t *used, char *err, size_t errlen)
+{
+    int type = q->type, dim = proto_dim_lookup(type, a->key), rc;
+    size_t off, len;
+    char *list;
+
+    if (dim < 0) {
+        char what[128];
+        proto_errf(what, sizeof(what),
+                   "unknown field %s for COUNT %s: by, from, to, distinct or a dimension", a->key,
+                   td->name);
+        return unknown_dim(type, what, err, errlen);
+    }
+    q->filter[dim].active = 1;
+    q->filter[dim].str = req->vals + *used;
+    q->filter[dim].num = req->nums + *used;
+    list = split_list(req, a);
+    for (off = 0; off <= a->val_len; off += len + 1) {
+        len = strlen(list + off);
+        if (len == 0) {
+            proto_errf(err, errlen, "%s: empty value in list", a->key);
+            return WM_EINVALID;
+        }
+        rc = filter_add(env, td, dim, a->key, &q->filter[dim], req->vals + *used, req->nums + *used,
+                        list + off, len, err, errlen);
+        if (rc != WM_OK)
+            return rc;
+    }
+    *used += q->filter[dim].n;
+    return WM_OK;
+}
+
 int proto_count_build(struct proto_request *req, const struct proto_env *env,
                       struct wm_count_query *q, char *err, size_t errlen)
 {
@@ -237,9 +273,8 @@ int proto_count_build(struct proto_request *req, const struct proto_env *env,
     const struct proto_arg *a;
     const char *tname;
     char fromd[11], tod[11];
-    char *list;
-    size_t i, off, len, used = 0;
-    int type, dim, rc;
+    size_t i, used = 0;
+    int type, rc;
 
     memset(q, 0, sizeof(*q));
     q->from = INT32_MIN;
@@ -277,31 +312,7 @@ int proto_count_build(struct proto_request *req, const struct proto_env *env,
                          errlen);
             q->distinct = 1;
         } else {
-            dim = proto_dim_lookup(type, a->key);
-            if (dim < 0) {
-                char what[128];
-                proto_errf(what, sizeof(what),
-                           "unknown field %s for COUNT %s: by, from, to, distinct or a dimension",
-                           a->key, td->name);
-                return unknown_dim(type, what, err, errlen);
-            }
-            q->filter[dim].active = 1;
-            q->filter[dim].str = req->vals + used;
-            q->filter[dim].num = req->nums + used;
-            list = split_list(req, a);
-            for (off = 0; off <= a->val_len; off += len + 1) {
-                len = strlen(list + off);
-                if (len == 0) {
-                    proto_errf(err, errlen, "%s: empty value in list", a->key);
-                    return WM_EINVALID;
-                }
-                rc = filter_add(env, td, dim, a->key, &q->filter[dim], req->vals + used,
-                                req->nums + used, list + off, len, err, errlen);
-                if (rc != WM_OK)
-                    return rc;
-            }
-            used += q->filter[dim].n;
-            rc = WM_OK;
+            rc = parse_filter(req, env, td, a, q, &used, err, errlen);
         }
         if (rc != WM_OK)
             return rc;
