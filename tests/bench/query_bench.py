@@ -68,7 +68,7 @@ def gen_lines(start, count, seed, npersons):
     rnd = random.Random(seed * 1000003 + start)
     for i in range(start, start + count):
         t = rnd.random()
-        person = f"bench-{rnd.randrange(npersons):09d}x"
+        person = f"bench-{rnd.randrange(npersons):07x}x"  # hex: no nine digits, never BSN-like
         g = GEMEENTEN[rnd.randrange(8)]
         day = (i - start) * NDAYS // count - rnd.randrange(31)
         date = day_str(FIRST_DAY + min(NDAYS - 1, max(0, day)))
@@ -87,6 +87,20 @@ def gen_lines(start, count, seed, npersons):
         else:
             yield (f"EVENT outflow id=b{i} person={person} gemeente={g} date={date} "
                    f"benefit={BENEFITS[rnd.randrange(5)]} reason={REASONS[rnd.randrange(4)]}\n")
+
+
+def define_projects(conn):
+    """The program and the 27 projects gen_lines() names (an event needs its project)."""
+    conn.query("PROGRAM start=2020-01-01 end=2024-12-31 target.started=400000 "
+               "target.completed=250000 target.placed=100000")
+    for i, p in enumerate(PROJECTS):
+        cat = CATEGORIES[i % len(CATEGORIES)]
+        scope = "local" if cat == "gemeentelijke-projecten" else "regional"
+        resp, _ = conn.query(f"PROJECT {p} category={cat} scope={scope} start=2020-01-01 "
+                             f"end=2024-12-31 target.started=15000 target.completed=9000 "
+                             f"target.placed=4000")
+        if not resp.startswith("OK"):
+            raise RuntimeError(resp)
 
 
 def load(host, port, start, count, seed, npersons):
@@ -186,16 +200,7 @@ def main():
                 time.sleep(0.1)
     try:
         conn = Conn(host, port)
-        conn.query("PROGRAM start=2020-01-01 end=2024-12-31 target.started=400000 "
-                   "target.completed=250000 target.placed=100000")
-        for i, p in enumerate(PROJECTS):
-            cat = CATEGORIES[i % len(CATEGORIES)]
-            scope = "local" if cat == "gemeentelijke-projecten" else "regional"
-            resp, _ = conn.query(f"PROJECT {p} category={cat} scope={scope} start=2020-01-01 "
-                                 f"end=2024-12-31 target.started=15000 target.completed=9000 "
-                                 f"target.placed=4000")
-            if not resp.startswith("OK"):
-                raise RuntimeError(resp)
+        define_projects(conn)
         loaded = 0
         print(f"machine: {os.cpu_count()} cores; persons pool = size/4; reps {args.reps}")
         for size in sizes:
