@@ -21,9 +21,7 @@ import os
 import resource
 import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -72,9 +70,21 @@ def settle(pid, quiet=2.0, limit=300.0):
     return time.monotonic() - t0
 
 
+def tcp_kernel_mib():
+    """Memory the kernel holds in TCP socket buffers, all sockets of the machine (the
+    answers a daemon has written that its clients have not read wait there)."""
+    with open("/proc/net/sockstat") as f:
+        for line in f:
+            if line.startswith("TCP:"):
+                fields = line.split()
+                return int(fields[fields.index("mem") + 1]) * os.sysconf("SC_PAGE_SIZE") / 1048576.0
+    return 0.0
+
+
 def report(pid, what):
     rss, hwm = status_mib(pid, "VmRSS"), status_mib(pid, "VmHWM")
-    print("  %-52s RSS %8.1f MiB   peak (VmHWM) %8.1f MiB" % (what, rss, hwm))
+    print("  %-52s RSS %7.1f MiB (anon %7.1f), peak (VmHWM) %7.1f MiB; kernel TCP buffers %6.1f MiB"
+          % (what, rss, status_mib(pid, "RssAnon"), hwm, tcp_kernel_mib()))
     sys.stdout.flush()
     return rss, hwm
 
@@ -115,28 +125,15 @@ def main():
     if raise_fd_limit(n + 200) < n + 100:
         sys.exit("cannot raise the open file limit to %d" % (n + 200))
 
-    host = "127.0.0.1"
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    datadir = tempfile.mkdtemp(prefix="wm-overload-", dir=args.workdir)
     # Open mode (loopback, no token file): no AUTH needed, and the per-address slots of
-    # unauthenticated connections do not apply; they are raised anyway for a daemon
-    # started with a token file from a config.
-    proc = subprocess.Popen([os.path.join(args.build, "werkmonitord"), "--data", datadir,
-                             "--listen", "%s:%d" % (host, port), "--log-level", "warn",
-                             "--max-connections", str(n + 100), "--idle-timeout", "0",
-                             "--max-per-address", str(n + 100)])
+    # unauthenticated connections do not apply; they are raised anyway in case a config
+    # adds a token file.
+    proc, host, port, datadir = query_bench.start_daemon(
+        args.build, args.workdir, ["--max-connections", str(n + 100), "--idle-timeout", "0",
+                                   "--max-per-address", str(n + 100)])
     failures = []
     socks = []
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection((host, port)).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         pid = proc.pid
         print("machine: %d cores, load average %s; %d events, %d clients that never read"
               % (os.cpu_count(), os.getloadavg()[0], args.events, n))

@@ -89,6 +89,26 @@ def gen_lines(start, count, seed, npersons):
                    f"benefit={BENEFITS[rnd.randrange(5)]} reason={REASONS[rnd.randrange(4)]}\n")
 
 
+def start_daemon(build, workdir, flags=()):
+    """Start build/werkmonitord on a free loopback port with a fresh data directory under
+    workdir and wait until it accepts; returns (process, host, port, data directory)."""
+    host = "127.0.0.1"
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    datadir = tempfile.mkdtemp(prefix="wm-bench-", dir=workdir)
+    proc = subprocess.Popen([os.path.join(build, "werkmonitord"), "--data", datadir,
+                             "--listen", f"{host}:{port}", "--log-level", "warn"] + list(flags))
+    for _ in range(100):
+        try:
+            socket.create_connection((host, port)).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, host, port, datadir
+
+
 def define_projects(conn):
     """The program and the 27 projects gen_lines() names (an event needs its project)."""
     conn.query("PROGRAM start=2020-01-01 end=2024-12-31 target.started=400000 "
@@ -184,20 +204,7 @@ def main():
         host, port = args.addr.rsplit(":", 1)
         port = int(port)
     else:
-        host = "127.0.0.1"
-        s = socket.socket()
-        s.bind((host, 0))
-        port = s.getsockname()[1]
-        s.close()
-        datadir = tempfile.mkdtemp(prefix="wm-bench-", dir=args.workdir)
-        proc = subprocess.Popen([os.path.join(args.build, "werkmonitord"), "--data", datadir,
-                                 "--listen", f"{host}:{port}", "--log-level", "warn"])
-        for _ in range(100):
-            try:
-                socket.create_connection((host, port)).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        proc, host, port, datadir = start_daemon(args.build, args.workdir)
     try:
         conn = Conn(host, port)
         define_projects(conn)
