@@ -19,10 +19,20 @@
     "                byte-order mark, and a text that Excel would run as a formula\n"              \
     "                (=, +, -, @ first) kept a text\n"
 
-enum { OPT_FORMAT = 1, OPT_SEP, OPT_EXCEL };
+enum { OPT_FORMAT = 1, OPT_SEP, OPT_EXCEL, OPT_FIELD };
 
 static const struct cli_optdef format_defs[] = {
     {"format", 0, 1, OPT_FORMAT}, {"sep", 0, 1, OPT_SEP}, {"excel", 0, 0, OPT_EXCEL}};
+#define NFORMAT_DEFS (sizeof(format_defs) / sizeof(format_defs[0]))
+
+/* progress takes its fields as options too (--asof DATE as asof=DATE), as report does:
+ * the option's id is OPT_FIELD plus its index in progress_fields. */
+static const char *const progress_fields[] = {"asof", "category", "project", "gemeente"};
+static const struct cli_optdef progress_defs[] = {
+    {"format", 0, 1, OPT_FORMAT},      {"sep", 0, 1, OPT_SEP},
+    {"excel", 0, 0, OPT_EXCEL},        {"asof", 0, 1, OPT_FIELD},
+    {"category", 0, 1, OPT_FIELD + 1}, {"project", 0, 1, OPT_FIELD + 2},
+    {"gemeente", 0, 1, OPT_FIELD + 3}};
 
 static const char ping_help[] = "Usage: werkmonitor ping\n"
                                 "\n"
@@ -64,14 +74,18 @@ static const char count_help[] =
 
 static const char progress_help[] =
     "Usage: werkmonitor progress [asof=<date>] [category=<c>] [project=<p>]\n"
-    "                            [--format table|csv|json] [--sep SEP] [--excel]\n"
+    "                            [gemeente=<g>[,<g>...]] [--format table|csv|json]\n"
+    "                            [--sep SEP] [--excel]\n"
     "\n"
     "The traffic-light dashboard: per project and indicator (started, completed, placed)\n"
     "the actual figure, the target, the figure expected by now and the status, then the\n"
     "programme rows (project=*). On a terminal the status is coloured: green (on course),\n"
     "yellow for orange (at risk), red (behind).\n"
-    "\n" FORMAT_HELP "\nExample:\n"
-    "  werkmonitor progress asof=2021-12-31 category=scholing\n";
+    "\n"
+    "  --asof DATE   the same as asof=DATE (and --category, --project, --gemeente)\n" FORMAT_HELP
+    "\nExample:\n"
+    "  werkmonitor progress asof=2021-12-31 category=scholing\n"
+    "  werkmonitor progress --asof 2021-12-31 --format json\n";
 
 static const char projects_help[] =
     "Usage: werkmonitor projects [--format table|csv|json] [--sep SEP] [--excel]\n"
@@ -137,12 +151,13 @@ static int get_output(const struct cli_args *a, const char *cmd, struct cli_outp
 }
 
 /*
- * Build "VERB [type] key=value..." from a's positional arguments into b. with_type: the
- * first argument is an event type; any_args: 0 when the verb takes no arguments.
- * Returns -1 when built, else the exit code of a usage error (reported).
+ * Build "VERB [type] key=value..." from a's positional arguments into b, then from its
+ * field options (OPT_FIELD + i: fields[i]=value). with_type: the first argument is an
+ * event type; any_args: 0 when the verb takes no arguments. Returns -1 when built, else
+ * the exit code of a usage error (reported).
  */
 static int build_query(struct wm_buf *b, const struct cli_args *a, const char *cmd,
-                       const char *verb, int with_type, int any_args)
+                       const char *verb, int with_type, int any_args, const char *const *fields)
 {
     int ex;
 
@@ -159,25 +174,32 @@ static int build_query(struct wm_buf *b, const struct cli_args *a, const char *c
         if (cli_append_kv(b, cmd, a->pos[i]) != WM_OK)
             return CLI_EXIT_USAGE;
     }
+    for (size_t i = 0; i < a->nopts; i++) {
+        if (a->opts[i].id < OPT_FIELD || fields == NULL)
+            continue;
+        wm_buf_printf(b, " %s=", fields[a->opts[i].id - OPT_FIELD]);
+        wm_buf_append_escaped(b, a->opts[i].value, strlen(a->opts[i].value));
+    }
     return -1;
 }
 
-/* A tabular command: parse, build its query (see build_query), run it, print the rows. */
+/* A tabular command: parse, build its query (see build_query), run it, print the rows.
+ * defs (n of them) are its options: --format, and OPT_FIELD + i for fields[i]. */
 static int tabular(struct cli_config *cfg, int argc, char **argv, const char *cmd, const char *verb,
-                   int with_type, int any_args, const char *help)
+                   int with_type, int any_args, const char *help, const struct cli_optdef *defs,
+                   size_t n, const char *const *fields)
 {
     struct cli_args a;
     struct wm_buf b;
     struct cli_output o;
-    int ex = cli_cmd_begin(&a, cfg, cmd, argc, argv, format_defs,
-                           sizeof(format_defs) / sizeof(format_defs[0]), help);
+    int ex = cli_cmd_begin(&a, cfg, cmd, argc, argv, defs, n, help);
 
     if (ex >= 0)
         return ex;
     wm_buf_init(&b);
     if (get_output(&a, cmd, &o) != WM_OK) {
         ex = CLI_EXIT_USAGE;
-    } else if ((ex = build_query(&b, &a, cmd, verb, with_type, any_args)) < 0) {
+    } else if ((ex = build_query(&b, &a, cmd, verb, with_type, any_args, fields)) < 0) {
         o.by_content = strcmp(verb, "STATS") == 0; /* its values are of every kind */
         ex = cli_run_table(cfg, &b, &o);
     }
@@ -188,20 +210,24 @@ static int tabular(struct cli_config *cfg, int argc, char **argv, const char *cm
 
 int cli_cmd_count(struct cli_config *cfg, int argc, char **argv)
 {
-    return tabular(cfg, argc, argv, "count", "COUNT", 1, 1, count_help);
+    return tabular(cfg, argc, argv, "count", "COUNT", 1, 1, count_help, format_defs, NFORMAT_DEFS,
+                   NULL);
 }
 
 int cli_cmd_progress(struct cli_config *cfg, int argc, char **argv)
 {
-    return tabular(cfg, argc, argv, "progress", "PROGRESS", 0, 1, progress_help);
+    return tabular(cfg, argc, argv, "progress", "PROGRESS", 0, 1, progress_help, progress_defs,
+                   sizeof(progress_defs) / sizeof(progress_defs[0]), progress_fields);
 }
 
 int cli_cmd_projects(struct cli_config *cfg, int argc, char **argv)
 {
-    return tabular(cfg, argc, argv, "projects", "PROJECTS", 0, 0, projects_help);
+    return tabular(cfg, argc, argv, "projects", "PROJECTS", 0, 0, projects_help, format_defs,
+                   NFORMAT_DEFS, NULL);
 }
 
 int cli_cmd_stats(struct cli_config *cfg, int argc, char **argv)
 {
-    return tabular(cfg, argc, argv, "stats", "STATS", 0, 0, stats_help);
+    return tabular(cfg, argc, argv, "stats", "STATS", 0, 0, stats_help, format_defs, NFORMAT_DEFS,
+                   NULL);
 }

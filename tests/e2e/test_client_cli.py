@@ -292,6 +292,26 @@ class ClientTest(wmtest.TestCase):
         rc, out, err = run(["progress", "asof=2021-13-01"], self.port)
         self.assertEqual(rc, 1)
 
+    def test_progress_fields_as_options(self):
+        """progress --asof DATE (a user tripped over it, issue 12) is asof=DATE; so are
+        --project, --category and --gemeente."""
+        as_words = run(["progress", "project=" + PROJ, "asof=2021-06-30", "--format", "json"],
+                       self.port)
+        as_opts = run(["progress", "--project", PROJ, "--asof", "2021-06-30", "--format", "json"],
+                      self.port)
+        self.assertEqual(as_words[0], 0, as_words[2])
+        self.assertEqual(as_opts, as_words)
+        later = run(["progress", "--project=" + PROJ, "--asof=2021-12-31", "--format", "json"],
+                    self.port)
+        self.assertNotEqual(json.loads(later[1]), json.loads(as_words[1]))
+        self.assertEqual(later, run(["progress", "project=" + PROJ, "asof=2021-12-31",
+                                     "--format", "json"], self.port))
+        rc, out, err = run(["progress", "--asof", "2021-13-01"], self.port)
+        self.assertEqual(rc, 1)
+        self.assertIn("asof", out + err)
+        rc, out, err = run(["progress", "--asof"], self.port)
+        self.assertEqual(rc, 64)
+
     def test_stats(self):
         rc, out, err = run(["stats", "--format", "json"], self.port)
         self.assertEqual(rc, 0, err)
