@@ -63,6 +63,11 @@ static const char import_help[] =
     "                   and separators: MM/DD/YYYY, D.M.YYYY, YYYYMMDD\n"
     "  --encoding E     the file's encoding when it has no byte-order mark: cp1252\n"
     "                   (Windows, Excel's 'CSV'), latin1, utf-16, ... ('iconv -l')\n"
+    "  --dry-run        check every row against the server's rules (CHECK: registry,\n"
+    "                   municipality, domains, ids taken) and store nothing\n"
+    "  --replace        send each row as REPLACE: a row whose id was stored with other\n"
+    "                   values (a corrected re-export) replaces it; the old version is\n"
+    "                   retracted with reason 'replaced' ('werkmonitor show id=...')\n"
     "  --format FMT     csv or ndjson (default: ndjson for *.ndjson, *.jsonl, *.json or\n"
     "                   when the data starts with '{', else csv)\n"
     "  --pseudo-key F   the pseudonym key (needed for a bsn column)\n"
@@ -83,8 +88,10 @@ static const char import_help[] =
     "column without --pseudo-key, a line that is not in its encoding, a bad map).\n"
     "\n"
     "Examples:\n"
+    "  werkmonitor import --dry-run --map hilversum.map export.csv\n"
     "  werkmonitor import --map hilversum.map --rejects fouten.csv export.csv\n"
     "  werkmonitor import --map hilversum.map fouten.csv          # corrected\n"
+    "  werkmonitor import --replace --map hilversum.map export-maart.csv\n"
     "\nGlobal options (--host, --port, --token, ...) are accepted too; see "
     "'werkmonitor --help'.\n";
 
@@ -100,6 +107,8 @@ enum {
     OPT_IGNORE_UNKNOWN,
     OPT_DATE_FORMAT,
     OPT_ENCODING,
+    OPT_DRY_RUN,
+    OPT_REPLACE,
 };
 
 /* --window or --retry: a whole number from 1 to max. Returns 0, or -1 after the
@@ -211,6 +220,12 @@ static int opts_one(struct imp_opts *o, const struct cli_opt *opt)
     case OPT_ENCODING:
         o->encoding = v;
         break;
+    case OPT_DRY_RUN:
+        o->dry_run = 1;
+        break;
+    case OPT_REPLACE:
+        o->replace = 1;
+        break;
     }
     return -1;
 }
@@ -302,6 +317,8 @@ static int open_aids(struct imp *im, const struct imp_opts *o)
     }
     im->date_format = o->date_format != NULL ? o->date_format : im->map.date_format;
     im->ignore_unknown = o->ignore_unknown;
+    im->dry_run = o->dry_run;
+    im->replace = o->replace;
     return -1;
 }
 
@@ -448,7 +465,13 @@ static int import_run(struct imp *im)
 static int import_report(struct imp *im, int rc)
 {
     imp_progress_clear(im);
-    printf("stored %lu, duplicates %lu, rejected %lu\n", im->stored, im->dups, im->rejected);
+    if (im->dry_run)
+        printf("dry run, nothing stored: valid %lu, rejected %lu\n", im->stored, im->rejected);
+    else
+        printf("stored %lu, duplicates %lu, rejected %lu\n", im->stored, im->dups, im->rejected);
+    if (im->replace)
+        printf("%s %lu: %s\n", im->dry_run ? "would replace" : "replaced", im->replaced,
+               "an earlier version of the same id, retracted with reason 'replaced'");
     imp_rejects_summary(im, stdout);
     if (rc != WM_OK) {
         if (rc == WM_ENOMEM && im->fatal_msg[0] == '\0')
@@ -559,6 +582,8 @@ int cli_cmd_import(struct cli_config *cfg, int argc, char **argv)
         {"ignore-unknown", 0, 0, OPT_IGNORE_UNKNOWN},
         {"date-format", 0, 1, OPT_DATE_FORMAT},
         {"encoding", 0, 1, OPT_ENCODING},
+        {"dry-run", 0, 0, OPT_DRY_RUN},
+        {"replace", 0, 0, OPT_REPLACE},
     };
     struct cli_args a;
     struct imp_opts o;

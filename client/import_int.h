@@ -46,6 +46,8 @@ struct imp_opts {
     const char **sets;       /* --set field=value, in order; owned array */
     size_t nsets;
     int ignore_unknown; /* --ignore-unknown */
+    int dry_run;        /* --dry-run: CHECK instead of EVENT */
+    int replace;        /* --replace: REPLACE instead of EVENT */
     size_t window;      /* --window */
     int retry_s;        /* --retry */
     const char *path;   /* FILE, or "-" for stdin */
@@ -192,7 +194,7 @@ struct imp_slot {
     uint64_t end_off;   /* input bytes up to the end of this row, for the progress bar */
     int local;          /* 1: rejected by the client; errs says why */
     unsigned nerr;      /* errors found in the row so far */
-    struct wm_buf req;  /* "EVENT ...\n" */
+    struct wm_buf req;  /* "EVENT ...\n" (or REPLACE, CHECK) */
     struct wm_buf errs; /* the row's errors, each ending in '\n' */
     struct wm_buf raw;  /* the record in the input's format, without its line end */
 };
@@ -281,14 +283,15 @@ struct imp {
 
     /* what every row shares, fixed before the first */
     struct imp_map map;      /* the profile, --set and --type merged in */
-    const char *verb;        /* "EVENT" */
+    const char *verb;        /* "EVENT", "REPLACE" or "CHECK" */
     const char *date_format; /* --date-format or the profile's, or NULL */
     int ignore_unknown;      /* --ignore-unknown */
     int fixed_type;          /* the type of every row (--type), or -1 */
     struct wm_buf fixed;     /* " field=value" of every fixed value, escaped */
     struct wm_buf scratch;   /* a value being prepared */
+    int dry_run, replace;
 
-    unsigned long stored, dups, rejected;
+    unsigned long stored, dups, rejected, replaced;
     uint64_t acked_off;    /* end_off of the last answered row */
     int64_t lost_since_us; /* when the connection was lost; 0 after an answer since */
     int retry_s;

@@ -1,6 +1,6 @@
 /*
  * import's rows: the values a reader found in one record, each with its resolved
- * column, become one request line (EVENT), or the row's errors. What
+ * column, become one request line (EVENT, REPLACE or CHECK), or the row's errors. What
  * a value becomes on the wire is decided here for CSV and NDJSON alike; a BSN is
  * pseudonymised here and never sent.
  */
@@ -34,7 +34,7 @@ int imp_rows_prepare(struct imp *im)
 {
     const struct imp_map *m = &im->map;
 
-    im->verb = "EVENT";
+    im->verb = im->dry_run ? "CHECK" : im->replace ? "REPLACE" : "EVENT";
     im->fixed_type = -1;
     wm_buf_init(&im->fixed);
     wm_buf_init(&im->scratch);

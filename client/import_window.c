@@ -153,12 +153,18 @@ int imp_window_answer(struct imp *im, const char *line, size_t len)
     }
     s = slot_at(w, w->head);
     if (strncmp(line, "OK", 2) == 0 && (len == 2 || line[2] == ' ')) {
+        /* EVENT's "OK <seq>", REPLACE's "OK <seq> replaced=<seq>", CHECK's "OK" */
         im->stored++;
+        im->replaced += strstr(line, " replaced=") != NULL;
     } else if (strncmp(line, "DUP ", 4) == 0) {
         im->dups++;
     } else if (strncmp(line, "ERR unavailable", 15) == 0) {
         /* shutting down or full: not this row's fault; try again elsewhere in time */
         return WM_EUNAVAILABLE;
+    } else if (im->dry_run && im->replace && strncmp(line, "ERR conflict ", 13) == 0) {
+        /* CHECK's conflict is what REPLACE is for: this row would replace its id */
+        im->stored++;
+        im->replaced++;
     } else if (strncmp(line, "ERR ", 4) == 0) {
         server_reject(im, s, line, len);
     } else {
