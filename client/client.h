@@ -407,6 +407,8 @@ int cli_cmd_token(struct cli_config *cfg, int argc, char **argv);
 int cli_cmd_pseudonym(struct cli_config *cfg, int argc, char **argv);
 /* keygen FILE: a new pseudonym key, mode 0600 (cmd_keys.c). */
 int cli_cmd_keygen(struct cli_config *cfg, int argc, char **argv);
+/* show id=<id>|seq=<n> [--format]: SHOW, every version of one event (cmd_show.c). */
+int cli_cmd_show(struct cli_config *cfg, int argc, char **argv);
 /* import [options] FILE|-: stream CSV/NDJSON events with a window and reconnects
  * (import.c). */
 int cli_cmd_import(struct cli_config *cfg, int argc, char **argv);

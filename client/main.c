@@ -27,6 +27,7 @@ static const char global_help[] =
     "  projects                      the project registry and the programme\n"
     "  stats                         server statistics\n"
     "  watch                         live totals, one line per change\n"
+    "  show id=<id>                  every version of one of your events\n"
     "  import FILE|-                 stream a CSV or NDJSON file of events, pipelined\n"
     "  raw                           protocol lines from stdin, responses to stdout\n"
     "  bench                         load generator (-c clients, -n events, -P pipeline)\n"
@@ -73,7 +74,7 @@ static const struct command commands[] = {
     {"stats", cli_cmd_stats},   {"watch", cli_cmd_watch},         {"import", cli_cmd_import},
     {"raw", cli_cmd_raw},       {"bench", cli_cmd_bench},         {"token", cli_cmd_token},
     {"keygen", cli_cmd_keygen}, {"pseudonym", cli_cmd_pseudonym}, {"note", cli_cmd_note},
-    {"report", cli_cmd_report},
+    {"report", cli_cmd_report}, {"show", cli_cmd_show},
 };
 
 static const struct command *find_command(const char *name)
