@@ -112,10 +112,50 @@ static int reasons_grow(struct imp_rejects *r)
     return 0;
 }
 
+/*
+ * The summary's form of a conflict (s, n bytes, starting "conflict: "), into k (room for
+ * n bytes: it only gets shorter): without the id ("id 'hv-12' was retracted" is "id was
+ * retracted") and without "(seq N)", so that a re-export's conflicts count as one reason
+ * rather than one reason per row. Returns k's length.
+ */
+static size_t reason_conflict_key(const char *s, size_t n, char *k)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; i < n;) {
+        const char *q =
+            n - i > 4 && memcmp(s + i, "id '", 4) == 0 ? memchr(s + i + 4, '\'', n - i - 4) : NULL;
+        size_t e = i + 6;
+
+        if (q != NULL) {
+            k[j++] = 'i';
+            k[j++] = 'd';
+            i = (size_t)(q - s) + 1;
+            continue;
+        }
+        if (n - i > 6 && memcmp(s + i, " (seq ", 6) == 0) {
+            while (e < n && s[e] >= '0' && s[e] <= '9')
+                e++;
+            if (e < n && s[e] == ')') {
+                i = e + 1;
+                continue;
+            }
+        }
+        k[j++] = s[i++];
+    }
+    return j;
+}
+
 /* Count one rejection for reason s (n bytes). */
 static void reason_count(struct imp_rejects *r, const char *s, size_t n)
 {
     struct imp_reason *e;
+    char key[512];
+
+    if (n > 10 && n <= sizeof(key) && memcmp(s, "conflict: ", 10) == 0) {
+        n = reason_conflict_key(s, n, key);
+        s = key;
+    }
 
     if ((r->used + 1) * 10 > r->cap * 7 && reasons_grow(r) != 0) {
         r->other++;
