@@ -891,8 +891,8 @@ struct wm_text_rows {
 };
 
 /* 1 when the values of column col of an answer are numbers in its JSON (count, actual,
- * target, expected, target.started, target.completed, target.placed, year, version);
- * else 0. */
+ * target, expected, target.started, target.completed, target.placed, year, version, and
+ * SHOW's seq, months, hours, replaces); else 0. */
 int proto_column_numeric(const char *col);
 
 /*

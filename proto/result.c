@@ -462,9 +462,12 @@ static int digits_only(const char *s, int dot)
 
 int proto_column_numeric(const char *col)
 {
-    static const char *const cols[] = {"count",         "actual",         "target",
-                                       "expected",      "target.started", "target.completed",
-                                       "target.placed", "year",           "version"};
+    /* seq, months, hours and replaces are SHOW's numbers (retracted is a seq or "no", so
+     * it stays text) */
+    static const char *const cols[] = {
+        "count",         "actual", "target",  "expected", "target.started", "target.completed",
+        "target.placed", "year",   "version", "seq",      "months",         "hours",
+        "replaces"};
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
         if (strcmp(col, cols[i]) == 0)

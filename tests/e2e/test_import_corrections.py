@@ -142,7 +142,8 @@ class ImportCorrectionsTest(wmtest.TestCase):
         versions = self.show(k + "-2")
         self.assertEqual(len(versions), 2, versions)
         old, new = versions
-        self.assertEqual((old["months"], new["months"]), ("4", "12"))
+        self.assertEqual((old["months"], new["months"]), (4, 12))
+        self.assertIsInstance(old["seq"], int)
         self.assertEqual(old["reason"], "replaced")
         self.assertEqual(old["replaces"], None)
         self.assertEqual(new["replaces"], old["seq"])
