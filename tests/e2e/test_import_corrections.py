@@ -6,51 +6,28 @@ them (';', a byte-order mark, CRLF, Dutch headers, names in the case people type
 
 import json
 import os
-import re
 import unittest
 
 import wmtest
 from wmtest import uid
-from test_import_excel import excel_csv
+from test_import_excel import ImportHelpers, excel_csv
 
-TIMEOUT = 120
 HEADER = ["Soort", "Kenmerk", "Persoon", "Gemeente", "Datum", "Project", "Sector", "Maanden"]
 
 
-class ImportCorrectionsTest(wmtest.TestCase):
+class ImportCorrectionsTest(ImportHelpers, wmtest.TestCase):
+    project_prefix = "corr"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp = cls.class_tmpdir("wm-corr-")
-
-    def run_client(self, args, input=None):
-        return wmtest.run_client(args, self.server.port, input=input, timeout=TIMEOUT)
-
-    def import_(self, *args):
-        return self.run_client(["import"] + list(args))
-
-    def project(self):
-        name = uid("corr")
-        rc, out, err = self.run_client(["raw"], input="PROJECT %s category=import-test\n" % name)
-        self.assertEqual((rc, out), (0, "OK\n"), err)
-        return name
 
     def write(self, header, rows):
         path = os.path.join(self.tmp, uid("export") + ".csv")
         with open(path, "wb") as f:
             f.write(excel_csv(header, rows))
         return path
-
-    def count(self, type_, *args):
-        rc, out, err = self.run_client(["count", type_, "--format", "json"] + list(args))
-        self.assertEqual(rc, 0, err)
-        rows = json.loads(out)
-        return rows[0]["count"] if len(rows) == 1 and len(rows[0]) == 1 else rows
-
-    def summary(self, out):
-        m = re.search(r"^stored (\d+), duplicates (\d+), rejected (\d+)$", out, re.M)
-        self.assertTrue(m, out)
-        return tuple(int(x) for x in m.groups())
 
     def show(self, id_):
         rc, out, err = self.run_client(["show", "id=" + id_, "--format", "json"])

@@ -46,7 +46,37 @@ def pseudonym(bsn):
     return hmac.new(KEY, bsn.encode(), hashlib.sha256).hexdigest()
 
 
-class ExcelImportTest(wmtest.TestCase):
+class ImportHelpers:
+    """What an import test asks of the client (shared with test_import_corrections): run
+    it, import, register a fresh project (named after project_prefix), count, read the
+    summary."""
+    project_prefix = "xl"
+
+    def run_client(self, args, input=None):
+        return wmtest.run_client(args, self.server.port, input=input, timeout=TIMEOUT)
+
+    def import_(self, *args, input=None):
+        return self.run_client(["import"] + list(args), input=input)
+
+    def project(self):
+        name = uid(self.project_prefix)
+        rc, out, err = self.run_client(["raw"], input="PROJECT %s category=import-test\n" % name)
+        self.assertEqual((rc, out), (0, "OK\n"), err)
+        return name
+
+    def count(self, type_, *args):
+        rc, out, err = self.run_client(["count", type_, "--format", "json"] + list(args))
+        self.assertEqual(rc, 0, err)
+        rows = json.loads(out)
+        return rows[0]["count"] if len(rows) == 1 and len(rows[0]) == 1 else rows
+
+    def summary(self, out):
+        m = re.search(r"^stored (\d+), duplicates (\d+), rejected (\d+)$", out, re.M)
+        self.assertTrue(m, out)
+        return tuple(int(x) for x in m.groups())
+
+
+class ExcelImportTest(ImportHelpers, wmtest.TestCase):
     registry = ["PROJECT zorgstart category=scholingsprojecten",
                 "PROJECT wijkleerbedrijf category=scholingsprojecten"]
 
@@ -61,34 +91,12 @@ class ExcelImportTest(wmtest.TestCase):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def run_client(self, args, input=None):
-        return wmtest.run_client(args, self.server.port, input=input, timeout=TIMEOUT)
-
-    def import_(self, *args, input=None):
-        return self.run_client(["import"] + list(args), input=input)
-
-    def project(self):
-        name = uid("xl")
-        rc, out, err = self.run_client(["raw"], input="PROJECT %s category=import-test\n" % name)
-        self.assertEqual((rc, out), (0, "OK\n"), err)
-        return name
 
     def write(self, data, suffix=".csv"):
         path = os.path.join(self.tmp, uid("f") + suffix)
         with open(path, "wb") as f:
             f.write(data if isinstance(data, bytes) else data.encode())
         return path
-
-    def count(self, type_, *args):
-        rc, out, err = self.run_client(["count", type_, "--format", "json"] + list(args))
-        self.assertEqual(rc, 0, err)
-        rows = json.loads(out)
-        return rows[0]["count"] if len(rows) == 1 and len(rows[0]) == 1 else rows
-
-    def summary(self, out):
-        m = re.search(r"^stored (\d+), duplicates (\d+), rejected (\d+)$", out, re.M)
-        self.assertTrue(m, out)
-        return tuple(int(x) for x in m.groups())
 
     def reasons(self, out):
         """The summary's rejections by reason: {reason: rows}."""
