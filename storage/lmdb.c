@@ -42,18 +42,52 @@ int store_lmdb_err(int rc)
     }
 }
 
+/* Another process (the daemon, beside a read-only store) grew the map: adopt its size,
+ * which LMDB allows only while this process has no transaction. */
+static int adopt_map_size(struct store *s)
+{
+    MDB_envinfo info;
+    int rc;
+
+    if (pthread_rwlock_wrlock(&s->resize_lock) != 0)
+        return EINVAL;
+    rc = mdb_env_set_mapsize(s->env, 0);
+    if (rc == 0 && mdb_env_info(s->env, &info) == 0)
+        s->map_size = info.me_mapsize;
+    pthread_rwlock_unlock(&s->resize_lock);
+    return rc;
+}
+
 int store_read_begin(struct store *s, MDB_txn **txn)
 {
     int rc;
 
-    if (pthread_rwlock_rdlock(&s->resize_lock) != 0)
-        return WM_EINTERNAL;
-    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
-    if (rc != 0) {
+    for (int tries = 0;; tries++) {
+        if (pthread_rwlock_rdlock(&s->resize_lock) != 0)
+            return WM_EINTERNAL;
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+        if (rc == 0)
+            return WM_OK;
         pthread_rwlock_unlock(&s->resize_lock);
-        return store_lmdb_err(rc);
+        if (rc != MDB_MAP_RESIZED || tries == 3 || (rc = adopt_map_size(s)) != 0)
+            return store_lmdb_err(rc);
     }
-    return WM_OK;
+}
+
+int store_env_copy(struct store *s, const char *path)
+{
+    int rc;
+
+    for (int tries = 0;; tries++) {
+        /* mdb_env_copy2 runs its own read transaction: hold the lock like any reader.
+         * Meanwhile the writer goes on; only a map growth waits for the copy to end. */
+        if (pthread_rwlock_rdlock(&s->resize_lock) != 0)
+            return EINVAL;
+        rc = mdb_env_copy2(s->env, path, MDB_CP_COMPACT);
+        pthread_rwlock_unlock(&s->resize_lock);
+        if (rc != MDB_MAP_RESIZED || tries == 3 || (rc = adopt_map_size(s)) != 0)
+            return rc;
+    }
 }
 
 void store_read_end(struct store *s, MDB_txn *txn)

@@ -290,6 +290,8 @@ int store_notes(struct store *s, const struct wm_notes_query *q, struct store_no
     memset(out, 0, sizeof *out);
     memset(&cand, 0, sizeof cand);
     memset(&next, 0, sizeof next);
+    if (s->no_notes)
+        return WM_OK;
     ret = store_read_begin(s, &txn);
     if (ret != WM_OK) {
         proto_errf(err, errlen, "notes failed: %s", wm_strerror(ret));

@@ -24,7 +24,7 @@ static uint32_t gem_lookup(const struct store_registry *r, const char *name, uin
 struct rebuild {
     struct store *s;
     MDB_txn *txn;
-    struct store_registry reg;
+    const struct store_registry *reg;
     struct wm_event ev;
     uint32_t gcache; /* the last gemeente found */
     char *err;
@@ -46,12 +46,12 @@ static int add_event(struct rebuild *r, uint64_t seq, const MDB_val *v)
         proto_errf(r->err, r->errlen, "event record %llu cannot be read", (unsigned long long)seq);
         return WM_EVERSION;
     }
-    if (r->ev.project[0] && !(rp = store_registry_find(&r->reg, r->ev.project))) {
+    if (r->ev.project[0] && !(rp = store_registry_find(r->reg, r->ev.project))) {
         proto_errf(r->err, r->errlen, "event %llu names project '%s', which is not in the registry",
                    (unsigned long long)seq, r->ev.project);
         return WM_EVERSION;
     }
-    gem = gem_lookup(&r->reg, r->ev.gemeente, &r->gcache);
+    gem = gem_lookup(r->reg, r->ev.gemeente, &r->gcache);
     if (gem == 0) {
         proto_errf(r->err, r->errlen, "event %llu names gemeente '%s', which has no id",
                    (unsigned long long)seq, r->ev.gemeente);
@@ -103,12 +103,13 @@ static int add_live_events(struct rebuild *r)
     return ret;
 }
 
-int store_people_load(struct store *s, char *err, size_t errlen)
+int store_people_load_txn(struct store *s, MDB_txn *txn, const struct store_registry *reg,
+                          char *err, size_t errlen)
 {
     struct store_people *pl = &s->people;
     struct rebuild *r;
     struct timespec t0, t1;
-    int ret;
+    int ret = WM_OK;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     store_people_clear(pl);
@@ -118,20 +119,17 @@ int store_people_load(struct store *s, char *err, size_t errlen)
         return WM_ENOMEM;
     }
     r->s = s;
+    r->txn = txn;
+    r->reg = reg;
     r->err = err;
     r->errlen = errlen;
-    ret = store_query_begin(s, &r->txn, &r->reg, err, errlen);
-    if (ret != WM_OK) {
-        free(r);
-        return ret;
-    }
     pl->undo.logging = 0;
     store_people_drop(pl);
     /* the scopes as they are now: replaying the events then gives the same FIRST and
      * UFIRST cells as the live changes and rescopes did */
-    for (size_t i = 0; i < r->reg.nproj && ret == WM_OK; i++)
-        ret = store_people_set_regional(pl, r->reg.proj[i].id,
-                                        r->reg.proj[i].p.scope == WM_SCOPE_REGIONAL);
+    for (size_t i = 0; i < reg->nproj && ret == WM_OK; i++)
+        ret = store_people_set_regional(pl, reg->proj[i].id,
+                                        reg->proj[i].p.scope == WM_SCOPE_REGIONAL);
     if (ret != WM_OK)
         proto_errf(err, errlen, "out of memory");
     else
@@ -141,7 +139,19 @@ int store_people_load(struct store *s, char *err, size_t errlen)
         pl->load_ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000u +
                       (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
     }
-    store_query_end(s, r->txn, &r->reg);
     free(r);
+    return ret;
+}
+
+int store_people_load(struct store *s, char *err, size_t errlen)
+{
+    struct store_registry reg;
+    MDB_txn *txn;
+    int ret = store_query_begin(s, &txn, &reg, err, errlen);
+
+    if (ret != WM_OK)
+        return ret;
+    ret = store_people_load_txn(s, txn, &reg, err, errlen);
+    store_query_end(s, txn, &reg);
     return ret;
 }

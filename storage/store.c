@@ -54,6 +54,36 @@ static int init_fail(const struct store_options *opt, int rc, char *err, size_t 
     return store_lmdb_err(rc);
 }
 
+/* The schema version in txn into *ver: 0 for a new store, else a version this build
+ * reads (1 .. STORE_SCHEMA_VERSION). A newer one is refused naming both versions. */
+static int schema_read(struct store *s, MDB_txn *txn, const struct store_options *opt,
+                       uint32_t *ver, char *err, size_t errlen)
+{
+    MDB_val k = {6, "schema"}, v;
+    int rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+
+    *ver = 0;
+    if (rc == MDB_NOTFOUND)
+        return WM_OK;
+    if (rc != 0)
+        return init_fail(opt, rc, err, errlen);
+    if (v.mv_size != sizeof *ver) {
+        proto_errf(err, errlen, "store in %s: malformed schema version", opt->dir);
+        return WM_EVERSION;
+    }
+    memcpy(ver, v.mv_data, sizeof *ver);
+    if (*ver < 1 || *ver > STORE_SCHEMA_VERSION) {
+        proto_errf(err, errlen,
+                   "store in %s has schema version %u, but this werkmonitord (%s) knows schema "
+                   "versions 1 to %d only: run a werkmonitord that knows schema %u, or export the "
+                   "store with that one and restore the export with this one (README, "
+                   "\"Operations\")",
+                   opt->dir, (unsigned)*ver, WM_VERSION, STORE_SCHEMA_VERSION, (unsigned)*ver);
+        return WM_EVERSION;
+    }
+    return WM_OK;
+}
+
 /* Check the schema version in txn, upgrade an older store, and write the version of a
  * new or upgraded one. */
 static int schema_check(struct store *s, MDB_txn *txn, const struct store_options *opt, char *err,
@@ -61,26 +91,13 @@ static int schema_check(struct store *s, MDB_txn *txn, const struct store_option
 {
     MDB_val k = {6, "schema"}, v;
     uint32_t ver;
-    int rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+    int rc, ret = schema_read(s, txn, opt, &ver, err, errlen);
 
-    if (rc == MDB_NOTFOUND) {
-        ver = 0; /* a new store */
-    } else if (rc != 0) {
+    if (ret != WM_OK)
+        return ret;
+    if (ver >= 1 && ver < STORE_SCHEMA_VERSION && (rc = store_upgrade(txn)) != 0)
         return init_fail(opt, rc, err, errlen);
-    } else if (v.mv_size != sizeof ver) {
-        proto_errf(err, errlen, "store in %s: malformed schema version", opt->dir);
-        return WM_EVERSION;
-    } else {
-        memcpy(&ver, v.mv_data, sizeof ver);
-        if (ver < 1 || ver > STORE_SCHEMA_VERSION) {
-            proto_errf(err, errlen,
-                       "store in %s has schema version %u; this build reads versions 1 to %d",
-                       opt->dir, (unsigned)ver, STORE_SCHEMA_VERSION);
-            return WM_EVERSION;
-        }
-        if (ver < STORE_SCHEMA_VERSION && (rc = store_upgrade(txn)) != 0)
-            return init_fail(opt, rc, err, errlen);
-    }
+    s->schema = STORE_SCHEMA_VERSION;
     if (ver == STORE_SCHEMA_VERSION)
         return WM_OK;
     ver = STORE_SCHEMA_VERSION;
@@ -141,6 +158,49 @@ static int store_init_txn(struct store *s, const struct store_options *opt, char
     return rc == 0 ? WM_OK : init_fail(opt, rc, err, errlen);
 }
 
+/* Open the named DBIs and read the schema version in a read transaction: a read-only
+ * store changes nothing. */
+static int store_init_readonly(struct store *s, const struct store_options *opt, char *err,
+                               size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    uint32_t ver = 0;
+    int rc, ret;
+
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return init_fail(opt, rc, err, errlen);
+    for (int i = 0; i < STORE_DBI_COUNT_ && rc == 0; i++) {
+        rc = mdb_dbi_open(txn, dbi_names[i], 0, &s->dbi[i]);
+        /* notes came later within schema 2: a read-write open creates the DBI, a
+         * read-only one reads an older store as having no notes */
+        if (rc == MDB_NOTFOUND && i == STORE_DBI_NOTES) {
+            s->no_notes = 1;
+            rc = 0;
+        }
+    }
+    if (rc == MDB_NOTFOUND) {
+        proto_errf(err, errlen, "%s holds no werkmonitor store (an LMDB file without its tables)",
+                   opt->dir);
+        ret = WM_EVERSION;
+    } else {
+        ret =
+            rc != 0 ? init_fail(opt, rc, err, errlen) : schema_read(s, txn, opt, &ver, err, errlen);
+    }
+    if (ret == WM_OK && ver == 0) {
+        proto_errf(err, errlen, "%s holds no werkmonitor store (no schema version)", opt->dir);
+        ret = WM_EVERSION;
+    }
+    if (ret != WM_OK) {
+        mdb_txn_abort(txn);
+        return ret;
+    }
+    s->schema = ver;
+    /* committed, not aborted: the DBI handles stay open for later transactions */
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? WM_OK : init_fail(opt, rc, err, errlen);
+}
+
 /* A store with its locks and buffers, no environment yet. WM_OK and *out, or
  * WM_ENOMEM with err saying why. */
 static int store_new(const struct store_options *opt, struct store **out, char *err, size_t errlen)
@@ -192,7 +252,18 @@ static int env_open(struct store *s, const struct store_options *opt, char *err,
     MDB_envinfo info;
     int rc, ret;
 
-    if (mkdir(opt->dir, 0700) != 0 && errno != EEXIST) {
+    struct stat sb;
+    unsigned flags = MDB_NOTLS;
+
+    if (s->read_only) {
+        /* never create anything: a mistyped directory is an error, not a new store */
+        if (stat(s->data_path, &sb) != 0) {
+            proto_errf(err, errlen, "no store in %s: %s: %s", opt->dir, s->data_path,
+                       strerror(errno));
+            return WM_EIO;
+        }
+        flags |= MDB_RDONLY;
+    } else if (mkdir(opt->dir, 0700) != 0 && errno != EEXIST) {
         proto_errf(err, errlen, "cannot create directory %s: %s", opt->dir, strerror(errno));
         return WM_EIO;
     }
@@ -210,7 +281,7 @@ static int env_open(struct store *s, const struct store_options *opt, char *err,
     /* MDB_NOTLS: read transactions belong to the transaction, not the thread, so any
      * thread may read. No MDB_NOSYNC/NOMETASYNC: a commit is durable when it returns. */
     if (rc == 0)
-        rc = mdb_env_open(s->env, opt->dir, MDB_NOTLS, 0600);
+        rc = mdb_env_open(s->env, opt->dir, flags, 0600);
     if (rc != 0) {
         ret = store_lmdb_err(rc);
         proto_errf(err, errlen, "cannot open store in %s: %s", opt->dir, mdb_strerror(rc));
@@ -232,7 +303,17 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
     *out = NULL;
     if (ret != WM_OK)
         return ret;
+    s->read_only = (opt->flags & STORE_OPEN_READONLY) != 0;
     ret = env_open(s, opt, err, errlen);
+    if (ret == WM_OK && s->read_only) {
+        ret = store_init_readonly(s, opt, err, errlen);
+        if (ret != WM_OK) {
+            store_close(s);
+            return ret;
+        }
+        *out = s;
+        return WM_OK;
+    }
     while (ret == WM_OK) {
         ret = store_init_txn(s, opt, err, errlen);
         if (ret != WM_EMAPFULL)
@@ -254,6 +335,11 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
     }
     *out = s;
     return WM_OK;
+}
+
+unsigned store_schema(const struct store *s)
+{
+    return s->schema;
 }
 
 void store_close(struct store *s)

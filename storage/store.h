@@ -25,8 +25,19 @@
 
 struct store;
 
+/* store_options.flags */
+/* Open read-only, beside a running daemon or on a copy: the environment is opened with
+ * MDB_RDONLY (LMDB lets a second process read it while another writes), nothing is
+ * written (no upgrade, no gemeente registered, the directory is not created), no thread
+ * is started and the memory part is not built: COUNT, PROGRESS, totals and store_apply
+ * are not for such a store; store_export, store_verify, store_backup and store_stats
+ * are. A store of an older schema opens too (store_schema says which), so that it can
+ * be exported. */
+#define STORE_OPEN_READONLY 1u
+
 struct store_options {
     const char *dir;              /* data directory; created when missing */
+    unsigned flags;               /* STORE_OPEN_* */
     size_t map_size;              /* initial LMDB map size in bytes (0 = 1 GiB) */
     size_t map_max;               /* the map grows by doubling up to this (0 = 64 GiB) */
     const char *const *gemeenten; /* configured municipalities (borrowed during open) */
@@ -42,6 +53,10 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
 
 /* Close the store. No call may be running. NULL is allowed. */
 void store_close(struct store *s);
+
+/* The schema version of the open store: STORE_SCHEMA_VERSION, or an older one for a
+ * store opened with STORE_OPEN_READONLY. */
+unsigned store_schema(const struct store *s);
 
 enum store_op {
     STORE_OP_EVENT = 1,   /* u.event; principal set by the daemon */
@@ -200,8 +215,105 @@ struct store_stats {
 /* Read the statistics. Returns WM_OK or WM_EIO. */
 int store_stats(struct store *s, struct store_stats *st);
 
-/* Hot backup: a consistent compacted copy of the store into the empty or new
- * directory path, while writes go on. Returns WM_OK or WM_EIO. */
-int store_backup(struct store *s, const char *path, char *err, size_t errlen);
+/* What a backup holds: read back from the copy itself. */
+struct store_backup_info {
+    uint64_t last_seq; /* the snapshot's last seq */
+    uint64_t events;   /* event records in it (retracted included) */
+    uint64_t bytes;    /* size of the copy's data file */
+};
+
+/*
+ * Hot backup: a consistent, compacted copy of the store (LMDB's data file) into the new
+ * or empty directory path, synced to disk, while writes go on: it reads one snapshot, as
+ * a reader does, so the writer never waits for it (only a growth of the map waits until
+ * it ends); meanwhile LMDB cannot reuse the pages freed since the snapshot, so a store
+ * taking writes grows by what they write during the copy. The copy holds no memory part:
+ * opening it rebuilds that. It is opened read-only afterwards to fill *info. Works on a
+ * store opened with STORE_OPEN_READONLY too (a second process beside the daemon).
+ * Returns WM_OK, or WM_EIO with err saying why (path holds a store already, cannot be
+ * created, disk full, the copy does not open).
+ */
+int store_backup(struct store *s, const char *path, struct store_backup_info *info, char *err,
+                 size_t errlen);
+
+/* ---- verify (verify.c, verify_mem.c) ---------------------------------------------- */
+
+/* One difference verify found, as a line of text without a newline (borrowed for the
+ * call). */
+typedef void (*store_verify_fn)(void *arg, const char *line);
+
+/* What store_verify checked and found. */
+struct store_verify_result {
+    uint64_t last_seq;    /* of the snapshot verified */
+    uint64_t records;     /* events and retractions read */
+    uint64_t live;        /* events not retracted */
+    uint64_t cells;       /* rollup cells compared (all in memory) */
+    uint64_t persons;     /* persons compared */
+    uint64_t differences; /* 0: the store is consistent */
+};
+
+/*
+ * Recompute from the records alone (every event and retraction, in seq order) what the
+ * store derives from them, and compare: the counters, the ids index (every record's
+ * (principal, id) maps to its seq, nothing else is there), the retracted index, the
+ * registry's ids, the year and month rollup cells, and the memory part (every rollup
+ * cell including PROGRESS's counts, every person's entries, the person lists, the placed
+ * persons, the scope flags). Each difference is passed to fn (when not NULL) as one
+ * line naming what differs, where (cell, seq, id) and both values; no person value is
+ * ever named (a person is named by the seq of one of its events); at most max_lines
+ * lines (0: no limit), the rest only counted.
+ *
+ * One read transaction: on a live store (a second process beside the daemon, opened
+ * with STORE_OPEN_READONLY) it verifies one consistent snapshot, building its own
+ * memory part from it; on a store opened for writing it compares the store's own
+ * memory part under its read lock (writes wait meanwhile).
+ * Returns WM_OK (res->differences says whether it is consistent), WM_EVERSION (the
+ * store has an older schema: err names both versions), WM_EIO or WM_ENOMEM (err says
+ * why; res is partial).
+ */
+int store_verify(struct store *s, struct store_verify_result *res, store_verify_fn fn, void *arg,
+                 uint64_t max_lines, char *err, size_t errlen);
+
+/* ---- export (export.c) -------------------------------------------------------------- */
+
+enum store_export_kind {
+    STORE_EXPORT_HEADER = 1, /* first: u.header */
+    STORE_EXPORT_PROGRAM,    /* the program's period and targets: u.project (name "*") */
+    STORE_EXPORT_PROJECT,    /* each project, by id: u.project, id */
+    STORE_EXPORT_GEMEENTE,   /* each gemeente the store knows, by id: u.gemeente, id */
+    STORE_EXPORT_EVENT,      /* each event, by seq: u.event, retracted_by */
+    STORE_EXPORT_RETRACT,    /* each retraction, by seq (after its target): u.retract */
+};
+
+/* One item of an export, borrowed for the callback. */
+struct store_export_item {
+    int kind; /* enum store_export_kind */
+    uint32_t id;
+    uint64_t retracted_by; /* EVENT: the seq of its retraction, 0 while live */
+    union {
+        struct {
+            unsigned schema;
+            uint64_t last_seq, events, retracted, retractions;
+        } header;
+        const struct wm_project *project;
+        const char *gemeente;
+        const struct wm_event *event;
+        const struct wm_retract *retract;
+    } u;
+};
+
+/* Called for each item; a non-zero return stops the export and is returned by it. */
+typedef int (*store_export_fn)(void *arg, const struct store_export_item *it);
+
+/*
+ * Walk the whole store in one read transaction (a consistent snapshot while writes go
+ * on; works on a store opened with STORE_OPEN_READONLY, of any schema it opens): the
+ * header, the program, the projects and the gemeenten by id, then every record by seq.
+ * With live_only, only events not retracted (and no retraction) are passed.
+ * Returns WM_OK, the callback's non-zero return, or WM_EIO / WM_EVERSION (a record
+ * cannot be read: err names its seq) / WM_ENOMEM.
+ */
+int store_export(struct store *s, int live_only, store_export_fn fn, void *arg, char *err,
+                 size_t errlen);
 
 #endif /* WM_STORE_H */

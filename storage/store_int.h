@@ -26,6 +26,9 @@
  *   count.c        COUNT
  *   progress.c     PROGRESS
  *   backup.c       the store copied whole (hot backup)
+ *   export.c       every record and the registry, walked in one snapshot
+ *   verify.c       everything derived from the records, recomputed and compared
+ *                  with LMDB (verify_mem.c: with the memory part)
  *   store.c        the top: open (schema, the memory part's rebuild), close, totals,
  *                  statistics
  *
@@ -227,6 +230,10 @@ int store_lmdb_err(int rc);
  * returns WM_OK and *txn, or a wm_err (nothing held). */
 int store_read_begin(struct store *s, MDB_txn **txn);
 void store_read_end(struct store *s, MDB_txn *txn);
+
+/* mdb_env_copy2 (compacting) of the environment into path under the resize lock,
+ * adopting a map another process grew. Returns LMDB's code (0: copied). */
+int store_env_copy(struct store *s, const char *path);
 
 /* Double the map (up to map_max). WM_OK, WM_EMAPFULL (at the limit) or WM_EIO. */
 int store_grow(struct store *s);
@@ -581,6 +588,9 @@ struct store {
     size_t map_max;
     _Atomic uint64_t map_grows;
     char *data_path; /* dir/data.mdb, for db_bytes */
+    int read_only;   /* opened with STORE_OPEN_READONLY: no writes, no memory part */
+    unsigned schema; /* the store's schema version (older ones only when read_only) */
+    int no_notes;    /* read_only: a store from before notes has no notes DBI (none to read) */
     /* writer thread only */
     msgpack_sbuffer sb;
     struct store_people people;
@@ -746,4 +756,107 @@ enum store_verdict {
  * never a DUP: EVENT gets a conflict that says to send REPLACE. */
 int store_id_verdict(const struct store_idver *iv, const struct wm_event *latest,
                      const struct wm_event *in, int replace, char *err, size_t errlen);
+/* The same, from the snapshot of the read transaction txn whose registry is reg. */
+int store_people_load_txn(struct store *s, MDB_txn *txn, const struct store_registry *reg,
+                          char *err, size_t errlen);
+
+/* ---- verify (verify.c, verify_mem.c) -------------------------------------------------- */
+
+/* A map from byte-string keys to fixed-size values, for verify's recomputed figures: a
+ * dense array of entries (key offset and length, a seen flag, the value), found through
+ * the index table; keys are kept in one growing byte array. Values are zeroed when
+ * created; a pointer to one is good until the next store_vmap_put. */
+struct store_vent {
+    uint64_t koff;
+    uint32_t klen;
+    uint32_t seen; /* set by the comparisons: matched with the store's own */
+};
+struct store_vmap {
+    uint8_t *ent; /* n entries of esize bytes: struct store_vent, then the value */
+    size_t n, cap, esize, vsize;
+    uint8_t *keys;
+    size_t nkeys, capkeys;
+    struct store_itab index;
+};
+void store_vmap_init(struct store_vmap *m, size_t vsize);
+void store_vmap_free(struct store_vmap *m);
+/* The value under key, created (zeroed) when absent. WM_OK and *val, or WM_ENOMEM. */
+int store_vmap_put(struct store_vmap *m, const void *key, size_t klen, void **val);
+/* The index of key's entry, or SIZE_MAX when absent. */
+size_t store_vmap_find(const struct store_vmap *m, const void *key, size_t klen);
+static inline struct store_vent *store_vmap_ent(const struct store_vmap *m, size_t i)
+{
+    return (struct store_vent *)(m->ent + i * m->esize);
+}
+static inline void *store_vmap_val(const struct store_vmap *m, size_t i)
+{
+    return m->ent + i * m->esize + sizeof(struct store_vent);
+}
+static inline const uint8_t *store_vmap_key(const struct store_vmap *m, size_t i)
+{
+    return m->keys + store_vmap_ent(m, i)->koff;
+}
+
+/* A memory rollup cell's key as verify packs it (type, gran, unit, project, gemeente,
+ * enums): STORE_VKEY_LEN bytes. VEC cells use the same with enums zero. */
+#define STORE_VKEY_LEN 14
+void store_vkey_pack(uint8_t *k, int type, int gran, int32_t unit, uint32_t project,
+                     uint32_t gemeente, const uint8_t *enums);
+
+/* A person's entry as verify packs it: the person's index in the recomputation, then
+ * date, project, gemeente, type and enums: STORE_VENTRY_LEN bytes. */
+#define STORE_VENTRY_LEN 16
+void store_ventry_pack(uint8_t *k, uint32_t person, const struct store_pentry *e);
+
+/* What the records give, recomputed by verify.c from the events and retractions alone
+ * (nothing of the store's own derived state is read to make it). */
+struct store_vexpect {
+    const struct store_registry *reg;
+    struct store_vmap vec;     /* VEC cells: vkey -> u64[STORE_VEC_MAX] */
+    struct store_vmap mcells;  /* memory rollup cells (PROGRESS's too): vkey -> u64 */
+    struct store_vmap persons; /* pseudonym -> struct store_vperson */
+    struct store_vmap entries; /* ventry -> u64 live events */
+    struct store_vmap placed;  /* (person u32, project u32) -> struct store_vplaced */
+    uint64_t placed_persons;   /* persons with a live placement */
+    size_t *person_ent;        /* by person index: its entry in persons */
+};
+struct store_vperson {
+    uint32_t index;     /* in the recomputation, dense from 0 */
+    uint32_t nprojects; /* projects with a live placement */
+    uint64_t seq;       /* one of its events: how a report names the person */
+};
+struct store_vplaced {
+    int32_t first; /* earliest live placement's date */
+    uint32_t n;    /* live placements */
+};
+
+/* Where verify's differences go. */
+struct store_vreport {
+    store_verify_fn fn;
+    void *arg;
+    uint64_t max_lines;
+    struct store_verify_result *res;
+};
+/* Count one difference and pass its line (printf-style) on. */
+void store_vreport(struct store_vreport *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Describe a rollup cell for a report ("placed month 2023-05 project=zorgstart
+ * gemeente=huizen sector=zorg ..."; enums NULL: a VEC cell) into buf. */
+void store_vcell_describe(char *buf, size_t len, const struct store_registry *reg, int type,
+                          int gran, int32_t unit, uint32_t project, uint32_t gemeente,
+                          const uint8_t *enums);
+/* Compare a VEC cell the store holds (n counters at vals) with the recomputation,
+ * marking it seen. */
+void store_verify_vec_cell(struct store_vreport *r, struct store_vexpect *x, int type, int gran,
+                           int32_t unit, uint32_t project, uint32_t gemeente, const uint64_t *vals,
+                           size_t n);
+/* Report the recomputed VEC cells no store cell matched (after every store cell was
+ * passed to store_verify_vec_cell). */
+void store_verify_vec_missing(struct store_vreport *r, struct store_vexpect *x);
+
+/* The memory part compared with the recomputation: the one entry point that checks
+ * what the memory part holds (verify_mem.c), whatever it holds. Under its read lock,
+ * or on a memory part no one else uses. Returns WM_OK (differences went to r) or
+ * WM_ENOMEM. */
+int store_people_verify(struct store_people *pl, struct store_vexpect *x, struct store_vreport *r);
 #endif /* WM_STORE_INT_H */

@@ -916,6 +916,7 @@ static void test_backup(void **state)
 {
     struct fx *f = *state;
     struct store_item it[2];
+    struct store_backup_info info;
     struct fx g;
     char err[256];
 
@@ -926,9 +927,12 @@ static void test_backup(void **state)
     assert_int_equal(store_apply(f->s, it, 2), WM_OK);
     assert_true(strlen(f->dir) < 64);
     snprintf(g.dir, sizeof g.dir, "%.64s/backup", f->dir);
-    assert_int_equal(store_backup(f->s, g.dir, err, sizeof err), WM_OK);
+    assert_int_equal(store_backup(f->s, g.dir, &info, err, sizeof err), WM_OK);
+    assert_int_equal(info.last_seq, 2);
+    assert_int_equal(info.events, 2);
+    assert_true(info.bytes > 0);
     /* a second backup into the same place is refused rather than overwriting */
-    assert_int_equal(store_backup(f->s, g.dir, err, sizeof err), WM_EIO);
+    assert_int_equal(store_backup(f->s, g.dir, &info, err, sizeof err), WM_EIO);
     assert_int_equal(open_store(&g, 0, 0), WM_OK);
     assert_int_equal(count_all(&g, WM_TYPE_STARTED), 2);
     store_close(g.s);
