@@ -351,6 +351,7 @@ int auth_role_allows(enum auth_role role, enum proto_verb verb)
     case PROTO_VERB_PROJECT:
     case PROTO_VERB_PROGRAM:
     case PROTO_VERB_NOTE:
+    case PROTO_VERB_BACKUP:
         return role >= AUTH_ROLE_ADMIN;
     }
     return 0;

@@ -444,12 +444,12 @@ static void cmd_unknown(struct conn *c, const char *line, size_t len)
     conn_reply_err(c, WM_EUNKNOWN_COMMAND, "%s", q);
 }
 
-/* Queries that must see this connection's own earlier writes. */
+/* Queries (and BACKUP) that must see this connection's own earlier writes. */
 static int cmd_reads_store(enum proto_verb v)
 {
     return v == PROTO_VERB_COUNT || v == PROTO_VERB_PROGRESS || v == PROTO_VERB_PROJECTS ||
            v == PROTO_VERB_STATS || v == PROTO_VERB_NOTES || v == PROTO_VERB_CHECK ||
-           v == PROTO_VERB_SHOW;
+           v == PROTO_VERB_SHOW || v == PROTO_VERB_BACKUP;
 }
 
 /*
@@ -556,6 +556,9 @@ static void cmd_run(struct conn *c, const char *line, size_t len)
         break;
     case PROTO_VERB_NOTES:
         cmd_notes(c);
+        break;
+    case PROTO_VERB_BACKUP:
+        backup_start(c);
         break;
     case PROTO_VERB_UNKNOWN:
         cmd_unknown(c, line, len);

@@ -155,6 +155,12 @@ static int set_audit_log(struct config *cfg, const char *val, int first, char *e
     return copy_path(cfg->audit_log, val, "audit-log", err, errlen);
 }
 
+static int set_backup_dir(struct config *cfg, const char *val, int first, char *err, size_t errlen)
+{
+    (void)first;
+    return copy_path(cfg->backup_dir, val, "backup-dir", err, errlen);
+}
+
 static int set_registry(struct config *cfg, const char *val, int first, char *err, size_t errlen)
 {
     (void)first;
@@ -510,6 +516,10 @@ static const struct config_opt config_opts[] = {
      "refused writes are summarised (a count per principal and error, within 10 s). "
      "On stderr these are info lines; a FILE gets UTC timestamps and is reopened on SIGHUP",
      set_audit_log},
+    {"backup-dir", "DIR", "DATA/backups",
+     "where BACKUP (admin, over the protocol) puts each copy, in a new directory named after "
+     "the time",
+     set_backup_dir},
     {"map-size", "BYTES", "1G", "initial LMDB map size (K, M, G, T suffixes)", set_map_size},
     {"map-max", "BYTES", "64G", "the map grows by doubling up to this size", set_map_max},
     {"max-line", "BYTES", "4096", "longest request line; longer ones get ERR too-long",
@@ -687,8 +697,7 @@ out:
     return rc;
 }
 
-/* Print text word-wrapped to 80 columns, continuation lines indented by indent. */
-static void usage_wrapped(FILE *out, int col, int indent, const char *text)
+void config_usage_wrapped(FILE *out, int col, int indent, const char *text)
 {
     const char *p = text;
 
@@ -711,22 +720,23 @@ static void usage_wrapped(FILE *out, int col, int indent, const char *text)
     fputc('\n', out);
 }
 
-static void usage_option(FILE *out, const char *flag, const char *help)
+void config_usage_option(FILE *out, const char *flag, const char *help)
 {
     if (strlen(flag) > 27)
         fprintf(out, "  %s\n%30s", flag, "");
     else
         fprintf(out, "  %-27s ", flag);
-    usage_wrapped(out, 30, 30, help);
+    config_usage_wrapped(out, 30, 30, help);
 }
 
 void config_usage(FILE *out)
 {
     fprintf(out, "Usage: werkmonitord [OPTION]...\n"
+                 "       werkmonitord COMMAND [OPTION]...\n"
                  "The werkmonitor event store daemon: durable, idempotent events over a line\n"
                  "protocol (see proto/PROTOCOL.md). Settings come from the defaults, then the\n"
                  "--config file ('key value' lines, # comments), then the flags below.\n\n");
-    usage_option(out, "--config FILE", "read settings from FILE (default: none)");
+    config_usage_option(out, "--config FILE", "read settings from FILE (default: none)");
     for (size_t i = 0; i < CONFIG_NOPTS; i++) {
         char flag[64], help[512];
         if (config_opts[i].argname[0] == '\0')
@@ -734,14 +744,26 @@ void config_usage(FILE *out)
         else
             snprintf(flag, sizeof(flag), "--%s %s", config_opts[i].name, config_opts[i].argname);
         snprintf(help, sizeof(help), "%s (default: %s)", config_opts[i].help, config_opts[i].deflt);
-        usage_option(out, flag, help);
+        config_usage_option(out, flag, help);
     }
-    usage_option(
+    config_usage_option(
         out, "--check-config",
         "check the settings (and the token file, TLS files and registry file), print the effective "
         "configuration and exit 0, or say what is wrong and exit 1");
-    usage_option(out, "--version", "print the version and exit");
-    usage_option(out, "--help", "print this help and exit");
+    config_usage_option(out, "--version", "print the version and exit");
+    config_usage_option(out, "--help", "print this help and exit");
+    fprintf(out,
+            "\nCommands (each with its own --help), run beside the daemon or instead of it:\n");
+    config_usage_option(out, "backup",
+                        "copy the store, consistent and compacted, while the daemon runs");
+    config_usage_option(out, "verify",
+                        "recompute everything derived from the events and report each difference");
+    config_usage_option(
+        out, "export",
+        "write every event, retraction and registry entry as NDJSON, or the live events as CSV");
+    config_usage_option(
+        out, "restore",
+        "build a new store from an NDJSON export (also across store format versions)");
     fprintf(out, "\nEvery option is also a config file key without the dashes, e.g.\n"
                  "'max-connections 2048'. Log lines go to stderr as '<level> <message>'.\n"
                  "Signals: SIGTERM/SIGINT commit and acknowledge what is queued, then exit 0;\n"
@@ -923,6 +945,10 @@ void config_print(const struct config *cfg, FILE *out)
     if (cfg->registry_file[0] != '\0')
         print_path(out, "registry", cfg->registry_file);
     print_path(out, "audit-log", cfg->audit_log);
+    if (cfg->backup_dir[0] != '\0')
+        print_path(out, "backup-dir", cfg->backup_dir);
+    else
+        fprintf(out, "# backup-dir: %s/backups (BACKUP's copies)\n", cfg->data_dir);
     fprintf(out, "map-size %zu\n", cfg->map_size);
     fprintf(out, "map-max %zu\n", cfg->map_max);
     fprintf(out, "max-line %zu\n", cfg->max_line);

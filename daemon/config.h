@@ -50,6 +50,7 @@ struct config {
     char registry_file[CONFIG_PATH_MAX]; /* "" = none; applied to a store without projects */
     char config_file[CONFIG_PATH_MAX];   /* "" = none */
     char audit_log[CONFIG_PATH_MAX];     /* "stderr", "none" or a file */
+    char backup_dir[CONFIG_PATH_MAX];    /* BACKUP's directory; "" = <data>/backups */
     size_t map_size;                     /* initial LMDB map in bytes */
     size_t map_max;                      /* the map grows up to this */
     size_t max_line;
@@ -108,6 +109,13 @@ void config_print(const struct config *cfg, FILE *out);
 
 /* Print the usage text (every option and its default) to out. */
 void config_usage(FILE *out);
+
+/* Print text word-wrapped to 80 columns to out, starting at column col, continuation
+ * lines indented by indent (for usage texts). */
+void config_usage_wrapped(FILE *out, int col, int indent, const char *text);
+
+/* Print one option of a usage text: the flag, then its help wrapped beside it. */
+void config_usage_option(FILE *out, const char *flag, const char *help);
 
 /* Format an address for people: "127.0.0.1:7878" or "[::1]:7878". */
 void config_addr_format(const struct config_addr *a, char *out, size_t outlen);

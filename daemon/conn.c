@@ -747,9 +747,8 @@ void conn_revoke(struct server *srv, const struct auth_table *t)
     }
 }
 
-void conn_write_done(struct conn *c, const struct store_item *it)
+void conn_wait_done(struct conn *c, const char *data, size_t len)
 {
-    struct server *srv = c->srv;
     struct evbuffer *out;
     uint32_t seg;
 
@@ -762,18 +761,8 @@ void conn_write_done(struct conn *c, const struct store_item *it)
         return;
     }
     out = bufferevent_get_output(c->bev);
-    wm_buf_reset(&srv->out);
-    if (it->result != WM_OK)
-        conn_format_err(srv, &srv->out, it->result, it->err);
-    else if (it->op == STORE_OP_REPLACE && it->replaced != 0)
-        proto_fmt_replaced(&srv->out, it->seq, it->replaced);
-    else if (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT || it->op == STORE_OP_NOTE ||
-             it->op == STORE_OP_REPLACE)
-        proto_fmt_ack(&srv->out, it->dup, it->seq);
-    else
-        wm_buf_puts(&srv->out, "OK\n");
-    if (!srv->out.oom)
-        evbuffer_add(out, srv->out.data, srv->out.len);
+    if (data != NULL)
+        evbuffer_add(out, data, len);
     if (seg > 0)
         evbuffer_remove_buffer(c->held, out, seg);
 
@@ -788,6 +777,27 @@ void conn_write_done(struct conn *c, const struct store_item *it)
     }
     conn_try_resume(c);
     conn_settle(c);
+}
+
+void conn_write_done(struct conn *c, const struct store_item *it)
+{
+    struct server *srv = c->srv;
+
+    if (c->state == CONN_DEAD) {
+        conn_wait_done(c, NULL, 0);
+        return;
+    }
+    wm_buf_reset(&srv->out);
+    if (it->result != WM_OK)
+        conn_format_err(srv, &srv->out, it->result, it->err);
+    else if (it->op == STORE_OP_REPLACE && it->replaced != 0)
+        proto_fmt_replaced(&srv->out, it->seq, it->replaced);
+    else if (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT || it->op == STORE_OP_NOTE ||
+             it->op == STORE_OP_REPLACE)
+        proto_fmt_ack(&srv->out, it->dup, it->seq);
+    else
+        wm_buf_puts(&srv->out, "OK\n");
+    conn_wait_done(c, srv->out.oom ? NULL : srv->out.data, srv->out.len);
 }
 
 void conn_resume_queue_waiters(struct server *srv)

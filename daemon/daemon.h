@@ -70,6 +70,7 @@ enum conn_state {
 };
 
 struct server;
+struct backup_job;
 
 /*
  * A client connection. Its stage is `state`; the few flags beside it are not stages:
@@ -203,6 +204,8 @@ struct server {
     struct wm_count_result count_res;
     struct wm_progress_result progress_res;
     struct wm_projects_result projects_res;
+
+    struct backup_job *backup; /* the BACKUP running (backup.c); NULL when none */
 };
 
 /* Who asks a read: what an answer may show depends on it. */
@@ -269,6 +272,11 @@ int conn_wait_write(struct conn *c);
 /* A write of c came back from the writer with its outcome: send its response and the
  * ready ones held behind it. May free c (only when nothing else refers to it). */
 void conn_write_done(struct conn *c, const struct store_item *it);
+
+/* The oldest slot reserved with conn_wait_write is answered with data (len bytes of
+ * whole lines; NULL: nothing, out of memory), and the ready responses held behind it
+ * follow. For answers that are not a write's (BACKUP). May free c, as above. */
+void conn_wait_done(struct conn *c, const char *data, size_t len);
 
 /* After a batch: resume connections paused for the global queue limit. */
 void conn_resume_queue_waiters(struct server *srv);
@@ -339,6 +347,20 @@ int reads_projects(struct server *srv, const struct reader *who, char *err, size
 /* The totals of WATCH and /v1/totals for who (NULL: the whole store, for every
  * watcher alike) into t. Returns WM_OK or WM_EIO. */
 int reads_totals(struct server *srv, const struct reader *who, struct wm_totals *t);
+
+/* ---- backup.c ----------------------------------------------------------- */
+
+/* BACKUP (admin): start a hot backup of the store into a new directory under the
+ * backup-dir on a thread of its own; c's answer ("OK <dir> seq=.. events=.. bytes=..
+ * ms=..", or ERR) takes its place in c's reply order like a write's. One at a time: a
+ * second one while it runs gets ERR unavailable. */
+void backup_start(struct conn *c);
+
+/* 1 while a BACKUP runs (shutdown waits for it). */
+int backup_running(const struct server *srv);
+
+/* Wait for a running BACKUP's thread and free it (server_free; its answer is dropped). */
+void backup_free(struct server *srv);
 
 /* ---- watch.c ------------------------------------------------------------ */
 

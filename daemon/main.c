@@ -1,7 +1,8 @@
 /*
  * werkmonitord: the event store daemon. Reads the configuration, checks it, and runs
  * the server (server.c) until SIGTERM or SIGINT. Exit status 0 after a clean shutdown,
- * 1 on a configuration or start-up error.
+ * 1 on a configuration or start-up error. `werkmonitord <command>` runs one of the
+ * maintenance commands instead (ops.c: backup, verify, export, restore).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "bootstrap.h"
 #include "daemon.h"
 #include "log.h"
+#include "ops.h"
 
 /* --check-config: the same checks as a start, without opening the store. */
 static int check_config(const struct config *cfg)
@@ -56,6 +58,9 @@ int main(int argc, char **argv)
     char err[1024];
     int rc;
 
+    /* werkmonitord backup|verify|export|restore: a maintenance command of its own */
+    if (argc > 1 && ops_is_command(argv[1]))
+        return ops_main(argc - 1, argv + 1);
     rc = config_from_args(&cfg, argc, argv, stdout, err, sizeof(err));
     if (rc < 0) {
         log_msg(LOG_ERROR, "%s", err);

@@ -293,7 +293,8 @@ static void server_close_listeners(struct server *srv)
 
 void server_check_stopped(struct server *srv)
 {
-    if (srv->stopping && srv->commit != NULL && srv->conns == NULL && commit_idle(srv->commit))
+    if (srv->stopping && srv->commit != NULL && srv->conns == NULL && commit_idle(srv->commit) &&
+        !backup_running(srv))
         event_base_loopexit(srv->base, NULL);
 }
 
@@ -641,6 +642,7 @@ int server_run(struct server *srv)
 void server_free(struct server *srv)
 {
     server_close_listeners(srv);
+    backup_free(srv);
     /* after a normal shutdown nothing is left; after a failed start or a loop error,
      * stop the writer first so no batch refers to a connection being freed */
     commit_queue_free(srv->commit);

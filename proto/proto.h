@@ -322,6 +322,7 @@ enum proto_verb {
     PROTO_VERB_REPLACE,
     PROTO_VERB_CHECK,
     PROTO_VERB_SHOW,
+    PROTO_VERB_BACKUP,
 };
 
 #define PROTO_MAX_ARGS 40

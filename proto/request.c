@@ -22,6 +22,7 @@ static const struct {
     {"STATS", PROTO_VERB_STATS},       {"NOTE", PROTO_VERB_NOTE},
     {"NOTES", PROTO_VERB_NOTES},       {"REPLACE", PROTO_VERB_REPLACE},
     {"CHECK", PROTO_VERB_CHECK},       {"SHOW", PROTO_VERB_SHOW},
+    {"BACKUP", PROTO_VERB_BACKUP},
 };
 
 void proto_request_init(struct proto_request *req)

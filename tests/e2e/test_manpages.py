@@ -36,6 +36,13 @@ class ManPageTest(unittest.TestCase):
         page = page_text("werkmonitord.8")
         opts = long_options(helptext)
         self.assertIn("registry", opts)
+        # the maintenance commands: each in the page, with its options
+        commands = re.findall(r"^  ([a-z]+) ", helptext.split("Commands")[1].split("\n\n")[0], re.M)
+        self.assertEqual(commands, ["backup", "verify", "export", "restore"])
+        for cmd in commands:
+            self.assertTrue(re.search(r'^\.(B|BI|BR) "?%s\b' % cmd, page, re.M),
+                            "command %s missing from the page" % cmd)
+            opts |= long_options(run(wmtest.DAEMON, cmd, "--help"))
         self.assertEqual(opts - long_options(page), set(), "options of --help missing from the page")
         self.assertEqual(long_options(page) - opts, set(), "options in the page that --help lacks")
 

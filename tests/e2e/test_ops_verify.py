@@ -1,0 +1,134 @@
+"""werkmonitord verify: recomputes everything derived from the events and reports each
+difference. Clean stores pass (stopped, and live beside a daemon that keeps writing);
+a store damaged on purpose below werkmonitor's own code (tests/tools/lmdb_poke.c: a
+rollup cell, a record, an index entry) fails with exit 1 and a line naming the damage."""
+
+import os
+import struct
+import threading
+import unittest
+
+import opstest
+import wmtest
+
+
+class VerifyTest(unittest.TestCase):
+    def setUp(self):
+        wmtest.need_own_daemon(self)
+        self.srv = wmtest.Server(["--audit-log", "none"]).start()
+        self.addCleanup(self.srv.cleanup)
+        with self.srv.connect() as c:
+            opstest.setup_registry(c)
+            opstest.send_all(c, opstest.workload(1, 600, tag="vf"))
+
+    def stopped_copy(self):
+        """Stop the daemon: the store is the test's to damage."""
+        self.srv.stop()
+        return self.srv.data_dir
+
+    def test_clean_store_passes(self):
+        out = opstest.verify_ok(self, self.stopped_copy())
+        self.assertRegex(out, r"consistent through seq 6\d\d \(6\d\d records, \d+ live events, "
+                              r"\d+ cells, \d+ persons compared\)")
+
+    def test_live_store_passes_while_the_daemon_writes(self):
+        stop = threading.Event()
+        errors = []
+
+        def writer():
+            try:
+                with self.srv.connect() as c:
+                    i = 0
+                    while not stop.is_set():
+                        opstest.send_all(c, opstest.workload(2 + i, 40, tag="lv%d" % i))
+                        i += 1
+            except Exception as e:  # reported below: the thread must not fail quietly
+                errors.append(e)
+
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            seqs = []
+            for _ in range(3):
+                out = opstest.verify_ok(self, self.srv.data_dir)
+                seqs.append(int(out.split("consistent through seq ")[1].split()[0]))
+        finally:
+            stop.set()
+            t.join()
+        self.assertEqual(errors, [])
+        # each run verified a snapshot of its own, taken while the writes went on
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertGreater(seqs[-1], 600)
+        # once the writes stopped: the daemon's last seq
+        out = opstest.verify_ok(self, self.srv.data_dir)
+        with self.srv.connect() as c:
+            self.assertEqual(c.cmd("WATCH"), "OK watching")
+            total = c.readline()
+        self.assertIn("consistent through seq %s " % total.split("seq=")[1].split()[0], out)
+
+    def verify_fails(self, data_dir):
+        p = opstest.ops("verify", "--data", data_dir)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"verify: .*: \d+ differences, through seq")
+        return [l[len("difference: "):] for l in p.stdout.splitlines()
+                if l.startswith("difference: ")]
+
+    def test_damaged_rollup_cell_is_reported(self):
+        d = self.stopped_copy()
+        key, val = opstest.poke(d, "list", "rollup").split("\n")[0].split()
+        counts = list(struct.unpack("<%dQ" % (len(val) // 16), bytes.fromhex(val)))
+        counts[0] += 3
+        opstest.poke(d, "put", "rollup", key, struct.pack("<%dQ" % len(counts), *counts).hex())
+        k = bytes.fromhex(key)
+        types = ["started", "completed", "placed", "outflow"]
+        unit = struct.unpack(">I", k[3:7])[0] ^ 0x80000000
+        when = ("year %d" % unit) if k[2] == 0 else ("month %04d-%02d" % (unit // 12, unit % 12 + 1))
+        lines = self.verify_fails(d)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r"^rollup cell %s %s project=\S+ gemeente=\S+: count is %d, "
+                                   r"the events give %d$"
+                         % (types[k[1]], when, counts[0], counts[0] - 3))
+
+    def test_damaged_record_is_reported(self):
+        d = self.stopped_copy()
+        # an early event nobody retracted (seq n is event vf-<n-1> up to the first retraction)
+        retracted = {int(l.split()[0], 16) for l in opstest.poke(d, "list", "retracted").split("\n")
+                     if l}
+        seq = min(set(range(1, 11)) - retracted)
+        eid = b"vf-%06d" % (seq - 1)
+        rec = bytes.fromhex(opstest.poke(d, "get", "events", "%016x" % seq).strip())
+        self.assertIn(eid, rec)
+        opstest.poke(d, "put", "events", "%016x" % seq, rec.replace(eid, b"vf-00000x").hex())
+        lines = self.verify_fails(d)
+        self.assertIn("ids index: record %d (principal local, id 'vf-00000x') is missing from it"
+                      % seq, lines)
+        self.assertIn("ids index: principal local, id '%s' maps to seq %d, which is not its record"
+                      % (eid.decode(), seq), lines)
+        self.assertEqual(len(lines), 2, lines)
+
+    def test_damaged_index_and_counters_are_reported(self):
+        d = self.stopped_copy()
+        # a retraction's entry goes: the rebuilt memory part counts its event again
+        retracted = opstest.poke(d, "list", "retracted").split("\n")[0].split()
+        opstest.poke(d, "del", "retracted", retracted[0])
+        lines = self.verify_fails(d)
+        target, by = int(retracted[0], 16), int(retracted[1], 16)
+        self.assertIn("retracted index: event %d (retracted by record %d) is missing" % (target, by),
+                      lines)
+        self.assertTrue(any(l.startswith("memory ") for l in lines), lines)
+
+    def test_usage(self):
+        p = opstest.ops("verify", "--help", check=0)
+        for opt in ("--data DIR", "--config FILE", "--max-report N", "Exit status"):
+            self.assertIn(opt, p.stdout)
+        p = opstest.ops("verify", check=2)
+        self.assertIn("give the store with --data DIR", p.stderr)
+        p = opstest.ops("verify", "--data", self.srv.data_dir, "--frob", check=2)
+        self.assertIn("unknown option '--frob'", p.stderr)
+        p = opstest.ops("verify", "--data", self.srv.data_dir + "/nothing", check=1)
+        self.assertIn("no store in", p.stderr)
+        self.assertFalse(os.path.exists(self.srv.data_dir + "/nothing"))
+
+
+if __name__ == "__main__":
+    unittest.main()
