@@ -199,6 +199,25 @@ static int ndjson_item(struct export *x, const struct store_export_item *it)
             set_str(o, "reason", rt->reason);
         break;
     }
+    case STORE_EXPORT_NOTE: {
+        const struct wm_note *n = it->u.note;
+        char period[8];
+        x->res->notes++;
+        if (!(o = json_record("note")))
+            break;
+        proto_period_format(n->period, period);
+        set_str(o, "period", period);
+        if (n->category[0])
+            set_str(o, "category", n->category);
+        if (n->project[0])
+            set_str(o, "project", n->project);
+        set_int(o, "version", (int64_t)n->version);
+        set_str(o, "principal", n->principal);
+        set_int(o, "at", n->time);
+        set_str(o, "light", proto_light_name(n->light));
+        json_object_set_new(o, "text", json_stringn(n->text, n->text_len));
+        break;
+    }
     default:
         proto_errf(x->err, x->errlen, "unknown export item %d", it->kind);
         return WM_EINTERNAL;

@@ -298,8 +298,8 @@ static int sql_name_valid(const char *s)
 static const struct ops_opt export_opts[] = {
     OPS_OPT_STORE,
     {"format", "ndjson|csv",
-     "ndjson (default): every event, retraction and registry entry, with principal and seq, "
-     "for restore; csv: the live events as one table"},
+     "ndjson (default): every event, retraction, note and registry entry, with principal and "
+     "seq, for restore; csv: the live events as one table"},
     {"with-pseudonyms", NULL, "csv: add the person column (pseudonyms: personal data)"},
     {"output", "FILE", "write to FILE instead of standard output"},
     {"schema", "postgresql|clickhouse",
@@ -368,10 +368,13 @@ static int run_export(const struct ops_cmd *cmd, char **vals)
             remove(vals[4]); /* half an export must not pass for one */
         return OPS_EXIT_FAIL;
     }
-    fprintf(stderr, "export: %s: %s through seq %llu: %llu events, %llu retractions, %llu lines\n",
+    fprintf(stderr,
+            "export: %s: %s through seq %llu: %llu events, %llu retractions, %llu notes, %llu "
+            "lines\n",
             cfg.data_dir, o.format == OPS_FORMAT_CSV ? "csv" : "ndjson",
             (unsigned long long)res.last_seq, (unsigned long long)res.events,
-            (unsigned long long)res.retractions, (unsigned long long)res.lines);
+            (unsigned long long)res.retractions, (unsigned long long)res.notes,
+            (unsigned long long)res.lines);
     return OPS_EXIT_OK;
 }
 
@@ -409,10 +412,10 @@ static int run_restore(const struct ops_cmd *cmd, char **vals)
         return OPS_EXIT_FAIL;
     }
     printf("restore: %s: through seq %llu: %llu events, %llu retractions, %llu projects, %llu "
-           "gemeenten in %.0f ms\n",
+           "gemeenten, %llu notes in %.0f ms\n",
            cfg.data_dir, (unsigned long long)res.last_seq, (unsigned long long)res.events,
            (unsigned long long)res.retractions, (unsigned long long)res.projects,
-           (unsigned long long)res.gemeenten, ms_since(&t0));
+           (unsigned long long)res.gemeenten, (unsigned long long)res.notes, ms_since(&t0));
     return OPS_EXIT_OK;
 }
 
@@ -437,8 +440,9 @@ static const struct ops_cmd ops_cmds[] = {
      "error.",
      run_verify},
     {"export", "(--data DIR | --config FILE) [--format ndjson|csv] [OPTION]...",
-     "Write the store as NDJSON (every event, retraction and registry entry with its principal "
-     "and seq: what restore reads) or as CSV (the live events as one table, for PostgreSQL, "
+     "Write the store as NDJSON (every event, retraction, note and registry entry with its "
+     "principal and seq: what restore reads) or as CSV (the live events as one table, for "
+     "PostgreSQL, "
      "ClickHouse or a spreadsheet; the columns are in the README). One consistent snapshot, "
      "taken while the daemon runs. The NDJSON holds pseudonyms; the CSV only with "
      "--with-pseudonyms.",

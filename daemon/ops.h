@@ -42,16 +42,16 @@ struct ops_export_options {
 
 /* What an export wrote. */
 struct ops_export_result {
-    uint64_t last_seq, events, retractions, lines;
+    uint64_t last_seq, events, retractions, notes, lines;
 };
 
 /*
  * Write store s as o->format to out: NDJSON (a header line, the program, the projects
- * and gemeenten by id, every event and retraction by seq with its principal, an end
- * line; see README "Operations") or CSV (the live events as one table, a header row
- * first; the person column only with o->with_pseudonyms). One snapshot, taken while
- * writes go on. Returns WM_OK and *res, WM_EIO (writing failed, or the store could not
- * be read: err says which), WM_ENOMEM.
+ * and gemeenten by id, every event and retraction by seq with its principal, every
+ * version of every note, an end line; see README "Operations") or CSV (the live events as one
+ * table, a header row first; the person column only with o->with_pseudonyms). One snapshot, taken
+ * while writes go on. Returns WM_OK and *res, WM_EIO (writing failed, or the store could not be
+ * read: err says which), WM_ENOMEM.
  */
 int ops_export(struct store *s, const struct ops_export_options *o, FILE *out,
                struct ops_export_result *res, char *err, size_t errlen);
@@ -66,7 +66,7 @@ int ops_print_schema(const char *engine, const struct ops_export_options *o, FIL
 
 /* What a restore did. */
 struct ops_restore_result {
-    uint64_t records, events, retractions, projects, gemeenten, last_seq;
+    uint64_t records, events, retractions, notes, projects, gemeenten, last_seq;
 };
 
 /*

@@ -1,8 +1,9 @@
 /*
  * restore: a new store built from an NDJSON export. Every line becomes the protocol
- * request that made it (PROGRAM, PROJECT, EVENT, RETRACT) and is validated by proto as a
- * request is, then applied in seq order through store_apply with its principal and
- * receive time, so each record gets its old seq back (checked, item by item).
+ * request that made it (PROGRAM, PROJECT, EVENT, RETRACT, NOTE) and is validated by proto
+ * as a request is, then applied in seq order through store_apply with its principal and
+ * receive time, so each record gets its old seq back (checked, item by item); the notes
+ * follow, version by version, and get their old versions back the same way.
  */
 #define _GNU_SOURCE /* getline */
 #include <errno.h>
@@ -297,6 +298,14 @@ static int restore_open(struct restore *r)
 /* ---- the records
  * ---------------------------------------------------------------------------------- */
 
+/* Free what the batch's items own (a note's text) and empty it. */
+static void restore_release(struct restore *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        store_item_release(&r->items[i]);
+    r->n = 0;
+}
+
 /* Apply the batch; each item must come back stored under the seq it had. */
 static int restore_flush(struct restore *r)
 {
@@ -307,23 +316,27 @@ static int restore_flush(struct restore *r)
     ret = store_apply(r->s, r->items, r->n);
     for (size_t i = 0; i < r->n; i++) {
         const struct store_item *it = &r->items[i];
+        /* a note's seq is its version */
+        const char *what = it->op == STORE_OP_NOTE ? "note version" : "seq";
         if (ret == WM_OK && it->result == WM_OK && !it->dup && it->seq == r->seqs[i])
             continue;
         r->lineno = r->lines[i];
         if (ret != WM_OK) {
             proto_errf(r->err, r->errlen, "%s:%lu: the store failed: %s", r->name, r->lineno,
                        it->err);
-            return WM_EIO;
+            ret = WM_EIO;
+        } else if (it->result != WM_OK) {
+            ret = bad(r, "%s %llu: refused: %s %s", what, (unsigned long long)r->seqs[i],
+                      wm_err_code(it->result), it->err);
+        } else {
+            ret = bad(r, "%s %llu: stored as %s %llu (is the export whole, in its order?)", what,
+                      (unsigned long long)r->seqs[i], it->dup ? "a duplicate of" : what,
+                      (unsigned long long)it->seq);
         }
-        if (it->result != WM_OK)
-            return bad(r, "seq %llu: refused: %s %s", (unsigned long long)r->seqs[i],
-                       wm_err_code(it->result), it->err);
-        return bad(r, "seq %llu: stored as %s %llu (is the export whole, in seq order?)",
-                   (unsigned long long)r->seqs[i], it->dup ? "a duplicate of" : "seq",
-                   (unsigned long long)it->seq);
+        break;
     }
-    r->n = 0;
-    return WM_OK;
+    restore_release(r);
+    return ret;
 }
 
 /* The next record item of the batch, for line seq. */
@@ -443,6 +456,44 @@ static int restore_retract(struct restore *r, json_t *o)
     return WM_OK;
 }
 
+/* A version of a note: after the records, in the export's order (each key's versions
+ * 1, 2, ...), so the store gives each its version again. */
+static int restore_note(struct restore *r, json_t *o)
+{
+    static const char *const fields[] = {"period", "category", "project", "light", "text"};
+    const char *principal;
+    struct store_item *it;
+    int64_t version, at;
+    json_t *v;
+    char msg[512];
+    int ret;
+
+    if (!(principal = need_str(r, o, "principal", WM_NAME_MAX)))
+        return WM_EINVALID;
+    if (strchr(principal, ' '))
+        return bad(r, "principal: holds a space");
+    if ((ret = need_int(r, o, "version", 1, &version)) != WM_OK ||
+        (ret = need_int(r, o, "at", INT64_MIN, &at)) != WM_OK)
+        return ret;
+    wm_buf_reset(&r->line);
+    wm_buf_puts(&r->line, "NOTE");
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if ((v = json_object_get(o, fields[i])) && (ret = append_field(r, fields[i], v)) != WM_OK)
+            return ret;
+    if ((ret = parse_line(r)) != WM_OK)
+        return ret;
+    it = record_add(r, (uint64_t)version);
+    ret = proto_note_build(&r->req, &it->u.note, msg, sizeof msg);
+    if (ret != WM_OK)
+        return ret == WM_ENOMEM ? ret : bad(r, "note: %s", msg);
+    it->op = STORE_OP_NOTE;
+    snprintf(it->u.note.principal, sizeof it->u.note.principal, "%s", principal);
+    it->u.note.time = at;
+    r->n++;
+    r->res->notes++;
+    return WM_OK;
+}
+
 /* ---- lines
  * ------------------------------------------------------------------------------------------ */
 
@@ -501,7 +552,8 @@ static int restore_line(struct restore *r, const char *text, size_t len)
         json_decref(o);
         return bad(r, "an object with a \"record\" key expected");
     }
-    is_record = strcmp(kind, "event") == 0 || strcmp(kind, "retract") == 0;
+    is_record =
+        strcmp(kind, "event") == 0 || strcmp(kind, "retract") == 0 || strcmp(kind, "note") == 0;
     ret = WM_OK;
     if ((is_record || strcmp(kind, "end") == 0) && !r->s)
         ret = restore_open(r);
@@ -523,6 +575,8 @@ static int restore_line(struct restore *r, const char *text, size_t len)
         ret = restore_event(r, o);
     else if (strcmp(kind, "retract") == 0)
         ret = restore_retract(r, o);
+    else if (strcmp(kind, "note") == 0)
+        ret = restore_note(r, o);
     else if (strcmp(kind, "end") == 0)
         ret = restore_end(r, o);
     else
@@ -625,6 +679,7 @@ int ops_restore(const char *dir, FILE *in, const char *name, size_t map_size, si
     res->records = res->events + res->retractions;
     res->last_seq = r.last_seq;
 out:
+    restore_release(&r);
     store_close(r.s);
     proto_request_free(&r.req);
     wm_buf_free(&r.line);

@@ -1,8 +1,8 @@
 /*
  * storage: the whole store walked in one read transaction, for export: the registry
  * (program, projects and gemeenten by id), then every record by seq with its
- * retraction beside it. The caller formats (daemon/export.c); nothing here allocates
- * per record.
+ * retraction beside it, then the notes. The caller formats (daemon/export.c); nothing here
+ * allocates per record.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +168,8 @@ int store_export(struct store *s, int live_only, store_export_fn fn, void *arg, 
         ret = export_registry(x, &reg);
     if (ret == WM_OK)
         ret = export_records(x);
+    if (ret == WM_OK && !live_only)
+        ret = store_notes_export(s, x->txn, fn, arg, err, errlen);
     store_query_end(s, x->txn, &reg);
     free(x);
     return ret;

@@ -355,3 +355,39 @@ void store_note_list_free(struct store_note_list *l)
     free(l->v);
     memset(l, 0, sizeof *l);
 }
+
+int store_notes_export(struct store *s, MDB_txn *txn, store_export_fn fn, void *arg, char *err,
+                       size_t errlen)
+{
+    struct store_export_item it;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    struct wm_note n;
+    int rc, ret = WM_OK;
+
+    if (s->no_notes)
+        return WM_OK;
+    memset(&it, 0, sizeof it);
+    memset(&n, 0, sizeof n);
+    it.kind = STORE_EXPORT_NOTE;
+    it.u.note = &n;
+    rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_NOTES], &cur);
+    for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == WM_OK;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        ret = note_key_parse(&k, &n);
+        if (ret == WM_OK)
+            ret = note_decode(&v, &n);
+        if (ret == WM_EVERSION)
+            proto_errf(err, errlen, "a note cannot be read (%zu-byte key)", k.mv_size);
+        if (ret == WM_OK)
+            ret = fn(arg, &it);
+        proto_note_free(&n);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (ret == WM_OK && rc != MDB_NOTFOUND) {
+        proto_errf(err, errlen, "cannot read the notes: %s", mdb_strerror(rc));
+        ret = store_lmdb_err(rc);
+    }
+    return ret;
+}

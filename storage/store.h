@@ -283,6 +283,7 @@ enum store_export_kind {
     STORE_EXPORT_GEMEENTE,   /* each gemeente the store knows, by id: u.gemeente, id */
     STORE_EXPORT_EVENT,      /* each event, by seq: u.event, retracted_by */
     STORE_EXPORT_RETRACT,    /* each retraction, by seq (after its target): u.retract */
+    STORE_EXPORT_NOTE,       /* each version of each note, after the records: u.note */
 };
 
 /* One item of an export, borrowed for the callback. */
@@ -299,6 +300,7 @@ struct store_export_item {
         const char *gemeente;
         const struct wm_event *event;
         const struct wm_retract *retract;
+        const struct wm_note *note;
     } u;
 };
 
@@ -308,8 +310,10 @@ typedef int (*store_export_fn)(void *arg, const struct store_export_item *it);
 /*
  * Walk the whole store in one read transaction (a consistent snapshot while writes go
  * on; works on a store opened with STORE_OPEN_READONLY, of any schema it opens): the
- * header, the program, the projects and the gemeenten by id, then every record by seq.
- * With live_only, only events not retracted (and no retraction) are passed.
+ * header, the program, the projects and the gemeenten by id, then every record by seq,
+ * then every version of every note (by period, category, project, version: the order
+ * that gives them their versions again). With live_only, only events not retracted are
+ * passed (no retraction, no note).
  * Returns WM_OK, the callback's non-zero return, or WM_EIO / WM_EVERSION (a record
  * cannot be read: err names its seq) / WM_ENOMEM.
  */

@@ -290,6 +290,12 @@ int store_wtx_lmdb(struct store_wtx *w, int rc);
  * Returns WM_OK or an error that fails the batch. */
 int store_note_apply(struct store_wtx *w, struct store_item *it);
 
+/* Pass every version of every note in txn to fn as STORE_EXPORT_NOTE items, in key
+ * order (store_export). Returns WM_OK, fn's non-zero return, WM_EVERSION (a note that
+ * cannot be read; err says so), WM_EIO or WM_ENOMEM. */
+int store_notes_export(struct store *s, MDB_txn *txn, store_export_fn fn, void *arg, char *err,
+                       size_t errlen);
+
 /* ---- rollups (rollup.c) ---------------------------------------------------------- */
 
 #define STORE_VEC_MAX 64 /* counters of a VEC cell at most */

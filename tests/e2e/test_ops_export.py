@@ -25,6 +25,33 @@ CSV_COLUMNS = ("seq,received,principal,id,type,date,year,quarter,month,gemeente,
                "months,hours,employer,placed_by").split(",")
 
 
+NOTES = [
+    "NOTE period=2021-H2 light=green text=De%20programma's%20liggen%20op%20koers.",
+    "NOTE period=2021-H2 project=taaltrajecten light=orange text=Loopt%20achter.",
+    "NOTE period=2021-H2 project=taaltrajecten text=Eerste%20regel%0A%0A-%20**punt**%20%C3%A9%C3%A9n",
+    "NOTE period=2022-H1 category=scholingsprojecten light=red text=Achterstand.",
+]
+# (period, category, project, version, light, text) of each exported note, in order
+NOTES_EXPORTED = [
+    ("2021-H2", None, None, 1, "green", "De programma's liggen op koers."),
+    ("2021-H2", None, "taaltrajecten", 1, "orange", "Loopt achter."),
+    ("2021-H2", None, "taaltrajecten", 2, "orange", "Eerste regel\n\n- **punt** \u00e9\u00e9n"),
+    ("2022-H1", "scholingsprojecten", None, 1, "red", "Achterstand."),
+]
+
+
+def without_note(lines, project, version):
+    """The export's lines without that version of the project's note, the end line
+    counting one line less."""
+    def dropped(line):
+        r = json.loads(line)
+        return r["record"] == "note" and r.get("project") == project and r["version"] == version
+    kept = [l for l in lines[:-1] if not dropped(l)]
+    end = json.loads(lines[-1])
+    end["lines"] = len(kept)
+    return "\n".join(kept + [json.dumps(end)]) + "\n"
+
+
 def read_ndjson(text):
     return [json.loads(l) for l in text.splitlines()]
 
@@ -46,6 +73,9 @@ class ExportTest(unittest.TestCase):
             cls.byseq = min(k for k in range(1, 11) if "ex-%06d" % (k - 1) not in refs)
             cls.lines.append("RETRACT id=ex-byseq seq=%d reason=fout%%20gemeld" % cls.byseq)
             cls.acks.append(c.cmd(cls.lines[-1]))
+            # notes: versions of one key (the second keeps the first's light), a line
+            # break and UTF-8 in a text, a category's
+            cls.note_acks = [c.cmd(l) for l in NOTES]
             cls.answers = opstest.answers(c)
             cls.stats = opstest.stats(c)
 
@@ -96,6 +126,15 @@ class ExportTest(unittest.TestCase):
         self.assertNotIn("ref", by_seq[retracted[self.byseq]])
         for e in events:
             self.assertEqual(e.get("retracted_by"), retracted.get(e["seq"]))
+        # every version of every note, after the records, with principal and time
+        self.assertEqual(self.note_acks, ["OK 1", "OK 1", "OK 2", "OK 1"])
+        notes = [r for r in recs if r["record"] == "note"]
+        self.assertEqual(kinds[-len(notes) - 1:-1], ["note"] * len(notes))
+        self.assertEqual([(n["period"], n.get("category"), n.get("project"), n["version"],
+                           n["light"], n["text"]) for n in notes], NOTES_EXPORTED)
+        for n in notes:
+            self.assertEqual(n["principal"], "local")
+            self.assertIsInstance(n["at"], int)
 
     def test_export_while_writes_go_on(self):
         # a daemon of its own: the class's store must stay as setUpClass left it
@@ -161,6 +200,9 @@ class ExportTest(unittest.TestCase):
             # every event and retraction is a DUP of its old seq
             replies = c.pipeline(self.lines, timeout=120)
             self.assertEqual([r.replace("OK", "DUP") for r in self.acks], replies)
+            # the notes: their versions, lights, principals and times
+            self.assertEqual(c.pipeline(["NOTES"]), o.pipeline(["NOTES"]))
+            self.assertEqual(len(c.rows("NOTES")), 3)
 
     def test_restore_refusals(self):
         exported = self.export().stdout
@@ -175,6 +217,10 @@ class ExportTest(unittest.TestCase):
             (exported.replace('"seq":5,', '"seq":6,', 1), "seq 6 after seq 4"),
             (exported.replace('"format":"werkmonitor-export"', '"format":"x"'),
              "stdin:1: not a werkmonitor export"),
+            # a note's first version left out (the end line counting one line less):
+            # the second would become version 1
+            (without_note(lines, "taaltrajecten", 1), "note version 2: stored as note version 1"),
+            (exported.replace('"light":"red"', '"light":"rood"'), "note: light"),
         ]
         for text, msg in cases:
             p = opstest.ops("restore", "--data", d, input=text, check=1)
