@@ -178,6 +178,8 @@ static int ndjson_item(struct export *x, const struct store_export_item *it)
             set_str(o, "employer", ev->employer);
         if (ev->by[0])
             set_str(o, "by", ev->by);
+        if (ev->replaces)
+            set_int(o, "replaces", (int64_t)ev->replaces);
         if (it->retracted_by)
             set_int(o, "retracted_by", (int64_t)it->retracted_by);
         break;
@@ -197,6 +199,8 @@ static int ndjson_item(struct export *x, const struct store_export_item *it)
         json_object_set_new(o, "by_seq", json_boolean(rt->by_seq));
         if (rt->reason[0])
             set_str(o, "reason", rt->reason);
+        if (rt->replaced_by)
+            set_int(o, "replaced_by", (int64_t)rt->replaced_by);
         break;
     }
     case STORE_EXPORT_NOTE: {

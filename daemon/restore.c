@@ -44,7 +44,8 @@ struct restore {
     unsigned long *lines;
     uint64_t *seqs;
     size_t n;
-    uint64_t last_seq; /* the last seq seen */
+    uint64_t last_seq;    /* the last seq seen */
+    uint64_t replaced_by; /* a REPLACE's retraction held back: the seq of its new version */
     uint64_t lines_seen;
     int have_header, have_end;
     struct proto_request req;
@@ -73,8 +74,9 @@ static int bad(struct restore *r, const char *fmt, ...)
 /* Keys of a record line that are not request fields. */
 static int meta_key(const char *k)
 {
-    static const char *const keys[] = {"record",       "seq",    "principal", "recv_time",
-                                       "retracted_by", "by_seq", "ref_seq"};
+    static const char *const keys[] = {"record",    "seq",          "principal",
+                                       "recv_time", "retracted_by", "by_seq",
+                                       "ref_seq",   "replaces",     "replaced_by"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(k, keys[i]) == 0)
             return 1;
@@ -405,7 +407,21 @@ static int restore_event(struct restore *r, json_t *o)
     ret = proto_event_build(&r->req, &r->env, &it->u.event, msg, sizeof msg);
     if (ret != WM_OK)
         return bad(r, "seq %llu: %s", (unsigned long long)seq, msg);
-    it->op = STORE_OP_EVENT;
+    /* a version stored by REPLACE is restored by REPLACE, which writes the old version's
+     * retraction (the record before it, held back by restore_retract) too */
+    if (json_integer_value(json_object_get(o, "replaces")) > 0) {
+        if (r->replaced_by != 0 && r->replaced_by != seq)
+            return bad(r, "seq %llu: the retraction of seq %llu names seq %llu as the new version",
+                       (unsigned long long)seq, (unsigned long long)r->replaced_by - 1,
+                       (unsigned long long)r->replaced_by);
+        it->op = STORE_OP_REPLACE;
+        r->replaced_by = 0;
+    } else {
+        if (r->replaced_by != 0)
+            return bad(r, "seq %llu: no version that replaces the one retracted at seq %llu",
+                       (unsigned long long)seq, (unsigned long long)r->replaced_by - 1);
+        it->op = STORE_OP_EVENT;
+    }
     snprintf(it->u.event.principal, sizeof it->u.event.principal, "%s", principal);
     it->u.event.recv_time = recv;
     r->n++;
@@ -429,6 +445,18 @@ static int restore_retract(struct restore *r, json_t *o)
     if (!(id = need_str(r, o, "id", WM_ID_MAX)) || need_int(r, o, "ref_seq", 1, &ref_seq) != WM_OK)
         return WM_EINVALID;
     by_seq = json_is_true(json_object_get(o, "by_seq"));
+    if (r->replaced_by != 0)
+        return bad(r, "seq %llu: no version that replaces the one retracted at seq %llu",
+                   (unsigned long long)seq, (unsigned long long)r->replaced_by - 1);
+    /* a REPLACE's retraction of the old version: the REPLACE of the next record writes it */
+    if (json_integer_value(json_object_get(o, "replaced_by")) > 0) {
+        if (json_integer_value(json_object_get(o, "replaced_by")) != (json_int_t)seq + 1)
+            return bad(r, "seq %llu: replaced_by is not the next seq", (unsigned long long)seq);
+        r->replaced_by = seq + 1;
+        r->last_seq = seq;
+        r->res->retractions++;
+        return WM_OK;
+    }
     wm_buf_reset(&r->line);
     wm_buf_puts(&r->line, "RETRACT");
     if (by_seq)

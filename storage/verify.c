@@ -283,8 +283,9 @@ struct verify {
     struct store_vreport r;
     struct store_counters c;    /* as the records give them */
     struct store_vmap retracts; /* target seq -> the seq of its retraction record */
-    uint64_t nids;              /* records, each one entry of the ids index */
-    uint64_t ids_bad;           /* records whose entry was missing or wrong */
+    struct store_vmap ids;      /* ids key -> u64: the seq of its latest record */
+    uint64_t nids;              /* keys, each one entry of the ids index */
+    uint64_t ids_bad;           /* keys whose entry was missing or wrong */
     struct store_vmap bad_ids;  /* their keys: reported already */
     uint64_t retracted_bad;     /* retractions whose entry was missing or wrong */
     uint32_t npersons;
@@ -404,33 +405,52 @@ static int expect_event(struct verify *v, const struct wm_event *ev, uint64_t se
     return vmap_add(&v->x.entries, ek, sizeof ek, sign);
 }
 
-/* The ids index must map the record's (principal, id) to its seq. */
-static void check_id(struct verify *v, uint64_t seq, const char *principal, const char *id)
+/* The record at seq is now the latest under (principal, id): the ids index must map the
+ * key to it (to the last such record, once every record is read: a REPLACE's new
+ * version takes its id over). WM_OK or WM_ENOMEM. */
+static int note_id(struct verify *v, uint64_t seq, const char *principal, const char *id)
 {
     uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2];
-    size_t pl = strlen(principal), il = strlen(id);
-    MDB_val key = {pl + 1 + il, k}, val;
-    int rc;
+    uint64_t *latest;
+    int ret = store_vmap_put(&v->ids, k, store_id_key(k, principal, id), (void **)&latest);
 
-    memcpy(k, principal, pl + 1);
-    memcpy(k + pl + 1, id, il);
-    v->nids++;
-    rc = mdb_get(v->txn, v->s->dbi[STORE_DBI_IDS], &key, &val);
-    if (rc != 0 || val.mv_size != 8 || store_get_u64(val.mv_data) != seq) {
+    if (ret == WM_OK)
+        *latest = seq;
+    return ret;
+}
+
+/* The ids index against the latest record of every key the records name. */
+static void check_ids(struct verify *v)
+{
+    char q[300];
+
+    v->nids = v->ids.n;
+    for (size_t i = 0; i < v->ids.n; i++) {
+        const uint8_t *k = store_vmap_key(&v->ids, i);
+        size_t klen = store_vmap_ent(&v->ids, i)->klen, pl = strlen((const char *)k);
+        uint64_t seq = *(const uint64_t *)store_vmap_val(&v->ids, i);
+        MDB_val key = {klen, (void *)k}, val;
+        int rc = mdb_get(v->txn, v->s->dbi[STORE_DBI_IDS], &key, &val);
         void *unused;
+
+        if (rc == 0 && val.mv_size == 8 && store_get_u64(val.mv_data) == seq)
+            continue;
         v->ids_bad++;
-        store_vmap_put(&v->bad_ids, k, key.mv_size, &unused);
+        proto_quote(q, sizeof q, (const char *)k + pl + 1, klen - pl - 1);
+        store_vmap_put(&v->bad_ids, k, klen, &unused); /* out of memory: reported twice */
+        if (rc == MDB_NOTFOUND)
+            store_vreport(&v->r,
+                          "ids index: record %llu (principal %s, id '%s') is missing from it",
+                          (unsigned long long)seq, (const char *)k, q);
+        else if (rc != 0)
+            store_vreport(&v->r, "ids index: cannot read it: %s", mdb_strerror(rc));
+        else
+            store_vreport(
+                &v->r, "ids index: principal %s, id '%s' maps to seq %llu, but its record is %llu",
+                (const char *)k, q,
+                (unsigned long long)(val.mv_size == 8 ? store_get_u64(val.mv_data) : 0),
+                (unsigned long long)seq);
     }
-    if (rc == MDB_NOTFOUND)
-        store_vreport(&v->r, "ids index: record %llu (principal %s, id '%s') is missing from it",
-                      (unsigned long long)seq, principal, id);
-    else if (rc != 0)
-        store_vreport(&v->r, "ids index: cannot read it: %s", mdb_strerror(rc));
-    else if (val.mv_size != 8 || store_get_u64(val.mv_data) != seq)
-        store_vreport(
-            &v->r, "ids index: principal %s, id '%s' maps to seq %llu, but its record is %llu",
-            principal, id, (unsigned long long)(val.mv_size == 8 ? store_get_u64(val.mv_data) : 0),
-            (unsigned long long)seq);
 }
 
 /* Read the event record at seq into ev: 1, or 0 when there is none or it is not an
@@ -502,7 +522,8 @@ static int expect_retraction(struct verify *v, uint64_t seq, const struct wm_ret
 }
 
 /* What every record must be: decodable (dret is its decoder's return), holding its own
- * seq, and in the ids index. 0 when it cannot be counted. */
+ * seq, and (id not NULL) the latest under its id so far. 0 when it cannot be counted,
+ * WM_ENOMEM, else 1. */
 static int record_checked(struct verify *v, uint64_t seq, int dret, const char *what,
                           uint64_t own_seq, const char *principal, const char *id)
 {
@@ -514,7 +535,8 @@ static int record_checked(struct verify *v, uint64_t seq, int dret, const char *
     if (own_seq != seq)
         store_vreport(&v->r, "record %llu: says it is seq %llu", (unsigned long long)seq,
                       (unsigned long long)own_seq);
-    check_id(v, seq, principal, id);
+    if (id != NULL && note_id(v, seq, principal, id) != WM_OK)
+        return WM_ENOMEM;
     return 1;
 }
 
@@ -528,8 +550,9 @@ static int expect_record(struct verify *v, uint64_t seq, const MDB_val *val)
         ret = proto_event_decode(val->mv_data, val->mv_size, &v->ev);
         if (ret == WM_ENOMEM)
             return ret;
-        if (!record_checked(v, seq, ret, "an event", v->ev.seq, v->ev.principal, v->ev.id))
-            return WM_OK;
+        ret = record_checked(v, seq, ret, "an event", v->ev.seq, v->ev.principal, v->ev.id);
+        if (ret != 1)
+            return ret == WM_ENOMEM ? ret : WM_OK;
         v->c.events++;
         return expect_event(v, &v->ev, seq, 1);
     }
@@ -537,8 +560,11 @@ static int expect_record(struct verify *v, uint64_t seq, const MDB_val *val)
         ret = proto_retract_decode(val->mv_data, val->mv_size, &v->rt);
         if (ret == WM_ENOMEM)
             return ret;
-        if (!record_checked(v, seq, ret, "a retraction", v->rt.seq, v->rt.principal, v->rt.id))
-            return WM_OK;
+        /* a REPLACE's retraction of the old version writes no ids entry */
+        ret = record_checked(v, seq, ret, "a retraction", v->rt.seq, v->rt.principal,
+                             v->rt.replaced_by ? NULL : v->rt.id);
+        if (ret != 1)
+            return ret == WM_ENOMEM ? ret : WM_OK;
         return expect_retraction(v, seq, &v->rt);
     }
     store_vreport(&v->r, "record %llu: neither an event nor a retraction (%s)",
@@ -720,8 +746,8 @@ static size_t record_id_key(struct verify *v, uint64_t seq, uint8_t *k)
     return pl + 1 + il;
 }
 
-/* The ids index holds one entry per record (each record's was looked up): more, or a
- * record whose entry was missing or wrong, means entries that name no record of theirs,
+/* The ids index holds one entry per key the records name (each was looked up): more, or
+ * a key whose entry was missing or wrong, means entries that name no record of theirs,
  * which only a walk finds. */
 static void check_ids_extra(struct verify *v)
 {
@@ -835,6 +861,7 @@ static void verify_free(struct verify *v)
     free(v->x.person_ent);
     store_vmap_free(&v->retracts);
     store_vmap_free(&v->bad_ids);
+    store_vmap_free(&v->ids);
     free(v);
 }
 
@@ -859,6 +886,7 @@ static int verify_run(struct verify *v)
     }
     v->r.res->live = v->c.events - v->c.retracted;
     check_counters(v);
+    check_ids(v);
     check_ids_extra(v);
     check_retracted_extra(v);
     check_names(v);
@@ -901,6 +929,7 @@ int store_verify(struct store *s, struct store_verify_result *res, store_verify_
     store_vmap_init(&v->x.placed, sizeof(struct store_vplaced));
     store_vmap_init(&v->retracts, sizeof(uint64_t));
     store_vmap_init(&v->bad_ids, 0);
+    store_vmap_init(&v->ids, sizeof(uint64_t));
     /* a store open for writing: its own memory part, at the same commit as the
      * transaction (the lock first, as every reader takes it) */
     if (!s->read_only) {

@@ -1,9 +1,10 @@
 """werkmonitord export and restore: the NDJSON export holds every event, retraction and
 registry entry with principal and seq, taken while the daemon runs and writes; a store
 restored from it answers every COUNT, PROGRESS and PROJECTS identically, keeps every seq
-(a re-sent event is a DUP of its old seq) and exports to the same lines; the CSV export
-is one table without person values unless asked, and PostgreSQL's GROUP BY over it (the
-SQL werkmonitord prints, on a private cluster) gives COUNT's answers."""
+(a re-sent event is a DUP of its old seq; REPLACE's versions come back by REPLACE) and
+exports to the same lines; the CSV export is one table without person values unless
+asked, and PostgreSQL's GROUP BY over it (the SQL werkmonitord prints, on a private
+cluster) gives COUNT's answers."""
 
 import csv
 import importlib.machinery
@@ -92,7 +93,7 @@ class ExportTest(unittest.TestCase):
         head, end = recs[0], recs[-1]
         self.assertEqual(head["record"], "header")
         self.assertEqual(head["format"], "werkmonitor-export")
-        self.assertEqual((head["version"], head["schema"]), (1, 2))
+        self.assertEqual((head["version"], head["schema"]), (1, 3))
         self.assertEqual(end, {"record": "end", "last_seq": head["last_seq"], "lines": len(recs) - 1})
         kinds = [r["record"] for r in recs]
         self.assertEqual(kinds.count("program"), 1)
@@ -197,12 +198,48 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(opstest.answers(c), opstest.answers(o))
             for k in ("events", "retracted"):
                 self.assertEqual(opstest.stats(c)[k], opstest.stats(o)[k])
-            # every event and retraction is a DUP of its old seq
+            # every event and retraction is a DUP of its old seq, but a retracted event's
+            # re-send, the same conflict as from the original store
             replies = c.pipeline(self.lines, timeout=120)
-            self.assertEqual([r.replace("OK", "DUP") for r in self.acks], replies)
+            self.assertEqual(replies, o.pipeline(self.lines, timeout=120))
+            dups = [(a, r) for a, r in zip(self.acks, replies) if not r.startswith("ERR conflict")]
+            self.assertGreater(len(dups), len(self.acks) * 3 // 4)
+            self.assertEqual([a.replace("OK", "DUP") for a, _ in dups], [r for _, r in dups])
             # the notes: their versions, lights, principals and times
             self.assertEqual(c.pipeline(["NOTES"]), o.pipeline(["NOTES"]))
             self.assertEqual(len(c.rows("NOTES")), 3)
+
+    def test_replaced_versions_restore_as_replace(self):
+        # REPLACE of live events (a retraction record, then the new version) and of
+        # retracted ones (the new version alone): the export names both ends of each,
+        # restore sends REPLACE again and every record gets its old seq back
+        srv = wmtest.Server(["--audit-log", "none"]).start()
+        self.addCleanup(srv.cleanup)
+        with srv.connect() as c:
+            opstest.setup_registry(c)
+            opstest.send_all(c, opstest.workload(3, 300, tag="rp"))
+            again = [l for l in opstest.workload(4, 300, tag="rp") if l.startswith("EVENT ")]
+            replies = [c.cmd("REPLACE " + l[len("EVENT "):]) for l in again[:40]]
+            self.assertTrue(any("replaced=" in r for r in replies), replies)
+            answers = opstest.answers(c)
+        srv.stop()
+        exported = opstest.ops("export", "--data", srv.data_dir, check=0).stdout
+        recs = read_ndjson(exported)
+        by = [r for r in recs if r.get("replaced_by")]
+        self.assertTrue(by)
+        seqs = {r["seq"]: r for r in recs if r["record"] == "event"}
+        for r in by:
+            self.assertEqual(seqs[r["replaced_by"]]["replaces"], r["ref_seq"])
+        new = os.path.join(self.tmp, "replaced")
+        p = opstest.ops("restore", "--data", new, input=exported, check=0)
+        self.assertIn("through seq %d:" % recs[0]["last_seq"], p.stdout)
+        opstest.verify_ok(self, new)
+        again = opstest.ops("export", "--data", new, check=0).stdout.splitlines()
+        self.assertEqual(again[1:], exported.splitlines()[1:])
+        restored = wmtest.Server(["--audit-log", "none"], data_dir=new).start()
+        self.addCleanup(restored.cleanup)
+        with restored.connect() as c:
+            self.assertEqual(opstest.answers(c), answers)
 
     def test_restore_refusals(self):
         exported = self.export().stdout
