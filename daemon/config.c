@@ -66,8 +66,11 @@ static int parse_addr(struct config_addr *a, const char *s, size_t n, char *err,
     if (hlen == 0 || hlen >= sizeof(a->host))
         goto bad;
     for (size_t i = 0; i < hlen; i++) {
-        if (isspace((unsigned char)host[i]) || iscntrl((unsigned char)host[i]))
-            goto bad; /* no host name or address holds these, and they would not print back */
+        unsigned char ch = (unsigned char)host[i];
+        /* a host name, an IPv4 or an IPv6 address (with a %zone) has only these, and any
+         * other byte (white space, a bracket) would not print back as the same address */
+        if (!isalnum(ch) && strchr(".-_:%", ch) == NULL)
+            goto bad;
     }
     if (plen == 0 || plen >= sizeof(a->port) || proto_parse_uint(port, plen, 65535, &pnum) != WM_OK)
         goto bad;

@@ -243,6 +243,8 @@ static void test_addresses(void **state)
     assert_refused("bad address 'h:65536'", "--listen", "h:65536");
     assert_refused("bad address 'h:http'", "--listen", "h:http");
     assert_refused("bad address 'a b:7878'", "--listen", "a b:7878"); /* fuzz: a host of tabs */
+    assert_refused("bad address '[[1]:78'", "--listen",
+                   "[[1]:78"); /* fuzz: a bracket in the host */
     assert_refused("bad address ''", "--tls-listen", "127.0.0.1:1,", "--tls-cert", "c", "--tls-key",
                    "k");
     assert_refused("--listen: at most 8 addresses", "--listen",
