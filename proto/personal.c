@@ -86,16 +86,33 @@ int proto_person_looks_like_bsn(const char *v, size_t n)
     return digits > 0;
 }
 
-/* 1 when s is exactly 64 hexadecimal digits: an HMAC-SHA256 pseudonym or a SHA-256
- * digest. */
-static int is_digest(const char *s, size_t n)
+/* 1 when s has the form of a random id or a digest: at least 16 characters, only
+ * hexadecimal digits and '-', at least one of them a letter, groups between dashes of at
+ * least four (a UUID's 8-4-4-4-12; so no 3-3-3 or 4-2-3 grouping) and no group of exactly
+ * nine decimal digits. In such a value a run of nine digits is part of a longer hex run,
+ * there by chance: 16 random hex digits hold one passing the eleven-test about once in
+ * 500, a 64-hex HMAC pseudonym about once in a hundred. */
+static int is_random_token(const char *s, size_t n)
 {
-    if (n != 64)
+    size_t group = 0, digits = 0;
+    int letter = 0;
+
+    if (n < 16)
         return 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '-') {
+            if (group < 4 || (digits == 9 && group == 9))
+                return 0;
+            group = digits = 0;
+            continue;
+        }
         if (proto_hex_digit((unsigned char)s[i]) < 0)
             return 0;
-    return 1;
+        letter |= !digit(s[i]);
+        digits += digit(s[i]);
+        group++;
+    }
+    return letter;
 }
 
 int proto_field_personal(const char *key)
@@ -130,9 +147,8 @@ int proto_value_check(enum proto_verb verb, const char *key, const char *val, si
                    "sent; send its pseudonym");
         return WM_EINVALID;
     }
-    /* 64 hex digits are a digest (the client's pseudonyms are HMAC-SHA256): about one
-     * in a hundred holds nine digits in a row that pass the eleven-test by chance */
-    if (is_digest(val, n))
+    /* random ids, UUIDs and digests (the client's pseudonyms are HMAC-SHA256 in hex) */
+    if (is_random_token(val, n))
         return WM_OK;
     if (proto_bsn_find(val, n)) {
         proto_errf(err, errlen,

@@ -8,6 +8,7 @@ wsp-2024-00017 stay valid."""
 
 import os
 import re
+import secrets
 import tempfile
 
 import wmtest
@@ -190,6 +191,23 @@ class BsnEverywhereTest(wmtest.TestCase):
         self.assertOkSeq(c.cmd(line("EVENT", ["started"], f)))
         # AUTH's token is a secret, never stored: no BSN rule there
         self.assertEqual(c.cmd("AUTH 111222333"), "OK local role=admin")
+
+    def test_random_hex_ids_with_eleven_test_digits_are_stored(self):
+        # one random 16-hex id in about 500 holds nine digits in a row that pass the
+        # eleven-test (tests/bench/vs_postgres's ids met it); a UUID can too
+        c = self.conn()
+        tail = secrets.token_hex(3)
+        ids = ["a111222333b" + tail[:5], "0f8fad5b-d9cb-469f-a165-a111222333b" + tail[5]]
+        for eid in ids:
+            with self.subTest(id=eid):
+                f = valid_fields("placed")
+                f["id"] = eid
+                seq = self.assertOkSeq(c.cmd(line("EVENT", ["placed"], f)))
+                self.assertEqual(c.cmd(line("EVENT", ["placed"], f)), "DUP %s" % seq)
+        # the same nine digits standing alone in a short id are still refused
+        f = valid_fields("placed")
+        f["id"] = "abc111222333def"
+        self.assertErr(c.cmd(line("EVENT", ["placed"], f)), "invalid", "id")
 
     def test_finding9_error_messages_echo_values(self):
         c = self.conn()
