@@ -431,16 +431,10 @@ static int export_cb(void *arg, const struct store_export_item *it)
 int ops_export(struct store *s, const struct ops_export_options *o, FILE *out,
                struct ops_export_result *res, char *err, size_t errlen)
 {
-    struct export x;
+    struct export x = {.o = o, .out = out, .res = res, .err = err, .errlen = errlen};
     int ret;
 
     memset(res, 0, sizeof *res);
-    memset(&x, 0, sizeof x);
-    x.o = o;
-    x.out = out;
-    x.res = res;
-    x.err = err;
-    x.errlen = errlen;
     errno = 0;
     ret = store_export(s, o->format == OPS_FORMAT_CSV, export_cb, &x, err, errlen);
     if (ret == WM_OK && o->format == OPS_FORMAT_NDJSON) {

@@ -375,14 +375,52 @@ static int record_meta(struct restore *r, json_t *o, uint64_t *seq, const char *
     return WM_OK;
 }
 
+/* Append a record's input fields to r->line (not the meta keys, not skip, not td's derived
+ * fields; td may be NULL) and parse the line into r->req. Returns WM_OK, WM_EINVALID
+ * (reported) or WM_ENOMEM. */
+static int record_fields(struct restore *r, json_t *o, const char *skip,
+                         const struct proto_type_desc *td)
+{
+    const char *key;
+    json_t *v;
+    int ret;
+
+    json_object_foreach(o, key, v)
+    {
+        if (meta_key(key) || (skip && strcmp(key, skip) == 0) || derived_key(td, key))
+            continue;
+        if ((ret = append_field(r, key, v)) != WM_OK)
+            return ret;
+    }
+    return parse_line(r);
+}
+
+/* A REPLACE's retraction held back by restore_retract must be followed by the version
+ * that replaces it: the record at seq. Returns WM_OK, or WM_EINVALID when one waits. */
+static int replace_pending(struct restore *r, uint64_t seq)
+{
+    if (r->replaced_by == 0)
+        return WM_OK;
+    return bad(r, "seq %llu: no version that replaces the one retracted at seq %llu",
+               (unsigned long long)seq, (unsigned long long)r->replaced_by - 1);
+}
+
+/* The record at seq is in the batch (record_add, filled in); count it in *count. */
+static int record_done(struct restore *r, uint64_t seq, uint64_t *count)
+{
+    r->n++;
+    r->last_seq = seq;
+    (*count)++;
+    return WM_OK;
+}
+
 static int restore_event(struct restore *r, json_t *o)
 {
     const struct proto_type_desc *td;
-    const char *principal, *type, *key;
+    const char *principal, *type;
     struct store_item *it;
     uint64_t seq;
     int64_t recv;
-    json_t *v;
     char msg[512];
     int ret = record_meta(r, o, &seq, &principal, &recv);
 
@@ -394,14 +432,7 @@ static int restore_event(struct restore *r, json_t *o)
     wm_buf_reset(&r->line);
     wm_buf_puts(&r->line, "EVENT ");
     wm_buf_append_escaped(&r->line, type, strlen(type));
-    json_object_foreach(o, key, v)
-    {
-        if (meta_key(key) || strcmp(key, "type") == 0 || derived_key(td, key))
-            continue;
-        if ((ret = append_field(r, key, v)) != WM_OK)
-            return ret;
-    }
-    if ((ret = parse_line(r)) != WM_OK)
+    if ((ret = record_fields(r, o, "type", td)) != WM_OK)
         return ret;
     it = record_add(r, seq);
     ret = proto_event_build(&r->req, &r->env, &it->u.event, msg, sizeof msg);
@@ -417,26 +448,21 @@ static int restore_event(struct restore *r, json_t *o)
         it->op = STORE_OP_REPLACE;
         r->replaced_by = 0;
     } else {
-        if (r->replaced_by != 0)
-            return bad(r, "seq %llu: no version that replaces the one retracted at seq %llu",
-                       (unsigned long long)seq, (unsigned long long)r->replaced_by - 1);
+        if ((ret = replace_pending(r, seq)) != WM_OK)
+            return ret;
         it->op = STORE_OP_EVENT;
     }
     snprintf(it->u.event.principal, sizeof it->u.event.principal, "%s", principal);
     it->u.event.recv_time = recv;
-    r->n++;
-    r->last_seq = seq;
-    r->res->events++;
-    return WM_OK;
+    return record_done(r, seq, &r->res->events);
 }
 
 static int restore_retract(struct restore *r, json_t *o)
 {
-    const char *principal, *id, *key;
+    const char *principal, *id;
     struct store_item *it;
     uint64_t seq;
     int64_t recv, ref_seq;
-    json_t *v;
     char msg[512];
     int ret = record_meta(r, o, &seq, &principal, &recv), by_seq;
 
@@ -445,9 +471,8 @@ static int restore_retract(struct restore *r, json_t *o)
     if (!(id = need_str(r, o, "id", WM_ID_MAX)) || need_int(r, o, "ref_seq", 1, &ref_seq) != WM_OK)
         return WM_EINVALID;
     by_seq = json_is_true(json_object_get(o, "by_seq"));
-    if (r->replaced_by != 0)
-        return bad(r, "seq %llu: no version that replaces the one retracted at seq %llu",
-                   (unsigned long long)seq, (unsigned long long)r->replaced_by - 1);
+    if ((ret = replace_pending(r, seq)) != WM_OK)
+        return ret;
     /* a REPLACE's retraction of the old version: the REPLACE of the next record writes it */
     if (json_integer_value(json_object_get(o, "replaced_by")) > 0) {
         if (json_integer_value(json_object_get(o, "replaced_by")) != (json_int_t)seq + 1)
@@ -461,14 +486,7 @@ static int restore_retract(struct restore *r, json_t *o)
     wm_buf_puts(&r->line, "RETRACT");
     if (by_seq)
         wm_buf_printf(&r->line, " seq=%lld", (long long)ref_seq);
-    json_object_foreach(o, key, v)
-    {
-        if (meta_key(key) || (by_seq && strcmp(key, "ref") == 0))
-            continue;
-        if ((ret = append_field(r, key, v)) != WM_OK)
-            return ret;
-    }
-    if ((ret = parse_line(r)) != WM_OK)
+    if ((ret = record_fields(r, o, by_seq ? "ref" : NULL, NULL)) != WM_OK)
         return ret;
     it = record_add(r, seq);
     ret = proto_retract_build(&r->req, &it->u.retract, msg, sizeof msg);
@@ -478,10 +496,7 @@ static int restore_retract(struct restore *r, json_t *o)
     it->admin = 1; /* by seq= too: restore acts for the admin who made it */
     snprintf(it->u.retract.principal, sizeof it->u.retract.principal, "%s", principal);
     it->u.retract.recv_time = recv;
-    r->n++;
-    r->last_seq = seq;
-    r->res->retractions++;
-    return WM_OK;
+    return record_done(r, seq, &r->res->retractions);
 }
 
 /* A version of a note: after the records, in the export's order (each key's versions
@@ -670,20 +685,18 @@ static int restore_prepare_dir(struct restore *r)
 int ops_restore(const char *dir, FILE *in, const char *name, size_t map_size, size_t map_max,
                 struct ops_restore_result *res, char *err, size_t errlen)
 {
-    struct restore r;
+    struct restore r = {.name = name,
+                        .dir = dir,
+                        .map_size = map_size,
+                        .map_max = map_max,
+                        .res = res,
+                        .err = err,
+                        .errlen = errlen};
     time_t now = time(NULL);
     struct tm tm;
     int ret;
 
     memset(res, 0, sizeof *res);
-    memset(&r, 0, sizeof r);
-    r.name = name;
-    r.dir = dir;
-    r.map_size = map_size;
-    r.map_max = map_max;
-    r.res = res;
-    r.err = err;
-    r.errlen = errlen;
     localtime_r(&now, &tm);
     r.env.today = proto_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     proto_request_init(&r.req);
