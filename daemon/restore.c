@@ -396,7 +396,8 @@ static int record_fields(struct restore *r, json_t *o, const char *skip,
 }
 
 /* A REPLACE's retraction held back by restore_retract must be followed by the version
- * that replaces it: the record at seq. Returns WM_OK, or WM_EINVALID when one waits. */
+ * that replaces it: the record at seq (a note or the end line: at the seq after the last).
+ * Returns WM_OK, or WM_EINVALID when one waits. */
 static int replace_pending(struct restore *r, uint64_t seq)
 {
     if (r->replaced_by == 0)
@@ -515,7 +516,8 @@ static int restore_note(struct restore *r, json_t *o)
         return WM_EINVALID;
     if (strchr(principal, ' '))
         return bad(r, "principal: holds a space");
-    if ((ret = need_int(r, o, "version", 1, &version)) != WM_OK ||
+    if ((ret = replace_pending(r, r->last_seq + 1)) != WM_OK ||
+        (ret = need_int(r, o, "version", 1, &version)) != WM_OK ||
         (ret = need_int(r, o, "at", INT64_MIN, &at)) != WM_OK)
         return ret;
     wm_buf_reset(&r->line);
@@ -565,6 +567,8 @@ static int restore_end(struct restore *r, json_t *o)
 
     if (ret == WM_OK)
         ret = need_int(r, o, "last_seq", 0, &last);
+    if (ret == WM_OK)
+        ret = replace_pending(r, r->last_seq + 1);
     if (ret != WM_OK)
         return ret;
     if ((uint64_t)lines != r->lines_seen || (uint64_t)last != r->last_seq)

@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -240,6 +241,35 @@ class ExportTest(unittest.TestCase):
         self.addCleanup(restored.cleanup)
         with restored.connect() as c:
             self.assertEqual(opstest.answers(c), answers)
+
+    def test_restore_refuses_an_export_cut_after_a_replace_retraction(self):
+        # regression: restore holds a REPLACE's retraction back for the version after it;
+        # an export cut right after that retraction, with an end line that agrees, was
+        # restored "through" the retraction's seq without it
+        srv = wmtest.Server(["--audit-log", "none"]).start()
+        self.addCleanup(srv.cleanup)
+        with srv.connect() as c:
+            opstest.setup_registry(c)
+            event = [l for l in opstest.workload(5, 20, tag="cut") if l.startswith("EVENT ")][0]
+            self.assertTrue(c.cmd(event).startswith("OK "))
+            day = re.search(r"date=\d{4}-\d{2}-(\d{2})", event).group(1)
+            other = event.replace("-%s " % day, "-%s " % ("27" if day == "28" else "28"), 1)
+            reply = c.cmd("REPLACE " + other[len("EVENT "):])
+            self.assertIn("replaced=", reply)
+        srv.stop()
+        lines = opstest.ops("export", "--data", srv.data_dir, check=0).stdout.splitlines()
+        cut = [i for i, l in enumerate(lines) if json.loads(l).get("replaced_by")]
+        self.assertEqual(len(cut), 1)
+        retraction = json.loads(lines[cut[0]])
+        kept = lines[:cut[0] + 1]
+        end = json.loads(lines[-1])
+        end["lines"], end["last_seq"] = len(kept), retraction["seq"]
+        d = os.path.join(self.tmp, "cut")
+        p = opstest.ops("restore", "--data", d, input="\n".join(kept + [json.dumps(end)]) + "\n",
+                        check=1)
+        self.assertIn("seq %d: no version that replaces the one retracted at seq %d"
+                      % (retraction["seq"] + 1, retraction["seq"]), p.stderr)
+        self.assertFalse(os.path.exists(d))
 
     def test_restore_refusals(self):
         exported = self.export().stdout
