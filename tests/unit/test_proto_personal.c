@@ -11,24 +11,7 @@
 
 #include <cmocka.h>
 
-#include "proto.h"
-
-static struct proto_request req;
-static char err[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    proto_request_init(&req);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    proto_request_free(&req);
-    return 0;
-}
+#include "fixture_proto.h"
 
 static int find(const char *s)
 {
@@ -96,22 +79,22 @@ static void test_person_rule(void **state)
 /* Parse line; expect it refused for a value, naming want, never repeating secret. */
 static void expect_refused(const char *line, const char *want, const char *secret)
 {
-    int rc = proto_parse_line(&req, line, strlen(line), err, sizeof(err));
+    int rc = proto_parse_line(&fixture_req, line, strlen(line), fixture_err, sizeof(fixture_err));
 
-    if (rc != WM_EINVALID || !req.refused_value)
-        fail_msg("'%s' not refused for a BSN (rc %d): %s", line, rc, err);
-    if (strstr(err, want) == NULL)
-        fail_msg("'%s': message '%s' lacks '%s'", line, err, want);
-    if (strstr(err, secret) != NULL)
-        fail_msg("'%s': message '%s' repeats the value", line, err);
+    if (rc != WM_EINVALID || !fixture_req.refused_value)
+        fail_msg("'%s' not refused for a BSN (rc %d): %s", line, rc, fixture_err);
+    if (strstr(fixture_err, want) == NULL)
+        fail_msg("'%s': message '%s' lacks '%s'", line, fixture_err, want);
+    if (strstr(fixture_err, secret) != NULL)
+        fail_msg("'%s': message '%s' repeats the value", line, fixture_err);
 }
 
 static void expect_parses(const char *line)
 {
-    int rc = proto_parse_line(&req, line, strlen(line), err, sizeof(err));
+    int rc = proto_parse_line(&fixture_req, line, strlen(line), fixture_err, sizeof(fixture_err));
 
     if (rc != WM_OK)
-        fail_msg("'%s' refused (rc %d): %s", line, rc, err);
+        fail_msg("'%s' refused (rc %d): %s", line, rc, fixture_err);
 }
 
 static void test_parser_every_token(void **state)
@@ -176,10 +159,11 @@ static void test_query_string(void **state)
     int rc;
 
     (void)state;
-    rc = proto_parse_query(&req, PROTO_VERB_COUNT, q, strlen(q), "type", err, sizeof(err));
+    rc = proto_parse_query(&fixture_req, PROTO_VERB_COUNT, q, strlen(q), "type", fixture_err,
+                           sizeof(fixture_err));
     assert_int_equal(rc, WM_EINVALID);
-    assert_non_null(strstr(err, "project:"));
-    assert_null(strstr(err, "782"));
+    assert_non_null(strstr(fixture_err, "project:"));
+    assert_null(strstr(fixture_err, "782"));
 }
 
 static void test_messages_never_repeat(void **state)
@@ -188,16 +172,19 @@ static void test_messages_never_repeat(void **state)
 
     (void)state;
     /* a broken escape in a personal field, or around a BSN, is not quoted */
-    rc = proto_parse_line(&req, "EVENT placed bsn=111222333%zz", 29, err, sizeof(err));
+    rc = proto_parse_line(&fixture_req, "EVENT placed bsn=111222333%zz", 29, fixture_err,
+                          sizeof(fixture_err));
     assert_int_equal(rc, WM_ESYNTAX);
-    assert_null(strstr(err, "111222333"));
-    rc = proto_parse_line(&req, "EVENT placed employer=Jan%zz", 28, err, sizeof(err));
+    assert_null(strstr(fixture_err, "111222333"));
+    rc = proto_parse_line(&fixture_req, "EVENT placed employer=Jan%zz", 28, fixture_err,
+                          sizeof(fixture_err));
     assert_int_equal(rc, WM_ESYNTAX);
-    assert_non_null(strstr(err, "employer"));
-    assert_null(strstr(err, "Jan"));
-    rc = proto_parse_line(&req, "EVENT placed id=x%zz", 20, err, sizeof(err));
+    assert_non_null(strstr(fixture_err, "employer"));
+    assert_null(strstr(fixture_err, "Jan"));
+    rc = proto_parse_line(&fixture_req, "EVENT placed id=x%zz", 20, fixture_err,
+                          sizeof(fixture_err));
     assert_int_equal(rc, WM_ESYNTAX);
-    assert_non_null(strstr(err, "'x%zz'")); /* an id is not personal: quoted */
+    assert_non_null(strstr(fixture_err, "'x%zz'")); /* an id is not personal: quoted */
 }
 
 static void test_line_check(void **state)
@@ -209,14 +196,16 @@ static void test_line_check(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        if (proto_line_check(&req, refused[i], strlen(refused[i]), err, sizeof(err)) != WM_EINVALID)
+        if (proto_line_check(&fixture_req, refused[i], strlen(refused[i]), fixture_err,
+                             sizeof(fixture_err)) != WM_EINVALID)
             fail_msg("'%s' passed the line check", refused[i]);
-        assert_null(strstr(err, "782"));
-        assert_null(strstr(err, "333"));
+        assert_null(strstr(fixture_err, "782"));
+        assert_null(strstr(fixture_err, "333"));
     }
     for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
-        if (proto_line_check(&req, passed[i], strlen(passed[i]), err, sizeof(err)) != WM_OK)
-            fail_msg("'%s' refused by the line check: %s", passed[i], err);
+        if (proto_line_check(&fixture_req, passed[i], strlen(passed[i]), fixture_err,
+                             sizeof(fixture_err)) != WM_OK)
+            fail_msg("'%s' refused by the line check: %s", passed[i], fixture_err);
 }
 
 int main(void)
@@ -227,5 +216,5 @@ int main(void)
         cmocka_unit_test(test_query_string), cmocka_unit_test(test_messages_never_repeat),
         cmocka_unit_test(test_line_check),   cmocka_unit_test(test_random_ids_are_not_bsns),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fixture_proto_setup, fixture_proto_teardown);
 }

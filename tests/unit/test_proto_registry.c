@@ -10,54 +10,39 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "proto.h"
-
-static char err[256];
-static struct proto_request req;
-
-static int setup(void **state)
-{
-    (void)state;
-    proto_request_init(&req);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    proto_request_free(&req);
-    return 0;
-}
+#include "fixture_proto.h"
 
 static void parse(const char *line)
 {
-    err[0] = '\0';
-    assert_int_equal(proto_parse_line(&req, line, strlen(line), err, sizeof(err)), WM_OK);
+    fixture_err[0] = '\0';
+    assert_int_equal(
+        proto_parse_line(&fixture_req, line, strlen(line), fixture_err, sizeof(fixture_err)),
+        WM_OK);
 }
 
 static int retract(const char *line, struct wm_retract *rt)
 {
     parse(line);
-    return proto_retract_build(&req, rt, err, sizeof(err));
+    return proto_retract_build(&fixture_req, rt, fixture_err, sizeof(fixture_err));
 }
 
 static int project(const char *line, struct wm_project *p)
 {
     parse(line);
-    return proto_project_build(&req, p, err, sizeof(err));
+    return proto_project_build(&fixture_req, p, fixture_err, sizeof(fixture_err));
 }
 
 static int program(const char *line, struct wm_project *p)
 {
     parse(line);
-    return proto_program_build(&req, p, err, sizeof(err));
+    return proto_program_build(&fixture_req, p, fixture_err, sizeof(fixture_err));
 }
 
 #define EXPECT(call, rc, want)                                                                     \
     do {                                                                                           \
         assert_int_equal((call), (rc));                                                            \
-        if (strstr(err, (want)) == NULL)                                                           \
-            fail_msg("message '%s' lacks '%s'", err, (want));                                      \
+        if (strstr(fixture_err, (want)) == NULL)                                                   \
+            fail_msg("message '%s' lacks '%s'", fixture_err, (want));                              \
     } while (0)
 
 static void test_retract_ref(void **state)
@@ -246,5 +231,5 @@ int main(void)
         cmocka_unit_test(test_project_partial), cmocka_unit_test(test_project_invalid),
         cmocka_unit_test(test_program),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fixture_proto_setup, fixture_proto_teardown);
 }

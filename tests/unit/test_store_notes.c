@@ -9,57 +9,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
-
-struct fx {
-    char dir[128];
-    struct store *s;
-};
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-
-    if (!d)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            rm_tree(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static void open_store(struct fx *f)
-{
-    struct store_options o = {0};
-    char err[256];
-
-    o.dir = f->dir;
-    o.gemeenten = proto_default_gemeenten;
-    o.n_gemeenten = 8;
-    assert_int_equal(store_open(&o, &f->s, err, sizeof err), WM_OK);
-}
+#include "fixture_store.h"
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct store_fx *f = fixture_store_new("wmnotes");
     struct store_item it;
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/wmnotes-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    open_store(f);
     memset(&it, 0, sizeof it);
     it.op = STORE_OP_PROJECT;
     strcpy(it.u.project.name, "zorgstart");
@@ -75,16 +36,12 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    store_close(f->s);
-    rm_tree(f->dir);
-    free(f);
+    fixture_store_free(*state);
     return 0;
 }
 
 /* Store one note; returns its item's result, the version in *version. */
-static int put(struct fx *f, const char *period, const char *project, const char *category,
+static int put(struct store_fx *f, const char *period, const char *project, const char *category,
                int light, const char *text, uint64_t *version)
 {
     struct store_item it;
@@ -110,7 +67,7 @@ static int put(struct fx *f, const char *period, const char *project, const char
     return rc;
 }
 
-static void list(struct fx *f, const char *period, const char *project, const char *category,
+static void list(struct store_fx *f, const char *period, const char *project, const char *category,
                  struct store_note_list *l)
 {
     struct wm_notes_query q;
@@ -127,7 +84,7 @@ static void list(struct fx *f, const char *period, const char *project, const ch
 
 static void test_versions_and_order(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_note_list l;
     uint64_t v = 0;
 
@@ -173,7 +130,7 @@ static void test_versions_and_order(void **state)
     assert_int_equal(put(f, "2021-H2", "zorgstart", "", WM_LIGHT_NONE, "Zonder", &v), WM_OK);
     assert_int_equal(v, 3);
     store_close(f->s);
-    open_store(f);
+    assert_int_equal(fixture_store_open(f, 0, 0), WM_OK);
     list(f, "2021-H2", "zorgstart", NULL, &l);
     assert_int_equal(l.n, 1);
     assert_int_equal(l.v[0].version, 3);
@@ -185,7 +142,7 @@ static void test_versions_and_order(void **state)
 
 static void test_registry_checks(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_note_list l;
 
     assert_int_equal(put(f, "2021-H2", "nope", "", -1, "x", NULL), WM_EUNKNOWN_PROJECT);

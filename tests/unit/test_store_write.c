@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,73 +19,25 @@
 
 #include <lmdb.h>
 
-#include "store.h"
-
-struct fx {
-    char dir[128];
-    struct store *s;
-};
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-
-    if (!d)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            rm_tree(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static int open_store(struct fx *f, size_t map_size, size_t map_max)
-{
-    struct store_options o = {0};
-    char err[256];
-
-    o.dir = f->dir;
-    o.map_size = map_size;
-    o.map_max = map_max;
-    o.gemeenten = proto_default_gemeenten;
-    o.n_gemeenten = 8;
-    return store_open(&o, &f->s, err, sizeof err);
-}
+#include "fixture_store.h"
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-
-    /* mkdtemp's template: the prefix and six X */
-    snprintf(f->dir, sizeof f->dir, "/tmp/wmstore-%6s", "");
-    memset(f->dir + strlen(f->dir) - 6, 'X', 6);
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(open_store(f, 0, 0), WM_OK);
-    *state = f;
+    *state = fixture_store_new("wmstore");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    store_close(f->s);
-    rm_tree(f->dir);
-    free(f);
+    fixture_store_free(*state);
     return 0;
 }
 
-static void reopen(struct fx *f)
+static void reopen(struct store_fx *f)
 {
     store_close(f->s);
     f->s = NULL;
-    assert_int_equal(open_store(f, 0, 0), WM_OK);
+    assert_int_equal(fixture_store_open(f, 0, 0), WM_OK);
 }
 
 static struct store_item project_item(const char *name, const char *category)
@@ -148,12 +99,12 @@ static int32_t day(int y, int m, int d)
     return proto_date_from_ymd(y, m, d);
 }
 
-static void apply1(struct fx *f, struct store_item *it)
+static void apply1(struct store_fx *f, struct store_item *it)
 {
     assert_int_equal(store_apply(f->s, it, 1), WM_OK);
 }
 
-static void add_project(struct fx *f, const char *name)
+static void add_project(struct store_fx *f, const char *name)
 {
     struct store_item it = project_item(name, "scholing");
     apply1(f, &it);
@@ -162,7 +113,7 @@ static void add_project(struct fx *f, const char *name)
 
 /* Events (distinct 0) or distinct persons (1, the in-memory person layer) of a type
  * over all time. */
-static uint64_t count_of(struct fx *f, int type, int distinct)
+static uint64_t count_of(struct store_fx *f, int type, int distinct)
 {
     struct wm_count_query q;
     struct wm_count_result r;
@@ -182,19 +133,19 @@ static uint64_t count_of(struct fx *f, int type, int distinct)
     return v;
 }
 
-static uint64_t count_all(struct fx *f, int type)
+static uint64_t count_all(struct store_fx *f, int type)
 {
     return count_of(f, type, 0);
 }
 
-static uint64_t count_persons(struct fx *f, int type)
+static uint64_t count_persons(struct store_fx *f, int type)
 {
     return count_of(f, type, 1);
 }
 
 static void test_open_reopen(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[3];
     struct store_stats st;
 
@@ -235,7 +186,7 @@ static void test_open_reopen(void **state)
 }
 
 /* Close the store and open its LMDB environment directly, to doctor it. */
-static MDB_env *raw_env(struct fx *f)
+static MDB_env *raw_env(struct store_fx *f)
 {
     MDB_env *env;
 
@@ -249,7 +200,7 @@ static MDB_env *raw_env(struct fx *f)
 
 /* Close the store and give it schema version ver, and a DBI named extra holding one
  * entry (unless NULL). */
-static void set_schema(struct fx *f, uint32_t ver, const char *extra)
+static void set_schema(struct store_fx *f, uint32_t ver, const char *extra)
 {
     MDB_env *env = raw_env(f);
     MDB_txn *txn;
@@ -269,7 +220,7 @@ static void set_schema(struct fx *f, uint32_t ver, const char *extra)
 
 /* Fill a doctored store's rollup DBI (created when missing) with cells of the kinds
  * given (key prefixes), as an older schema kept them. */
-static void put_rollup_cells(struct fx *f, const uint8_t *kinds, int nkinds)
+static void put_rollup_cells(struct store_fx *f, const uint8_t *kinds, int nkinds)
 {
     MDB_env *env = raw_env(f);
     MDB_txn *txn;
@@ -290,7 +241,7 @@ static void put_rollup_cells(struct fx *f, const uint8_t *kinds, int nkinds)
 
 /* Open the doctored store: it answers from the events, and is now of this schema
  * without the DBIs whose content is in memory. */
-static void check_upgraded(struct fx *f)
+static void check_upgraded(struct store_fx *f)
 {
     MDB_env *env;
     MDB_txn *txn;
@@ -298,7 +249,7 @@ static void check_upgraded(struct fx *f)
     MDB_val k, v;
     uint32_t ver;
 
-    assert_int_equal(open_store(f, 0, 0), WM_OK);
+    assert_int_equal(fixture_store_open(f, 0, 0), WM_OK);
     assert_int_equal(count_persons(f, WM_TYPE_STARTED), 2);
     assert_int_equal(count_all(f, WM_TYPE_STARTED), 2);
     env = raw_env(f);
@@ -314,7 +265,7 @@ static void check_upgraded(struct fx *f)
     assert_int_equal(ver, STORE_SCHEMA_VERSION);
     mdb_txn_abort(txn);
     mdb_env_close(env);
-    assert_int_equal(open_store(f, 0, 0), WM_OK);
+    assert_int_equal(fixture_store_open(f, 0, 0), WM_OK);
     assert_int_equal(count_all(f, WM_TYPE_STARTED), 2);
 }
 
@@ -324,7 +275,7 @@ static void check_upgraded(struct fx *f)
 static void test_schema_upgrade(void **state)
 {
     static const uint8_t kinds[4] = {0, 1, 4, 5};
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[2];
 
     add_project(f, "zorgstart");
@@ -342,7 +293,7 @@ static void test_schema_upgrade(void **state)
 static void test_schema_upgrade_2(void **state)
 {
     static const uint8_t kinds[1] = {1};
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[2];
 
     add_project(f, "zorgstart");
@@ -356,7 +307,7 @@ static void test_schema_upgrade_2(void **state)
 
 static void test_schema_version(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     char err[256];
     struct store_options o = {0};
     struct store *s2 = NULL;
@@ -367,7 +318,7 @@ static void test_schema_version(void **state)
     assert_int_equal(store_open(&o, &s2, err, sizeof err), WM_EVERSION);
     assert_null(s2);
     assert_non_null(strstr(err, "schema version 99"));
-    assert_int_equal(open_store(f, 0, 0), WM_EVERSION);
+    assert_int_equal(fixture_store_open(f, 0, 0), WM_EVERSION);
     f->s = NULL;
 }
 
@@ -386,7 +337,7 @@ static void test_open_bad_dir(void **state)
 
 static void test_dup_conflict(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[5];
 
     add_project(f, "zorgstart");
@@ -427,7 +378,7 @@ static void test_dup_conflict(void **state)
 
 static void test_unknown_project(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[3];
     struct store_stats st;
 
@@ -454,7 +405,7 @@ static void test_unknown_project(void **state)
 
 static void test_retract(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[4];
     struct wm_totals t;
     struct store_stats st;
@@ -550,7 +501,7 @@ static struct store_item replace_item(struct store_item ev)
 
 /* The versions of (principal, id) by SHOW: their seqs into seqs (at most max), the
  * count as the return value; each version's retraction and reason checked by caller. */
-static size_t show_seqs(struct fx *f, const char *principal, const char *id, uint64_t by_seq,
+static size_t show_seqs(struct store_fx *f, const char *principal, const char *id, uint64_t by_seq,
                         struct store_show *r)
 {
     char err[200];
@@ -565,7 +516,7 @@ static size_t show_seqs(struct fx *f, const char *principal, const char *id, uin
 
 static void test_replace(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[6];
     struct wm_totals t;
     struct store_stats st;
@@ -676,7 +627,7 @@ static void test_replace(void **state)
 
 static void test_show(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[3];
     struct store_show r;
     char err[200];
@@ -717,7 +668,7 @@ static void test_show(void **state)
 
 static void test_check(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[2];
     struct store_stats st;
     struct wm_event ev;
@@ -765,15 +716,15 @@ static void test_check(void **state)
 
 static void test_map_growth(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item *it = calloc(500, sizeof *it);
     struct store_stats st;
     char id[32], person[32];
 
     store_close(f->s);
     f->s = NULL;
-    rm_tree(f->dir);
-    assert_int_equal(open_store(f, 64 << 10, 0), WM_OK);
+    fixture_rm_tree(f->dir);
+    assert_int_equal(fixture_store_open(f, 64 << 10, 0), WM_OK);
     add_project(f, "zorgstart");
     for (int b = 0; b < 8; b++) {
         for (int i = 0; i < 500; i++) {
@@ -803,15 +754,15 @@ static void test_map_growth(void **state)
 
 static void test_map_limit(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item *it = calloc(2000, sizeof *it);
     struct store_stats st;
     char id[32];
 
     store_close(f->s);
     f->s = NULL;
-    rm_tree(f->dir);
-    assert_int_equal(open_store(f, 64 << 10, 256 << 10), WM_OK);
+    fixture_rm_tree(f->dir);
+    assert_int_equal(fixture_store_open(f, 64 << 10, 256 << 10), WM_OK);
     add_project(f, "zorgstart");
     for (int i = 0; i < 2000; i++) {
         snprintf(id, sizeof id, "m%d", i);
@@ -840,7 +791,7 @@ static void test_map_limit(void **state)
 
 static void test_projects(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[4];
     struct wm_projects_result r;
     char err[200];
@@ -914,10 +865,10 @@ static void test_projects(void **state)
 
 static void test_backup(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item it[2];
     struct store_backup_info info;
-    struct fx g;
+    struct store_fx g;
     char err[256];
 
     memset(&g, 0, sizeof g);
@@ -933,7 +884,7 @@ static void test_backup(void **state)
     assert_true(info.bytes > 0);
     /* a second backup into the same place is refused rather than overwriting */
     assert_int_equal(store_backup(f->s, g.dir, &info, err, sizeof err), WM_EIO);
-    assert_int_equal(open_store(&g, 0, 0), WM_OK);
+    assert_int_equal(fixture_store_open(&g, 0, 0), WM_OK);
     assert_int_equal(count_all(&g, WM_TYPE_STARTED), 2);
     store_close(g.s);
 }
@@ -943,7 +894,7 @@ static void test_backup(void **state)
  * (past 1024 changes): the memory part's thread then read freed memory. */
 static void test_regression_retraction_then_queue_growth(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item *it = calloc(2001, sizeof *it);
     char id[32];
 
@@ -966,7 +917,7 @@ static void test_regression_retraction_then_queue_growth(void **state)
 }
 
 struct reader_arg {
-    struct fx *f;
+    struct store_fx *f;
     atomic_int stop; /* set by the main thread */
     uint64_t reads, last;
     int failed;
@@ -1008,7 +959,7 @@ static void *reader_main(void *p)
  * lock keeps mdb_env_set_mapsize away from live read transactions. */
 static void test_grow_while_reading(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct store_item *it = calloc(300, sizeof *it);
     struct reader_arg a[2];
     pthread_t th[2];
@@ -1017,8 +968,8 @@ static void test_grow_while_reading(void **state)
 
     store_close(f->s);
     f->s = NULL;
-    rm_tree(f->dir);
-    assert_int_equal(open_store(f, 64 << 10, 0), WM_OK);
+    fixture_rm_tree(f->dir);
+    assert_int_equal(fixture_store_open(f, 64 << 10, 0), WM_OK);
     add_project(f, "zorgstart");
     memset(a, 0, sizeof a);
     for (int i = 0; i < 2; i++) {
