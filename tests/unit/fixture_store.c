@@ -68,3 +68,23 @@ void fixture_rm_tree(const char *dir)
     closedir(d);
     rmdir(dir);
 }
+
+uint64_t fixture_count_all_time(struct store *s, int type, int distinct)
+{
+    struct wm_count_query q;
+    struct wm_count_result r;
+    char err[200];
+    uint64_t v;
+
+    memset(&q, 0, sizeof q);
+    q.type = (uint8_t)type;
+    q.from = INT32_MIN;
+    q.to = INT32_MAX;
+    q.distinct = (uint8_t)distinct;
+    proto_count_result_init(&r);
+    assert_int_equal(store_count(s, &q, &r, err, sizeof err), WM_OK);
+    assert_int_equal(r.nrows, 1);
+    v = r.rows[0].count;
+    proto_count_result_free(&r);
+    return v;
+}

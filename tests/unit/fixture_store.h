@@ -7,6 +7,7 @@
 #define WM_FIXTURE_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -31,6 +32,10 @@ int fixture_store_open(struct store_fx *f, size_t map_size, size_t map_max);
 
 /* Close f's store (if open), remove its directory and free f. f may be NULL. */
 void fixture_store_free(struct store_fx *f);
+
+/* COUNT of type over all time: its events (distinct 0) or distinct persons (1, the
+ * memory part's persons). Fails the running test when COUNT fails. */
+uint64_t fixture_count_all_time(struct store *s, int type, int distinct);
 
 /* Remove dir and everything below it; what cannot be removed stays. */
 void fixture_rm_tree(const char *dir);

@@ -111,36 +111,14 @@ static void add_project(struct store_fx *f, const char *name)
     assert_int_equal(it.result, WM_OK);
 }
 
-/* Events (distinct 0) or distinct persons (1, the in-memory person layer) of a type
- * over all time. */
-static uint64_t count_of(struct store_fx *f, int type, int distinct)
-{
-    struct wm_count_query q;
-    struct wm_count_result r;
-    char err[200];
-    uint64_t v;
-
-    memset(&q, 0, sizeof q);
-    q.type = (uint8_t)type;
-    q.from = INT32_MIN;
-    q.to = INT32_MAX;
-    q.distinct = (uint8_t)distinct;
-    proto_count_result_init(&r);
-    assert_int_equal(store_count(f->s, &q, &r, err, sizeof err), WM_OK);
-    assert_int_equal(r.nrows, 1);
-    v = r.rows[0].count;
-    proto_count_result_free(&r);
-    return v;
-}
-
 static uint64_t count_all(struct store_fx *f, int type)
 {
-    return count_of(f, type, 0);
+    return fixture_count_all_time(f->s, type, 0);
 }
 
 static uint64_t count_persons(struct store_fx *f, int type)
 {
-    return count_of(f, type, 1);
+    return fixture_count_all_time(f->s, type, 1);
 }
 
 static void test_open_reopen(void **state)
