@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "store.h"
 
 struct config_opt {
     const char *name;    /* file key and flag name (--name) */
@@ -263,6 +264,31 @@ static int set_map_max(struct config *cfg, const char *val, int first, char *err
     if (parse_size(val, 1ull << 20, (uint64_t)SIZE_MAX / 2, &v, err, errlen) != WM_OK)
         return WM_ECONFIG;
     cfg->map_max = (size_t)v;
+    return WM_OK;
+}
+
+static int set_checkpoint_every(struct config *cfg, const char *val, int first, char *err,
+                                size_t errlen)
+{
+    uint64_t v;
+
+    (void)first;
+    if (strcmp(val, "close") == 0) {
+        cfg->checkpoint_every = STORE_CKPT_CLOSE;
+        return WM_OK;
+    }
+    if (strcmp(val, "off") == 0) {
+        cfg->checkpoint_every = STORE_CKPT_OFF;
+        return WM_OK;
+    }
+    if (parse_num(val, 1000, 1000000000, &v, err, errlen) != WM_OK) {
+        proto_errf(err, errlen,
+                   "'%.64s' is neither 'close', 'off' nor a number of events from "
+                   "1000 to 1000000000",
+                   val);
+        return WM_ECONFIG;
+    }
+    cfg->checkpoint_every = (int64_t)v;
     return WM_OK;
 }
 
@@ -525,6 +551,11 @@ static const struct config_opt config_opts[] = {
      set_backup_dir},
     {"map-size", "BYTES", "1G", "initial LMDB map size (K, M, G, T suffixes)", set_map_size},
     {"map-max", "BYTES", "64G", "the map grows by doubling up to this size", set_map_max},
+    {"checkpoint-every", "EVENTS|close|off", "500000",
+     "save the memory part beside the store every this many events (by a child process) "
+     "and at shutdown, so a start loads it instead of rebuilding it from every event; "
+     "close: at shutdown only; off: never",
+     set_checkpoint_every},
     {"max-line", "BYTES", "4096", "longest request line; longer ones get ERR too-long",
      set_max_line},
     {"max-connections", "N", "1024", "connections beyond this get ERR unavailable",
@@ -584,6 +615,7 @@ void config_defaults(struct config *cfg)
     memcpy(cfg->tls_ciphers, CONFIG_DEFAULT_TLS_CIPHERS, sizeof(CONFIG_DEFAULT_TLS_CIPHERS));
     cfg->map_size = (size_t)1 << 30;
     cfg->map_max = sizeof(size_t) >= 8 ? (size_t)64 << 30 : (size_t)1 << 30;
+    cfg->checkpoint_every = STORE_CKPT_DEFAULT;
     cfg->max_line = CONFIG_DEFAULT_MAX_LINE;
     cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
     cfg->idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT;
@@ -954,6 +986,12 @@ void config_print(const struct config *cfg, FILE *out)
         fprintf(out, "# backup-dir: %s/backups (BACKUP's copies)\n", cfg->data_dir);
     fprintf(out, "map-size %zu\n", cfg->map_size);
     fprintf(out, "map-max %zu\n", cfg->map_max);
+    if (cfg->checkpoint_every == STORE_CKPT_CLOSE)
+        fprintf(out, "checkpoint-every close\n");
+    else if (cfg->checkpoint_every == STORE_CKPT_OFF)
+        fprintf(out, "checkpoint-every off\n");
+    else
+        fprintf(out, "checkpoint-every %lld\n", (long long)cfg->checkpoint_every);
     fprintf(out, "max-line %zu\n", cfg->max_line);
     fprintf(out, "max-connections %u\n", cfg->max_connections);
     fprintf(out, "idle-timeout %u\n", cfg->idle_timeout);

@@ -53,6 +53,7 @@ struct config {
     char backup_dir[CONFIG_PATH_MAX];    /* BACKUP's directory; "" = <data>/backups */
     size_t map_size;                     /* initial LMDB map in bytes */
     size_t map_max;                      /* the map grows up to this */
+    int64_t checkpoint_every; /* store_options.checkpoint_every (STORE_CKPT_CLOSE, _OFF) */
     size_t max_line;
     unsigned max_connections;
     unsigned idle_timeout; /* seconds since the last complete request; 0 = never */

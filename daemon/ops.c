@@ -184,6 +184,7 @@ static int verify_store(const char *cmdname, struct store *s, const char *dir, u
         fprintf(stderr, "werkmonitord %s: %s: %s\n", cmdname, dir, err);
         return OPS_EXIT_FAIL;
     }
+    printf("verify: %s: memory part %s\n", dir, res.memory_source);
     if (res.differences > 0) {
         if (max_lines && res.differences > max_lines)
             printf("verify: %llu more differences not shown (--max-report)\n",
@@ -433,8 +434,11 @@ static const struct ops_cmd ops_cmds[] = {
      "Recompute from the events and retractions alone everything the store derives from them "
      "(the counters, the ids and retracted indexes, the year and month rollup cells, and the "
      "memory part: every rollup cell and PROGRESS count, each person's entries and lists, the "
-     "placed persons) and report each difference. Reads one consistent snapshot, so it runs "
-     "beside a running daemon as a read-only second process, and on a backup.",
+     "placed persons) and report each difference. The memory part is loaded as the daemon "
+     "loads it at its start: from its checkpoint (memory.ckpt) and the records after it when "
+     "the checkpoint matches the store, else rebuilt (a line says which). Reads one "
+     "consistent snapshot, so it runs beside a running daemon as a read-only second process, "
+     "and on a backup.",
      verify_opts,
      "Exit status: 0 consistent, 1 differences found (or the store could not be read), 2 usage "
      "error.",

@@ -242,12 +242,14 @@ static int restore_gemeente(struct restore *r, json_t *o)
 /* Remove what restore made in dir (its store files, the directory when it made it). */
 static void restore_remove(struct restore *r)
 {
-    char path[CONFIG_PATH_MAX + 16];
+    static const char *const files[] = {"data.mdb", "lock.mdb", "lock", "memory.ckpt",
+                                        "memory.ckpt.tmp"};
+    char path[CONFIG_PATH_MAX + 32];
 
-    snprintf(path, sizeof path, "%s/data.mdb", r->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", r->dir);
-    unlink(path);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", r->dir, files[i]);
+        unlink(path);
+    }
     if (r->made_dir)
         rmdir(r->dir);
 }
@@ -275,6 +277,9 @@ static int restore_open(struct restore *r)
     opt.dir = r->dir;
     opt.map_size = r->map_size;
     opt.map_max = r->map_max;
+    /* the memory part's checkpoint at the end only, so the daemon's first start loads it
+     * (none while the events stream in: each would cost a child and a write of it) */
+    opt.checkpoint_every = STORE_CKPT_CLOSE;
     opt.gemeenten = r->gemp;
     opt.n_gemeenten = r->ngem;
     ret = store_open(&opt, &r->s, msg, sizeof msg);

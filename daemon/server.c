@@ -502,7 +502,7 @@ void server_check_data_dir(const char *dir)
                 dir, (unsigned)(st.st_mode & 07777), dir);
 }
 
-/* Open the store (rebuilding its memory part), say what it holds, and apply the
+/* Open the store (loading its memory part), say what it holds, and apply the
  * registry file when one is given. Returns WM_OK or an error with err. */
 static int server_open_store(struct server *srv, const struct config *cfg, char *err, size_t errlen)
 {
@@ -516,11 +516,13 @@ static int server_open_store(struct server *srv, const struct config *cfg, char 
     opt.dir = cfg->data_dir;
     opt.map_size = cfg->map_size;
     opt.map_max = cfg->map_max;
+    opt.checkpoint_every = cfg->checkpoint_every;
     opt.gemeenten = cfg->gemeenten;
     opt.n_gemeenten = cfg->n_gemeenten;
-    /* the store's memory part is rebuilt from its events now: seconds per few million */
+    /* the store's memory part is loaded now: from its checkpoint in seconds, or rebuilt
+     * from its events in seconds per few million */
     log_msg(LOG_INFO, "opening the store in %s", cfg->data_dir);
-    sd_notify(0, "STATUS=opening the store and rebuilding its memory part from the events");
+    sd_notify(0, "STATUS=opening the store and loading its memory part");
     rc = store_open(&opt, &srv->store, msg, sizeof(msg));
     if (rc != WM_OK) {
         proto_errf(err, errlen, "cannot open the store in %s: %s", cfg->data_dir,
@@ -528,13 +530,16 @@ static int server_open_store(struct server *srv, const struct config *cfg, char 
         return rc;
     }
     server_check_data_dir(cfg->data_dir);
+    if (store_stats(srv->store, &ss) == WM_OK && ss.checkpoint_rejected)
+        log_msg(LOG_WARN, "the memory part's checkpoint in %s was not used, the memory part was %s",
+                cfg->data_dir, ss.memory_source);
     if (store_stats(srv->store, &ss) == WM_OK)
         log_msg(LOG_INFO,
-                "store opened in %s: %llu events; rebuilt its memory part in %llu ms "
+                "store opened in %s: %llu events; memory part %s in %llu ms "
                 "(%llu persons, %llu rollup cells, %.1f MiB)",
-                cfg->data_dir, (unsigned long long)ss.events, (unsigned long long)ss.memory_load_ms,
-                (unsigned long long)ss.persons, (unsigned long long)ss.memory_cells,
-                (double)ss.memory_bytes / 1048576.0);
+                cfg->data_dir, (unsigned long long)ss.events, ss.memory_source,
+                (unsigned long long)ss.memory_load_ms, (unsigned long long)ss.persons,
+                (unsigned long long)ss.memory_cells, (double)ss.memory_bytes / 1048576.0);
     else
         log_msg(LOG_INFO, "store opened in %s", cfg->data_dir);
     if (cfg->registry_file[0] == '\0')

@@ -116,6 +116,9 @@ int stats_format(struct server *srv, struct wm_buf *out, char *err, size_t errle
     row_u64(out, &n, "memory_cells", ss.memory_cells);
     row_u64(out, &n, "memory_bytes", ss.memory_bytes);
     row_u64(out, &n, "memory_load_ms", ss.memory_load_ms);
+    row_u64(out, &n, "checkpoint_seq", ss.checkpoint_seq);
+    row_u64(out, &n, "checkpoints_written", ss.checkpoints_written);
+    row_u64(out, &n, "checkpoint_failures", ss.checkpoint_failures);
     row_u64(out, &n, "unauthenticated", srv->guard.unauth);
     row_u64(out, &n, "auth_failures", st->auth_failures);
     row_u64(out, &n, "auth_timeouts", st->auth_timeouts);

@@ -88,6 +88,27 @@ static void entries_free(struct store_arena *a, struct store_pentry *e, uint32_t
     a->free[k] = e;
 }
 
+int store_arena_entries_new(struct store_arena *a, struct store_person *p, uint32_t n)
+{
+    uint32_t cap = 2;
+    int k;
+
+    while (cap < n) {
+        if (cap >= UINT32_MAX / 2)
+            return WM_ENOMEM;
+        cap *= 2;
+    }
+    k = entries_class(cap);
+    if (k >= STORE_PE_CLASSES)
+        p->e = malloc(cap * sizeof *p->e);
+    else
+        p->e = store_arena_alloc(a, cap * sizeof *p->e);
+    if (!p->e)
+        return WM_ENOMEM;
+    p->cap = cap;
+    return WM_OK;
+}
+
 int store_arena_entries_grow(struct store_arena *a, struct store_person *p)
 {
     uint32_t cap = p->cap ? p->cap * 2 : 2;

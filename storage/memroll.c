@@ -351,3 +351,19 @@ uint64_t store_memroll_bytes(const struct store_memroll *m)
         n += ((uint64_t)m->buckets[i].cap + m->buckets[i].capv) * sizeof(uint32_t);
     return n;
 }
+
+uint32_t store_memroll_hash_mark(void)
+{
+    struct store_mcell c;
+
+    memset(&c, 0, sizeof c);
+    c.unit = 2024;
+    c.project = 3;
+    c.gemeente = 5;
+    c.type = 2;
+    c.gran = STORE_GRAN_MONTH;
+    c.enums[0] = 1;
+    c.enums[1] = 2;
+    return cell_hash(&c) ^ bucket_hash(1, STORE_GRAN_YEAR, 2023) * 3u ^
+           vcell_hash(3, STORE_GRAN_MONTH, 24290, 7, 11) * 5u;
+}

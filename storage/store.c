@@ -5,11 +5,15 @@
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "store_int.h"
 
@@ -134,8 +138,38 @@ static int register_gemeenten(struct store *s, MDB_txn *txn, const struct store_
     return rc == 0 ? WM_OK : init_fail(opt, rc, err, errlen);
 }
 
-/* Create the named DBIs, write or check the schema version, and register the
- * configured municipalities, in one write transaction. */
+/* The store's uuid (meta "uuid"), made when missing: it ties the files beside LMDB
+ * (the memory part's checkpoint) to this store. */
+static int store_uuid(struct store *s, MDB_txn *txn, const struct store_options *opt, char *err,
+                      size_t errlen)
+{
+    MDB_val k = {4, "uuid"}, v;
+    int rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+
+    if (rc == 0 && v.mv_size == STORE_UUID_LEN) {
+        memcpy(s->ckpt.uuid, v.mv_data, STORE_UUID_LEN);
+        return WM_OK;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return init_fail(opt, rc, err, errlen);
+    if (s->read_only) {
+        /* a store no daemon of this build has opened: it has no checkpoint either */
+        memset(s->ckpt.uuid, 0, STORE_UUID_LEN);
+        return WM_OK;
+    }
+    if (getrandom(s->ckpt.uuid, STORE_UUID_LEN, 0) != STORE_UUID_LEN) {
+        proto_errf(err, errlen, "store in %s: no random bytes for its uuid: %s", opt->dir,
+                   strerror(errno));
+        return WM_EIO;
+    }
+    v.mv_size = STORE_UUID_LEN;
+    v.mv_data = s->ckpt.uuid;
+    rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
+    return rc == 0 ? WM_OK : init_fail(opt, rc, err, errlen);
+}
+
+/* Create the named DBIs, write or check the schema version, make the uuid and register
+ * the configured municipalities, in one write transaction. */
 static int store_init_txn(struct store *s, const struct store_options *opt, char *err,
                           size_t errlen)
 {
@@ -148,6 +182,8 @@ static int store_init_txn(struct store *s, const struct store_options *opt, char
     for (int i = 0; i < STORE_DBI_COUNT_ && rc == 0; i++)
         rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &s->dbi[i]);
     ret = rc != 0 ? init_fail(opt, rc, err, errlen) : schema_check(s, txn, opt, err, errlen);
+    if (ret == WM_OK)
+        ret = store_uuid(s, txn, opt, err, errlen);
     if (ret == WM_OK)
         ret = register_gemeenten(s, txn, opt, err, errlen);
     if (ret != WM_OK) {
@@ -191,6 +227,8 @@ static int store_init_readonly(struct store *s, const struct store_options *opt,
         proto_errf(err, errlen, "%s holds no werkmonitor store (no schema version)", opt->dir);
         ret = WM_EVERSION;
     }
+    if (ret == WM_OK)
+        ret = store_uuid(s, txn, opt, err, errlen);
     if (ret != WM_OK) {
         mdb_txn_abort(txn);
         return ret;
@@ -233,15 +271,56 @@ static int store_new(const struct store_options *opt, struct store **out, char *
         proto_errf(err, errlen, "cannot create lock: %s", strerror(rc));
         return WM_ENOMEM;
     }
-    plen = strlen(opt->dir) + sizeof "/data.mdb";
+    s->lock_fd = -1;
+    s->ckpt.off = opt->checkpoint_every <= STORE_CKPT_OFF;
+    s->ckpt.every = opt->checkpoint_every > 0    ? (uint64_t)opt->checkpoint_every
+                    : opt->checkpoint_every == 0 ? STORE_CKPT_DEFAULT
+                                                 : 0;
+    plen = strlen(opt->dir) + sizeof "/memory.ckpt.tmp";
     s->data_path = malloc(plen);
-    if (!s->data_path) {
+    s->ckpt.path = malloc(plen);
+    s->ckpt.tmp = malloc(plen);
+    s->ckpt.dir = strdup(opt->dir);
+    if (!s->data_path || !s->ckpt.path || !s->ckpt.tmp || !s->ckpt.dir) {
         proto_errf(err, errlen, "out of memory");
         store_close(s);
         return WM_ENOMEM;
     }
     snprintf(s->data_path, plen, "%s/data.mdb", opt->dir);
+    snprintf(s->ckpt.path, plen, "%s/memory.ckpt", opt->dir);
+    snprintf(s->ckpt.tmp, plen, "%s/memory.ckpt.tmp", opt->dir);
     *out = s;
+    return WM_OK;
+}
+
+/* Take the store's lock (dir/lock, flock): one process at a time writes the files
+ * beside data.mdb, which LMDB's own locking does not cover. WM_OK or WM_EIO. */
+static int store_lock(struct store *s, const struct store_options *opt, char *err, size_t errlen)
+{
+    size_t plen = strlen(opt->dir) + sizeof "/lock";
+    char *path = malloc(plen);
+
+    if (!path) {
+        proto_errf(err, errlen, "out of memory");
+        return WM_ENOMEM;
+    }
+    snprintf(path, plen, "%s/lock", opt->dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        proto_errf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        free(path);
+        return WM_EIO;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            proto_errf(err, errlen, "store in %s is in use by another process (%s is locked)",
+                       opt->dir, path);
+        else
+            proto_errf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+        free(path);
+        return WM_EIO;
+    }
+    free(path);
     return WM_OK;
 }
 
@@ -266,6 +345,13 @@ static int env_open(struct store *s, const struct store_options *opt, char *err,
     } else if (mkdir(opt->dir, 0700) != 0 && errno != EEXIST) {
         proto_errf(err, errlen, "cannot create directory %s: %s", opt->dir, strerror(errno));
         return WM_EIO;
+    }
+    if (!s->read_only) {
+        ret = store_lock(s, opt, err, errlen);
+        if (ret != WM_OK)
+            return ret;
+        /* a checkpoint being written when the process died */
+        unlink(s->ckpt.tmp);
     }
     s->map_size = opt->map_size ? opt->map_size : STORE_DEFAULT_MAP;
     s->map_max = opt->map_max ? opt->map_max : STORE_DEFAULT_MAP_MAX;
@@ -295,8 +381,26 @@ static int env_open(struct store *s, const struct store_options *opt, char *err,
     return WM_OK;
 }
 
+/* The seq of the last record. WM_OK or an error. */
+static int store_last_seq(struct store *s, uint64_t *seq)
+{
+    struct store_counters c;
+    MDB_txn *txn;
+    int ret = store_read_begin(s, &txn);
+
+    *seq = 0;
+    if (ret != WM_OK)
+        return ret;
+    ret = store_counters_get(s, txn, &c);
+    store_read_end(s, txn);
+    if (ret == WM_OK)
+        *seq = c.last_seq;
+    return ret;
+}
+
 int store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen)
 {
+    uint64_t last;
     struct store *s;
     int ret = store_new(opt, &s, err, errlen);
 
@@ -326,13 +430,17 @@ int store_open(const struct store_options *opt, struct store **out, char *err, s
         }
     }
     if (ret == WM_OK)
-        ret = store_people_load(s, err, errlen);
+        ret = store_people_open(s, err, errlen);
     if (ret == WM_OK && (ret = store_people_start(&s->people)) != WM_OK)
         proto_errf(err, errlen, "cannot start the person layer's thread");
     if (ret != WM_OK) {
         store_close(s);
         return ret;
     }
+    s->opened = 1;
+    /* after a rebuild (or with a checkpoint far behind), a new one is written at once */
+    if (!s->ckpt.off && store_last_seq(s, &last) == WM_OK)
+        store_ckpt_maybe(s, last);
     *out = s;
     return WM_OK;
 }
@@ -342,15 +450,41 @@ unsigned store_schema(const struct store *s)
     return s->schema;
 }
 
+/* At close: the memory part to its checkpoint, unless the file already holds it (or it
+ * is damaged, or checkpoints are off). Failing costs the next open a rebuild, nothing
+ * else. */
+static void store_ckpt_close(struct store *s)
+{
+    uint64_t seq;
+    uint32_t crc;
+    uint8_t *buf;
+    char err[256];
+
+    store_ckpt_stop(s);
+    if (!s->opened || s->ckpt.off || s->people.damaged || store_last_seq(s, &seq) != WM_OK ||
+        seq == s->ckpt.seq || store_record_crc(s, NULL, seq, &crc) != WM_OK)
+        return;
+    buf = malloc((size_t)1 << 20);
+    if (buf && store_ckpt_write(&s->people, &s->ckpt, seq, crc, buf, err, sizeof err) == WM_OK)
+        s->ckpt.seq = seq;
+    free(buf);
+}
+
 void store_close(struct store *s)
 {
     if (!s)
         return;
+    /* the memory part's thread is idle between batches; the checkpoint reads the memory
+     * part from this thread */
+    store_ckpt_close(s);
     if (s->env)
         mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
     store_people_free(&s->people);
     msgpack_sbuffer_destroy(&s->sb);
+    store_ckpt_free(&s->ckpt);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
     free(s->data_path);
     free(s);
 }
@@ -399,6 +533,12 @@ int store_stats(struct store *s, struct store_stats *st)
     st->memory_cells = s->people.roll.ncells + s->people.roll.nvcells;
     st->memory_bytes = store_people_bytes(&s->people);
     st->memory_load_ms = s->people.load_ms;
+    snprintf(st->memory_source, sizeof st->memory_source, "%s", s->people.load_note);
+    st->checkpoint_seq = s->ckpt.seq;
+    st->checkpoints_written = s->ckpt.written;
+    st->checkpoint_failures = s->ckpt.failures;
+    st->checkpoint_rejected = s->ckpt.rejected;
+    snprintf(st->checkpoint_error, sizeof st->checkpoint_error, "%s", s->ckpt.last_error);
     pthread_rwlock_unlock(&s->people.lock);
     ret = store_read_begin(s, &txn);
     if (ret != WM_OK)

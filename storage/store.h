@@ -42,16 +42,30 @@ struct store_options {
     size_t map_max;               /* the map grows by doubling up to this (0 = 64 GiB) */
     const char *const *gemeenten; /* configured municipalities (borrowed during open) */
     size_t n_gemeenten;
+    /* The memory part's checkpoint (dir/memory.ckpt): written when the store closes and
+     * every checkpoint_every events while it runs (by a child process), read at open
+     * instead of a rebuild from every record. 0: every STORE_CKPT_DEFAULT events;
+     * STORE_CKPT_CLOSE: at close only; STORE_CKPT_OFF: never (every open rebuilds). */
+    int64_t checkpoint_every;
 };
+#define STORE_CKPT_DEFAULT 500000
+#define STORE_CKPT_CLOSE (-1)
+#define STORE_CKPT_OFF (-2)
 
 /*
- * Open (creating when needed) the store in opt->dir. Checks the schema version.
+ * Open (creating when needed) the store in opt->dir. Checks the schema version and
+ * takes the store's lock (dir/lock: one process at a time). Loads the memory part from
+ * its checkpoint and the records after it, or rebuilds it from every record when there
+ * is none or it does not match the store (STATS memory_source says which, and why).
  * Returns WM_OK and *out (free with store_close), WM_EVERSION (unknown schema
- * version), WM_EIO (cannot create or open; err says which file and why), WM_ENOMEM.
+ * version), WM_EIO (cannot create or open, or in use by another process; err says
+ * which file and why), WM_ENOMEM.
  */
 int store_open(const struct store_options *opt, struct store **out, char *err, size_t errlen);
 
-/* Close the store. No call may be running. NULL is allowed. */
+/* Close the store: writes the memory part's checkpoint first (unless it holds the
+ * last record already); this may take seconds for millions of events. No call may be
+ * running. NULL is allowed. */
 void store_close(struct store *s);
 
 /* The schema version of the open store: STORE_SCHEMA_VERSION, or an older one for a
@@ -208,9 +222,16 @@ struct store_stats {
     uint64_t map_bytes; /* current map size */
     uint64_t map_grows; /* times the map grew since open */
     /* the in-memory part (person layer and rollup cells): persons, live person
-     * entries, rollup cells, bytes held, and how long rebuilding it from the events
-     * took when the store opened */
+     * entries, rollup cells, bytes held, and how long loading it (from the checkpoint,
+     * or rebuilding it from the events) took when the store opened */
     uint64_t persons, person_entries, memory_cells, memory_bytes, memory_load_ms;
+    char memory_source[192]; /* how the memory part was loaded at open, and why */
+    int checkpoint_rejected; /* a checkpoint was there at open but not used (damaged,
+                                another store's or build's...: memory_source says why) */
+    /* the newest checkpoint covers the records up to this seq (0: none); checkpoints
+     * written and failed while running, since open, and why the last failure failed */
+    uint64_t checkpoint_seq, checkpoints_written, checkpoint_failures;
+    char checkpoint_error[160];
 };
 /* Read the statistics. Returns WM_OK or WM_EIO. */
 int store_stats(struct store *s, struct store_stats *st);
@@ -250,6 +271,9 @@ struct store_verify_result {
     uint64_t cells;       /* rollup cells compared (all in memory) */
     uint64_t persons;     /* persons compared */
     uint64_t differences; /* 0: the store is consistent */
+    /* how the memory part compared was loaded: from the checkpoint (its seq, the
+     * records replayed after it), or rebuilt from the records (and why) */
+    char memory_source[192];
 };
 
 /*

@@ -6,6 +6,7 @@
  * before it in this list, never one after it, so each can be read knowing only what
  * precedes it:
  *
+ *   crc.c          CRC-32C, for the files storage writes beside LMDB
  *   mem.c          array growth, huge pages, the index table (find by key)
  *   lmdb.c         LMDB wrapped once: error translation, read transactions under the
  *                  resize lock, map growth, the counters, the write transaction's calls
@@ -19,7 +20,10 @@
  *   undo.c         the memory part's changes, logged, and their undo
  *   placement.c    PROGRESS's FIRST/UFIRST cells and the placed persons
  *   people.c       the memory part's life, and the thread that applies a batch
- *   rebuild.c      the memory part rebuilt from LMDB
+ *   checkpoint.c   the memory part saved to a file and read back; the child process
+ *                  that writes it while the store runs
+ *   rebuild.c      the memory part loaded at open (checkpoint and the records after
+ *                  it, or every record), and rebuilt when it failed to follow
  *   versions.c     the versions of an event id: what EVENT, REPLACE and CHECK make of
  *                  an id, CHECK, SHOW
  *   write.c        the write path: a batch in one transaction
@@ -55,7 +59,9 @@
  *   notes      period, category, project, version -> note record (notes.c)
  *
  * Everything else is the store's memory part (people.c and the files around it),
- * rebuilt from the events and retractions when the store opens: the persons (for
+ * loaded when the store opens from its checkpoint (memory.ckpt beside data.mdb,
+ * checkpoint.c) and the records after it, or rebuilt from the events and retractions:
+ * the persons (for
  * distinct=person and PROGRESS), and the in-memory rollup (memroll.c): year and month
  * VEC cells (per type, project and gemeente the count and one counter per enum value),
  * day cells, cells of every enum combination, and PROGRESS's per-project counts. In
@@ -72,12 +78,21 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <lmdb.h>
 #include <msgpack.h>
 
 #include "record.h"
 #include "store.h"
+
+/* ---- CRC-32C (crc.c) ------------------------------------------------------------ */
+
+/* The CRC-32C of n bytes at data, continuing crc (0 to start): crc(a + b) is
+ * store_crc32c(store_crc32c(0, a), b). Any thread. */
+uint32_t store_crc32c(uint32_t crc, const void *data, size_t n);
+/* The same without the CPU's instruction (tests compare the two). */
+uint32_t store_crc32c_soft(uint32_t crc, const void *data, size_t n);
 
 /* ---- memory helpers (mem.c) ----------------------------------------------------- */
 
@@ -471,6 +486,13 @@ int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, 
 /* The bucket of (type, gran, unit), or NULL when it has no cells. Read lock held. */
 const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, int type, int gran,
                                                  int32_t unit);
+/* The count of the cell with key's values (its count and used ignored), 0 when none. */
+uint64_t store_memroll_count(const struct store_memroll *m, const struct store_mcell *key);
+/* The counters of the VEC cell with key's values (off ignored), or NULL when none. */
+const uint64_t *store_memroll_vec(const struct store_memroll *m, const struct store_vcell *key);
+/* The hashes of a few fixed keys by the rollup's hash functions: the checkpoint stores
+ * its tables as they are, so a build that hashes otherwise must not read them. */
+uint32_t store_memroll_hash_mark(void);
 /* Bytes the rollup holds. */
 uint64_t store_memroll_bytes(const struct store_memroll *m);
 void store_memroll_free(struct store_memroll *m);
@@ -580,9 +602,29 @@ struct store_people {
     struct store_memroll roll; /* the full rollup, in memory (memroll.c) */
     struct store_undo undo;
     struct store_pqueue queue;
-    uint64_t load_ms; /* the last rebuild took */
-    int damaged;      /* a rollback could not complete: wrong until rebuilt */
+    uint64_t load_ms;    /* the last load or rebuild took */
+    char load_note[192]; /* how it was loaded: from the checkpoint, or rebuilt and why */
+    int damaged;         /* a rollback could not complete: wrong until rebuilt */
 };
+/* The checkpoint of the memory part (checkpoint.c). */
+#define STORE_UUID_LEN 16
+struct store_ckpt {
+    char *path, *tmp, *dir; /* dir/memory.ckpt, dir/memory.ckpt.tmp, dir */
+    uint8_t uuid[STORE_UUID_LEN];
+    uint64_t every;       /* events between checkpoints while running; 0: at close only */
+    int off;              /* no checkpoint at all (store_options.checkpoint_every < 0) */
+    uint64_t seq;         /* the file on disk covers the records up to this seq */
+    uint64_t tried;       /* the last seq a child was started for */
+    pid_t child;          /* a child writing one, or 0 */
+    uint64_t child_seq;   /* the seq it covers */
+    int stopping;         /* the child is being killed on purpose */
+    uint64_t written;     /* by children, since open */
+    uint64_t failures;    /* children that failed or could not start */
+    uint64_t loaded_seq;  /* the checkpoint read at open covered this seq (0: none read) */
+    int rejected;         /* there was one at open, but it was not used */
+    char last_error[160]; /* why the last one was not written ("" none failed) */
+};
+
 struct store {
     MDB_env *env;
     MDB_dbi dbi[STORE_DBI_COUNT_];
@@ -600,6 +642,9 @@ struct store {
     /* writer thread only */
     msgpack_sbuffer sb;
     struct store_people people;
+    struct store_ckpt ckpt;
+    int lock_fd; /* dir/lock, held (flock) while the store is open */
+    int opened;  /* store_open succeeded */
 };
 
 /* ---- the arena (arena.c) -------------------------------------------------------- */
@@ -612,6 +657,9 @@ const char *store_arena_copy(struct store_arena *a, const char *s);
 /* Double person p's entry vector (from the arena's free lists or chunks; from malloc
  * when too large for them). WM_OK or WM_ENOMEM (p unchanged). */
 int store_arena_entries_grow(struct store_arena *a, struct store_person *p);
+/* Give person p (without entries) a new vector with room for n (> 0) entries. WM_OK
+ * or WM_ENOMEM. */
+int store_arena_entries_new(struct store_arena *a, struct store_person *p, uint32_t n);
 /* 1 when an entry vector of cap entries is the arena's (else malloc's: free it). */
 int store_arena_owns(uint32_t cap);
 /* Free every chunk: every name and arena vector goes with them. */
@@ -647,6 +695,8 @@ struct store_pscan {
 /* Scan person pid's placements around (project, date). */
 void store_people_scan(const struct store_people *pl, uint32_t pid, uint32_t project, int32_t date,
                        struct store_pscan *ps);
+/* The hash of a fixed pseudonym (as store_memroll_hash_mark, for the name index). */
+uint32_t store_persons_hash_mark(void);
 /* Free every person, list and flag (the entry vectors the arena does not own too). */
 void store_persons_free(struct store_persons *t);
 /* ---- the logged changes (undo.c) -------------------------------------------------- */
@@ -718,8 +768,61 @@ int store_people_finish(struct store_people *pl);
 int store_people_start(struct store_people *pl);
 void store_people_stop(struct store_people *pl);
 
-/* Rebuild the memory part from the store's live events (rebuild.c; the store is open,
- * no writer runs). WM_OK, or WM_ENOMEM, WM_EIO, WM_EVERSION with err saying why. */
+/* ---- the checkpoint (checkpoint.c) -------------------------------------------------- */
+
+/* Write the memory part pl, as it is after the record at seq (whose CRC-32C is
+ * rec_crc), to ck->path: through ck->tmp, synced, renamed, the directory synced. buf
+ * is a 1 MiB buffer (the caller's: a forked child must not allocate). WM_OK or WM_EIO
+ * with err saying why (ck->tmp removed). */
+int store_ckpt_write(const struct store_people *pl, const struct store_ckpt *ck, uint64_t seq,
+                     uint32_t rec_crc, uint8_t *buf, char *err, size_t errlen);
+/* Read ck->path into the empty memory part pl. WM_OK with *seq and *rec_crc from its
+ * header; WM_ENOT_FOUND (no file); WM_EVERSION (another format, build or store, or
+ * damaged) or WM_EIO, with err saying why and pl cleared. */
+int store_ckpt_read(struct store_people *pl, const struct store_ckpt *ck, uint64_t *seq,
+                    uint32_t *rec_crc, char *err, size_t errlen);
+/* The CRC-32C of the record at seq (0 for seq 0), read in txn (NULL: a read transaction
+ * of its own). WM_OK, or an error (WM_ENOT_FOUND: no such record). */
+int store_record_crc(struct store *s, MDB_txn *txn, uint64_t seq, uint32_t *crc);
+/* On the writer between batches, the memory part being as it is after seq: reap a
+ * finished child, and start one writing a checkpoint when ck->every events passed since
+ * the last one. */
+void store_ckpt_maybe(struct store *s, uint64_t seq);
+/* Kill and reap a child still writing (its temp file is left: the next write truncates
+ * it, the next open removes it). */
+void store_ckpt_stop(struct store *s);
+void store_ckpt_free(struct store_ckpt *ck);
+
+/* ---- loading and rebuilding (rebuild.c) --------------------------------------------- */
+
+/* A checkpoint read for a load: read first, then checked against the snapshot it is
+ * loaded in (which then holds at least the records it covers). */
+struct store_ckpt_load {
+    int status;         /* WM_OK: the memory part holds it; else none (why says so) */
+    uint64_t seq;       /* it covers the records up to this seq */
+    uint32_t rec_crc;   /* the CRC-32C of the record at seq, when written */
+    int used;           /* store_people_load_from loaded it (else rebuilt) */
+    int rejected;       /* there was one, but it was not used */
+    char why[160];      /* not used: why */
+    struct timespec t0; /* when reading it began (the load's time counts from there) */
+};
+/* Read the checkpoint file (unless checkpoints are off) into the emptied memory part,
+ * before the snapshot it is loaded in begins. */
+void store_people_ckpt_read(struct store *s, struct store_ckpt_load *ld);
+/* Load the memory part in the snapshot txn (reg its registry): from the checkpoint ld
+ * holds when it matches the snapshot (the store's uuid, its record at the seq it covers,
+ * the scopes) with the records after it replayed, as their batches applied them, and
+ * then adding up to the store's counters; else (none, or anything does not match)
+ * rebuilt from every live event. pl->load_note says which and why; ld->used too. No
+ * writer may run. WM_OK, or WM_ENOMEM, WM_EIO, WM_EVERSION with err saying why. */
+int store_people_load_from(struct store *s, MDB_txn *txn, const struct store_registry *reg,
+                           struct store_ckpt_load *ld, char *err, size_t errlen);
+/* Load the memory part at open (store_people_ckpt_read, store_people_load_from), and
+ * remove a checkpoint that did not match. WM_OK or an error, err saying why. */
+int store_people_open(struct store *s, char *err, size_t errlen);
+/* Rebuild the memory part from the store's live events (the writer, under the write
+ * lock, after it failed to follow a commit). WM_OK, or WM_ENOMEM, WM_EIO, WM_EVERSION
+ * with err saying why. */
 int store_people_load(struct store *s, char *err, size_t errlen);
 
 /* ---- the versions of an event id (versions.c) ----------------------------------- */
@@ -762,9 +865,6 @@ enum store_verdict {
  * never a DUP: EVENT gets a conflict that says to send REPLACE. */
 int store_id_verdict(const struct store_idver *iv, const struct wm_event *latest,
                      const struct wm_event *in, int replace, char *err, size_t errlen);
-/* The same, from the snapshot of the read transaction txn whose registry is reg. */
-int store_people_load_txn(struct store *s, MDB_txn *txn, const struct store_registry *reg,
-                          char *err, size_t errlen);
 
 /* ---- verify (verify.c, verify_mem.c) -------------------------------------------------- */
 

@@ -292,6 +292,7 @@ struct verify {
     uint32_t gcache;
     struct wm_event ev, target;
     struct wm_retract rt;
+    struct store_ckpt_load ld; /* read-only: the checkpoint read before the snapshot */
     char *err;
     size_t errlen;
 };
@@ -871,8 +872,10 @@ static int verify_run(struct verify *v)
     int ret;
 
     if (v->s->read_only) {
-        /* build the memory part from this very snapshot, as an open would */
-        ret = store_people_load_txn(v->s, v->txn, &v->reg, v->err, v->errlen);
+        /* load the memory part in this very snapshot as an open would: from the
+         * checkpoint read before it and the records after that (so what is compared is
+         * what the daemon loaded at its start, and will at its next), else rebuilt */
+        ret = store_people_load_from(v->s, v->txn, &v->reg, &v->ld, v->err, v->errlen);
         if (ret != WM_OK)
             return ret;
     }
@@ -930,6 +933,9 @@ int store_verify(struct store *s, struct store_verify_result *res, store_verify_
     store_vmap_init(&v->retracts, sizeof(uint64_t));
     store_vmap_init(&v->bad_ids, 0);
     store_vmap_init(&v->ids, sizeof(uint64_t));
+    /* read-only: the checkpoint first, so that the snapshot holds what it covers */
+    if (s->read_only)
+        store_people_ckpt_read(s, &v->ld);
     /* a store open for writing: its own memory part, at the same commit as the
      * transaction (the lock first, as every reader takes it) */
     if (!s->read_only) {
@@ -946,6 +952,7 @@ int store_verify(struct store *s, struct store_verify_result *res, store_verify_
         ret = verify_run(v);
         store_query_end(s, v->txn, &v->reg);
     }
+    snprintf(res->memory_source, sizeof res->memory_source, "%s", s->people.load_note);
     if (locked)
         store_people_read_end(&s->people);
     verify_free(v);

@@ -655,8 +655,11 @@ int store_apply(struct store *s, struct store_item *items, size_t n)
         if (ret == WM_OK)
             continue;
     }
-    if (ret == WM_OK)
+    if (ret == WM_OK) {
+        /* between batches: the memory part is as it is after this commit */
+        store_ckpt_maybe(s, w.c.last_seq);
         return WM_OK;
+    }
     /* Nothing was written: every item gets the same storage error. */
     for (size_t i = 0; i < n; i++) {
         items[i].result = WM_ESTORAGE;

@@ -9,10 +9,12 @@
  * events per person, clustered in time, most of them in one home project, every type,
  * ids sequential per principal, person pseudonyms random hex, and 1% retractions of
  * recent events. WM_BENCH_UNIFORM=1 draws persons uniformly over the whole run instead;
- * WM_BENCH_BATCH=n loads in batches of n instead of 1000. Last, the store is opened
- * again, which rebuilds its memory part from the events (timed). With WM_BENCH_KEEP
- * set the store stays, and `build/bench_store 0 DIR` opens such a kept store and
- * queries it, loading nothing: the rebuild alone, for comparing builds.
+ * WM_BENCH_BATCH=n loads in batches of n instead of 1000. Last, the store is closed
+ * (which writes the memory part's checkpoint, timed) and opened again (which loads it,
+ * timed). With WM_BENCH_KEEP set the store stays, and `build/bench_store 0 DIR` opens
+ * such a kept store and queries it, loading nothing; with WM_BENCH_NOCKPT=1 every open
+ * rebuilds the memory part from the events instead: the rebuild alone, for comparing
+ * builds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,8 +348,8 @@ static void load_and_report(struct store *s, uint64_t n)
     free(lat);
 }
 
-/* Open the store (which rebuilds its memory part from the events, on one thread) and
- * report how long that took. */
+/* Open the store (which loads its memory part from the checkpoint, or rebuilds it from
+ * the events, on one thread) and report how long that took. */
 static struct store *open_and_report(const struct store_options *o)
 {
     struct store_stats st;
@@ -360,10 +362,20 @@ static struct store *open_and_report(const struct store_options *o)
         die("store_open", ret, err);
     ms = now_ms() - ms;
     store_stats(s, &st);
-    printf("opened in %.2f s: memory part rebuilt in %.2f s, %.1f MiB, %llu cells\n", ms / 1e3,
-           st.memory_load_ms / 1e3, st.memory_bytes / 1048576.0,
+    printf("opened in %.2f s: memory part %s in %.2f s, %.1f MiB, %llu cells\n", ms / 1e3,
+           st.memory_source, st.memory_load_ms / 1e3, st.memory_bytes / 1048576.0,
            (unsigned long long)st.memory_cells);
     return s;
+}
+
+/* Close the store (which writes the memory part's checkpoint) and report how long that
+ * took. */
+static void close_and_report(struct store *s)
+{
+    double ms = now_ms();
+
+    store_close(s);
+    printf("closed in %.2f s (the memory part's checkpoint written)\n", (now_ms() - ms) / 1e3);
 }
 
 static void time_queries(struct store *s)
@@ -404,11 +416,14 @@ int main(int argc, char **argv)
     o.dir = dir;
     o.gemeenten = proto_default_gemeenten;
     o.n_gemeenten = 8;
+    /* WM_BENCH_NOCKPT=1: no checkpoint, every open rebuilds (the rebuild timed alone) */
+    if (getenv("WM_BENCH_NOCKPT"))
+        o.checkpoint_every = STORE_CKPT_OFF;
     if (n == 0) {
         /* a kept store: open it (timed) and query it, nothing more */
         s = open_and_report(&o);
         time_queries(s);
-        store_close(s);
+        close_and_report(s);
         return 0;
     }
     ret = store_open(&o, &s, err, sizeof err);
@@ -416,10 +431,10 @@ int main(int argc, char **argv)
         die("store_open", ret, err);
     load_and_report(s, n);
     time_queries(s);
-    store_close(s);
+    close_and_report(s);
     s = open_and_report(&o);
     time_query(s, "COUNT mid-month edges, after reopening", q_edges);
-    store_close(s);
+    close_and_report(s);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (getenv("WM_BENCH_KEEP"))
         printf("kept %s\n", dir);

@@ -1,6 +1,7 @@
 """Crash consistency (issue 13 item 4): several clients pipeline events and retractions
 into the real werkmonitord while it is killed with SIGKILL at random moments, again and
-again. After each restart every acknowledged write re-sent answers DUP with its seq,
+again; the daemon writes a checkpoint of its memory part every 1,000 events (a child
+process), so most restarts load one and replay the records after it. After each restart every acknowledged write re-sent answers DUP with its seq,
 no seq is given twice, STATS counts each write once, and every COUNT and PROGRESS
 equals the figure recomputed from what the store holds (crashlib.py explains how
 unacknowledged writes are accounted for).
@@ -41,7 +42,11 @@ def main():
         seed, args.kills, args.clients, args.window, wmtest.DAEMON), flush=True)
 
     data = tempfile.mkdtemp(prefix="wm-crash-")
-    server = wmtest.Server(data_dir=data)
+    # a checkpoint of the memory part every 1,000 events (the least allowed), written by
+    # the daemon's child process while the load goes on: a kill then finds one most
+    # times, and the restart loads it and replays the records after it
+    server = wmtest.Server(["--checkpoint-every", "1000"], data_dir=data)
+    loads = {"checkpoint": 0, "rebuilt": 0}
     model = crashlib.Model(seed)
     checker = crashlib.Checker(model)
     acked_total = 0
@@ -59,14 +64,21 @@ def main():
             acked = crashlib.join_clients(threads)
             acked_total += acked
             server.start()
+            memory = crashlib.memory_source(server)
+            loads["checkpoint" if memory.startswith("loaded from the checkpoint") else "rebuilt"] += 1
             fig = crashlib.check_all(server, model, checker, everything=(k == args.kills))
             print("crash: kill %d/%d: %d acknowledged in this round, %d unacknowledged (%d of them "
                   "stored), %d re-checked, store %d events + %d retractions, %d queries equal, "
-                  "verify %s, check %.1f s" % (
+                  "verify %s, check %.1f s; memory part %s" % (
                       k, args.kills, acked, fig["unacked"], fig["unacked_stored"], fig["rechecked"],
-                      fig["events"], fig["retractions"], fig["queries"], fig["verify"], fig["check_s"]),
+                      fig["events"], fig["retractions"], fig["queries"], fig["verify"], fig["check_s"],
+                      memory),
                   flush=True)
         server.stop()
+        # the checks above must have covered a start from a checkpoint, not only rebuilds
+        if args.kills >= 3 and loads["checkpoint"] == 0:
+            raise crashlib.CheckFailed("no restart loaded a checkpoint (%d rebuilt)" %
+                                       loads["rebuilt"])
         ok = True
     except (crashlib.CheckFailed, wmtest.ServerError, OSError, wmtest.ConnClosed) as e:
         print("crash: FAILED: %s" % e, flush=True)

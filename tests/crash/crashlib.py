@@ -430,6 +430,16 @@ def setup_registry(server):
                 raise CheckFailed("registry line refused: %r" % r)
 
 
+def memory_source(server):
+    """How the last start loaded the memory part, from its log line ("loaded from the
+    checkpoint of seq N, M records after it replayed" or "rebuilt from the records (why)")."""
+    lines = [l for l in server.stderr().splitlines() if "store opened in" in l]
+    if not lines:
+        raise CheckFailed("the daemon did not log how it opened the store")
+    m = re.search(r"; memory part (.*) in \d+ ms \(", lines[-1])
+    return m.group(1) if m else lines[-1]
+
+
 def verify_store(server):
     """The store's own consistency check, `werkmonitord verify --data DIR`, run against
     the live store as a second, read-only process while the daemon runs: it recomputes

@@ -30,6 +30,10 @@ class VerifyTest(unittest.TestCase):
         out = opstest.verify_ok(self, self.stopped_copy())
         self.assertRegex(out, r"consistent through seq 6\d\d \(6\d\d records, \d+ live events, "
                               r"\d+ cells, \d+ persons compared\)")
+        # the memory part compared is the one the daemon's next start loads: its
+        # checkpoint, written when it stopped
+        self.assertRegex(out, r"memory part loaded from the checkpoint of seq 6\d\d, 0 records "
+                              r"after it replayed")
 
     def test_live_store_passes_while_the_daemon_writes(self):
         stop = threading.Event()
@@ -107,13 +111,20 @@ class VerifyTest(unittest.TestCase):
 
     def test_damaged_index_and_counters_are_reported(self):
         d = self.stopped_copy()
-        # a retraction's entry goes: the rebuilt memory part counts its event again
+        # a retraction's entry goes
         retracted = opstest.poke(d, "list", "retracted").split("\n")[0].split()
         opstest.poke(d, "del", "retracted", retracted[0])
         lines = self.verify_fails(d)
         target, by = int(retracted[0], 16), int(retracted[1], 16)
         self.assertIn("retracted index: event %d (retracted by record %d) is missing" % (target, by),
                       lines)
+        # the memory part loaded from the daemon's checkpoint followed the retraction
+        # when it happened: only the index differs
+        self.assertFalse(any(l.startswith("memory ") for l in lines), lines)
+        # without the checkpoint it is rebuilt from the live events, which the index
+        # decides: the rebuilt memory part counts the event again
+        os.unlink(os.path.join(d, "memory.ckpt"))
+        lines = self.verify_fails(d)
         self.assertTrue(any(l.startswith("memory ") for l in lines), lines)
 
     def test_usage(self):

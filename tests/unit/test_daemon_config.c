@@ -15,10 +15,11 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "store.h"
 #include "daemon.h"
 #include "log.h"
 
-#define MAX_ARGS 32
+#define MAX_ARGS 40
 
 static char err[1024];
 
@@ -89,6 +90,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.audit_log, "stderr");
     assert_int_equal(c.map_size, (size_t)1 << 30);
     assert_int_equal(c.map_max, (size_t)64 << 30);
+    assert_int_equal(c.checkpoint_every, STORE_CKPT_DEFAULT);
     assert_int_equal(c.max_line, 4096);
     assert_int_equal(c.max_connections, 1024);
     assert_int_equal(c.idle_timeout, 300);
@@ -112,9 +114,9 @@ static void test_every_flag(void **state)
                                "--tls-cert", "/etc/wm/cert.pem", "--tls-key", "/etc/wm/key.pem",
                                "--data", "/var/lib/wm", "--tokens", "/etc/wm/tokens", "--registry",
                                "/etc/wm/region.wm", "--audit-log", "none", "--map-size", "64M",
-                               "--map-max", "2G", "--max-line", "8K", "--max-connections", "20",
-                               "--idle-timeout", "0", "--gemeenten", "utrecht,zeist", "--log-level",
-                               "debug", "--check-config"),
+                               "--map-max", "2G", "--checkpoint-every", "2000", "--max-line", "8K",
+                               "--max-connections", "20", "--idle-timeout", "0", "--gemeenten",
+                               "utrecht,zeist", "--log-level", "debug", "--check-config"),
                      CONFIG_RUN);
     assert_int_equal(c.n_listen, 2);
     assert_addr(&c.listen[0], "0.0.0.0", "1");
@@ -129,6 +131,7 @@ static void test_every_flag(void **state)
     assert_string_equal(c.audit_log, "none");
     assert_int_equal(c.map_size, 64u << 20);
     assert_int_equal(c.map_max, (size_t)2 << 30);
+    assert_int_equal(c.checkpoint_every, 2000);
     assert_int_equal(c.max_line, 8192);
     assert_int_equal(c.max_connections, 20);
     assert_int_equal(c.idle_timeout, 0);
@@ -198,6 +201,13 @@ static void test_sizes(void **state)
     assert_refused("out of range", "--max-line", "16777217");
     assert_refused("--map-size: '1K' is out of range", "--map-size", "1K");
     assert_refused("--map-max: bad size '1T1'", "--map-max", "1T1");
+    assert_refused("--checkpoint-every: '10' is neither 'close', 'off' nor a number",
+                   "--checkpoint-every", "10");
+    assert_refused("--checkpoint-every: 'never' is neither", "--checkpoint-every", "never");
+    assert_int_equal(from_args(&c, "--checkpoint-every", "close"), CONFIG_RUN);
+    assert_int_equal(c.checkpoint_every, STORE_CKPT_CLOSE);
+    assert_int_equal(from_args(&c, "--checkpoint-every", "off"), CONFIG_RUN);
+    assert_int_equal(c.checkpoint_every, STORE_CKPT_OFF);
     assert_refused("bad size", "--map-size", "99999999999999999999");
 }
 
@@ -315,11 +325,10 @@ static void test_help_and_version(void **state)
     size_t len = 0;
     FILE *out;
     static const char *const keys[] = {
-        "--listen",       "--tls-listen",      "--tls-cert",     "--tls-key",
-        "--data",         "--tokens",          "--registry",     "--audit-log",
-        "--map-size",     "--map-max",         "--max-line",     "--gemeenten",
-        "--log-level",    "--max-connections", "--idle-timeout", "--config",
-        "--check-config", "--version",         "--help",
+        "--listen",       "--tls-listen", "--tls-cert",         "--tls-key",   "--data",
+        "--tokens",       "--registry",   "--audit-log",        "--map-size",  "--map-max",
+        "--max-line",     "--gemeenten",  "--checkpoint-every", "--log-level", "--max-connections",
+        "--idle-timeout", "--config",     "--check-config",     "--version",   "--help",
     };
 
     (void)state;
@@ -460,9 +469,9 @@ static void test_printed_config_reads_back(void **state)
     assert_int_equal(from_args(&a, "--listen", "127.0.0.1:1,[::1]:2", "--tls-listen", "[::]:3",
                                "--tls-cert", "/c.pem", "--tls-key", "/k.pem", "--data", "/d",
                                "--tokens", "/t", "--registry", "/r.wm", "--audit-log", "/a.log",
-                               "--map-size", "3M", "--map-max", "5G", "--max-line", "999",
-                               "--max-connections", "3", "--idle-timeout", "4", "--gemeenten",
-                               "x,y-z", "--log-level", "error", "--check-config"),
+                               "--map-size", "3M", "--map-max", "5G", "--checkpoint-every", "close",
+                               "--max-line", "999", "--max-connections", "3", "--idle-timeout", "4",
+                               "--gemeenten", "x,y-z", "--log-level", "error", "--check-config"),
                      CONFIG_RUN);
     out = open_memstream(&text, &len);
     config_print(&a, out);
@@ -488,6 +497,7 @@ static void test_printed_config_reads_back(void **state)
     assert_string_equal(b.audit_log, a.audit_log);
     assert_int_equal(b.map_size, a.map_size);
     assert_int_equal(b.map_max, a.map_max);
+    assert_int_equal(b.checkpoint_every, STORE_CKPT_CLOSE);
     assert_int_equal(b.max_line, a.max_line);
     assert_int_equal(b.max_connections, a.max_connections);
     assert_int_equal(b.idle_timeout, a.idle_timeout);
