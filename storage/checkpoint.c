@@ -255,6 +255,7 @@ struct ckr {
     uint32_t crc;
     uint64_t left; /* bytes of the current section not yet taken */
     int bad;       /* short, or a count that does not fit: give up */
+    int oom;       /* ... because memory ran out (the file may be good) */
 };
 
 /* len bytes into p, in the section's CRC. 0, or -1 (r->bad set). */
@@ -328,7 +329,7 @@ static void *ckr_alloc(struct ckr *r, size_t n, size_t size)
         return NULL;
     v = malloc(n * size);
     if (!v) {
-        r->bad = 1;
+        r->bad = r->oom = 1;
         return NULL;
     }
     if (n * size >= 2 * STORE_HUGE)
@@ -342,7 +343,7 @@ static void *ckr_zalloc(struct ckr *r, size_t n, size_t size)
     void *v = n ? calloc(n, size) : NULL;
 
     if (n && !v)
-        r->bad = 1;
+        r->bad = r->oom = 1;
     return v;
 }
 
@@ -396,7 +397,7 @@ static int read_person(struct ckr *r, struct store_people *pl, struct store_pers
     name[hdr[1]] = '\0';
     p->name = store_arena_copy(&pl->arena, name);
     if (!p->name || (hdr[0] && store_arena_entries_new(&pl->arena, p, hdr[0]) != WM_OK))
-        return r->bad = 1, -1;
+        return r->bad = r->oom = 1, -1;
     if (hdr[0] && ckr_get(r, p->e, hdr[0] * sizeof *p->e) != 0)
         return -1;
     p->n = hdr[0];
@@ -720,7 +721,12 @@ int store_ckpt_read(struct store_people *pl, const struct store_ckpt *ck, uint64
     for (size_t i = 0; i < CKPT_NSECTIONS; i++) {
         r.left = h.sec[i].len;
         r.crc = 0;
-        if (ckpt_sections[i].read(&r, pl) != 0 || r.left != 0 || r.crc != h.sec[i].crc) {
+        if (ckpt_sections[i].read(&r, pl) != 0 && r.oom) {
+            proto_errf(err, errlen, "out of memory reading %s", ck->path);
+            ret = WM_ENOMEM;
+            goto out;
+        }
+        if (r.bad || r.left != 0 || r.crc != h.sec[i].crc) {
             proto_errf(err, errlen, "%s is damaged (section %u: %s)", ck->path,
                        (unsigned)h.sec[i].id,
                        r.bad || r.left != 0 ? "a length does not match its content"

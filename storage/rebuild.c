@@ -377,7 +377,7 @@ int store_people_open(struct store *s, char *err, size_t errlen)
     s->ckpt.rejected = ld.rejected;
     /* a checkpoint that does not fit is of no further use (and the next one replaces
      * it); one that could not be read for a passing reason stays */
-    if (ret == WM_OK && ld.rejected && ld.status != WM_EIO)
+    if (ret == WM_OK && ld.rejected && ld.status != WM_EIO && ld.status != WM_ENOMEM)
         unlink(s->ckpt.path);
     return ret;
 }

@@ -778,7 +778,7 @@ int store_ckpt_write(const struct store_people *pl, const struct store_ckpt *ck,
                      uint32_t rec_crc, uint8_t *buf, char *err, size_t errlen);
 /* Read ck->path into the empty memory part pl. WM_OK with *seq and *rec_crc from its
  * header; WM_ENOT_FOUND (no file); WM_EVERSION (another format, build or store, or
- * damaged) or WM_EIO, with err saying why and pl cleared. */
+ * damaged), WM_ENOMEM or WM_EIO, with err saying why and pl cleared. */
 int store_ckpt_read(struct store_people *pl, const struct store_ckpt *ck, uint64_t *seq,
                     uint32_t *rec_crc, char *err, size_t errlen);
 /* The CRC-32C of the record at seq (0 for seq 0), read in txn (NULL: a read transaction
