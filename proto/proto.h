@@ -786,10 +786,22 @@ struct wm_projects_result {
     size_t n, cap;
 };
 
-/* Whole-store figures of WATCH and /v1/totals, retracted events excluded. */
+/* The figures of WATCH and /v1/totals, retracted events excluded: the whole store's, or
+ * one municipality's. */
 struct wm_totals {
     uint64_t seq; /* last seq stored (0 when empty) */
     uint64_t started, completed, placed, placed_persons, outflow;
+    uint64_t suppress_below; /* the N of a suppressed figure; 0: none suppressed */
+    uint8_t suppressed;      /* WM_TOTAL_* bits: figures shown as "<N" */
+};
+
+/* The figures of struct wm_totals, as bits of its suppressed. */
+enum wm_total_bit {
+    WM_TOTAL_STARTED = 1,
+    WM_TOTAL_COMPLETED = 2,
+    WM_TOTAL_PLACED = 4,
+    WM_TOTAL_PLACED_PERSONS = 8,
+    WM_TOTAL_OUTFLOW = 16,
 };
 
 /* Initialise an empty result (no allocation). */
@@ -850,6 +862,12 @@ void proto_count_result_protect(struct wm_count_result *r, uint64_t min_count, u
  * hidden too, so the program's row minus the others does not give it away. */
 void proto_progress_result_protect(struct wm_progress_result *r, uint64_t min_count,
                                    uint64_t round);
+
+/* The same for the five figures of t, each from its own raw value: a figure above 0 and
+ * below min_count is suppressed (its bit in t->suppressed, suppress_below = min_count),
+ * every other rounded to round. No figure is a sum of others, so none is hidden for
+ * another's sake. */
+void proto_totals_protect(struct wm_totals *t, uint64_t min_count, uint64_t round);
 
 /* The forms. A result is read through a table of typed cells; the writers below take
  * any table, so every form of every answer is written in one place. */
@@ -927,10 +945,12 @@ struct wm_csv_opts {
  * is quoted with quotes doubled. Returns WM_OK or WM_ENOMEM. */
 int proto_table_csv(const struct wm_table *t, const struct wm_csv_opts *o, struct wm_buf *out);
 
-/* Append "TOTAL seq=... outflow=...\n" (PROTOCOL.md section 7). */
+/* Append "TOTAL seq=... outflow=...\n" (PROTOCOL.md section 7), a suppressed figure as
+ * "<N". Returns WM_OK or WM_ENOMEM. */
 int proto_totals_line(const struct wm_totals *t, struct wm_buf *out);
 /* Append {"seq":...,"started":...,"completed":...,"placed":...,"placed.persons":...,
- * "outflow":...}. */
+ * "outflow":...}, a suppressed figure as null, followed then by "suppressed":true.
+ * Returns WM_OK or WM_ENOMEM. */
 int proto_totals_json(const struct wm_totals *t, struct wm_buf *out);
 
 /* Append s (n bytes) as a JSON string with its quotes: ", \ and control characters

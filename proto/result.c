@@ -272,6 +272,20 @@ void proto_count_result_protect(struct wm_count_result *r, uint64_t min_count, u
     }
 }
 
+void proto_totals_protect(struct wm_totals *t, uint64_t min_count, uint64_t round)
+{
+    uint64_t *fig[5] = {&t->started, &t->completed, &t->placed, &t->placed_persons, &t->outflow};
+
+    for (int i = 0; i < 5; i++) {
+        if (*fig[i] > 0 && *fig[i] < min_count) {
+            t->suppressed |= (uint8_t)(1u << i);
+            t->suppress_below = min_count;
+        } else {
+            *fig[i] = proto_round_count(*fig[i], round);
+        }
+    }
+}
+
 /* Hide row i of r (shown "<N", no status). */
 static void progress_hide(struct wm_progress_result *r, size_t i, uint64_t min_count)
 {
@@ -645,15 +659,32 @@ int proto_table_csv(const struct wm_table *t, const struct wm_csv_opts *o, struc
 
 /* ---- totals ----------------------------------------------------------------- */
 
+/* The five figures in their order on the wire, with their names and bits. */
+static const char *const totals_names[5] = {"started", "completed", "placed", "placed.persons",
+                                            "outflow"};
+
+static uint64_t totals_figure(const struct wm_totals *t, int i)
+{
+    const uint64_t v[5] = {t->started, t->completed, t->placed, t->placed_persons, t->outflow};
+
+    return v[i];
+}
+
 int proto_totals_line(const struct wm_totals *t, struct wm_buf *out)
 {
     wm_buf_puts(out, "TOTAL");
     proto_fmt_pair_u64(out, "seq", t->seq);
-    proto_fmt_pair_u64(out, "started", t->started);
-    proto_fmt_pair_u64(out, "completed", t->completed);
-    proto_fmt_pair_u64(out, "placed", t->placed);
-    proto_fmt_pair_u64(out, "placed.persons", t->placed_persons);
-    proto_fmt_pair_u64(out, "outflow", t->outflow);
+    for (int i = 0; i < 5; i++) {
+        wm_buf_append(out, " ", 1);
+        wm_buf_puts(out, totals_names[i]);
+        if (t->suppressed & (1u << i)) {
+            wm_buf_append(out, "=<", 2);
+            buf_u64(out, t->suppress_below);
+        } else {
+            wm_buf_append(out, "=", 1);
+            buf_u64(out, totals_figure(t, i));
+        }
+    }
     wm_buf_append(out, "\n", 1);
     return out->oom ? WM_ENOMEM : WM_OK;
 }
@@ -662,16 +693,17 @@ int proto_totals_json(const struct wm_totals *t, struct wm_buf *out)
 {
     wm_buf_puts(out, "{\"seq\":");
     buf_u64(out, t->seq);
-    wm_buf_puts(out, ",\"started\":");
-    buf_u64(out, t->started);
-    wm_buf_puts(out, ",\"completed\":");
-    buf_u64(out, t->completed);
-    wm_buf_puts(out, ",\"placed\":");
-    buf_u64(out, t->placed);
-    wm_buf_puts(out, ",\"placed.persons\":");
-    buf_u64(out, t->placed_persons);
-    wm_buf_puts(out, ",\"outflow\":");
-    buf_u64(out, t->outflow);
+    for (int i = 0; i < 5; i++) {
+        wm_buf_append(out, ",\"", 2);
+        wm_buf_puts(out, totals_names[i]);
+        wm_buf_append(out, "\":", 2);
+        if (t->suppressed & (1u << i))
+            wm_buf_puts(out, "null");
+        else
+            buf_u64(out, totals_figure(t, i));
+    }
+    if (t->suppressed)
+        wm_buf_puts(out, ",\"suppressed\":true");
     wm_buf_append(out, "}", 1);
     return out->oom ? WM_ENOMEM : WM_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the small-cell protection of typed results (result.c, PROTOCOL.md
  * section 3, docs/SECURITY.md #4): a principal's min-count hides counts above 0 and
- * below N, round rounds every other from its own raw value, PROGRESS's complement rule.
+ * below N, round rounds every other from its own raw value, PROGRESS's complement rule,
+ * and the same for the live totals.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,6 +294,51 @@ static void test_progress_edges_n1_r1_all_hidden(void **state)
     proto_progress_result_free(&r);
 }
 
+/* The five totals of WATCH and /v1/totals: each from its own raw value, suppressed as
+ * "<N" in the line and null plus "suppressed": true in JSON; 0 stays 0. */
+static void test_totals_protected(void **state)
+{
+    struct wm_totals t = {
+        .seq = 9, .started = 25, .completed = 1, .placed = 4, .placed_persons = 0, .outflow = 7};
+
+    (void)state;
+    proto_totals_protect(&t, 5, 10);
+    assert_int_equal(t.suppressed, WM_TOTAL_COMPLETED | WM_TOTAL_PLACED);
+    assert_int_equal(t.suppress_below, 5);
+    wm_buf_reset(&out);
+    assert_int_equal(proto_totals_line(&t, &out), WM_OK);
+    assert_string_equal(text(), "TOTAL seq=9 started=30 completed=<5 placed=<5 "
+                                "placed.persons=0 outflow=10\n");
+    wm_buf_reset(&out);
+    assert_int_equal(proto_totals_json(&t, &out), WM_OK);
+    assert_string_equal(text(), "{\"seq\":9,\"started\":30,\"completed\":null,\"placed\":null,"
+                                "\"placed.persons\":0,\"outflow\":10,\"suppressed\":true}");
+}
+
+/* N = 1 and R = 1 (or 0 and 0, a principal without them) change nothing; every figure
+ * can be suppressed at once. */
+static void test_totals_edges(void **state)
+{
+    struct wm_totals t = {
+        .seq = 3, .started = 1, .completed = 2, .placed = 3, .placed_persons = 1, .outflow = 1};
+
+    (void)state;
+    proto_totals_protect(&t, 0, 0);
+    proto_totals_protect(&t, 1, 1);
+    assert_int_equal(t.suppressed, 0);
+    wm_buf_reset(&out);
+    proto_totals_json(&t, &out);
+    assert_string_equal(text(), "{\"seq\":3,\"started\":1,\"completed\":2,\"placed\":3,"
+                                "\"placed.persons\":1,\"outflow\":1}");
+    proto_totals_protect(&t, 4, 1);
+    assert_int_equal(t.suppressed, WM_TOTAL_STARTED | WM_TOTAL_COMPLETED | WM_TOTAL_PLACED |
+                                       WM_TOTAL_PLACED_PERSONS | WM_TOTAL_OUTFLOW);
+    wm_buf_reset(&out);
+    proto_totals_line(&t, &out);
+    assert_string_equal(text(), "TOTAL seq=3 started=<4 completed=<4 placed=<4 "
+                                "placed.persons=<4 outflow=<4\n");
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -311,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_progress_complement_rule),
         cmocka_unit_test(test_progress_rounded_status_from_shown),
         cmocka_unit_test(test_progress_edges_n1_r1_all_hidden),
+        cmocka_unit_test(test_totals_protected),
+        cmocka_unit_test(test_totals_edges),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

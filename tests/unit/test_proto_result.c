@@ -240,7 +240,7 @@ static void test_projects_rows(void **state)
 
 static void test_totals(void **state)
 {
-    struct wm_totals t = {5, 1, 2, 3, 4, 0};
+    struct wm_totals t = {.seq = 5, .started = 1, .completed = 2, .placed = 3, .placed_persons = 4};
 
     (void)state;
     wm_buf_reset(&out);
