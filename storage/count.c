@@ -550,6 +550,19 @@ static int emit_rows(struct count_ctx *c, struct wm_count_result *res)
     return ret;
 }
 
+/* Free what one count on c allocated, keeping its read (txn, registry) for another. */
+static void count_ctx_clear(struct count_ctx *c)
+{
+    free(c->proj_ok);
+    free(c->gem_ok);
+    free(c->g);
+    store_itab_free(&c->gindex);
+    c->proj_ok = c->gem_ok = NULL;
+    c->g = NULL;
+    c->ng = c->gcap = 0;
+    memset(&c->gindex, 0, sizeof c->gindex);
+}
+
 int store_count(struct store *s, const struct wm_count_query *q, struct wm_count_result *res,
                 char *err, size_t errlen)
 {
@@ -597,10 +610,7 @@ int store_count(struct store *s, const struct wm_count_query *q, struct wm_count
 out:
     store_query_end(s, c.txn, &c.reg);
     store_people_read_end(&s->people);
-    free(c.proj_ok);
-    free(c.gem_ok);
-    free(c.g);
-    store_itab_free(&c.gindex);
+    count_ctx_clear(&c);
     if (ret != WM_OK) {
         res->nrows = 0;
         /* an unknown project or category, too many rows: the request's; the rest the store's */
@@ -609,4 +619,114 @@ out:
             ret = WM_EIO;
     }
     return ret;
+}
+
+/* ---- totals by municipality --------------------------------------------------------- */
+
+/* The field of figure fig (0 started .. 4 outflow, the wire's order) of t. */
+static uint64_t *totals_field(struct wm_totals *t, int fig)
+{
+    uint64_t *f[5] = {&t->started, &t->completed, &t->placed, &t->placed_persons, &t->outflow};
+
+    return f[fig];
+}
+
+/* Figure fig of every gemeente: q (by gemeente, all time) on c's read; each group's
+ * count goes to the out[i] whose gemeente id is ids[i]. */
+static int totals_figure(struct count_ctx *c, const struct wm_count_query *q, int fig,
+                         const uint32_t *ids, size_t n, struct wm_totals *out, char *err,
+                         size_t errlen)
+{
+    int ret;
+
+    count_ctx_clear(c);
+    c->q = q;
+    c->td = proto_type_desc(q->type);
+    c->a = WM_DATE_MIN;
+    c->b = DATE_MAX_DAYS;
+    ret = resolve_filters(c, err, errlen);
+    if (ret == WM_OK)
+        ret = q->distinct ? count_distinct(c) : count_rollups(c);
+    for (size_t gi = 0; ret == WM_OK && gi < c->ng; gi++)
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] != 0 && c->g[gi].vals[0] == ids[i])
+                *totals_field(&out[i], fig) += c->g[gi].count;
+    return ret;
+}
+
+int store_totals_gemeenten(struct store *s, const char *const *names, size_t n,
+                           struct wm_totals *out, uint64_t *seq, char *err, size_t errlen)
+{
+    /* the figures as COUNT gives them: type, distinct=person, the results counted */
+    static const struct {
+        uint8_t type, distinct, success_only;
+    } figs[5] = {{WM_TYPE_STARTED, 0, 0},
+                 {WM_TYPE_COMPLETED, 0, 1},
+                 {WM_TYPE_PLACED, 0, 0},
+                 {WM_TYPE_PLACED, 1, 0},
+                 {WM_TYPE_OUTFLOW, 0, 0}};
+    struct store_counters cnt;
+    struct wm_count_query q;
+    struct count_ctx c;
+    uint32_t *ids;
+    int ret;
+
+    if (n > 0)
+        memset(out, 0, n * sizeof *out);
+    *seq = 0;
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    ids = calloc(n ? n : 1, sizeof *ids);
+    if (!ids) {
+        proto_errf(err, errlen, "totals by gemeente: %s", wm_strerror(WM_ENOMEM));
+        return WM_ENOMEM;
+    }
+    /* one read for all five figures, as store_count takes it, so they and the seq agree */
+    ret = store_people_read_begin(&s->people, "totals", err, errlen);
+    if (ret != WM_OK) {
+        free(ids);
+        return ret;
+    }
+    ret = store_query_begin(s, &c.txn, &c.reg, err, errlen);
+    if (ret != WM_OK) {
+        store_people_read_end(&s->people);
+        free(ids);
+        return ret;
+    }
+    ret = store_counters_get(s, c.txn, &cnt);
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t id = 1; id < c.reg.ngem && ids[i] == 0; id++)
+            if (strcmp(c.reg.gem[id], names[i]) == 0)
+                ids[i] = id;
+    for (int fig = 0; fig < 5 && ret == WM_OK; fig++) {
+        memset(&q, 0, sizeof q);
+        q.type = figs[fig].type;
+        q.nby = 1;
+        q.by[0] = WM_DIM_GEMEENTE;
+        q.from = INT32_MIN;
+        q.to = INT32_MAX;
+        q.distinct = figs[fig].distinct;
+        if (figs[fig].success_only) {
+            const struct proto_enum_field *f = proto_type_desc(q.type)->enums[0];
+            q.filter[WM_DIM_ENUM0].active = 1;
+            for (int v = 0; v < f->nvalues; v++)
+                if (WM_RESULT_SUCCESS(v))
+                    q.filter[WM_DIM_ENUM0].mask |= 1u << v;
+        }
+        ret = totals_figure(&c, &q, fig, ids, n, out, err, errlen);
+    }
+    store_query_end(s, c.txn, &c.reg);
+    store_people_read_end(&s->people);
+    count_ctx_clear(&c);
+    free(ids);
+    if (ret != WM_OK) {
+        if (n > 0)
+            memset(out, 0, n * sizeof *out);
+        proto_errf(err, errlen, "totals by gemeente: %s", wm_strerror(ret));
+        return ret == WM_ENOMEM ? ret : WM_EIO;
+    }
+    *seq = cnt.last_seq;
+    for (size_t i = 0; i < n; i++)
+        out[i].seq = cnt.last_seq;
+    return WM_OK;
 }

@@ -213,6 +213,18 @@ int store_projects(struct store *s, struct wm_projects_result *res, char *err, s
  * (cheap: counters, no scan). Returns WM_OK or WM_EIO. */
 int store_totals(struct store *s, struct wm_totals *t);
 
+/*
+ * The figures of WATCH for municipalities, as COUNT counts them: out[i] (n of them) the
+ * totals of the events of gemeente names[i] alone (started, completed with a successful
+ * result, placed and outflow events, distinct persons placed), all from one read, with
+ * out[i].seq and *seq the store's last seq in it; a name the store does not know has
+ * zeros. Cost: the rollup cells of all time by gemeente, plus one walk of the persons
+ * ever placed (as COUNT placed distinct=person), for every name at once. Returns WM_OK,
+ * WM_EIO, WM_ENOMEM (err says why; out is zeroed).
+ */
+int store_totals_gemeenten(struct store *s, const char *const *names, size_t n,
+                           struct wm_totals *out, uint64_t *seq, char *err, size_t errlen);
+
 struct store_stats {
     uint64_t events;      /* event records stored (retracted included) */
     uint64_t retracted;   /* events retracted */

@@ -273,6 +273,20 @@ static int q_progress(struct store *s, int rep, struct answers *a, size_t *nrows
     return ret;
 }
 
+/* The live totals of every gemeente (WATCH and /v1/totals for principals bound to one):
+ * what one push costs while a bound subscriber is there. */
+static int q_totals_gemeenten(struct store *s, int rep, struct answers *a, size_t *nrows)
+{
+    struct wm_totals t[8];
+    uint64_t seq;
+    char err[200];
+
+    (void)rep;
+    (void)a;
+    *nrows = 8;
+    return store_totals_gemeenten(s, proto_default_gemeenten, 8, t, &seq, err, sizeof err);
+}
+
 /* Bytes this process has written with write(2) and friends (LMDB's page writes). */
 static double written_mib(void)
 {
@@ -386,6 +400,7 @@ static void time_queries(struct store *s)
     time_query(s, "COUNT started by=month, one year", q_month);
     time_query(s, "COUNT placed distinct by=project, one year", q_distinct);
     time_query(s, "PROGRESS", q_progress);
+    time_query(s, "totals of every gemeente (bound WATCH)", q_totals_gemeenten);
 }
 
 int main(int argc, char **argv)

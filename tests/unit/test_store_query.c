@@ -878,6 +878,59 @@ static void test_totals(void **state)
     assert_int_equal(t.placed_persons, persons);
 }
 
+/* Each gemeente's totals agree with its events, they add up to the store's, and a
+ * gemeente without events (or unknown) has zeros, all at the store's seq. */
+static void test_totals_gemeenten(void **state)
+{
+    const char *names[7] = {"blaricum", "hilversum", "huizen", "weesp",
+                            "laren",    "eemnes",    "nergens"};
+    struct wm_totals got[7], all;
+    uint64_t want[7][5], seq, sum[5] = {0, 0, 0, 0, 0};
+    char seen[7][NPERSONS], err[256];
+
+    (void)state;
+    memset(want, 0, sizeof want);
+    memset(seen, 0, sizeof seen);
+    for (size_t i = 0; i < nev; i++) {
+        const struct wm_event *ev = &evs[i].ev;
+        size_t g = 0;
+        if (!evs[i].live)
+            continue;
+        while (strcmp(names[g], ev->gemeente) != 0)
+            g++;
+        if (ev->type == WM_TYPE_PLACED && !seen[g][atoi(ev->person + 7)]) {
+            seen[g][atoi(ev->person + 7)] = 1;
+            want[g][3]++;
+        }
+        if (ev->type != WM_TYPE_COMPLETED || ev->enums[0] <= 2)
+            want[g][ev->type == WM_TYPE_OUTFLOW ? 4 : ev->type]++;
+    }
+    assert_int_equal(store_totals(st, &all), WM_OK);
+    assert_int_equal(store_totals_gemeenten(st, names, 7, got, &seq, err, sizeof err), WM_OK);
+    assert_int_equal(seq, all.seq);
+    for (size_t g = 0; g < 7; g++) {
+        const uint64_t v[5] = {got[g].started, got[g].completed, got[g].placed,
+                               got[g].placed_persons, got[g].outflow};
+        assert_int_equal(got[g].seq, all.seq);
+        assert_int_equal(got[g].suppressed, 0);
+        for (int f = 0; f < 5; f++) {
+            assert_int_equal(v[f], want[g][f]);
+            sum[f] += v[f];
+        }
+    }
+    assert_int_equal(want[5][0] + want[6][0] + want[6][3], 0);
+    assert_true(want[1][0] > 0 && want[1][3] > 0);
+    assert_int_equal(sum[0], all.started);
+    assert_int_equal(sum[1], all.completed);
+    assert_int_equal(sum[2], all.placed);
+    assert_int_equal(sum[4], all.outflow);
+    /* a person placed in two gemeenten counts in each, once in the store's */
+    assert_true(sum[3] >= all.placed_persons);
+    /* none asked: nothing read but the seq */
+    assert_int_equal(store_totals_gemeenten(st, NULL, 0, got, &seq, err, sizeof err), WM_OK);
+    assert_int_equal(seq, all.seq);
+}
+
 static void compare_progress(int n)
 {
     static const char *const cats[] = {"scholing", "wsp", "gemeente"};
@@ -962,15 +1015,21 @@ static void test_reopen(void **state)
     test_count_random(state);
     compare_progress(100);
     test_totals(state);
+    test_totals_gemeenten(state);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_count_fixed),       cmocka_unit_test(test_count_random),
-        cmocka_unit_test(test_progress),          cmocka_unit_test(test_totals),
-        cmocka_unit_test(test_progress_rescoped), cmocka_unit_test(test_totals),
-        cmocka_unit_test(test_count_random),      cmocka_unit_test(test_reopen),
+        cmocka_unit_test(test_count_fixed),
+        cmocka_unit_test(test_count_random),
+        cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_totals),
+        cmocka_unit_test(test_progress_rescoped),
+        cmocka_unit_test(test_totals),
+        cmocka_unit_test(test_totals_gemeenten),
+        cmocka_unit_test(test_count_random),
+        cmocka_unit_test(test_reopen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
