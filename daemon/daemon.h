@@ -153,6 +153,28 @@ struct server_stats {
     size_t latency_n, latency_pos;
 };
 
+/* One form of the totals in a push (reads.c): for every reader with this gemeente
+ * ("" for the region), min-count and round. */
+struct reads_shared_entry {
+    char gemeente[WM_NAME_MAX + 1];
+    uint64_t min_count, round;
+    uint64_t gen; /* the push it was made for; older: stale */
+    uint64_t seq;
+    int rc;             /* WM_OK, or why it could not be read in this push */
+    struct wm_buf text; /* the totals formatted */
+};
+
+/* The totals every subscriber of one push (WATCH, the event stream) shares: read,
+ * protected and formatted once per push for each distinct form, never per subscriber. */
+struct reads_shared {
+    int (*format)(const struct wm_totals *t, struct wm_buf *out);
+    uint64_t gen;            /* the current push, from 1 */
+    int region_rc;           /* the region's totals in this push: -1 not read yet */
+    struct wm_totals region; /* read once per push */
+    struct reads_shared_entry *e;
+    size_t n, cap;
+};
+
 struct server {
     struct config *cfg;
     struct event_base *base;
@@ -195,6 +217,13 @@ struct server {
     /* WATCH */
     int watch_dirty;
     uint64_t watch_last_push_ms;
+    struct reads_shared watch_shared; /* a push's totals, by gemeente and protection */
+
+    /* the totals of every configured gemeente, for readers bound to one (reads.c): read
+     * in one pass when the store's seq is no longer gem_totals_seq */
+    struct wm_totals *gem_totals; /* env.n_gemeenten of them; NULL before the first */
+    uint64_t gem_totals_seq;
+    int gem_totals_valid;
 
     struct server_stats stats;
 
@@ -344,9 +373,29 @@ int reads_progress(struct server *srv, const struct reader *who, const struct pr
 /* PROJECTS into srv->projects_res. Returns WM_OK or the error with err. */
 int reads_projects(struct server *srv, const struct reader *who, char *err, size_t errlen);
 
-/* The totals of WATCH and /v1/totals for who (NULL: the whole store, for every
- * watcher alike) into t. Returns WM_OK or WM_EIO. */
+/*
+ * The totals of WATCH and /v1/totals as who may see them, into t: the region's for a
+ * principal not bound to a gemeente, its municipality's for a bound one (every
+ * gemeente's read in one pass, once per seq of the store), protected by its min-count
+ * and round. Returns WM_OK, WM_EIO or WM_ENOMEM (logged).
+ */
 int reads_totals(struct server *srv, const struct reader *who, struct wm_totals *t);
+
+/* Set sh up for the totals in the form format writes (no allocation). */
+void reads_shared_init(struct reads_shared *sh,
+                       int (*format)(const struct wm_totals *t, struct wm_buf *out));
+/* Free sh's memory. */
+void reads_shared_free(struct reads_shared *sh);
+/* A new push: what sh read and formatted before is stale. */
+void reads_shared_next(struct reads_shared *sh);
+/*
+ * The totals who may see (as reads_totals) in this push, formatted, and their seq into
+ * *seq: read, protected and formatted on the first ask of each (gemeente, min-count,
+ * round) in the push, then shared. Borrowed from sh until its next push. NULL when they
+ * cannot be read (logged once per push) or out of memory.
+ */
+const struct wm_buf *reads_shared_get(struct server *srv, struct reads_shared *sh,
+                                      const struct reader *who, uint64_t *seq);
 
 /* ---- backup.c ----------------------------------------------------------- */
 

@@ -201,10 +201,8 @@ int http_totals_json(struct server *srv, const struct reader *who, struct wm_buf
     struct wm_totals t;
     int rc = reads_totals(srv, who, &t);
 
-    if (rc != WM_OK) {
-        log_msg(LOG_ERROR, "http: cannot read the totals: %s", wm_strerror(rc));
+    if (rc != WM_OK)
         return rc;
-    }
     wm_buf_reset(out);
     *seq = t.seq;
     return proto_totals_json(&t, out);

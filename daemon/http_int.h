@@ -103,6 +103,7 @@ struct http_server {
     struct event *ev_push, *ev_heartbeat;
     int push_dirty;
     uint64_t last_push_ms;
+    struct reads_shared sse_shared; /* a push's events, by gemeente and protection */
 
     /* validators: the ETag of an answer names the store's seq, registry changes since
      * the start and the start itself (a restart changes every ETag once) */
@@ -172,8 +173,8 @@ int http_web_serve(struct http_req *r);
  * a principal bound to a gemeente. */
 void http_api_notes(struct http_req *r);
 
-/* The totals for who (NULL: the whole store) as {"seq":...} into out (reset first) and
- * *seq. Returns WM_OK, or an error from the store (logged). */
+/* The totals who may see (reads_totals; NULL: the whole store's) as {"seq":...} into out
+ * (reset first) and *seq. Returns WM_OK, or an error from the store (logged). */
 int http_totals_json(struct server *srv, const struct reader *who, struct wm_buf *out,
                      uint64_t *seq);
 

@@ -275,6 +275,8 @@ static int http_metrics_format(struct http_server *h, struct wm_buf *o)
 void http_api_metrics(struct http_req *r)
 {
     struct http_server *h = r->h;
+    const struct auth_entry *e =
+        h->srv->tokens != NULL ? auth_table_find(h->srv->tokens, r->who.principal) : NULL;
     int rc;
 
     /* region-wide figures are for principals not bound to a municipality */
@@ -286,6 +288,18 @@ void http_api_metrics(struct http_req *r)
                        "/metrics holds region-wide figures: for principals not bound to a "
                        "gemeente (%s is bound to %s)",
                        r->who.principal, r->who.gemeente);
+        return;
+    }
+    /* its exact totals are not for a principal whose counts are protected (min-count) */
+    if (e != NULL && (e->min_count > 0 || e->round > 1)) {
+        h->srv->stats.denials++;
+        log_msg(LOG_INFO, "http: denied: principal=%s (min-count=%llu round=%llu) may not read "
+                "/metrics", r->who.principal, (unsigned long long)e->min_count,
+                (unsigned long long)e->round);
+        http_reply_err(r, WM_EDENIED,
+                       "/metrics holds exact figures: for principals without min-count or "
+                       "round (%s has them)",
+                       r->who.principal);
         return;
     }
     rc = http_metrics_format(h, &h->out);

@@ -3,6 +3,7 @@
  * "id: <seq>" + "data: <totals JSON>" event per change, coalesced as WATCH's pushes
  * are (at most one per HTTP_SSE_MIN_INTERVAL_MS), and a comment every
  * HTTP_SSE_HEARTBEAT_S seconds so that proxies and clients see the stream is alive.
+ * Each stream carries the totals its principal may see (reads.c).
  */
 #include <string.h>
 
@@ -15,9 +16,20 @@
 static void http_sse_on_push(evutil_socket_t fd, short what, void *arg);
 static void http_sse_on_heartbeat(evutil_socket_t fd, short what, void *arg);
 
+/* "id: <seq>\ndata: <totals JSON>\n\n": one event of the stream. */
+static int http_sse_format(const struct wm_totals *t, struct wm_buf *ev)
+{
+    wm_buf_printf(ev, "id: %llu\ndata: ", (unsigned long long)t->seq);
+    proto_totals_json(t, ev);
+    wm_buf_puts(ev, "\n\n");
+    return ev->oom ? WM_ENOMEM : WM_OK;
+}
+
 int http_sse_init(struct http_server *h)
 {
     struct timeval hb = {HTTP_SSE_HEARTBEAT_S, 0};
+
+    reads_shared_init(&h->sse_shared, http_sse_format);
 
     h->ev_push = evtimer_new(h->srv->base, http_sse_on_push, h);
     h->ev_heartbeat = event_new(h->srv->base, -1, EV_PERSIST, http_sse_on_heartbeat, h);
@@ -29,6 +41,7 @@ int http_sse_init(struct http_server *h)
 
 void http_sse_free(struct http_server *h)
 {
+    reads_shared_free(&h->sse_shared);
     if (h->ev_push != NULL)
         event_free(h->ev_push);
     if (h->ev_heartbeat != NULL)
@@ -68,19 +81,19 @@ static void http_sse_send(struct http_conn *hc, struct evbuffer *tmp, const char
     evbuffer_drain(tmp, evbuffer_get_length(tmp));
 }
 
-/* "id: <seq>\ndata: <json>\n\n" into ev. */
-static int http_sse_event(struct http_server *h, struct wm_buf *ev, uint64_t *seq)
+/* The event of who's totals into ev, and their seq. */
+static int http_sse_event(struct http_server *h, const struct http_who *w, struct wm_buf *ev,
+                          uint64_t *seq)
 {
-    /* every stream gets the whole store's totals, as every WATCH does */
-    int rc = http_totals_json(h->srv, NULL, &h->out, seq);
+    struct reader who = {w->role, w->principal, w->gemeente};
+    struct wm_totals t;
+    int rc = reads_totals(h->srv, &who, &t);
 
     if (rc != WM_OK)
         return rc;
+    *seq = t.seq;
     wm_buf_reset(ev);
-    wm_buf_printf(ev, "id: %llu\ndata: ", (unsigned long long)*seq);
-    wm_buf_append(ev, h->out.data, h->out.len);
-    wm_buf_puts(ev, "\n\n");
-    return ev->oom ? WM_ENOMEM : WM_OK;
+    return http_sse_format(&t, ev);
 }
 
 void http_sse_start(struct http_req *r)
@@ -105,7 +118,7 @@ void http_sse_start(struct http_req *r)
         last != NULL && proto_parse_uint(last, strlen(last), UINT64_MAX, &last_seq) == WM_OK;
     wm_buf_init(&ev);
     tmp = evbuffer_new();
-    rc = tmp != NULL ? http_sse_event(h, &ev, &seq) : WM_ENOMEM;
+    rc = tmp != NULL ? http_sse_event(h, &r->who, &ev, &seq) : WM_ENOMEM;
     if (rc != WM_OK) {
         http_reply_err(r, rc, "cannot read the totals: %s", wm_strerror(rc));
         goto out;
@@ -136,39 +149,42 @@ out:
     wm_buf_free(&ev);
 }
 
-/* Push the totals to every stream that has not seen them; with heartbeat, a comment to
- * those that have. A stream whose peer does not read misses pushes (stream_seq stays
- * behind, so it gets the totals once it drains) instead of growing our memory. */
+/* Push the totals to every stream that has not seen them (each stream those its
+ * principal may see, every distinct form made once in the push); with heartbeat, a
+ * comment to those that have. A stream whose peer does not read misses pushes
+ * (stream_seq stays behind, so it gets the totals once it drains) instead of growing
+ * our memory. */
 static void http_sse_push_all(struct http_server *h, int heartbeat)
 {
     struct http_conn *hc, *next;
     struct evbuffer *tmp;
-    struct wm_buf ev;
-    uint64_t seq;
 
     h->push_dirty = 0;
     h->last_push_ms = http_now_ms();
     if (h->nstreams == 0)
         return;
-    wm_buf_init(&ev);
     tmp = evbuffer_new();
-    if (tmp == NULL || http_sse_event(h, &ev, &seq) != WM_OK)
-        goto out;
+    if (tmp == NULL)
+        return;
+    reads_shared_next(&h->sse_shared);
     for (hc = h->streams; hc != NULL; hc = next) {
+        const struct http_who *w = &hc->stream_who;
+        struct reader who = {w->role, w->principal, w->gemeente};
+        const struct wm_buf *ev;
+        uint64_t seq;
+
         next = hc->snext; /* a failed write may close hc's stream at once */
         if (http_sse_unsent(hc) >= HTTP_OUT_HIGH_WATER)
             continue;
-        if (hc->stream_seq != seq) {
+        ev = reads_shared_get(h->srv, &h->sse_shared, &who, &seq);
+        if (ev != NULL && hc->stream_seq != seq) {
             hc->stream_seq = seq;
-            http_sse_send(hc, tmp, ev.data, ev.len);
+            http_sse_send(hc, tmp, ev->data, ev->len);
         } else if (heartbeat) {
             http_sse_send(hc, tmp, ": heartbeat\n\n", 13);
         }
     }
-out:
-    if (tmp != NULL)
-        evbuffer_free(tmp);
-    wm_buf_free(&ev);
+    evbuffer_free(tmp);
 }
 
 void http_sse_changed(struct http_server *h)

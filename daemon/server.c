@@ -586,6 +586,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     srv->stats.started = time(NULL);
     proto_request_init(&srv->req);
     wm_buf_init(&srv->out);
+    reads_shared_init(&srv->watch_shared, proto_totals_line);
     store_show_init(&srv->show);
     srv->env.gemeenten = cfg->gemeenten;
     srv->env.n_gemeenten = cfg->n_gemeenten;
@@ -683,6 +684,8 @@ void server_free(struct server *srv)
     proto_count_result_free(&srv->count_res);
     proto_progress_result_free(&srv->progress_res);
     proto_projects_result_free(&srv->projects_res);
+    reads_shared_free(&srv->watch_shared);
+    free(srv->gem_totals);
     store_show_free(&srv->show);
     free(srv->line);
     memset(srv, 0, sizeof(*srv));

@@ -2,13 +2,14 @@
  * watch: live totals for WATCH connections (PROTOCOL.md section 7). Commits that change
  * a figure mark the totals dirty; one timer pushes them to every watcher at most every
  * WATCH_MIN_INTERVAL_MS, and a heartbeat pushes them every WATCH_HEARTBEAT_S anyway.
+ * A watcher bound to a gemeente gets that municipality's totals, one with min-count or
+ * round protected ones (reads.c), each form made once per push.
  */
 #include <time.h>
 
 #include <event2/buffer.h>
 
 #include "daemon.h"
-#include "log.h"
 
 static uint64_t watch_now_ms(void)
 {
@@ -18,19 +19,12 @@ static uint64_t watch_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* "TOTAL seq=... outflow=...\n" into out: the whole store's totals, the same for
- * every watcher. */
-static int watch_format(struct server *srv, struct wm_buf *out)
+/* Who watches on c: its totals depend on its municipality and protection. */
+static struct reader watch_reader(const struct conn *c)
 {
-    struct wm_totals t;
-    int rc = reads_totals(srv, NULL, &t);
+    struct reader w = {c->role, c->principal, c->gemeente};
 
-    if (rc != WM_OK) {
-        log_msg(LOG_ERROR, "WATCH: cannot read the totals: %s", wm_strerror(rc));
-        return rc;
-    }
-    wm_buf_reset(out);
-    return proto_totals_line(&t, out);
+    return w;
 }
 
 void watch_start(struct conn *c)
@@ -43,8 +37,14 @@ void watch_start(struct conn *c)
         srv->watchers->wprev = c;
     srv->watchers = c;
     srv->nwatchers++;
-    if (watch_format(srv, &srv->out) == WM_OK)
-        conn_reply(c, srv->out.data, srv->out.len);
+    {
+        struct reader who = watch_reader(c);
+        struct wm_totals t;
+
+        wm_buf_reset(&srv->out);
+        if (reads_totals(srv, &who, &t) == WM_OK && proto_totals_line(&t, &srv->out) == WM_OK)
+            conn_reply(c, srv->out.data, srv->out.len);
+    }
 }
 
 void watch_stop(struct conn *c)
@@ -65,14 +65,24 @@ static void watch_push_all(struct server *srv)
 {
     srv->watch_dirty = 0;
     srv->watch_last_push_ms = watch_now_ms();
-    if (srv->nwatchers == 0 || watch_format(srv, &srv->out) != WM_OK)
+    if (srv->nwatchers == 0)
         return;
+    /* each watcher gets the totals it may see; every distinct form of them (gemeente,
+     * min-count, round) is read and formatted once in this push */
+    reads_shared_next(&srv->watch_shared);
     for (struct conn *c = srv->watchers, *next; c != NULL; c = next) {
+        struct reader who = watch_reader(c);
+        const struct wm_buf *line;
+        uint64_t seq;
+
         next = c->wnext; /* a reply that runs out of memory drops c from the list */
         /* a watcher that does not read misses pushes (the next one supersedes them)
          * instead of growing our memory */
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) < CONN_HIGH_WATER)
-            conn_reply(c, srv->out.data, srv->out.len);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= CONN_HIGH_WATER)
+            continue;
+        line = reads_shared_get(srv, &srv->watch_shared, &who, &seq);
+        if (line != NULL)
+            conn_reply(c, line->data, line->len);
     }
 }
 
