@@ -339,16 +339,9 @@ static void test_totals_edges(void **state)
                                 "placed.persons=<4 outflow=<4\n");
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    wm_buf_free(&out);
-    return 0;
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_count),
         cmocka_unit_test(test_count_suppressed_below_n_rounded_to_r),
         cmocka_unit_test(test_count_total_from_its_own_raw_value),
@@ -360,5 +353,8 @@ int main(void)
         cmocka_unit_test(test_totals_protected),
         cmocka_unit_test(test_totals_edges),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+    wm_buf_free(&out); /* every test formats into out */
+    return failed;
 }
