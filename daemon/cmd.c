@@ -321,29 +321,17 @@ static struct reader cmd_reader(const struct conn *c)
     return r;
 }
 
-/* Send a read's answer (t) as ROW lines and END. */
-static void cmd_reply_table(struct conn *c, const struct wm_table *t)
-{
-    struct wm_buf *out = &c->srv->out;
-
-    wm_buf_reset(out);
-    proto_table_rows(t, out);
-    cmd_reply_block(c, t->nrows);
-}
-
 static int cmd_projects(struct conn *c)
 {
     struct server *srv = c->srv;
     struct reader who = cmd_reader(c);
-    struct wm_table t;
     char err[CMD_ERRLEN];
     int rc;
 
     rc = reads_projects(srv, &who, err, sizeof(err));
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
-    proto_projects_table(&srv->projects_res, &t);
-    cmd_reply_table(c, &t);
+    answer_projects(c);
     return WM_OK;
 }
 
@@ -366,11 +354,11 @@ static int cmd_notes(struct conn *c)
         return WM_OK;
     }
     rc = store_notes(srv->store, &q, &l, err, sizeof(err));
-    if (rc != WM_OK)
+    if (rc != WM_OK) {
+        store_note_list_free(&l);
         return conn_reply_err(c, rc, "%s", err);
-    for (size_t i = 0; i < l.n; i++)
-        proto_fmt_note(&srv->out, &l.v[i]);
-    cmd_reply_block(c, l.n);
+    }
+    answer_notes(c, &l);
     store_note_list_free(&l);
     return WM_OK;
 }
@@ -379,15 +367,13 @@ static int cmd_count(struct conn *c)
 {
     struct server *srv = c->srv;
     struct reader who = cmd_reader(c);
-    struct wm_table t;
     char err[CMD_ERRLEN];
     int rc;
 
     rc = reads_count(srv, &who, &srv->req, err, sizeof(err));
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
-    proto_count_table(&srv->count_res, &t);
-    cmd_reply_table(c, &t);
+    answer_count(c);
     return WM_OK;
 }
 
@@ -395,15 +381,13 @@ static int cmd_progress(struct conn *c)
 {
     struct server *srv = c->srv;
     struct reader who = cmd_reader(c);
-    struct wm_table t;
     char err[CMD_ERRLEN];
     int rc;
 
     rc = reads_progress(srv, &who, &srv->req, err, sizeof(err));
     if (rc != WM_OK)
         return conn_reply_err(c, rc, "%s", err);
-    proto_progress_table(&srv->progress_res, &t);
-    cmd_reply_table(c, &t);
+    answer_progress(c);
     return WM_OK;
 }
 

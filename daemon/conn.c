@@ -26,6 +26,9 @@ static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void conn_settle(struct conn *c);
 static void conn_try_resume(struct conn *c);
 static void conn_on_hold(evutil_socket_t fd, short what, void *arg);
+static void conn_on_slice(evutil_socket_t fd, short what, void *arg);
+static void conn_answer_step(struct conn *c);
+static void conn_continue(struct conn *c);
 static int conn_keep_line(struct conn *c, const char *line, size_t len);
 
 /*
@@ -146,7 +149,7 @@ static void conn_set_timeouts(struct conn *c)
  * writer, a request waiting. Not idle, whatever the clock says. */
 static int conn_busy(const struct conn *c)
 {
-    return conn_unsent(c) > 0 || c->nwait > 0 || c->stalled || c->auth_held;
+    return conn_unsent(c) > 0 || c->nwait > 0 || c->stalled || c->auth_held || c->answer != NULL;
 }
 
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -220,7 +223,8 @@ void conn_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *
     }
     c->ev_timer = evtimer_new(srv->base, conn_on_timer, c);
     c->ev_hold = evtimer_new(srv->base, conn_on_hold, c);
-    if (c->ev_timer == NULL || c->ev_hold == NULL) {
+    c->ev_slice = evtimer_new(srv->base, conn_on_slice, c);
+    if (c->ev_timer == NULL || c->ev_hold == NULL || c->ev_slice == NULL) {
         bufferevent_free(c->bev);
         c->bev = NULL;
         goto fail;
@@ -257,6 +261,8 @@ fail:
         event_free(c->ev_timer);
     if (c != NULL && c->ev_hold != NULL)
         event_free(c->ev_hold);
+    if (c != NULL && c->ev_slice != NULL)
+        event_free(c->ev_slice);
     free(c);
     if (ssl != NULL)
         SSL_free(ssl);
@@ -287,6 +293,11 @@ static void conn_free_struct(struct conn *c)
  * counts. */
 static void conn_release(struct conn *c)
 {
+    answer_free(c);
+    if (c->ev_slice != NULL) {
+        event_free(c->ev_slice);
+        c->ev_slice = NULL;
+    }
     if (c->ev_timer != NULL) {
         event_free(c->ev_timer);
         c->ev_timer = NULL;
@@ -404,7 +415,7 @@ static void conn_settle(struct conn *c)
         return;
     }
     if (c->state == CONN_CLOSING && c->nwait == 0 && !c->stalled && !c->auth_held &&
-        conn_unsent(c) == 0)
+        c->answer == NULL && conn_unsent(c) == 0)
         conn_linger(c);
 }
 
@@ -438,7 +449,8 @@ static void conn_process_input(struct conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t max = srv->cfg->max_line;
 
-    while (conn_takes_lines(c) && !c->stalled && !c->auth_held) {
+    /* an answer still going out comes first: the next request waits for its END */
+    while (conn_takes_lines(c) && !c->stalled && !c->auth_held && c->answer == NULL) {
         size_t avail = evbuffer_get_length(in), lim, len;
         struct evbuffer_ptr end, lf;
 
@@ -499,12 +511,12 @@ static void conn_process_input(struct conn *c)
 /* Read c again if it was paused and has come below the low thresholds. */
 static void conn_try_resume(struct conn *c)
 {
-    if (!c->paused || c->stalled || c->auth_held || conn_over_limit(c, 1))
+    if (!c->paused || c->stalled || c->auth_held || c->answer != NULL || conn_over_limit(c, 1))
         return;
     c->paused = 0;
     c->srv->npaused--;
     conn_process_input(c);
-    if (!c->paused && !c->stalled && !c->auth_held && conn_takes_lines(c))
+    if (!c->paused && !c->stalled && !c->auth_held && c->answer == NULL && conn_takes_lines(c))
         bufferevent_enable(c->bev, EV_READ);
 }
 
@@ -525,14 +537,43 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
     conn_settle(c);
 }
 
-/* The output buffer has drained completely. */
+/* The output buffer has drained completely, or to ANSWER_LOW_WATER while an answer
+ * goes out in slices. */
 static void conn_writecb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
 
     (void)bev;
+    if (c->answer != NULL)
+        conn_answer_step(c);
     conn_try_resume(c);
     conn_settle(c);
+}
+
+/* The next slice of c's answer; once its END is out, c reads requests again (those
+ * that came meanwhile first). */
+static void conn_answer_step(struct conn *c)
+{
+    if (answer_more(c) == 1)
+        conn_continue(c);
+}
+
+static void conn_on_slice(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (c->bev == NULL)
+        return;
+    conn_answer_step(c);
+    conn_try_resume(c);
+    conn_settle(c);
+}
+
+void conn_drop(struct conn *c)
+{
+    conn_set_state(c, CONN_DROPPING);
 }
 
 static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
@@ -667,7 +708,7 @@ static void conn_continue(struct conn *c)
 {
     if (!c->paused && conn_takes_lines(c)) {
         conn_process_input(c);
-        if (!c->paused && !c->stalled && !c->auth_held && conn_takes_lines(c))
+        if (!c->paused && !c->stalled && !c->auth_held && c->answer == NULL && conn_takes_lines(c))
             bufferevent_enable(c->bev, EV_READ);
     }
 }

@@ -31,6 +31,13 @@
 #define CONN_MAX_WAITING 4096
 /* All connections together: no more writes are taken while this many are queued. */
 #define SERVER_MAX_QUEUED 32768
+/* Answers of many rows (answer.c): a slice adds at most ANSWER_SLICE_BYTES to a
+ * connection's output and runs at most ANSWER_SLICE_US (checked every ANSWER_CHECK_ROWS
+ * rows); the next slice follows once the output has drained to ANSWER_LOW_WATER. */
+#define ANSWER_SLICE_BYTES (64u << 10)
+#define ANSWER_LOW_WATER (16u << 10)
+#define ANSWER_SLICE_US 2000u
+#define ANSWER_CHECK_ROWS 32u
 /* Seconds a closing connection waits for the peer's EOF after our own shutdown. */
 #define CONN_LINGER_SECONDS 2
 /* Seconds SIGTERM waits for clients to take their last responses. */
@@ -71,6 +78,7 @@ enum conn_state {
 
 struct server;
 struct backup_job;
+struct answer;
 
 /*
  * A client connection. Its stage is `state`; the few flags beside it are not stages:
@@ -120,6 +128,10 @@ struct conn {
     uint32_t *seg;
     size_t seg_cap, seg_head;
     struct evbuffer *held;
+
+    struct answer *answer;  /* an answer still going out a slice at a time (answer.c):
+                               no further request is read until it is done; NULL else */
+    struct event *ev_slice; /* the next slice of answer after the loop polled */
 
     char *deferred; /* the stalled or held request line (max_line + 1 bytes, allocated
                        once; a connection is never stalled and held at once) */
@@ -350,10 +362,39 @@ void conn_authenticated(struct conn *c);
  * whose token, role or municipality changed, logging which and why. */
 void conn_revoke(struct server *srv, const struct auth_table *t);
 
+/* Close c at the end of the callback at hand without sending what is queued (part of an
+ * answer that cannot be finished). */
+void conn_drop(struct conn *c);
+
 /* ---- cmd.c -------------------------------------------------------------- */
 
 /* Handle one request line (no LF, no CR, len > 0) of c. */
 void cmd_dispatch(struct conn *c, const char *line, size_t len);
+
+/* ---- answer.c ----------------------------------------------------------- */
+
+/* Send srv->count_res to c as ROW lines and END: what fits in one slice at once, a
+ * larger answer packed on c and written a slice at a time (c reads no requests until
+ * it is done). A row that cannot be formatted gives ERR internal before any row went
+ * out, and closes c after. */
+void answer_count(struct conn *c);
+
+/* The same for srv->progress_res; a larger answer takes the result from the server. */
+void answer_progress(struct conn *c);
+
+/* The same for srv->projects_res. */
+void answer_projects(struct conn *c);
+
+/* The same for NOTES' notes l; a larger answer takes l's notes (l is empty then). */
+void answer_notes(struct conn *c, struct store_note_list *l);
+
+/* Write c's next slice if its output has room: returns 0 while rows remain, 1 when no
+ * answer is going out any more (the END went out now, or none was), -1 when a row could
+ * not be formatted (c is being dropped). */
+int answer_more(struct conn *c);
+
+/* Free c's answer, if any (the connection is closing). */
+void answer_free(struct conn *c);
 
 /* ---- reads.c ------------------------------------------------------------ */
 

@@ -901,6 +901,36 @@ void proto_count_table(const struct wm_count_result *r, struct wm_table *t);
 void proto_progress_table(const struct wm_progress_result *r, struct wm_table *t);
 void proto_projects_table(const struct wm_projects_result *r, struct wm_table *t);
 
+/*
+ * COUNT's answer packed for keeping while it is sent a slice at a time (daemon): each
+ * distinct value once, a row as its nby value offsets and its count. A row of a wide
+ * answer takes about a third of its ROW line here, where wm_count_result takes more
+ * than the line. Owned by its holder: free with proto_count_packed_free.
+ */
+struct wm_count_packed {
+    uint8_t type;
+    size_t nby;
+    uint8_t by[WM_DIM_COUNT_];
+    uint64_t seq, suppress_below;
+    size_t nrows;
+    uint32_t *val;       /* owned: nrows * nby offsets into pool, row by row */
+    uint64_t *count;     /* owned: nrows */
+    uint8_t *suppressed; /* owned: nrows flags, or NULL when no row is suppressed */
+    char *pool;          /* owned: the distinct values, NUL-terminated */
+    size_t pool_len;
+};
+
+/* Pack the rows from..nrows-1 of r (row from becomes row 0) into p (overwritten; r is
+ * not changed). Returns WM_OK, or WM_ENOMEM with p empty. */
+int proto_count_pack(const struct wm_count_result *r, size_t from, struct wm_count_packed *p);
+/* Free p's memory; p is empty afterwards. */
+void proto_count_packed_free(struct wm_count_packed *p);
+/* The bytes p holds (for logs and limits). */
+size_t proto_count_packed_size(const struct wm_count_packed *p);
+/* p seen as a table with the same columns and cells as proto_count_table gives for the
+ * rows it packed; t borrows p. */
+void proto_count_packed_table(const struct wm_count_packed *p, struct wm_table *t);
+
 /* Rows of text as a client reads them off the wire (ROW lines, values unescaped):
  * cells[r * ncols + c], NULL where a row lacks the key. */
 struct wm_text_rows {
@@ -926,6 +956,9 @@ void proto_text_table(const struct wm_text_rows *src, const char *const *cols, s
 /* Append "ROW k=v ...\n" per row (values escaped as PROTOCOL.md section 1 says), no END.
  * Returns WM_OK or WM_ENOMEM. */
 int proto_table_rows(const struct wm_table *t, struct wm_buf *out);
+/* Append row i alone as such a ROW line (an answer written a slice at a time). Returns
+ * WM_OK or WM_ENOMEM. */
+int proto_table_row(const struct wm_table *t, size_t i, struct wm_buf *out);
 /* Append the rows as a JSON array of objects, a row a line, keys in column order,
  * numbers as numbers, unset as null, a suppressed count as null with "suppressed": true
  * on its row. Returns WM_OK or WM_ENOMEM. */

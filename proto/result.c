@@ -131,6 +131,21 @@ void proto_count_result_sort(struct wm_count_result *r)
         qsort_r(r->rows, r->nrows, sizeof(*r->rows), count_row_cmp, r);
 }
 
+/* A COUNT cell: the value text of dimension dim, or the count (col == nby). */
+static void count_value_cell(const char *text, uint8_t dim, struct wm_cell *out)
+{
+    out->text = text;
+    if (strcmp(out->text, "-") == 0) {
+        out->type = WM_CELL_NONE;
+    } else if (dim == WM_DIM_YEAR) {
+        /* a year is a number (YYYY); quarters and months stay text */
+        out->type = WM_CELL_NUM;
+        out->num = strtoull(out->text, NULL, 10);
+    } else {
+        out->type = WM_CELL_TEXT;
+    }
+}
+
 static void count_cell(const struct wm_table *t, size_t row, size_t col, struct wm_cell *out)
 {
     const struct wm_count_result *r = t->res;
@@ -142,28 +157,147 @@ static void count_cell(const struct wm_table *t, size_t row, size_t col, struct 
         out->num = rw->suppressed ? r->suppress_below : rw->count;
         return;
     }
-    out->text = r->pool + rw->val[col];
-    if (strcmp(out->text, "-") == 0) {
-        out->type = WM_CELL_NONE;
-    } else if (r->by[col] == WM_DIM_YEAR) {
-        /* a year is a number (YYYY); quarters and months stay text */
-        out->type = WM_CELL_NUM;
-        out->num = strtoull(out->text, NULL, 10);
-    } else {
-        out->type = WM_CELL_TEXT;
+    count_value_cell(r->pool + rw->val[col], r->by[col], out);
+}
+
+/* COUNT's columns: the dimensions' names in by order, then "count". */
+static size_t count_cols(int type, const uint8_t *by, size_t nby, const char **cols)
+{
+    for (size_t d = 0; d < nby; d++) {
+        const char *name = proto_dim_name(type, by[d]);
+        cols[d] = name != NULL ? name : "?";
     }
+    cols[nby] = "count";
+    return nby + 1;
 }
 
 void proto_count_table(const struct wm_count_result *r, struct wm_table *t)
 {
     const char *cols[WM_DIM_COUNT_ + 1];
 
-    for (size_t d = 0; d < r->nby; d++) {
-        const char *name = proto_dim_name(r->type, r->by[d]);
-        cols[d] = name != NULL ? name : "?";
+    table_init(t, cols, count_cols(r->type, r->by, r->nby, cols), r->nrows, r, count_cell);
+}
+
+/* ---- COUNT, packed ---------------------------------------------------------- */
+
+/* FNV-1a of a NUL-terminated string. */
+static uint32_t str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/*
+ * Put v in p's pool unless it is there already, with slots (nslots, a power of two, 0
+ * for empty; pool offset + 1 otherwise) as the index of what it holds. Returns v's
+ * offset, or UINT32_MAX when the pool cannot grow.
+ */
+static uint32_t pack_intern(struct wm_count_packed *p, size_t *pool_cap, uint32_t *slots,
+                            size_t nslots, const char *v)
+{
+    size_t i = str_hash(v) & (nslots - 1), n;
+
+    for (; slots[i] != 0; i = (i + 1) & (nslots - 1)) {
+        if (strcmp(p->pool + slots[i] - 1, v) == 0)
+            return slots[i] - 1;
     }
-    cols[r->nby] = "count";
-    table_init(t, cols, r->nby + 1, r->nrows, r, count_cell);
+    n = strlen(v) + 1;
+    if (p->pool_len + n >= UINT32_MAX || grow((void **)&p->pool, pool_cap, p->pool_len + n, 1))
+        return UINT32_MAX;
+    memcpy(p->pool + p->pool_len, v, n);
+    slots[i] = (uint32_t)p->pool_len + 1;
+    p->pool_len += n;
+    return (uint32_t)p->pool_len - (uint32_t)n;
+}
+
+int proto_count_pack(const struct wm_count_result *r, size_t from, struct wm_count_packed *p)
+{
+    size_t n = from < r->nrows ? r->nrows - from : 0, nslots = 16, pool_cap = 0, k = 0;
+    uint32_t *slots = NULL;
+    int any_suppressed = 0;
+
+    memset(p, 0, sizeof(*p));
+    p->type = r->type;
+    p->nby = r->nby;
+    memcpy(p->by, r->by, sizeof(p->by));
+    p->seq = r->seq;
+    p->suppress_below = r->suppress_below;
+    p->nrows = n;
+    /* a slot per value at most, at most half full */
+    while (nslots < 2 * n * r->nby)
+        nslots *= 2;
+    for (size_t i = from; i < r->nrows; i++)
+        any_suppressed |= r->rows[i].suppressed;
+    slots = calloc(nslots, sizeof(*slots));
+    p->count = malloc((n > 0 ? n : 1) * sizeof(*p->count));
+    p->val = malloc((n * r->nby > 0 ? n * r->nby : 1) * sizeof(*p->val));
+    p->suppressed = any_suppressed ? calloc(n, 1) : NULL;
+    if (slots == NULL || p->count == NULL || p->val == NULL || (any_suppressed && !p->suppressed))
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        const struct wm_count_row *rw = &r->rows[from + i];
+
+        for (size_t d = 0; d < r->nby; d++) {
+            uint32_t off = pack_intern(p, &pool_cap, slots, nslots, r->pool + rw->val[d]);
+            if (off == UINT32_MAX)
+                goto oom;
+            p->val[k++] = off;
+        }
+        p->count[i] = rw->count;
+        if (p->suppressed != NULL)
+            p->suppressed[i] = rw->suppressed;
+    }
+    free(slots);
+    /* the pool grew by doubling: give back what it does not hold */
+    if (p->pool_len > 0 && pool_cap > p->pool_len) {
+        char *shrunk = realloc(p->pool, p->pool_len);
+        if (shrunk != NULL)
+            p->pool = shrunk;
+    }
+    return WM_OK;
+oom:
+    free(slots);
+    proto_count_packed_free(p);
+    return WM_ENOMEM;
+}
+
+void proto_count_packed_free(struct wm_count_packed *p)
+{
+    free(p->val);
+    free(p->count);
+    free(p->suppressed);
+    free(p->pool);
+    memset(p, 0, sizeof(*p));
+}
+
+size_t proto_count_packed_size(const struct wm_count_packed *p)
+{
+    return p->nrows * (p->nby * sizeof(*p->val) + sizeof(*p->count)) +
+           (p->suppressed != NULL ? p->nrows : 0) + p->pool_len;
+}
+
+static void count_packed_cell(const struct wm_table *t, size_t row, size_t col, struct wm_cell *out)
+{
+    const struct wm_count_packed *p = t->res;
+
+    memset(out, 0, sizeof(*out));
+    if (col == p->nby) {
+        int hidden = p->suppressed != NULL && p->suppressed[row];
+        out->type = hidden ? WM_CELL_SUPPRESSED : WM_CELL_NUM;
+        out->num = hidden ? p->suppress_below : p->count[row];
+        return;
+    }
+    count_value_cell(p->pool + p->val[row * p->nby + col], p->by[col], out);
+}
+
+void proto_count_packed_table(const struct wm_count_packed *p, struct wm_table *t)
+{
+    const char *cols[WM_DIM_COUNT_ + 1];
+
+    table_init(t, cols, count_cols(p->type, p->by, p->nby, cols), p->nrows, p, count_packed_cell);
 }
 
 /* ---- PROGRESS --------------------------------------------------------------- */
@@ -581,21 +715,26 @@ static int put_cell(struct wm_buf *out, const struct wm_cell *c, enum form f,
     }
 }
 
-int proto_table_rows(const struct wm_table *t, struct wm_buf *out)
+int proto_table_row(const struct wm_table *t, size_t i, struct wm_buf *out)
 {
     struct wm_cell c;
 
-    for (size_t i = 0; i < t->nrows; i++) {
-        wm_buf_append(out, "ROW", 3);
-        for (size_t j = 0; j < t->ncols; j++) {
-            t->cell(t, i, j, &c);
-            wm_buf_append(out, " ", 1);
-            wm_buf_puts(out, t->cols[j]);
-            wm_buf_append(out, "=", 1);
-            put_cell(out, &c, FORM_ROW, NULL);
-        }
-        wm_buf_append(out, "\n", 1);
+    wm_buf_append(out, "ROW", 3);
+    for (size_t j = 0; j < t->ncols; j++) {
+        t->cell(t, i, j, &c);
+        wm_buf_append(out, " ", 1);
+        wm_buf_puts(out, t->cols[j]);
+        wm_buf_append(out, "=", 1);
+        put_cell(out, &c, FORM_ROW, NULL);
     }
+    wm_buf_append(out, "\n", 1);
+    return out->oom ? WM_ENOMEM : WM_OK;
+}
+
+int proto_table_rows(const struct wm_table *t, struct wm_buf *out)
+{
+    for (size_t i = 0; i < t->nrows; i++)
+        proto_table_row(t, i, out);
     return out->oom ? WM_ENOMEM : WM_OK;
 }
 
