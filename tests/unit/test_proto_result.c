@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -80,6 +82,79 @@ static void test_count_rows_json_csv(void **state)
     proto_table_json(&t, &out);
     assert_non_null(strstr(text(), "{\"sector\":\"bouw\",\"year\":2023,\"count\":null,"
                                    "\"suppressed\":true},\n{\"sector\":\"zorg\""));
+    proto_count_result_free(&r);
+}
+
+/* A packed COUNT (an answer kept on a connection while it goes out in slices) gives the
+ * same ROW lines, JSON and CSV as the result it was packed from, from any row on: many
+ * groups sharing values, "-", years, suppressed counts, and no by= at all. */
+static void test_count_packed_same_rows(void **state)
+{
+    const uint8_t by[] = {WM_DIM_GEMEENTE, WM_DIM_YEAR, WM_DIM_ENUM0};
+    const char *gem[] = {"huizen", "hilversum", "laren", "-"}, *sec[] = {"zorg", "bouw", "-"};
+    struct wm_count_result r;
+    struct wm_count_packed p;
+    struct wm_table t, tp;
+    struct wm_buf want = {0};
+    struct wm_csv_opts csv = {';', 1, 1};
+    char year[8];
+
+    (void)state;
+    proto_count_result_init(&r);
+    proto_count_result_reset(&r, WM_TYPE_PLACED, by, 3);
+    for (int i = 0; i < 600; i++) {
+        const char *vals[3] = {gem[i % 4], year, sec[i % 3]};
+        snprintf(year, sizeof(year), "%d", 2015 + i / 12);
+        assert_int_equal(proto_count_result_add(&r, vals, (uint64_t)i * 7919u % 1000u), WM_OK);
+    }
+    proto_count_result_sort(&r);
+    r.suppress_below = 5;
+    for (size_t i = 0; i < r.nrows; i += 7)
+        r.rows[i].suppressed = 1;
+    proto_count_table(&r, &t);
+    for (size_t from = 0; from <= r.nrows; from += 137) {
+        assert_int_equal(proto_count_pack(&r, from, &p), WM_OK);
+        assert_int_equal(p.nrows, r.nrows - from);
+        /* each distinct value once: far less than a row's values each */
+        assert_true(p.pool_len < 400);
+        assert_true(proto_count_packed_size(&p) <
+                    (r.nrows - from) * 3 * sizeof(uint32_t) + (r.nrows - from) * 9 + 400);
+        proto_count_packed_table(&p, &tp);
+        assert_int_equal(tp.ncols, t.ncols);
+        for (size_t j = 0; j < t.ncols; j++)
+            assert_string_equal(tp.cols[j], t.cols[j]);
+        wm_buf_reset(&want);
+        wm_buf_reset(&out);
+        for (size_t i = from; i < r.nrows; i++)
+            assert_int_equal(proto_table_row(&t, i, &want), WM_OK);
+        assert_int_equal(proto_table_rows(&tp, &out), WM_OK);
+        assert_string_equal(text(), wm_buf_cstr(&want));
+        if (from == 0) {
+            assert_non_null(strstr(text(), "count=<5\n"));
+            assert_non_null(strstr(text(), "gemeente=- year=2015"));
+            wm_buf_reset(&want);
+            wm_buf_reset(&out);
+            proto_table_json(&t, &want);
+            proto_table_json(&tp, &out);
+            assert_string_equal(text(), wm_buf_cstr(&want));
+            wm_buf_reset(&want);
+            wm_buf_reset(&out);
+            proto_table_csv(&t, &csv, &want);
+            proto_table_csv(&tp, &csv, &out);
+            assert_string_equal(text(), wm_buf_cstr(&want));
+        }
+        proto_count_packed_free(&p);
+    }
+    /* without by=: one row, no values */
+    proto_count_result_reset(&r, WM_TYPE_STARTED, NULL, 0);
+    assert_int_equal(proto_count_result_add(&r, NULL, 42), WM_OK);
+    assert_int_equal(proto_count_pack(&r, 0, &p), WM_OK);
+    proto_count_packed_table(&p, &tp);
+    wm_buf_reset(&out);
+    proto_table_rows(&tp, &out);
+    assert_string_equal(text(), "ROW count=42\n");
+    proto_count_packed_free(&p);
+    free(want.data);
     proto_count_result_free(&r);
 }
 
@@ -352,6 +427,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_rows_json_csv),
+        cmocka_unit_test(test_count_packed_same_rows),
         cmocka_unit_test(test_count_without_by_and_none),
         cmocka_unit_test(test_csv_quoting_excel),
         cmocka_unit_test(test_progress_math_and_rows),
