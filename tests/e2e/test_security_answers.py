@@ -313,3 +313,43 @@ class LargeAnswersTest(wmtest.TestCase):
         finally:
             for sk in socks:
                 sk.close()
+
+    def test_finding1_large_progress_projects_notes_in_slices(self):
+        """PROJECTS, PROGRESS and NOTES answers of many slices (700 projects, a note
+        each) reach a slow reader byte for byte as a fast one, in request order."""
+        names = ["sl%03d" % i for i in range(700)]
+        with self.s.connect() as c:
+            lines = ["PROJECT %s category=zorg target.started=%d start=2016-01-01 end=2025-12-31" % (p, i)
+                     for i, p in enumerate(names)]
+            lines += ["NOTE period=2023-H1 project=%s light=green text=%s" % (p, "Op%20koers%20" * 12) for p in names]
+            for r in c.pipeline(lines, timeout=60):
+                self.assertTrue(r.startswith("OK"), r)
+        asked = ["PROJECTS", "PROGRESS asof=2023-06-30", "NOTES period=2023-H1"]
+        with self.s.connect() as c:
+            c.send("".join(q + "\n" for q in asked))
+            fast, rest = [], b""
+            for _ in asked:
+                block, rest = read_block(c.sock, rest)
+                fast.append(block)
+        for q, block in zip(asked, fast):
+            self.assertGreater(len(block), 65536 + 16384, q)
+        # every row once, in order, across the slices
+        for block, per in zip(fast, (1, 3, 1)):
+            got = [t for l in block.decode().split("\n") if l.startswith("ROW ") for t in l.split()
+                   if t.startswith("project=sl")]
+            self.assertEqual(got, ["project=" + p for p in names for _ in range(per)])
+        slow = socket.create_connection((self.s.host, self.s.port), timeout=30)
+        try:
+            slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            slow.sendall(("".join(q + "\n" for q in asked) + "PING\n").encode())
+            got, t0 = b"", time.monotonic()
+            while not got.endswith(b"PONG\n"):
+                chunk = slow.recv(4096)
+                self.assertTrue(chunk, "closed after %d bytes" % len(got))
+                got += chunk
+                time.sleep(0.001)
+            self.assertEqual(got, b"".join(fast) + b"PONG\n")
+            wmtest.log("large answers: PROJECTS, PROGRESS, NOTES: %d bytes read slowly in %.1f s"
+                       % (len(got), time.monotonic() - t0))
+        finally:
+            slow.close()
