@@ -180,6 +180,26 @@ static void answer_keep(struct conn *c, struct answer *a)
     }
 }
 
+/* The first slice of table t; NULL when that was all (or an error), else a new answer
+ * of kind for the rest from *next on, whose result the caller moves in. */
+static struct answer *answer_table_begin(struct conn *c, const struct wm_table *t,
+                                         enum answer_kind kind, size_t *next)
+{
+    if (!answer_first(c, answer_row_table, t, t->nrows, next))
+        return NULL;
+    return answer_new(c, kind, t->nrows);
+}
+
+/* Keep a, whose result is in a->t now, from row next of it on. */
+static void answer_table_keep(struct conn *c, struct answer *a, size_t next)
+{
+    a->row = answer_row_table;
+    a->src = &a->t;
+    a->nrows = a->t.nrows;
+    a->next = next;
+    answer_keep(c, a);
+}
+
 void answer_count(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -188,21 +208,16 @@ void answer_count(struct conn *c)
     size_t next;
 
     proto_count_table(&srv->count_res, &t);
-    if (!answer_first(c, answer_row_table, &t, t.nrows, &next))
+    if ((a = answer_table_begin(c, &t, ANSWER_COUNT, &next)) == NULL)
         return;
-    if ((a = answer_new(c, ANSWER_COUNT, t.nrows)) == NULL)
-        return;
+    /* the rows not yet written, packed: they are the packed table's from 0 */
     if (proto_count_pack(&srv->count_res, next, &a->u.count) != WM_OK) {
         free(a);
         answer_failed(c, WM_ENOMEM, 1);
         return;
     }
     proto_count_packed_table(&a->u.count, &a->t);
-    a->row = answer_row_table;
-    a->src = &a->t;
-    a->nrows = a->t.nrows;
-    a->next = 0;
-    answer_keep(c, a);
+    answer_table_keep(c, a, 0);
 }
 
 void answer_progress(struct conn *c)
@@ -213,19 +228,13 @@ void answer_progress(struct conn *c)
     size_t next;
 
     proto_progress_table(&srv->progress_res, &t);
-    if (!answer_first(c, answer_row_table, &t, t.nrows, &next))
-        return;
-    if ((a = answer_new(c, ANSWER_PROGRESS, t.nrows)) == NULL)
+    if ((a = answer_table_begin(c, &t, ANSWER_PROGRESS, &next)) == NULL)
         return;
     /* the server's result moves to the answer; the server starts a new one */
     a->u.progress = srv->progress_res;
     proto_progress_result_init(&srv->progress_res);
     proto_progress_table(&a->u.progress, &a->t);
-    a->row = answer_row_table;
-    a->src = &a->t;
-    a->nrows = a->t.nrows;
-    a->next = next;
-    answer_keep(c, a);
+    answer_table_keep(c, a, next);
 }
 
 void answer_projects(struct conn *c)
@@ -236,18 +245,12 @@ void answer_projects(struct conn *c)
     size_t next;
 
     proto_projects_table(&srv->projects_res, &t);
-    if (!answer_first(c, answer_row_table, &t, t.nrows, &next))
-        return;
-    if ((a = answer_new(c, ANSWER_PROJECTS, t.nrows)) == NULL)
+    if ((a = answer_table_begin(c, &t, ANSWER_PROJECTS, &next)) == NULL)
         return;
     a->u.projects = srv->projects_res;
     proto_projects_result_init(&srv->projects_res);
     proto_projects_table(&a->u.projects, &a->t);
-    a->row = answer_row_table;
-    a->src = &a->t;
-    a->nrows = a->t.nrows;
-    a->next = next;
-    answer_keep(c, a);
+    answer_table_keep(c, a, next);
 }
 
 void answer_notes(struct conn *c, struct store_note_list *l)
