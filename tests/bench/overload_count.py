@@ -81,6 +81,25 @@ def tcp_kernel_mib():
     return 0.0
 
 
+def cpu_ms(pid):
+    """User plus system CPU time of a process, in milliseconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def query_cost(pid, conn, line, n=20):
+    """The daemon's CPU time per answer of line (the store's read, the typed result and
+    its text), and the client's median round trip, over n answers read at once."""
+    c0, walls = cpu_ms(pid), []
+    for _ in range(n):
+        t0 = time.monotonic()
+        conn.query(line)
+        walls.append(time.monotonic() - t0)
+    walls.sort()
+    return (cpu_ms(pid) - c0) / n, walls[n // 2] * 1000.0
+
+
 def report(pid, what):
     rss, hwm = status_mib(pid, "VmRSS"), status_mib(pid, "VmHWM")
     print("  %-52s RSS %7.1f MiB (anon %7.1f), peak (VmHWM) %7.1f MiB; kernel TCP buffers %6.1f MiB"
@@ -160,6 +179,10 @@ def main():
         print("  second COUNT answers %d rows, %.0f KiB (%s)" % (len(rows), answer_kib, resp))
         if not resp.startswith("END"):
             failures.append("the second COUNT answered %r" % resp[:100])
+        for what, line in (("widest COUNT (refused)", WIDEST), ("%d-row COUNT" % len(rows), UNDER)):
+            cpu, wall = query_cost(pid, conn, line)
+            print("  %s: %.1f ms of daemon CPU each, round trip %.1f ms (median; 20 in a row)"
+                  % (what, cpu, wall))
         conn.sock.close()
         settle(pid)
         base_rss, _ = report(pid, "loaded, before the clients")
