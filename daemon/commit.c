@@ -31,23 +31,15 @@
  * each (an import of a file with a million bad rows must not flood the terminal): one
  * line per principal, operation and error with the count, written when the writer
  * has been idle for a second or at the latest every 10 seconds. */
-#define REJECT_KINDS 32
 #define REJECT_IDLE_S 1
 #define REJECT_EVERY_S 10
-
-struct reject_count {
-    char principal[WM_NAME_MAX + 1];
-    const char *op;
-    int code;
-    uint64_t n;
-};
 
 struct commit_queue {
     struct event_base *base;
     struct store *store;
     commit_done_fn done_fn;
     void *done_arg;
-    int audit_fd; /* -1: no audit lines */
+    struct audit *audit; /* writer thread only (and commit_queue_free after the join) */
 
     /* loop thread only */
     struct commit_batch *filling;
@@ -67,12 +59,6 @@ struct commit_queue {
 
     pthread_t thread;
     int thread_started;
-    struct wm_buf audit_buf; /* writer thread only */
-    /* rejections not yet summarised (writer thread only) */
-    struct reject_count rejects[REJECT_KINDS];
-    size_t nrejects;
-    uint64_t rejects_other;    /* beyond REJECT_KINDS kinds: counted without a line of their own */
-    time_t rejects_since;      /* when the oldest unsummarised rejection came */
     time_t failures_logged_at; /* writer thread only */
     uint64_t failures_suppressed;
 };
@@ -99,122 +85,6 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The operation and principal of item i, for the audit trail. */
-static const char *audit_op(const struct commit_batch *b, size_t i, const char **principal)
-{
-    const struct store_item *it = &b->items[i];
-    const char *op = "?";
-
-    *principal = "";
-    switch (it->op) {
-    case STORE_OP_EVENT:
-        op = "event";
-        *principal = it->u.event.principal;
-        break;
-    case STORE_OP_REPLACE:
-        op = "replace";
-        *principal = it->u.event.principal;
-        break;
-    case STORE_OP_RETRACT:
-        op = "retract";
-        *principal = it->u.retract.principal;
-        break;
-    case STORE_OP_PROJECT:
-        op = "project";
-        *principal = b->principals[i];
-        break;
-    case STORE_OP_PROGRAM:
-        op = "program";
-        *principal = b->principals[i];
-        break;
-    case STORE_OP_NOTE:
-        op = "note";
-        *principal = it->u.note.principal;
-        break;
-    }
-    return op;
-}
-
-/* One audit line per applied item: who changed what, never a person value. */
-static void audit_format(struct wm_buf *out, const char *prefix, const struct commit_batch *b,
-                         size_t i)
-{
-    const struct store_item *it = &b->items[i];
-    const char *principal, *op = audit_op(b, i, &principal);
-    char result[32];
-
-    if (it->result != WM_OK)
-        snprintf(result, sizeof(result), "%s", wm_err_code(it->result));
-    else
-        snprintf(result, sizeof(result), "%s", it->dup ? "dup" : "ok");
-    wm_buf_puts(out, prefix);
-    proto_fmt_pair(out, "principal", principal);
-    proto_fmt_pair(out, "op", op);
-    if (it->op == STORE_OP_EVENT || it->op == STORE_OP_REPLACE) {
-        proto_fmt_pair(out, "type", proto_type_desc(it->u.event.type)->name);
-        proto_fmt_pair(out, "id", it->u.event.id);
-        proto_fmt_pair(out, "gemeente", it->u.event.gemeente);
-    } else if (it->op == STORE_OP_RETRACT) {
-        proto_fmt_pair(out, "id", it->u.retract.id);
-        if (it->u.retract.by_seq)
-            proto_fmt_pair_u64(out, "ref.seq", it->u.retract.ref_seq);
-        else
-            proto_fmt_pair(out, "ref", it->u.retract.ref);
-    } else if (it->op == STORE_OP_PROJECT) {
-        proto_fmt_pair(out, "project", it->u.project.name);
-    } else if (it->op == STORE_OP_NOTE) {
-        char period[8];
-        proto_period_format(it->u.note.period, period);
-        proto_fmt_pair(out, "period", period);
-        if (it->u.note.project[0])
-            proto_fmt_pair(out, "project", it->u.note.project);
-        if (it->u.note.category[0])
-            proto_fmt_pair(out, "category", it->u.note.category);
-        if (it->result == WM_OK)
-            proto_fmt_pair_u64(out, "version", it->seq);
-    }
-    if (it->result == WM_OK &&
-        (it->op == STORE_OP_EVENT || it->op == STORE_OP_RETRACT || it->op == STORE_OP_REPLACE))
-        proto_fmt_pair_u64(out, "seq", it->seq);
-    if (it->result == WM_OK && it->replaced != 0)
-        proto_fmt_pair_u64(out, "replaced", it->replaced);
-    proto_fmt_pair(out, "result", result);
-    wm_buf_puts(out, "\n");
-}
-
-/* On stderr the line is a log line ("info audit ..."; journald adds the time); in an
- * audit file it starts with the UTC time instead. */
-static void audit_prefix(const struct commit_queue *q, char *out, size_t outlen)
-{
-    time_t now;
-    struct tm tm;
-
-    if (q->audit_fd == STDERR_FILENO) {
-        snprintf(out, outlen, "info audit");
-        return;
-    }
-    now = time(NULL);
-    gmtime_r(&now, &tm);
-    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ audit", &tm);
-}
-
-static void audit_write(int fd, const char *data, size_t len)
-{
-    if (fd < 0)
-        return;
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            log_msg(LOG_ERROR, "cannot write the audit log: %s", strerror(errno));
-            return;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
 /* A full disk fails every commit: say so once, then at most every 10 seconds. */
 static void commit_log_failure(struct commit_queue *q, const struct commit_batch *b)
 {
@@ -230,69 +100,13 @@ static void commit_log_failure(struct commit_queue *q, const struct commit_batch
     q->failures_suppressed = 0;
 }
 
-/* Count a rejected item i for the next summary. */
-static void reject_add(struct commit_queue *q, const struct commit_batch *b, size_t i, time_t now)
-{
-    const char *principal, *op = audit_op(b, i, &principal);
-    int code = b->items[i].result;
-    size_t k;
-
-    if (q->nrejects == 0 && q->rejects_other == 0)
-        q->rejects_since = now;
-    for (k = 0; k < q->nrejects; k++) {
-        struct reject_count *r = &q->rejects[k];
-        if (r->code == code && r->op == op && strcmp(r->principal, principal) == 0) {
-            r->n++;
-            return;
-        }
-    }
-    if (q->nrejects == REJECT_KINDS) {
-        q->rejects_other++;
-        return;
-    }
-    snprintf(q->rejects[k].principal, sizeof(q->rejects[k].principal), "%s", principal);
-    q->rejects[k].op = op;
-    q->rejects[k].code = code;
-    q->rejects[k].n = 1;
-    q->nrejects++;
-}
-
-/* Write the summary of the rejections counted so far and start counting afresh. */
-static void reject_flush(struct commit_queue *q)
-{
-    char prefix[64];
-
-    if (q->nrejects == 0 && q->rejects_other == 0)
-        return;
-    wm_buf_reset(&q->audit_buf);
-    audit_prefix(q, prefix, sizeof(prefix));
-    for (size_t k = 0; k < q->nrejects; k++) {
-        wm_buf_puts(&q->audit_buf, prefix);
-        proto_fmt_pair(&q->audit_buf, "principal", q->rejects[k].principal);
-        proto_fmt_pair(&q->audit_buf, "op", q->rejects[k].op);
-        proto_fmt_pair(&q->audit_buf, "result", wm_err_code(q->rejects[k].code));
-        proto_fmt_pair_u64(&q->audit_buf, "rejected", q->rejects[k].n);
-        wm_buf_puts(&q->audit_buf, "\n");
-    }
-    if (q->rejects_other > 0) {
-        wm_buf_puts(&q->audit_buf, prefix);
-        proto_fmt_pair_u64(&q->audit_buf, "rejected.other", q->rejects_other);
-        wm_buf_puts(&q->audit_buf, "\n");
-    }
-    if (!q->audit_buf.oom)
-        audit_write(q->audit_fd, q->audit_buf.data, q->audit_buf.len);
-    wm_buf_reset(&q->audit_buf);
-    q->nrejects = 0;
-    q->rejects_other = 0;
-}
-
 /* Under q->mu: wait for work or stop; while rejections wait to be summarised, wake to
  * write the summary once the writer has been idle for REJECT_IDLE_S. */
 static void writer_wait(struct commit_queue *q)
 {
     while (q->work == NULL && !q->stop) {
         struct timespec until;
-        if (q->nrejects == 0 && q->rejects_other == 0) {
+        if (!audit_rejects_waiting(q->audit)) {
             pthread_cond_wait(&q->cv, &q->mu);
             continue;
         }
@@ -300,7 +114,7 @@ static void writer_wait(struct commit_queue *q)
         until.tv_sec += REJECT_IDLE_S;
         if (pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT && q->work == NULL) {
             pthread_mutex_unlock(&q->mu);
-            reject_flush(q);
+            audit_rejects_flush(q->audit, time(NULL));
             pthread_mutex_lock(&q->mu);
         }
     }
@@ -328,32 +142,20 @@ static void *writer_main(void *arg)
         if (b->rc != WM_OK)
             commit_log_failure(q, b);
 
-        wm_buf_reset(&q->audit_buf);
-        if (q->audit_fd >= 0) {
-            char prefix[64];
-            time_t now = time(NULL);
-            audit_prefix(q, prefix, sizeof(prefix));
-            for (size_t i = 0; i < b->n; i++) {
-                /* a failed commit (logged above) keeps a line per item, as before */
-                if (b->rc == WM_OK && b->items[i].result != WM_OK)
-                    reject_add(q, b, i, now);
-                else
-                    audit_format(&q->audit_buf, prefix, b, i);
-            }
-        }
+        audit_batch(q->audit, b->items, b->principals, b->n, b->rc, time(NULL));
 
         pthread_mutex_lock(&q->mu);
         q->done = b;
         pthread_mutex_unlock(&q->mu);
         event_active(q->ev_done, EV_READ, 0);
 
-        /* written after the hand-back so the log never delays an acknowledgement */
-        if (q->audit_buf.len > 0 && !q->audit_buf.oom)
-            audit_write(q->audit_fd, q->audit_buf.data, q->audit_buf.len);
-        if (q->nrejects + q->rejects_other > 0 && time(NULL) - q->rejects_since >= REJECT_EVERY_S)
-            reject_flush(q);
+        /* written after the hand-back so the log never delays an acknowledgement
+         * (b is the loop thread's now: audit_batch took what it needs) */
+        audit_write_pending(q->audit);
+        if (audit_rejects_due(q->audit, time(NULL), REJECT_EVERY_S))
+            audit_rejects_flush(q->audit, time(NULL));
     }
-    reject_flush(q);
+    audit_rejects_flush(q->audit, time(NULL));
     return NULL;
 }
 
@@ -415,9 +217,10 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 }
 
 int commit_queue_new(struct event_base *base, struct store *st, commit_done_fn done, void *arg,
-                     int audit_fd, struct commit_queue **out)
+                     int audit_fd, enum audit_detail detail, struct commit_queue **out)
 {
     struct commit_queue *q;
+    struct store_stats st_now;
     sigset_t all, old;
     int rc = WM_ENOMEM;
 
@@ -429,8 +232,13 @@ int commit_queue_new(struct event_base *base, struct store *st, commit_done_fn d
     q->store = st;
     q->done_fn = done;
     q->done_arg = arg;
-    q->audit_fd = audit_fd;
-    wm_buf_init(&q->audit_buf);
+    /* the audit trail names a REPLACE's retraction by the seqs it follows from here */
+    if (store_stats(st, &st_now) != WM_OK)
+        st_now.last_seq = 0;
+    if (audit_new(audit_fd, detail, st_now.last_seq, &q->audit) != WM_OK) {
+        free(q);
+        return WM_ENOMEM;
+    }
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
     q->filling = batch_new();
@@ -476,7 +284,7 @@ void commit_queue_free(struct commit_queue *q)
     batch_free(q->filling);
     for (size_t i = 0; i < q->npool; i++)
         batch_free(q->pool[i]);
-    wm_buf_free(&q->audit_buf);
+    audit_free(q->audit);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
     free(q);

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "audit.h"
 #include "store.h"
 
 /* A batch of writes. Filled by the loop thread, applied by the writer, then read back
@@ -34,13 +35,15 @@ struct commit_queue;
  * Create the queue and start the writer thread, which applies batches to st.
  * base must have been created after evthread_use_pthreads(): the writer wakes the loop
  * with event_active(). done runs on the loop thread for every applied batch. With
- * audit_fd >= 0 the writer writes one audit line per item to it, naming the principal
- * (never a person value): "info audit ..." on stderr, "<UTC time> audit ..." on any
- * other descriptor (an audit file; the caller may dup2() a reopened file onto it).
+ * audit_fd >= 0 the writer writes the audit trail of every applied batch to it (see
+ * audit.h: accepted events summarised per batch and principal, or one line each with
+ * detail AUDIT_DETAIL_EVENT; every other change a line each; refusals counted), naming
+ * the principal, never a person value: "info audit ..." on stderr, "<UTC time> audit ..."
+ * on any other descriptor (an audit file; the caller may dup2() a reopened file onto it).
  * Returns WM_OK and *out, WM_ENOMEM, or WM_EINTERNAL (no thread).
  */
 int commit_queue_new(struct event_base *base, struct store *st, commit_done_fn done, void *arg,
-                     int audit_fd, struct commit_queue **out);
+                     int audit_fd, enum audit_detail detail, struct commit_queue **out);
 
 /*
  * Stop the writer thread and free the queue. Call on the loop thread once

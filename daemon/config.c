@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit.h"
 #include "log.h"
 #include "store.h"
 
@@ -157,6 +158,20 @@ static int set_audit_log(struct config *cfg, const char *val, int first, char *e
 {
     (void)first;
     return copy_path(cfg->audit_log, val, "audit-log", err, errlen);
+}
+
+static int set_audit_detail(struct config *cfg, const char *val, int first, char *err,
+                            size_t errlen)
+{
+    int d = audit_detail_parse(val);
+
+    (void)first;
+    if (d < 0) {
+        proto_errf(err, errlen, "bad audit-detail '%.32s' (want batch or event)", val);
+        return WM_ECONFIG;
+    }
+    cfg->audit_detail = d;
+    return WM_OK;
 }
 
 static int set_backup_dir(struct config *cfg, const char *val, int first, char *err, size_t errlen)
@@ -541,10 +556,16 @@ static const struct config_opt config_opts[] = {
      "the region's gooi-en-vechtstreek.wm; a store with projects is left as it is",
      set_registry},
     {"audit-log", "stderr|none|FILE", "stderr",
-     "where the audit trail goes: one line per write naming the principal, never a person; "
+     "where the audit trail goes: who changed what, naming the principal, never a person; "
      "refused writes are summarised (a count per principal and error, within 10 s). "
      "On stderr these are info lines; a FILE gets UTC timestamps and is reopened on SIGHUP",
      set_audit_log},
+    {"audit-detail", "batch|event", "batch",
+     "accepted events in the audit trail: batch, one line per committed batch and principal "
+     "with the count, the DUPs and the seqs stored as ranges (principal=P op=event n=N ok=A "
+     "dup=B seq=3..9,12); event, also one line per event with its type, id, gemeente and seq. "
+     "Retractions, REPLACE, PROJECT, PROGRAM and NOTE always get a line each",
+     set_audit_detail},
     {"backup-dir", "DIR", "DATA/backups",
      "where BACKUP (admin, over the protocol) puts each copy, in a new directory named after "
      "the time",
@@ -980,6 +1001,7 @@ void config_print(const struct config *cfg, FILE *out)
     if (cfg->registry_file[0] != '\0')
         print_path(out, "registry", cfg->registry_file);
     print_path(out, "audit-log", cfg->audit_log);
+    fprintf(out, "audit-detail %s\n", audit_detail_name((enum audit_detail)cfg->audit_detail));
     if (cfg->backup_dir[0] != '\0')
         print_path(out, "backup-dir", cfg->backup_dir);
     else

@@ -50,6 +50,7 @@ struct config {
     char registry_file[CONFIG_PATH_MAX]; /* "" = none; applied to a store without projects */
     char config_file[CONFIG_PATH_MAX];   /* "" = none */
     char audit_log[CONFIG_PATH_MAX];     /* "stderr", "none" or a file */
+    int audit_detail;                    /* enum audit_detail (audit.h) */
     char backup_dir[CONFIG_PATH_MAX];    /* BACKUP's directory; "" = <data>/backups */
     size_t map_size;                     /* initial LMDB map in bytes */
     size_t map_max;                      /* the map grows up to this */

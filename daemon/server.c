@@ -616,7 +616,8 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         proto_errf(err, errlen, "out of memory");
         return WM_ENOMEM;
     }
-    rc = commit_queue_new(srv->base, srv->store, on_batch_done, srv, srv->audit_fd, &srv->commit);
+    rc = commit_queue_new(srv->base, srv->store, on_batch_done, srv, srv->audit_fd,
+                          (enum audit_detail)srv->cfg->audit_detail, &srv->commit);
     if (rc != WM_OK) {
         proto_errf(err, errlen, "cannot start the writer thread: %s", wm_strerror(rc));
         return rc;

@@ -72,6 +72,14 @@ class ConfigTest(wmtest.FreshDaemonTestCase):
         p = daemon("--check-config", "--config", path)
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_example_config_audit_file_in_the_units_logs_directory(self):
+        # The shipped configuration keeps the audit trail out of the journal, in the
+        # directory the unit makes writable for the dynamic user.
+        with open(EXAMPLE) as f:
+            self.assertIn("\naudit-log /var/log/werkmonitor/audit.log\n", f.read())
+        with open(UNIT) as f:
+            self.assertIn("\nLogsDirectory=werkmonitor\n", f.read())
+
     def test_every_commented_default_is_valid(self):
         lines = []
         with open(EXAMPLE) as f:

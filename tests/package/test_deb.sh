@@ -102,6 +102,9 @@ check "the unit names /usr/bin/werkmonitord" grep -q '^ExecStart=/usr/bin/werkmo
     "$tmp/root/lib/systemd/system/werkmonitord.service"
 check "the configuration names the installed registry" grep -qx 'registry /usr/share/werkmonitor/gooi-en-vechtstreek.wm' \
     "$tmp/root/etc/werkmonitor/werkmonitord.conf"
+check "the configuration writes the audit trail into the unit's LogsDirectory" sh -c \
+    "grep -qx 'audit-log /var/log/werkmonitor/audit.log' '$tmp/root/etc/werkmonitor/werkmonitord.conf' &&
+     grep -qx 'LogsDirectory=werkmonitor' '$tmp/root/lib/systemd/system/werkmonitord.service'"
 
 # 4. The installed files at work.
 if [ "$install" = 1 ]; then
@@ -133,7 +136,9 @@ if [ "$install" = 1 ]; then
     check "man finds werkmonitord(8)" sh -c "man -w 8 werkmonitord | grep -q /usr/share/man/man8/werkmonitord.8.gz"
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$daemon" --config "$conf" --data "$tmp/data" --listen "127.0.0.1:$port" >"$tmp/daemon.log" 2>&1 &
+# started by hand, not by systemd: no LogsDirectory, so the audit file goes beside the data
+"$daemon" --config "$conf" --data "$tmp/data" --listen "127.0.0.1:$port" --audit-log "$tmp/audit.log" \
+    >"$tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 100); do
     "$client" --port "$port" ping >/dev/null 2>&1 && break
