@@ -47,6 +47,7 @@ enum ckpt_section {
     CKPT_SEC_NAMES = 2,   /* the name index (pseudonym -> person) */
     CKPT_SEC_LISTS = 3,   /* person lists, scope flags, placed persons, entries held */
     CKPT_SEC_ROLL = 4,    /* the rollup: cells, buckets, dates, VEC cells and counters */
+    CKPT_SEC_IDS = 5,     /* the ids index: its hash key and slots (ids.c) */
 };
 
 struct ckpt_sec {
@@ -536,6 +537,41 @@ static int read_roll(struct ckr *r, struct store_people *pl)
     return 0;
 }
 
+/* The ids index: its hash key (checked against the store's at open), then the table
+ * as it is; the batch's changes are never in it (merged under the lock the checkpoint
+ * holds). */
+static void write_ids(struct ckw *w, const struct store_people *pl)
+{
+    const struct store_ids *t = &pl->ids;
+
+    ckw_put(w, t->key, sizeof t->key);
+    ckw_u64(w, t->cap);
+    ckw_u64(w, t->n);
+    if (t->cap)
+        ckw_put(w, t->slots, t->cap * sizeof *t->slots);
+}
+
+static int read_ids(struct ckr *r, struct store_people *pl)
+{
+    struct store_ids *t = &pl->ids;
+    uint64_t cap, n, used = 0;
+
+    if (ckr_get(r, t->key, sizeof t->key) != 0 ||
+        ckr_count(r, &cap, sizeof *t->slots, (uint64_t)1 << 40) != 0 || (cap & (cap - 1)) != 0 ||
+        ckr_count(r, &n, 0, cap / 4 * 3) != 0)
+        return r->bad = 1, -1;
+    t->slots = ckr_alloc(r, cap, sizeof *t->slots);
+    if (cap && (!t->slots || ckr_get(r, t->slots, cap * sizeof *t->slots) != 0))
+        return -1;
+    t->cap = cap;
+    t->n = n;
+    for (size_t i = 0; i < cap; i++)
+        used += t->slots[i].seq != 0;
+    if (used != n)
+        return r->bad = 1, -1;
+    return 0;
+}
+
 /* The sections, in the order they are written. */
 static const struct ckpt_section_ops {
     uint32_t id;
@@ -546,6 +582,7 @@ static const struct ckpt_section_ops {
     {CKPT_SEC_NAMES, write_names, read_names},
     {CKPT_SEC_LISTS, write_lists, read_lists},
     {CKPT_SEC_ROLL, write_roll, read_roll},
+    {CKPT_SEC_IDS, write_ids, read_ids},
 };
 #define CKPT_NSECTIONS (sizeof ckpt_sections / sizeof ckpt_sections[0])
 

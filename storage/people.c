@@ -58,6 +58,7 @@ void store_people_clear(struct store_people *pl)
     store_arena_free(&pl->arena);
     store_memroll_free(&pl->roll);
     store_undo_free(&pl->undo);
+    store_ids_clear(&pl->ids);
     pl->damaged = 0;
 }
 
@@ -67,6 +68,7 @@ void store_people_free(struct store_people *pl)
 
     store_people_stop(pl);
     store_people_clear(pl);
+    store_ids_free(&pl->ids);
     free(q->ops);
     q->ops = NULL;
     q->n = q->cap = 0;
@@ -79,7 +81,8 @@ void store_people_free(struct store_people *pl)
 uint64_t store_people_bytes(const struct store_people *pl)
 {
     return pl->arena.bytes + pl->persons.cap * sizeof(struct store_person) +
-           store_itab_bytes(&pl->persons.names) + store_memroll_bytes(&pl->roll);
+           store_itab_bytes(&pl->persons.names) + store_memroll_bytes(&pl->roll) +
+           store_ids_bytes(&pl->ids);
 }
 
 int store_people_read_begin(struct store_people *pl, const char *what, char *err, size_t errlen)

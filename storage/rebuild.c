@@ -3,7 +3,8 @@
  * (checkpoint.c) and the records after it, applied as their batches applied them; or
  * rebuilt from every live event, in seq order, with the projects' scopes as they are
  * now, when there is no checkpoint or anything about it does not match. Also the
- * rebuild after the memory part failed to follow a commit, and verify's load.
+ * rebuild after the memory part failed to follow a commit, and verify's load. The ids
+ * index follows every record (events and retractions alike), the last of a key winning.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct rebuild {
     const struct store_registry *reg;
     struct wm_event ev;
     struct wm_retract rt;
+    struct wm_event cmp_ev; /* the ids index's comparisons */
+    struct wm_retract cmp_rt;
     uint32_t gcache; /* the last gemeente found */
     char *err;
     size_t errlen;
@@ -76,19 +79,42 @@ static int change_event(struct rebuild *r, uint64_t seq, int sign)
     return ret;
 }
 
-/* Add the live event record v (seq) to the memory part as its batch did. */
-static int add_event(struct rebuild *r, uint64_t seq, const MDB_val *v)
+/* The record at seq, of (principal, id), is now its key's latest in the ids index.
+ * WM_OK, or an error with r->err saying why. */
+static int note_id(struct rebuild *r, uint64_t seq, const char *principal, const char *id)
 {
-    int ret;
+    int ret = store_ids_upsert(&r->s->people.ids, r->txn, r->s->dbi[STORE_DBI_EVENTS], seq,
+                               principal, id, &r->cmp_ev, &r->cmp_rt);
 
-    if (proto_record_kind(v->mv_data, v->mv_size) != PROTO_RECORD_EVENT)
-        return WM_OK;
-    ret = decode_event(r, seq, v);
-    return ret == WM_OK ? change_event(r, seq, 1) : ret;
+    if (ret != WM_OK)
+        proto_errf(r->err, r->errlen, "cannot build the ids index at record %llu: %s",
+                   (unsigned long long)seq, wm_strerror(ret));
+    return ret;
 }
 
-/* Add every event that is not retracted. Both DBIs are in seq order: the retracted
- * targets are walked alongside the events. */
+/* The record v (seq) into the ids index, and into r->ev (an event) or r->rt (a
+ * retraction): its PROTO_RECORD_* kind, or an error with r->err saying why. */
+static int add_id(struct rebuild *r, uint64_t seq, const MDB_val *v)
+{
+    int kind = proto_record_kind(v->mv_data, v->mv_size), ret;
+
+    if (kind == PROTO_RECORD_EVENT) {
+        ret = decode_event(r, seq, v);
+        if (ret == WM_OK)
+            ret = note_id(r, seq, r->ev.principal, r->ev.id);
+        return ret == WM_OK ? kind : ret;
+    }
+    if (kind == PROTO_RECORD_RETRACT &&
+        proto_retract_decode(v->mv_data, v->mv_size, &r->rt) == WM_OK) {
+        ret = note_id(r, seq, r->rt.principal, r->rt.id);
+        return ret == WM_OK ? kind : ret;
+    }
+    proto_errf(r->err, r->errlen, "record %llu cannot be read", (unsigned long long)seq);
+    return WM_EVERSION;
+}
+
+/* Add every record to the ids index, and every event that is not retracted to the rest.
+ * Both DBIs are in seq order: the retracted targets are walked alongside the events. */
 static int add_live_events(struct rebuild *r)
 {
     MDB_cursor *cur = NULL, *rcur = NULL;
@@ -103,13 +129,20 @@ static int add_live_events(struct rebuild *r)
     for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == WM_OK;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         uint64_t seq = k.mv_size == 8 ? store_get_u64(k.mv_data) : 0;
+        int kind = add_id(r, seq, &v);
+        if (kind < 0) {
+            ret = kind;
+            break;
+        }
+        if (kind != PROTO_RECORD_EVENT)
+            continue;
         while (rrc == 0 && rk.mv_size == 8 && store_get_u64(rk.mv_data) < seq)
             rrc = mdb_cursor_get(rcur, &rk, &rv, MDB_NEXT);
         if (rrc != 0 && rrc != MDB_NOTFOUND)
             break;
         if (rrc == 0 && rk.mv_size == 8 && store_get_u64(rk.mv_data) == seq)
             continue; /* retracted */
-        ret = add_event(r, seq, &v);
+        ret = change_event(r, seq, 1);
     }
     if (rrc != 0 && rrc != MDB_NOTFOUND)
         rc = rrc;
@@ -145,6 +178,8 @@ static int replay_after(struct rebuild *r, uint64_t seq, uint64_t *n)
         if (kind == PROTO_RECORD_EVENT) {
             ret = decode_event(r, rseq, &v);
             if (ret == WM_OK)
+                ret = note_id(r, rseq, r->ev.principal, r->ev.id);
+            if (ret == WM_OK)
                 ret = change_event(r, rseq, 1);
             continue;
         }
@@ -154,6 +189,8 @@ static int replay_after(struct rebuild *r, uint64_t seq, uint64_t *n)
             ret = WM_EVERSION;
             break;
         }
+        if ((ret = note_id(r, rseq, r->rt.principal, r->rt.id)) != WM_OK)
+            break;
         store_put_u64(tb, r->rt.ref_seq);
         rc = mdb_get(r->txn, r->s->dbi[STORE_DBI_EVENTS], &tk, &tv);
         if (rc != 0 || proto_record_kind(tv.mv_data, tv.mv_size) != PROTO_RECORD_EVENT) {
@@ -235,6 +272,7 @@ static int from_checkpoint(struct rebuild *r, const struct store_ckpt_load *ld,
                            size_t whylen)
 {
     struct store_people *pl = &r->s->people;
+    struct store_ids key;
     uint32_t got;
     int ret;
 
@@ -253,6 +291,11 @@ static int from_checkpoint(struct rebuild *r, const struct store_ckpt_load *ld,
     ret = ckpt_scopes(r, why, whylen);
     if (ret != WM_OK)
         return ret;
+    if (store_ids_key_load(&key, r->s, r->txn) != WM_OK ||
+        memcmp(key.key, pl->ids.key, sizeof key.key) != 0) {
+        proto_errf(why, whylen, "the checkpoint's ids index has another hash key than the store");
+        return WM_EVERSION;
+    }
     ret = replay_after(r, ld->seq, replayed);
     if (ret != WM_OK) {
         proto_errf(why, whylen, "replaying the records after the checkpoint failed: %s", r->err);
@@ -267,7 +310,18 @@ static int from_checkpoint(struct rebuild *r, const struct store_ckpt_load *ld,
     return WM_OK;
 }
 
-/* Every live event, with the scopes as they are now, into the emptied memory part. */
+/* Room in the ids index for a key per record, so that it is not rehashed on the way. */
+static int ids_presize(struct store *s, MDB_txn *txn)
+{
+    MDB_stat st;
+
+    if (mdb_stat(txn, s->dbi[STORE_DBI_EVENTS], &st) != 0)
+        return WM_OK; /* the walk will say why */
+    return store_ids_reserve(&s->people.ids, st.ms_entries);
+}
+
+/* Every record into the ids index and every live event, with the scopes as they are
+ * now, into the emptied memory part. */
 static int rebuild_all(struct rebuild *r)
 {
     struct store_people *pl = &r->s->people;
@@ -281,6 +335,15 @@ static int rebuild_all(struct rebuild *r)
                                         r->reg->proj[i].p.scope == WM_SCOPE_REGIONAL);
     if (ret != WM_OK) {
         proto_errf(r->err, r->errlen, "out of memory");
+        return ret;
+    }
+    if ((ret = store_ids_key_load(&pl->ids, r->s, r->txn)) != WM_OK) {
+        proto_errf(r->err, r->errlen, "the store has no ids key (meta idkey): %s",
+                   wm_strerror(ret));
+        return ret;
+    }
+    if ((ret = ids_presize(r->s, r->txn)) != WM_OK) {
+        proto_errf(r->err, r->errlen, "out of memory for the ids index");
         return ret;
     }
     return add_live_events(r);

@@ -21,19 +21,20 @@
 #define STORE_DEFAULT_MAP_MAX ((size_t)64 << 30)
 
 static const char *const dbi_names[STORE_DBI_COUNT_] = {
-    [STORE_DBI_META] = "meta",         [STORE_DBI_EVENTS] = "events",
-    [STORE_DBI_IDS] = "ids",           [STORE_DBI_RETRACTED] = "retracted",
-    [STORE_DBI_PROJECTS] = "projects", [STORE_DBI_NAMES] = "names",
-    [STORE_DBI_NOTES] = "notes",
+    [STORE_DBI_META] = "meta",           [STORE_DBI_EVENTS] = "events",
+    [STORE_DBI_RETRACTED] = "retracted", [STORE_DBI_PROJECTS] = "projects",
+    [STORE_DBI_NAMES] = "names",         [STORE_DBI_NOTES] = "notes",
 };
 
 /* DBIs of older schemas whose content is in memory now, rebuilt from the events:
- * schema 1's person layer, and the rollup cells (schema 1 and 2; day, full and
- * PROGRESS cells left it with schema 2, the year and month VEC cells with 3). */
-static const char *const old_dbis[] = {"persons", "pidx", "pplace", "pfirst", "pmulti", "rollup"};
+ * schema 1's person layer, the rollup cells (schema 1 and 2; day, full and PROGRESS
+ * cells left it with schema 2, the year and month VEC cells with 3), and the ids index
+ * (schema 1-3; in memory with schema 4, ids.c). */
+static const char *const old_dbis[] = {"persons", "pidx",   "pplace", "pfirst",
+                                       "pmulti",  "rollup", "ids"};
 
-/* Upgrade a schema 1 or 2 store in txn: drop the DBIs that are in memory now.
- * Everything else is the same. */
+/* Upgrade a schema 1, 2 or 3 store in txn: drop the DBIs that are in memory now.
+ * Everything else is the same (the ids index's hash key is written by the caller). */
 static int store_upgrade(MDB_txn *txn)
 {
     int rc = 0;
@@ -182,6 +183,9 @@ static int store_init_txn(struct store *s, const struct store_options *opt, char
     for (int i = 0; i < STORE_DBI_COUNT_ && rc == 0; i++)
         rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &s->dbi[i]);
     ret = rc != 0 ? init_fail(opt, rc, err, errlen) : schema_check(s, txn, opt, err, errlen);
+    if (ret == WM_OK && (ret = store_ids_key_init(s, txn)) != WM_OK)
+        proto_errf(err, errlen, "cannot initialise store in %s: no key for the ids index: %s",
+                   opt->dir, wm_strerror(ret));
     if (ret == WM_OK)
         ret = store_uuid(s, txn, opt, err, errlen);
     if (ret == WM_OK)

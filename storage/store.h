@@ -17,11 +17,11 @@
 
 #include "proto.h"
 
-/* The schema version this build writes and reads. Stores of versions 1 and 2 are
+/* The schema version this build writes and reads. Stores of versions 1 to 3 are
  * upgraded in place when opened (the DBIs whose content is in memory now are dropped:
- * version 1's person DBIs, the rollup DBI); a newer version is refused by store_open
- * with WM_EVERSION, naming both. */
-#define STORE_SCHEMA_VERSION 3
+ * version 1's person DBIs, the rollup DBI, the ids DBI; version 4 adds the ids index's
+ * hash key); a newer version is refused by store_open with WM_EVERSION, naming both. */
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 

@@ -10,6 +10,7 @@
  *   mem.c          array growth, huge pages, the index table (find by key)
  *   lmdb.c         LMDB wrapped once: error translation, read transactions under the
  *                  resize lock, map growth, the counters, the write transaction's calls
+ *   ids.c          the ids index, in memory: (principal, id) -> its latest record
  *   rollup.c       what rollup cells mean: kinds, VEC counters, time units, date
  *                  ranges split into spans
  *   registry.c     projects and gemeenten as queries see them; PROJECTS
@@ -42,18 +43,19 @@
  * host order (an LMDB file is not portable across byte orders anyway).
  *
  *   meta       "schema" -> u32 version; "counters" -> struct store_counters;
- *              "program" -> program record (proto_project_encode)
+ *              "program" -> program record (proto_project_encode); "idkey" -> the 16
+ *              bytes of the ids index's hash key (ids.c)
  *   events     seq u64 -> msgpack record (event or retraction)
- *   ids        principal NUL id -> seq u64 of the id's latest record (events and
- *              retractions share it; after a REPLACE, the new version)
  *   retracted  target seq u64 -> retraction seq u64
  *
- * Versions (REPLACE): the new version's record carries "replaces" = the seq of the
- * version it replaced, so SHOW walks from ids' seq back to the first version. When the
- * old version was live, a retraction record (reason "replaced", id and ref the event's
- * own id, "replaced_by" = the new seq) is written just before the new version, at the
- * seq below it, and retracted maps the old seq to it; ids is not written for it, so a
- * rebuild of ids from the records in seq order ends on the new version.
+ * The ids index ((principal, id) -> the seq of the id's latest record; events and
+ * retractions share it) is in memory since schema 4 (ids.c), rebuilt from the records
+ * in seq order. Versions (REPLACE): the new version's record carries "replaces" = the
+ * seq of the version it replaced, so SHOW walks from the index's seq back to the first
+ * version. When the old version was live, a retraction record (reason "replaced", id
+ * and ref the event's own id, "replaced_by" = the new seq) is written just before the
+ * new version, at the seq below it, and retracted maps the old seq to it; the index
+ * names the new version, as a rebuild from the records in seq order ends on it.
  *   projects   name -> u32 project id + project record (ids are dense, from 1)
  *   names      0x01 gemeente -> u32 id; 0x02 u32 id -> gemeente (ids from 1)
  *   notes      period, category, project, version -> note record (notes.c)
@@ -69,8 +71,8 @@
  * the more its events' dates and persons were spread. Older schemas had them in LMDB:
  * schema 1 the person DBIs (persons, pidx, pplace, pfirst, pmulti) and a rollup DBI
  * with every kind of cell, schema 2 the rollup DBI with the VEC cells alone (key
- * [1][type][gran][time u32][project u16][gemeente u16]); opening such a store drops
- * them (store.c).
+ * [1][type][gran][time u32][project u16][gemeente u16]), schema 1-3 the ids DBI
+ * (principal NUL id -> seq u64); opening such a store drops them (store.c).
  */
 #ifndef WM_STORE_INT_H
 #define WM_STORE_INT_H
@@ -220,7 +222,6 @@ static inline int32_t store_get_time(const uint8_t *p)
 enum store_dbi_id {
     STORE_DBI_META,
     STORE_DBI_EVENTS,
-    STORE_DBI_IDS,
     STORE_DBI_RETRACTED,
     STORE_DBI_PROJECTS,
     STORE_DBI_NAMES,
@@ -310,6 +311,104 @@ int store_note_apply(struct store_wtx *w, struct store_item *it);
  * cannot be read; err says so), WM_EIO or WM_ENOMEM. */
 int store_notes_export(struct store *s, MDB_txn *txn, store_export_fn fn, void *arg, char *err,
                        size_t errlen);
+
+/* ---- the ids index, in memory (ids.c) ------------------------------------------- */
+
+/* (principal, id) -> the seq of the id's latest record: events and retractions share it;
+ * after a REPLACE it names the new version. In LMDB (schema 1-3: DBI ids) each random id
+ * cost a write to a random B-tree leaf, about one page per event per commit; here it is
+ * a slot. A slot holds the key's 64-bit SipHash-2-4 under the store's own random key
+ * (meta "idkey", so clients cannot choose colliding ids) and the seq; equal hashes may
+ * hold several seqs, and the record at a seq decides (store_ids_find). Part of the memory
+ * part: rebuilt from the records at open (rebuild.c), read under its lock.
+ *
+ * The writer's batch changes go to chg (looked up first, by the writer alone) and reach
+ * the table only after the batch's commit, under the memory part's write lock, so a
+ * reader sees the table at the commit of its read transaction; a failed commit drops
+ * them. */
+struct store_ids_slot {
+    uint64_t h;
+    uint64_t seq; /* 0: free */
+};
+struct store_ids_change {
+    uint64_t h;
+    uint64_t seq; /* the key's latest record now */
+    uint64_t old; /* the table's seq it replaces; 0: a new key */
+};
+struct store_ids {
+    struct store_ids_slot *slots; /* a power of two, at most three quarters full */
+    size_t cap, n;
+    uint8_t key[16];
+    struct store_ids_change *chg; /* the batch's changes, in order (writer only) */
+    size_t nchg, capchg, nadd;    /* nadd: changes that add a key */
+    struct store_itab chgtab;     /* the changes by their hash's low 32 bits */
+};
+
+/* Test hook: every hash is ANDed with it (UINT64_MAX). A unit test makes it small to
+ * force collisions, so the comparison with the record runs. */
+extern uint64_t store_ids_hash_mask;
+
+/* SipHash-2-4 of data under key (the reference algorithm's 64-bit output). */
+uint64_t store_siphash(const uint8_t key[16], const void *data, size_t len);
+/* The hash of (principal, id) in t: of the ids key (store_id_key) under t->key. */
+uint64_t store_ids_hash(const struct store_ids *t, const char *principal, const char *id);
+/* The ids key of (principal, id) into k (WM_NAME_MAX + WM_ID_MAX + 2 bytes); its length. */
+size_t store_id_key(uint8_t *k, const char *principal, const char *id);
+/* Load the store's hash key from meta in txn into t. WM_OK, WM_EVERSION (none: a store
+ * not opened for writing by schema 4 yet) or an LMDB error. */
+int store_ids_key_load(struct store_ids *t, struct store *s, MDB_txn *txn);
+/* Give the store a random hash key in the write transaction txn unless it has one.
+ * WM_OK, WM_EIO (no random bytes) or an LMDB error. */
+int store_ids_key_init(struct store *s, MDB_txn *txn);
+
+/* The next seq from *pos on whose hash is h, *pos moved past it; 0 at a free slot. */
+static inline uint64_t store_ids_next(const struct store_ids *t, uint64_t h, size_t *pos)
+{
+    for (const struct store_ids_slot *sl; (sl = &t->slots[*pos])->seq != 0;) {
+        *pos = (*pos + 1) & (t->cap - 1);
+        if (sl->h == h)
+            return sl->seq;
+    }
+    return 0;
+}
+/* The first seq whose hash is h, or 0; *pos is for store_ids_next. */
+static inline uint64_t store_ids_first(const struct store_ids *t, uint64_t h, size_t *pos)
+{
+    if (t->cap == 0)
+        return 0;
+    *pos = h & (t->cap - 1);
+    return store_ids_next(t, h, pos);
+}
+/* Room for more keys in the table. WM_OK or WM_ENOMEM (t unchanged). */
+int store_ids_reserve(struct store_ids *t, size_t more);
+/* Add (h, seq) to the table, after store_ids_reserve. */
+void store_ids_add(struct store_ids *t, uint64_t h, uint64_t seq);
+/* The latest record of (principal, id), whose hash is h: its PROTO_RECORD_* kind with
+ * *seq, the record decoded into ev or rt by its kind; 0 (and *seq 0) when the index names
+ * none; WM_EVERSION (a record cannot be decoded) or an LMDB error. changes: 1 (the writer
+ * only) to look at the batch's changes first; *chg (may be NULL) is then the change's
+ * index, SIZE_MAX when the entry is the table's. ev and rt are scratch: principal and id
+ * must not point into them. Readers hold the memory part's read lock. */
+int store_ids_find(const struct store_ids *t, MDB_txn *txn, MDB_dbi events, int changes, uint64_t h,
+                   const char *principal, const char *id, struct wm_event *ev,
+                   struct wm_retract *rt, uint64_t *seq, size_t *chg);
+/* The rebuild's step: the record at seq (principal, id) is now its key's latest, in the
+ * table. ev and rt as for store_ids_find. WM_OK, WM_ENOMEM or as store_ids_find. */
+int store_ids_upsert(struct store_ids *t, MDB_txn *txn, MDB_dbi events, uint64_t seq,
+                     const char *principal, const char *id, struct wm_event *ev,
+                     struct wm_retract *rt);
+/* Stage a change of the batch: (h) names seq now, replacing the table's old (0: a new
+ * key). WM_OK or WM_ENOMEM. */
+int store_ids_stage(struct store_ids *t, uint64_t h, uint64_t seq, uint64_t old);
+/* Forget the batch's changes (its commit failed, or it runs again). */
+void store_ids_drop(struct store_ids *t);
+/* Move the committed batch's changes into the table (store_ids_reserve(t, t->nadd)
+ * first: this cannot fail), under the memory part's write lock. */
+void store_ids_merge(struct store_ids *t);
+/* Empty the table (the key stays); free it all. */
+void store_ids_clear(struct store_ids *t);
+void store_ids_free(struct store_ids *t);
+uint64_t store_ids_bytes(const struct store_ids *t);
 
 /* ---- rollups (rollup.c) ---------------------------------------------------------- */
 
@@ -602,9 +701,10 @@ struct store_people {
     struct store_memroll roll; /* the full rollup, in memory (memroll.c) */
     struct store_undo undo;
     struct store_pqueue queue;
-    uint64_t load_ms;    /* the last load or rebuild took */
-    char load_note[192]; /* how it was loaded: from the checkpoint, or rebuilt and why */
-    int damaged;         /* a rollback could not complete: wrong until rebuilt */
+    struct store_ids ids; /* changed by the writer alone (ids.c) */
+    uint64_t load_ms;     /* the last load or rebuild took */
+    char load_note[192];  /* how it was loaded: from the checkpoint, or rebuilt and why */
+    int damaged;          /* a rollback could not complete: wrong until rebuilt */
 };
 /* The checkpoint of the memory part (checkpoint.c). */
 #define STORE_UUID_LEN 16
@@ -827,8 +927,6 @@ int store_people_load(struct store *s, char *err, size_t errlen);
 
 /* ---- the versions of an event id (versions.c) ----------------------------------- */
 
-/* The ids key of (principal, id) into k (WM_NAME_MAX + WM_ID_MAX + 2 bytes); its length. */
-size_t store_id_key(uint8_t *k, const char *principal, const char *id);
 /* Read the record at seq in txn: decoded into ev or rt by its kind (either may be NULL
  * when that kind is not wanted). Returns its PROTO_RECORD_* kind, 0 when there is none,
  * WM_EVERSION (it cannot be decoded) or an LMDB error. */

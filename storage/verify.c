@@ -420,37 +420,43 @@ static int note_id(struct verify *v, uint64_t seq, const char *principal, const 
     return ret;
 }
 
-/* The ids index against the latest record of every key the records name. */
+/* The ids index (in memory) against the latest record of every key the records name. */
 static void check_ids(struct verify *v)
 {
+    const struct store_ids *t = &v->s->people.ids;
     char q[300];
 
     v->nids = v->ids.n;
     for (size_t i = 0; i < v->ids.n; i++) {
-        const uint8_t *k = store_vmap_key(&v->ids, i);
-        size_t klen = store_vmap_ent(&v->ids, i)->klen, pl = strlen((const char *)k);
-        uint64_t seq = *(const uint64_t *)store_vmap_val(&v->ids, i);
-        MDB_val key = {klen, (void *)k}, val;
-        int rc = mdb_get(v->txn, v->s->dbi[STORE_DBI_IDS], &key, &val);
+        const char *principal = (const char *)store_vmap_key(&v->ids, i);
+        size_t klen = store_vmap_ent(&v->ids, i)->klen, pl = strlen(principal);
+        uint64_t seq = *(const uint64_t *)store_vmap_val(&v->ids, i), got;
+        char id[WM_ID_MAX + 1];
         void *unused;
+        int kind;
 
-        if (rc == 0 && val.mv_size == 8 && store_get_u64(val.mv_data) == seq)
+        if (klen - pl - 1 > WM_ID_MAX)
+            continue; /* the record's own check reported it */
+        memcpy(id, principal + pl + 1, klen - pl - 1);
+        id[klen - pl - 1] = '\0';
+        kind = store_ids_find(t, v->txn, v->s->dbi[STORE_DBI_EVENTS], 0,
+                              store_ids_hash(t, principal, id), principal, id, &v->target, &v->rt,
+                              &got, NULL);
+        if (kind > 0 && got == seq)
             continue;
         v->ids_bad++;
-        proto_quote(q, sizeof q, (const char *)k + pl + 1, klen - pl - 1);
-        store_vmap_put(&v->bad_ids, k, klen, &unused); /* out of memory: reported twice */
-        if (rc == MDB_NOTFOUND)
+        proto_quote(q, sizeof q, id, strlen(id));
+        store_vmap_put(&v->bad_ids, principal, klen, &unused); /* out of memory: reported twice */
+        if (kind == 0)
             store_vreport(&v->r,
                           "ids index: record %llu (principal %s, id '%s') is missing from it",
-                          (unsigned long long)seq, (const char *)k, q);
-        else if (rc != 0)
-            store_vreport(&v->r, "ids index: cannot read it: %s", mdb_strerror(rc));
+                          (unsigned long long)seq, principal, q);
+        else if (kind < 0)
+            store_vreport(&v->r, "ids index: cannot read its records: %s", wm_strerror(kind));
         else
             store_vreport(
                 &v->r, "ids index: principal %s, id '%s' maps to seq %llu, but its record is %llu",
-                (const char *)k, q,
-                (unsigned long long)(val.mv_size == 8 ? store_get_u64(val.mv_data) : 0),
-                (unsigned long long)seq);
+                principal, q, (unsigned long long)got, (unsigned long long)seq);
     }
 }
 
@@ -748,43 +754,43 @@ static size_t record_id_key(struct verify *v, uint64_t seq, uint8_t *k)
 }
 
 /* The ids index holds one entry per key the records name (each was looked up): more, or
- * a key whose entry was missing or wrong, means entries that name no record of theirs,
- * which only a walk finds. */
+ * a key whose entry was missing or wrong, means entries that name no record of theirs
+ * (or hold another hash than their record's key has), which only a walk finds. */
 static void check_ids_extra(struct verify *v)
 {
-    uint64_t n = dbi_entries(v, STORE_DBI_IDS);
+    const struct store_ids *t = &v->s->people.ids;
     uint8_t rk[WM_NAME_MAX + WM_ID_MAX + 2];
-    MDB_cursor *cur;
-    MDB_val k, val;
     char q[300];
 
-    if (n != v->nids)
+    if (t->n != v->nids)
         store_vreport(&v->r, "ids index: holds %llu entries, the records give %llu",
-                      (unsigned long long)n, (unsigned long long)v->nids);
-    if ((n <= v->nids && v->ids_bad == 0) ||
-        mdb_cursor_open(v->txn, v->s->dbi[STORE_DBI_IDS], &cur) != 0)
+                      (unsigned long long)t->n, (unsigned long long)v->nids);
+    if (t->n <= v->nids && v->ids_bad == 0)
         return;
-    for (int rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-        uint64_t seq = val.mv_size == 8 ? store_get_u64(val.mv_data) : 0;
-        size_t rlen = record_id_key(v, seq, rk);
-        const char *nul = memchr(k.mv_data, '\0', k.mv_size);
-        if ((rlen == k.mv_size && memcmp(rk, k.mv_data, rlen) == 0) ||
-            store_vmap_find(&v->bad_ids, k.mv_data, k.mv_size) != SIZE_MAX)
-            continue; /* right, or wrong and reported with its record */
-        if (nul && (size_t)(nul - (const char *)k.mv_data) < 100) {
-            size_t pl = (size_t)(nul - (const char *)k.mv_data);
-            proto_quote(q, sizeof q, nul + 1, k.mv_size - pl - 1);
-            store_vreport(&v->r,
-                          "ids index: principal %.*s, id '%s' maps to seq %llu, which is not "
-                          "its record",
-                          (int)pl, (const char *)k.mv_data, q, (unsigned long long)seq);
-        } else {
-            proto_quote(q, sizeof q, k.mv_data, k.mv_size);
-            store_vreport(&v->r, "ids index: the key '%s' is no principal and id", q);
+    for (size_t i = 0; i < t->cap; i++) {
+        const struct store_ids_slot *sl = &t->slots[i];
+        size_t rlen, pl, vi;
+        if (sl->seq == 0)
+            continue;
+        rlen = record_id_key(v, sl->seq, rk);
+        if (rlen == 0) {
+            store_vreport(&v->r, "ids index: an entry names seq %llu, which is no record",
+                          (unsigned long long)sl->seq);
+            continue;
         }
+        vi = store_vmap_find(&v->ids, rk, rlen);
+        pl = strlen((const char *)rk);
+        if (vi != SIZE_MAX && *(const uint64_t *)store_vmap_val(&v->ids, vi) == sl->seq &&
+            (store_siphash(t->key, rk, rlen) & store_ids_hash_mask) == sl->h)
+            continue;
+        if (store_vmap_find(&v->bad_ids, rk, rlen) != SIZE_MAX)
+            continue; /* wrong, and reported with its record */
+        proto_quote(q, sizeof q, (const char *)rk + pl + 1, rlen - pl - 1);
+        store_vreport(&v->r,
+                      "ids index: an entry names seq %llu (principal %s, id '%s'), which is not "
+                      "that id's latest record, or under another hash",
+                      (unsigned long long)sl->seq, (const char *)rk, q);
     }
-    mdb_cursor_close(cur);
 }
 
 /* Likewise the retracted index: one entry per retracted event. */

@@ -1,6 +1,6 @@
 /*
- * storage: the versions of an event id. (principal, id) names its latest record (DBI
- * ids); a version stored by REPLACE names the one it replaced (wm_event.replaces), so
+ * storage: the versions of an event id. (principal, id) names its latest record (the
+ * ids index, ids.c); a version stored by REPLACE names the one it replaced (wm_event.replaces), so
  * the versions of an id form a chain from the latest back to the first. What EVENT,
  * REPLACE and CHECK make of an id, CHECK itself and SHOW are read here; write.c stores.
  */
@@ -8,16 +8,6 @@
 #include <string.h>
 
 #include "store_int.h"
-
-size_t store_id_key(uint8_t *k, const char *principal, const char *id)
-{
-    size_t pl = strlen(principal), il = strlen(id);
-
-    memcpy(k, principal, pl);
-    k[pl] = '\0';
-    memcpy(k + pl + 1, id, il);
-    return pl + 1 + il;
-}
 
 /* mdb_get: 1 (found, *v borrowed until txn ends), 0 (absent) or a wm_err. */
 static int txn_get(struct store *s, MDB_txn *txn, int dbi, const void *key, size_t klen, MDB_val *v)
@@ -68,12 +58,18 @@ int store_retracted_by(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *by
 int store_id_lookup(struct store *s, MDB_txn *txn, const char *principal, const char *id,
                     uint64_t *seq)
 {
-    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2];
-    MDB_val v;
-    int ret = txn_get(s, txn, STORE_DBI_IDS, k, store_id_key(k, principal, id), &v);
+    const struct store_ids *t = &s->people.ids;
+    struct wm_event *ev = malloc(sizeof *ev);
+    struct wm_retract *rt = malloc(sizeof *rt);
+    int ret = WM_ENOMEM;
 
-    *seq = ret == 1 && v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
-    return ret;
+    *seq = 0;
+    if (ev && rt)
+        ret = store_ids_find(t, txn, s->dbi[STORE_DBI_EVENTS], 0, store_ids_hash(t, principal, id),
+                             principal, id, ev, rt, seq, NULL);
+    free(ev);
+    free(rt);
+    return ret < 0 ? ret : ret > 0;
 }
 
 int store_id_state(struct store *s, MDB_txn *txn, uint64_t seq, struct store_idver *iv,
@@ -140,9 +136,15 @@ int store_check(struct store *s, const struct wm_event *ev, char *err, size_t er
     latest = malloc(sizeof *latest);
     if (latest == NULL)
         return WM_ENOMEM;
-    ret = store_read_begin(s, &txn);
+    /* the ids index is the memory part's: its lock first, as every reader takes it */
+    ret = store_people_read_begin(&s->people, "check", err, errlen);
     if (ret != WM_OK)
         goto out;
+    ret = store_read_begin(s, &txn);
+    if (ret != WM_OK) {
+        store_people_read_end(&s->people);
+        goto out;
+    }
     if (ev->project[0] != '\0') {
         ret = txn_get(s, txn, STORE_DBI_PROJECTS, ev->project, strlen(ev->project), &v);
         if (ret == 0) {
@@ -159,6 +161,7 @@ int store_check(struct store *s, const struct wm_event *ev, char *err, size_t er
         ret = WM_ECONFLICT;
 end:
     store_read_end(s, txn);
+    store_people_read_end(&s->people);
 out:
     free(latest);
     if (ret < 0 && ret != WM_EUNKNOWN_PROJECT && ret != WM_ECONFLICT)
@@ -286,9 +289,14 @@ int store_show(struct store *s, const char *principal, const char *id, uint64_t 
     r->n = 0;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    ret = store_read_begin(s, &txn);
+    ret = store_people_read_begin(&s->people, "show", err, errlen);
     if (ret != WM_OK)
+        return ret;
+    ret = store_read_begin(s, &txn);
+    if (ret != WM_OK) {
+        store_people_read_end(&s->people);
         goto fail;
+    }
     if (seq != 0) {
         ret = show_by_seq(s, txn, seq, pbuf, ibuf, &latest, err, errlen);
     } else {
@@ -312,6 +320,7 @@ int store_show(struct store *s, const char *principal, const char *id, uint64_t 
         free(rt);
     }
     store_read_end(s, txn);
+    store_people_read_end(&s->people);
     if (ret == 0)
         return WM_ENOT_FOUND;
     if (ret < 0)

@@ -1,9 +1,9 @@
 /*
  * storage: the write path. store_apply runs a whole batch in one LMDB write
- * transaction: idempotency, seq assignment, records, registry changes and the
- * whole-store counters, then one durable commit, while the memory part (every rollup
- * cell, the persons) follows the batch. On map full the map grows and the whole batch
- * runs again.
+ * transaction: idempotency (against the ids index in memory, ids.c), seq assignment,
+ * records, registry changes and the whole-store counters, then one durable commit, while
+ * the memory part (every rollup cell, the persons, the batch's new ids) follows the batch. On map
+ * full the map grows and the whole batch runs again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +143,32 @@ static void verdict_outcome(struct store_item *it, int verdict, uint64_t old)
     }
 }
 
+/* The latest record of (principal, id), the batch's changes included: as
+ * store_ids_find (ev and rt scratch), with the key's hash into *h and the change that
+ * holds it into *chg. */
+static int id_find(struct store_wtx *w, const char *principal, const char *id, uint64_t *h,
+                   struct wm_event *ev, struct wm_retract *rt, uint64_t *seq, size_t *chg)
+{
+    struct store_ids *t = &w->s->people.ids;
+
+    *h = store_ids_hash(t, principal, id);
+    return store_ids_find(t, w->txn, w->s->dbi[STORE_DBI_EVENTS], 1, *h, principal, id, ev, rt, seq,
+                          chg);
+}
+
+/* The key (hash h) names seq now, in place of old (the table's or the batch's change
+ * chg; old 0: a new key). WM_OK or WM_ENOMEM. */
+static int id_set(struct store_wtx *w, uint64_t h, uint64_t seq, uint64_t old, size_t chg)
+{
+    struct store_ids *t = &w->s->people.ids;
+
+    if (chg != SIZE_MAX) {
+        t->chg[chg].seq = seq;
+        return WM_OK;
+    }
+    return store_ids_stage(t, h, seq, old);
+}
+
 /* The project id of the item's event: 0 (found, or none named), 1 when it is not
  * registered (the item's result says so), or an error. */
 static int event_project(struct store_wtx *w, struct store_item *it, struct store_event_ids *ids)
@@ -192,31 +218,31 @@ static int apply_event(struct store_wtx *w, struct store_item *it)
     const struct wm_event *in = &it->u.event;
     struct store_event_ids ids = {0};
     struct store_idver iv;
-    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], sb[8];
-    size_t klen;
-    uint64_t seq;
-    MDB_val v;
+    uint64_t seq, h, old;
+    size_t chg;
     int ret, verdict;
 
     if ((ret = event_project(w, it, &ids)) != 0)
         return ret < 0 ? ret : WM_OK;
     seq = w->c.last_seq + 1;
-    klen = store_id_key(k, in->principal, in->id);
-    store_put_u64(sb, seq);
-    /* one B-tree descent both claims a new id and finds a used one */
-    ret = store_wtx_put_new(w, STORE_DBI_IDS, k, klen, sb, 8, &v);
+    /* a new id costs one probe of the index in memory; a used one reads its record */
+    ret = id_find(w, in->principal, in->id, &h, &w->scratch_ev, &w->scratch_rt, &old, &chg);
     if (ret < 0)
         return ret;
-    if (ret == 1) {
-        ret = store_id_state(w->s, w->txn, v.mv_size == 8 ? store_get_u64(v.mv_data) : 0, &iv,
-                             &w->scratch_ev);
-        if (ret != WM_OK)
+    if (ret > 0) {
+        memset(&iv, 0, sizeof iv);
+        iv.seq = old;
+        iv.kind = ret;
+        if (ret == PROTO_RECORD_EVENT &&
+            (ret = store_retracted_by(w->s, w->txn, old, &iv.retracted_by)) != WM_OK)
             return ret;
         verdict = store_id_verdict(&iv, &w->scratch_ev, in, 0, it->err, sizeof it->err);
         verdict_outcome(it, verdict, iv.seq);
         return WM_OK;
     }
     if ((ret = event_store(w, in, &ids, seq, 0)) != WM_OK)
+        return ret;
+    if ((ret = store_ids_stage(&w->s->people.ids, h, seq, 0)) != WM_OK)
         return ret;
     it->result = WM_OK;
     it->seq = seq;
@@ -265,13 +291,13 @@ static int apply_replace(struct store_wtx *w, struct store_item *it)
     struct wm_event *old = &w->scratch_old;
     struct store_event_ids ids = {0};
     struct store_idver iv;
-    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], sb[8];
-    uint64_t seq, latest;
+    uint64_t seq, latest, h;
+    size_t chg;
     int ret, verdict;
 
     if ((ret = event_project(w, it, &ids)) != 0)
         return ret < 0 ? ret : WM_OK;
-    ret = store_id_lookup(w->s, w->txn, in->principal, in->id, &latest);
+    ret = id_find(w, in->principal, in->id, &h, old, rt, &latest, &chg);
     if (ret >= 0)
         ret = store_id_state(w->s, w->txn, latest, &iv, old);
     if (ret != WM_OK)
@@ -297,9 +323,7 @@ static int apply_replace(struct store_wtx *w, struct store_item *it)
     }
     if ((ret = event_store(w, in, &ids, seq, iv.seq)) != WM_OK)
         return ret;
-    store_put_u64(sb, seq);
-    ret = store_wtx_put(w, STORE_DBI_IDS, k, store_id_key(k, in->principal, in->id), sb, 8, 0);
-    if (ret != WM_OK)
+    if ((ret = id_set(w, h, seq, iv.seq, chg)) != WM_OK)
         return ret;
     it->result = WM_OK;
     it->seq = seq;
@@ -319,13 +343,13 @@ static int same_reference(const struct wm_retract *a, const struct wm_retract *b
 static int retract_target(struct store_wtx *w, struct store_item *it, uint64_t *tseq)
 {
     const struct wm_retract *in = &it->u.retract;
-    uint64_t by;
+    uint64_t by, h;
     int kind, ret;
 
     if (in->by_seq) {
         *tseq = in->ref_seq;
     } else {
-        ret = store_id_lookup(w->s, w->txn, in->principal, in->ref, tseq);
+        ret = id_find(w, in->principal, in->ref, &h, &w->scratch_ev, &w->scratch_rt, tseq, NULL);
         if (ret < 0)
             return ret;
         if (ret == 0) {
@@ -362,26 +386,19 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
 {
     const struct wm_retract *in = &it->u.retract;
     struct wm_retract *rt = &w->scratch_rt;
-    uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2], rv[8];
-    size_t klen;
-    uint64_t tseq, seq;
-    MDB_val v;
-    int kind, ret;
+    uint64_t tseq, seq, h, old;
+    int kind;
+    int ret;
 
     if (in->by_seq && !it->admin) {
         it->result = WM_EDENIED;
         proto_errf(it->err, sizeof it->err, "retract by seq= needs the admin role; use ref=");
         return WM_OK;
     }
-    klen = store_id_key(k, in->principal, in->id);
-    ret = store_wtx_get(w, STORE_DBI_IDS, k, klen, &v);
-    if (ret < 0)
-        return ret;
-    if (ret == 1) {
-        uint64_t old = v.mv_size == 8 ? store_get_u64(v.mv_data) : 0;
-        kind = store_record_read(w->s, w->txn, old, NULL, rt);
-        if (kind < 0)
-            return kind;
+    kind = id_find(w, in->principal, in->id, &h, &w->scratch_ev, rt, &old, NULL);
+    if (kind < 0)
+        return kind;
+    if (kind > 0) {
         return id_reused(it, in->id, old, kind == PROTO_RECORD_RETRACT && same_reference(rt, in),
                          kind == PROTO_RECORD_RETRACT ? "a retraction of another event"
                                                       : "an event");
@@ -392,10 +409,9 @@ static int apply_retract(struct store_wtx *w, struct store_item *it)
 
     seq = w->c.last_seq + 1;
     *rt = *in;
-    store_put_u64(rv, seq);
     ret = retract_store(w, rt, &w->scratch_ev, tseq, seq);
     if (ret == WM_OK)
-        ret = store_wtx_put(w, STORE_DBI_IDS, k, klen, rv, 8, 0);
+        ret = store_ids_stage(&w->s->people.ids, h, seq, 0);
     if (ret != WM_OK)
         return ret;
     it->result = WM_OK;
@@ -598,12 +614,14 @@ static int commit_with_people(struct store *s, struct store_wtx *w)
     w->txn = NULL;
     ret = store_people_finish(&s->people);
     if (rc != 0) {
+        store_ids_drop(&s->people.ids);
         store_people_rollback(&s->people);
         if (s->people.damaged)
             people_rebuild(s);
         return store_wtx_lmdb(w, rc);
     }
     store_people_commit(&s->people);
+    store_ids_merge(&s->people.ids);
     if (ret != WM_OK)
         people_rebuild(s); /* committed, but the layer could not follow */
     return WM_OK;
@@ -616,6 +634,7 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
 
     items_reset(items, n);
     store_people_drop(&s->people);
+    store_ids_drop(&s->people.ids);
     ret = store_wtx_begin(s, w);
     if (ret == WM_OK)
         ret = apply_items(w, items, n);
@@ -623,9 +642,15 @@ static int apply_once(struct store *s, struct store_wtx *w, struct store_item *i
         ret = store_wtx_put(w, STORE_DBI_META, "counters", 8, &w->c, sizeof w->c, 0);
     if (ret == WM_OK && pthread_rwlock_wrlock(&s->people.lock) != 0)
         ret = WM_EINTERNAL;
+    /* room for the new ids before the commit: once committed they must fit */
+    if (ret == WM_OK && store_ids_reserve(&s->people.ids, s->people.ids.nadd) != WM_OK) {
+        pthread_rwlock_unlock(&s->people.lock);
+        ret = WM_ENOMEM;
+    }
     if (ret != WM_OK) {
         store_wtx_abort(w);
         store_people_drop(&s->people);
+        store_ids_drop(&s->people.ids);
         return ret;
     }
     ret = commit_with_people(s, w);

@@ -2,7 +2,9 @@
  * Unit tests of storage's write path on a real LMDB in a temporary directory: open,
  * reopen and schema version, seq assignment, DUP versus conflict, unknown projects,
  * retractions, REPLACE and the versions of an id (SHOW), CHECK, map growth, the registry
- * and PROJECTS, totals, stats and backup.
+ * and PROJECTS, totals, stats and backup. Everything runs twice: the second time the
+ * ids index's hashes collide (store_ids_hash_mask), so every lookup by id also meets
+ * other ids' records and must tell them apart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include <lmdb.h>
 
 #include "fixture_store.h"
+#include "store_int.h" /* store_ids_hash_mask: the second run's forced collisions */
 
 static int setup(void **state)
 {
@@ -93,6 +96,8 @@ static struct store_item retract_item(const char *principal, const char *id, con
     }
     return it;
 }
+
+static struct store_item replace_item(struct store_item ev);
 
 static int32_t day(int y, int m, int d)
 {
@@ -281,6 +286,130 @@ static void test_schema_upgrade_2(void **state)
     set_schema(f, 2, NULL);
     put_rollup_cells(f, kinds, 1);
     check_upgraded(f);
+}
+
+/* A schema 3 store (the ids index in a DBI ids, no hash key) opens as this schema: the
+ * DBI is dropped, the store gets a key, and the index is rebuilt from the records: a
+ * resent event is still a DUP, a changed one a conflict, a REPLACE's latest version
+ * still the one the id names. */
+static void test_schema_upgrade_3(void **state)
+{
+    struct store_fx *f = *state;
+    struct store_item it[4];
+    struct store_show r;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {5, "idkey"}, v;
+    char err[256];
+
+    add_project(f, "zorgstart");
+    it[0] = event_item("wsp", "u1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "u2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2022, 7, 5));
+    it[2] = replace_item(it[1]);
+    it[2].u.event.date = day(2022, 7, 6);
+    assert_int_equal(store_apply(f->s, it, 3), WM_OK);
+    assert_int_equal(it[2].seq, 4); /* the retraction of seq 2 at 3 */
+    set_schema(f, 3, "ids");
+    env = raw_env(f);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    check_upgraded(f);
+    env = raw_env(f);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "ids", 0, &dbi), MDB_NOTFOUND);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, 16);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    assert_int_equal(fixture_store_open(f, 0, 0), WM_OK);
+    it[0] = event_item("wsp", "u1", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 3, 4));
+    it[1] = event_item("wsp", "u1", WM_TYPE_STARTED, "person-cccc", "zorgstart", day(2021, 3, 4));
+    it[2] = event_item("wsp", "u2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2022, 7, 6));
+    it[2] = replace_item(it[2]);
+    it[3] = event_item("wsp", "u2", WM_TYPE_STARTED, "person-bbbb", "zorgstart", day(2022, 7, 5));
+    assert_int_equal(store_apply(f->s, it, 4), WM_OK);
+    assert_int_equal(it[0].dup, 1);
+    assert_int_equal(it[0].seq, 2 - 1);
+    assert_int_equal(it[1].result, WM_ECONFLICT);
+    assert_int_equal(it[2].dup, 1);
+    assert_int_equal(it[2].seq, 4);
+    assert_int_equal(it[3].result, WM_ECONFLICT);
+    store_show_init(&r);
+    assert_int_equal(store_show(f->s, "wsp", "u2", 0, &r, err, sizeof err), WM_OK);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.v[0].ev.seq, 2);
+    assert_int_equal(r.v[1].ev.seq, 4);
+    store_show_free(&r);
+}
+
+/* The ids index through one batch and a reopen: a new id, its resend in the same
+ * batch (DUP), a REPLACE, the old version again (conflict), a retraction by ref and its
+ * resend, an event of a retracted id; SHOW and CHECK read the same index. */
+static void test_ids_index(void **state)
+{
+    struct store_fx *f = *state;
+    struct store_item it[8];
+    struct store_show r;
+    char err[256];
+
+    add_project(f, "zorgstart");
+    for (int round = 0; round < 2; round++) {
+        it[0] =
+            event_item("wsp", "a", WM_TYPE_STARTED, "person-aaaa", "zorgstart", day(2021, 1, 4));
+        it[1] = it[0];
+        it[2] = replace_item(it[0]);
+        it[2].u.event.date = day(2021, 1, 5);
+        it[3] = it[0];
+        it[4] = event_item("wsp", "b", WM_TYPE_OUTFLOW, "person-bbbb", "", day(2021, 2, 1));
+        it[5] = retract_item("wsp", "r1", "b", 0, 0);
+        it[6] = it[4];
+        it[7] = it[5];
+        assert_int_equal(store_apply(f->s, it, 8), WM_OK);
+        if (round == 0) {
+            assert_int_equal(it[0].seq, 1);
+            assert_int_equal(it[0].dup, 0);
+            assert_int_equal(it[1].dup, 1);
+            assert_int_equal(it[1].seq, 1);
+            assert_int_equal(it[2].seq, 3);
+            assert_int_equal(it[2].replaced, 1);
+            assert_int_equal(it[4].seq, 4);
+            assert_int_equal(it[5].seq, 5);
+            assert_int_equal(it[5].dup, 0);
+        } else {
+            /* after the reopen, the first version is no longer the id's */
+            assert_int_equal(it[0].result, WM_ECONFLICT);
+            assert_int_equal(it[1].result, WM_ECONFLICT);
+            assert_int_equal(it[2].dup, 1);
+            assert_int_equal(it[2].seq, 3);
+            assert_int_equal(it[4].result, WM_ECONFLICT);
+            assert_int_equal(it[5].dup, 1);
+            assert_int_equal(it[5].seq, 5);
+        }
+        assert_int_equal(it[3].result, WM_ECONFLICT);
+        assert_non_null(strstr(it[3].err, "seq 3"));
+        assert_int_equal(it[6].result, WM_ECONFLICT);
+        assert_non_null(strstr(it[6].err, "was retracted"));
+        assert_int_equal(it[7].dup, 1);
+        assert_int_equal(it[7].seq, 5);
+        store_show_init(&r);
+        assert_int_equal(store_show(f->s, "wsp", "a", 0, &r, err, sizeof err), WM_OK);
+        assert_int_equal(r.n, 2);
+        assert_int_equal(r.v[1].ev.seq, 3);
+        assert_int_equal(store_show(f->s, "wsp", "b", 0, &r, err, sizeof err), WM_OK);
+        assert_int_equal(r.n, 1);
+        assert_int_equal(r.v[0].retracted_by, 5);
+        assert_int_equal(store_show(f->s, "wsp", "r1", 0, &r, err, sizeof err), WM_ENOT_FOUND);
+        assert_int_equal(store_show(f->s, "other", "a", 0, &r, err, sizeof err), WM_ENOT_FOUND);
+        store_show_free(&r);
+        assert_int_equal(store_check(f->s, &it[2].u.event, err, sizeof err), WM_OK);
+        assert_int_equal(store_check(f->s, &it[0].u.event, err, sizeof err), WM_ECONFLICT);
+        reopen(f);
+    }
 }
 
 static void test_schema_version(void **state)
@@ -990,6 +1119,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_upgrade_3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ids_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grow_while_reading, setup, teardown),
@@ -998,5 +1129,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_regression_retraction_then_queue_growth, setup,
                                         teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("ids hashed", tests, NULL, NULL);
+
+    /* 8 hashes for every id: the index's chains hold other ids' seqs */
+    store_ids_hash_mask = 7;
+    failed += cmocka_run_group_tests_name("ids colliding", tests, NULL, NULL);
+    return failed;
 }
