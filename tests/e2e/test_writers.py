@@ -446,6 +446,40 @@ class RestartTest(WritersBase):
         self.assertEqual(c.rows("COUNT placed by=sector project=%s" % p), [{"sector": "bouw", "count": "1"}])
 
 
+    def test_every_id_answer_after_kill_and_restart(self):
+        """The ids index is in memory (schema 4), rebuilt from the records at start: DUP,
+        the conflicts (another event, a retracted id, an id already retracted), REPLACE's
+        latest version, RETRACT by ref, CHECK and SHOW answer the same after SIGKILL."""
+        c = self.as_("wsp")
+        ids = [uid("t") for _ in range(3)]
+        s = [self.assertOkSeq(c.cmd(line("EVENT", id=i))) for i in ids]
+        rid = uid("r")
+        r = self.assertOkSeq(c.cmd("RETRACT id=%s ref=%s reason=fout" % (rid, ids[1])))
+        s2 = self.assertReplaced(c.cmd(line("REPLACE", id=ids[2], sector="ict")), s[2])
+        probes = [line("EVENT", id=ids[0]), line("EVENT", id=ids[0], sector="bouw"),
+                  line("EVENT", id=ids[1]), line("REPLACE", id=ids[2], sector="ict"),
+                  line("EVENT", id=ids[2]), "RETRACT id=%s ref=%s reason=fout" % (rid, ids[1]),
+                  "RETRACT id=%s ref=%s reason=fout" % (uid("r"), ids[1]),
+                  line("CHECK", id=ids[0], sector="bouw"), line("CHECK", id=ids[0]),
+                  "SHOW id=%s" % ids[2], "SHOW id=%s" % rid]
+        before = [c.cmd(p) for p in probes]
+        self.assertDup(before[0], s[0])
+        self.assertErr(before[1], "conflict", "seq %d" % s[0])
+        self.assertErr(before[2], "conflict", "retracted")
+        self.assertDup(before[3], s2)
+        self.assertErr(before[4], "conflict", "seq %d" % s2)
+        self.assertDup(before[5], r)
+        self.assertErr(before[6], "conflict", "already retracted")
+        self.assertErr(before[7], "conflict")
+        self.assertEqual(before[8], "OK")
+        self.assertEqual(len(before[9]), 3)
+        self.assertErr(before[10], "not-found")
+        c.close()
+        self.server.kill_and_restart()
+        c = self.as_("wsp")
+        self.assertEqual([c.cmd(p) for p in probes], before)
+
+
 class MessagesTest(WritersBase):
     """Issue 12, point 9: a refusal that says how to get it right."""
 
