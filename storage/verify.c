@@ -408,16 +408,28 @@ static int expect_event(struct verify *v, const struct wm_event *ev, uint64_t se
 
 /* The record at seq is now the latest under (principal, id): the ids index must map the
  * key to it (to the last such record, once every record is read: a REPLACE's new
- * version takes its id over). WM_OK or WM_ENOMEM. */
-static int note_id(struct verify *v, uint64_t seq, const char *principal, const char *id)
+ * version takes its id over). A key already named is only taken over by a new version
+ * of it (replaces: the version it replaced, 0 for none): else two records share an id,
+ * which the index, rebuilt from the records, cannot show. WM_OK or WM_ENOMEM. */
+static int note_id(struct verify *v, uint64_t seq, const char *principal, const char *id,
+                   uint64_t replaces)
 {
     uint8_t k[WM_NAME_MAX + WM_ID_MAX + 2];
     uint64_t *latest;
+    char q[300];
     int ret = store_vmap_put(&v->ids, k, store_id_key(k, principal, id), (void **)&latest);
 
-    if (ret == WM_OK)
-        *latest = seq;
-    return ret;
+    if (ret != WM_OK)
+        return ret;
+    if (*latest != 0 && *latest != replaces) {
+        proto_quote(q, sizeof q, id, strlen(id));
+        store_vreport(&v->r,
+                      "record %llu: principal %s, id '%s' is record %llu's, and this record is no "
+                      "new version of it",
+                      (unsigned long long)seq, principal, q, (unsigned long long)*latest);
+    }
+    *latest = seq;
+    return WM_OK;
 }
 
 /* The ids index (in memory) against the latest record of every key the records name. */
@@ -532,7 +544,8 @@ static int expect_retraction(struct verify *v, uint64_t seq, const struct wm_ret
  * seq, and (id not NULL) the latest under its id so far. 0 when it cannot be counted,
  * WM_ENOMEM, else 1. */
 static int record_checked(struct verify *v, uint64_t seq, int dret, const char *what,
-                          uint64_t own_seq, const char *principal, const char *id)
+                          uint64_t own_seq, const char *principal, const char *id,
+                          uint64_t replaces)
 {
     if (dret != WM_OK) {
         store_vreport(&v->r, "record %llu: %s that cannot be decoded (%s)", (unsigned long long)seq,
@@ -542,7 +555,7 @@ static int record_checked(struct verify *v, uint64_t seq, int dret, const char *
     if (own_seq != seq)
         store_vreport(&v->r, "record %llu: says it is seq %llu", (unsigned long long)seq,
                       (unsigned long long)own_seq);
-    if (id != NULL && note_id(v, seq, principal, id) != WM_OK)
+    if (id != NULL && note_id(v, seq, principal, id, replaces) != WM_OK)
         return WM_ENOMEM;
     return 1;
 }
@@ -557,7 +570,8 @@ static int expect_record(struct verify *v, uint64_t seq, const MDB_val *val)
         ret = proto_event_decode(val->mv_data, val->mv_size, &v->ev);
         if (ret == WM_ENOMEM)
             return ret;
-        ret = record_checked(v, seq, ret, "an event", v->ev.seq, v->ev.principal, v->ev.id);
+        ret = record_checked(v, seq, ret, "an event", v->ev.seq, v->ev.principal, v->ev.id,
+                             v->ev.replaces);
         if (ret != 1)
             return ret == WM_ENOMEM ? ret : WM_OK;
         v->c.events++;
@@ -569,7 +583,7 @@ static int expect_record(struct verify *v, uint64_t seq, const MDB_val *val)
             return ret;
         /* a REPLACE's retraction of the old version writes no ids entry */
         ret = record_checked(v, seq, ret, "a retraction", v->rt.seq, v->rt.principal,
-                             v->rt.replaced_by ? NULL : v->rt.id);
+                             v->rt.replaced_by ? NULL : v->rt.id, 0);
         if (ret != 1)
             return ret == WM_ENOMEM ? ret : WM_OK;
         return expect_retraction(v, seq, &v->rt);

@@ -94,7 +94,7 @@ class ExportTest(unittest.TestCase):
         head, end = recs[0], recs[-1]
         self.assertEqual(head["record"], "header")
         self.assertEqual(head["format"], "werkmonitor-export")
-        self.assertEqual((head["version"], head["schema"]), (1, 3))
+        self.assertEqual((head["version"], head["schema"]), (1, 4))
         self.assertEqual(end, {"record": "end", "last_seq": head["last_seq"], "lines": len(recs) - 1})
         kinds = [r["record"] for r in recs]
         self.assertEqual(kinds.count("program"), 1)
