@@ -109,7 +109,15 @@ class VerifyTest(unittest.TestCase):
         lines = self.verify_fails(d)
         self.assertIn("record %d: principal local, id '%s' is record %d's, and this record is no "
                       "new version of it" % (seq + 1, other.decode(), seq), lines)
-        self.assertEqual(len(lines), 1, lines)
+        if os.path.exists(os.path.join(d, "memory.ckpt")):
+            # the ids index comes from the checkpoint written before the damage: it still
+            # holds the record's old id
+            self.assertIn("ids index: an entry names seq %d (principal local, id '%s'), which is "
+                          "not that id's latest record, or under another hash"
+                          % (seq, other.decode()), lines)
+            self.assertEqual(len(lines), 3, lines)
+        else:
+            self.assertEqual(len(lines), 1, lines)
 
     def test_damaged_index_and_counters_are_reported(self):
         d = self.stopped_copy()
