@@ -293,9 +293,10 @@ void http_api_metrics(struct http_req *r)
     /* its exact totals are not for a principal whose counts are protected (min-count) */
     if (e != NULL && (e->min_count > 0 || e->round > 1)) {
         h->srv->stats.denials++;
-        log_msg(LOG_INFO, "http: denied: principal=%s (min-count=%llu round=%llu) may not read "
-                "/metrics", r->who.principal, (unsigned long long)e->min_count,
-                (unsigned long long)e->round);
+        log_msg(LOG_INFO,
+                "http: denied: principal=%s (min-count=%llu round=%llu) may not read "
+                "/metrics",
+                r->who.principal, (unsigned long long)e->min_count, (unsigned long long)e->round);
         http_reply_err(r, WM_EDENIED,
                        "/metrics holds exact figures: for principals without min-count or "
                        "round (%s has them)",
