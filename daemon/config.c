@@ -573,9 +573,10 @@ static const struct config_opt config_opts[] = {
     {"map-size", "BYTES", "1G", "initial LMDB map size (K, M, G, T suffixes)", set_map_size},
     {"map-max", "BYTES", "64G", "the map grows by doubling up to this size", set_map_max},
     {"checkpoint-every", "EVENTS|close|off", "500000",
-     "save the memory part beside the store every this many events (by a child process) "
-     "and at shutdown, so a start loads it instead of rebuilding it from every event; "
-     "close: at shutdown only; off: never",
+     "save the memory part beside the store every this many events (by a child process; "
+     "once the store holds more, every as many events as the last save covered) and at "
+     "shutdown, so a start loads it instead of rebuilding it from every event; close: at "
+     "shutdown only; off: never",
      set_checkpoint_every},
     {"max-line", "BYTES", "4096", "longest request line; longer ones get ERR too-long",
      set_max_line},

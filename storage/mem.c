@@ -9,14 +9,17 @@
 
 #include "store_int.h"
 
+int store_huge_pages_allowed = 1;
+
 void store_huge_pages(void *p, size_t len)
 {
     uintptr_t a = ((uintptr_t)p + STORE_HUGE - 1) & ~(uintptr_t)(STORE_HUGE - 1);
     uintptr_t b = ((uintptr_t)p + len) & ~(uintptr_t)(STORE_HUGE - 1);
 
-    /* advice only: without transparent huge pages it changes nothing */
+    /* advice only: without transparent huge pages it changes nothing. NOHUGEPAGE also
+     * where the system's setting is "always" (see store_huge_pages_allowed). */
     if (b > a)
-        (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+        (void)madvise((void *)a, b - a, store_huge_pages_allowed ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
 void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first)

@@ -280,6 +280,8 @@ static int store_new(const struct store_options *opt, struct store **out, char *
     s->ckpt.every = opt->checkpoint_every > 0    ? (uint64_t)opt->checkpoint_every
                     : opt->checkpoint_every == 0 ? STORE_CKPT_DEFAULT
                                                  : 0;
+    /* huge pages and a forked child do not mix (store_int.h) */
+    store_huge_pages_allowed = s->ckpt.every == 0;
     plen = strlen(opt->dir) + sizeof "/memory.ckpt.tmp";
     s->data_path = malloc(plen);
     s->ckpt.path = malloc(plen);

@@ -98,9 +98,18 @@ uint32_t store_crc32c_soft(uint32_t crc, const void *data, size_t n);
 
 /* ---- memory helpers (mem.c) ----------------------------------------------------- */
 
-/* Ask for transparent huge pages over the whole 2 MiB pages inside [p, p + len): the
- * memory part is read at random, and with 4 KiB pages nearly every read also misses
- * the TLB. */
+/* Whether the memory part may use transparent huge pages: 1 unless a store with
+ * periodic checkpoints is open (store_open sets it). A checkpoint's child is forked, and
+ * the parent's first write to a shared huge page splits it to copy 4 KiB: on this
+ * project's benchmark machine the memory part's thread then spent 23-26 us per event on
+ * an import of 3M events, against 3.4 without checkpoints, and 6.3 with checkpoints and
+ * 4 KiB pages from the start (docs/PERFORMANCE.md; Redis disables huge pages for its
+ * fork-based saves for the same reason). */
+extern int store_huge_pages_allowed;
+/* Advise the kernel on the whole 2 MiB pages inside [p, p + len) of a large table of
+ * the memory part: transparent huge pages when store_huge_pages_allowed (the memory part
+ * is read at random, and with 4 KiB pages nearly every read also misses the TLB), none
+ * otherwise. */
 #define STORE_HUGE ((size_t)2 << 20)
 void store_huge_pages(void *p, size_t len);
 
@@ -884,9 +893,13 @@ int store_ckpt_read(struct store_people *pl, const struct store_ckpt *ck, uint64
 /* The CRC-32C of the record at seq (0 for seq 0), read in txn (NULL: a read transaction
  * of its own). WM_OK, or an error (WM_ENOT_FOUND: no such record). */
 int store_record_crc(struct store *s, MDB_txn *txn, uint64_t seq, uint32_t *crc);
+/* The records between two periodic checkpoints: every (the configured interval), or as
+ * many as the last checkpoint covers (covered, its seq) when that is more, so that the
+ * checkpoints' total cost stays proportional to the events. */
+uint64_t store_ckpt_interval(uint64_t every, uint64_t covered);
 /* On the writer between batches, the memory part being as it is after seq: reap a
- * finished child, and start one writing a checkpoint when ck->every events passed since
- * the last one. */
+ * finished child, and start one writing a checkpoint when store_ckpt_interval records
+ * passed since the last one. */
 void store_ckpt_maybe(struct store *s, uint64_t seq);
 /* Kill and reap a child still writing (its temp file is left: the next write truncates
  * it, the next open removes it). */

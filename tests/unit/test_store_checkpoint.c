@@ -537,6 +537,19 @@ static void test_mismatched_store_rebuilds(void **state)
     source_starts(f, "rebuilt from the records", "do not add up");
 }
 
+/* The interval grows with what the last checkpoint covers, so that a long import does not
+ * pay the fork's copy-on-write faults over the whole memory part every few seconds. */
+static void test_interval_grows_with_the_store(void **state)
+{
+    (void)state;
+    assert_int_equal(store_ckpt_interval(500000, 0), 500000);
+    assert_int_equal(store_ckpt_interval(500000, 499999), 500000);
+    assert_int_equal(store_ckpt_interval(500000, 500000), 500000);
+    assert_int_equal(store_ckpt_interval(500000, 500001), 500001);
+    assert_int_equal(store_ckpt_interval(500000, 8000000), 8000000);
+    assert_int_equal(store_ckpt_interval(1000, 3000), 3000);
+}
+
 /* The child process writes a checkpoint while the store runs; a crash after it
  * loads that one and replays the rest. */
 static void test_checkpoint_while_running(void **state)
@@ -720,6 +733,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_and_ahead_checkpoints_rebuild, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mismatched_store_rebuilds, setup, teardown),
+        cmocka_unit_test(test_interval_grows_with_the_store),
         cmocka_unit_test_setup_teardown(test_checkpoint_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_in_use, setup, teardown),
