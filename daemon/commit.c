@@ -61,6 +61,9 @@ struct commit_queue {
     int thread_started;
     time_t failures_logged_at; /* writer thread only */
     uint64_t failures_suppressed;
+    /* the memory part's checkpoints as last seen (writer thread only) */
+    uint64_t ckpt_written, ckpt_failures;
+    uint64_t ckpt_failing; /* failures since the last one written (0: none failing) */
 };
 
 static struct commit_batch *batch_new(void)
@@ -98,6 +101,39 @@ static void commit_log_failure(struct commit_queue *q, const struct commit_batch
             b->n, wm_strerror(b->rc), (unsigned long long)q->failures_suppressed);
     q->failures_logged_at = now;
     q->failures_suppressed = 0;
+}
+
+/* The memory part's checkpoint is written by a child process that store_apply starts
+ * and reaps; the store counts how each ended and says why the last one failed (STATS
+ * shows it). Log the first failure with its reason and what it costs, stay quiet while
+ * the retries fail too, and say when one is written again. Within one store_apply a
+ * child is reaped before the next is started, so a success comes before a failure. */
+static void commit_watch_checkpoint(struct commit_queue *q)
+{
+    struct store_stats st;
+
+    if (store_stats(q->store, &st) != WM_OK)
+        return;
+    if (st.checkpoints_written > q->ckpt_written && q->ckpt_failing) {
+        log_msg(LOG_INFO, "checkpoint: written again, covering seq %llu (%llu failed before it)",
+                (unsigned long long)st.checkpoint_seq, (unsigned long long)q->ckpt_failing);
+        q->ckpt_failing = 0;
+    }
+    if (st.checkpoint_failures > q->ckpt_failures) {
+        if (!q->ckpt_failing && st.checkpoint_seq > 0)
+            log_msg(LOG_WARN,
+                    "checkpoint: %s; until one is written, the next start replays the events "
+                    "after seq %llu, the last good checkpoint",
+                    st.checkpoint_error, (unsigned long long)st.checkpoint_seq);
+        else if (!q->ckpt_failing)
+            log_msg(LOG_WARN,
+                    "checkpoint: %s; until one is written, the next start rebuilds the memory "
+                    "part from every event (there is no good checkpoint)",
+                    st.checkpoint_error);
+        q->ckpt_failing += st.checkpoint_failures - q->ckpt_failures;
+    }
+    q->ckpt_written = st.checkpoints_written;
+    q->ckpt_failures = st.checkpoint_failures;
 }
 
 /* Under q->mu: wait for work or stop; while rejections wait to be summarised, wake to
@@ -152,6 +188,7 @@ static void *writer_main(void *arg)
         /* written after the hand-back so the log never delays an acknowledgement
          * (b is the loop thread's now: audit_batch took what it needs) */
         audit_write_pending(q->audit);
+        commit_watch_checkpoint(q);
         if (audit_rejects_due(q->audit, time(NULL), REJECT_EVERY_S))
             audit_rejects_flush(q->audit, time(NULL));
     }
@@ -234,7 +271,9 @@ int commit_queue_new(struct event_base *base, struct store *st, commit_done_fn d
     q->done_arg = arg;
     /* the audit trail names a REPLACE's retraction by the seqs it follows from here */
     if (store_stats(st, &st_now) != WM_OK)
-        st_now.last_seq = 0;
+        memset(&st_now, 0, sizeof(st_now));
+    q->ckpt_written = st_now.checkpoints_written;
+    q->ckpt_failures = st_now.checkpoint_failures;
     if (audit_new(audit_fd, detail, st_now.last_seq, &q->audit) != WM_OK) {
         free(q);
         return WM_ENOMEM;

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -837,6 +838,23 @@ static void ckpt_child(struct store *s, pid_t parent, uint64_t seq, uint32_t crc
     _exit(e > 0 && e < 256 ? e : e ? EIO : 0);
 }
 
+/* Say in ck->last_error why the checkpoint of seq was not written, as "cannot write
+ * PATH: <why> (the checkpoint of seq N)": the line the daemon logs (and STATS keeps). */
+static void ckpt_failed(struct store_ckpt *ck, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void ckpt_failed(struct store_ckpt *ck, uint64_t seq, const char *fmt, ...)
+{
+    char why[96];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    proto_errf(ck->last_error, sizeof ck->last_error,
+               "cannot write %s: %s (the checkpoint of seq %llu)", ck->path, why,
+               (unsigned long long)seq);
+}
+
 /* Reap the child when it has ended (or wait for it): its checkpoint is the newest
  * when it exited with 0. */
 static void ckpt_poll(struct store *s, int wait)
@@ -859,18 +877,11 @@ static void ckpt_poll(struct store *s, int wait)
                  ck->stopping)) {
         ck->failures++;
         if (pid == ck->child && WIFEXITED(status))
-            proto_errf(ck->last_error, sizeof ck->last_error,
-                       "the checkpoint of seq %llu was not written: %s",
-                       (unsigned long long)ck->child_seq, strerror(WEXITSTATUS(status)));
+            ckpt_failed(ck, ck->child_seq, "%s", strerror(WEXITSTATUS(status)));
         else if (pid == ck->child && WIFSIGNALED(status))
-            proto_errf(ck->last_error, sizeof ck->last_error,
-                       "the checkpoint of seq %llu was not written: its process was killed by "
-                       "signal %d",
-                       (unsigned long long)ck->child_seq, WTERMSIG(status));
+            ckpt_failed(ck, ck->child_seq, "its process was killed by signal %d", WTERMSIG(status));
         else
-            proto_errf(ck->last_error, sizeof ck->last_error,
-                       "the checkpoint of seq %llu: its process was lost",
-                       (unsigned long long)ck->child_seq);
+            ckpt_failed(ck, ck->child_seq, "its process was lost");
     }
     ck->child = 0;
 }
@@ -896,6 +907,7 @@ void store_ckpt_maybe(struct store *s, uint64_t seq)
     uint8_t *buf;
     uint64_t interval;
     pid_t parent = getpid(), pid;
+    int fork_errno;
 
     ckpt_poll(s, 0);
     if (ck->every == 0 || ck->child > 0 || s->people.damaged)
@@ -915,15 +927,14 @@ void store_ckpt_maybe(struct store *s, uint64_t seq)
      * so, and holds off anyone who would change it while the process is copied. */
     pthread_rwlock_rdlock(&s->people.lock);
     pid = fork();
+    fork_errno = errno;
     if (pid == 0)
         ckpt_child(s, parent, seq, crc, buf);
     pthread_rwlock_unlock(&s->people.lock);
     free(buf);
     if (pid < 0) {
         ck->failures++;
-        proto_errf(ck->last_error, sizeof ck->last_error,
-                   "the checkpoint of seq %llu was not written: cannot start its process: %s",
-                   (unsigned long long)seq, strerror(errno));
+        ckpt_failed(ck, seq, "cannot start its process: %s", strerror(fork_errno));
         return;
     }
     ck->child = pid;

@@ -3,7 +3,8 @@ killed with SIGKILL after a checkpoint and more writes (events, RETRACTs, REPLAC
 starts from the checkpoint, replays the records after it, and answers every query as
 the same store does when its memory part is rebuilt from scratch; a damaged or
 truncated checkpoint is not used (the start logs why) and the answers stay the same;
-werkmonitord verify passes on each."""
+werkmonitord verify passes on each; a periodic checkpoint that fails is logged once,
+and its recovery too."""
 
 import os
 import re
@@ -124,6 +125,54 @@ class CheckpointTest(unittest.TestCase):
             opstest.verify_ok(self, self.srv.data_dir)
         # the stop after the rebuild wrote a good one again
         self.srv.restart()
+        self.assertIn("loaded from the checkpoint of seq", memory_line(self.srv))
+
+    def nudge_until(self, c, cond, what):
+        """Small batches (each lets the writer reap a finished child) until cond(stats)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            st = opstest.stats(c)
+            if cond(st):
+                return st
+            opstest.send_all(c, opstest.workload(int(time.monotonic() * 1000), 1,
+                                                 tag="nudge%d" % int(time.monotonic() * 1e6)))
+            time.sleep(0.05)
+        self.fail("%s: not within 30 s (STATS %r)" % (what, opstest.stats(c)))
+
+    def test_failing_checkpoint_is_logged_once_and_its_recovery(self):
+        """A periodic checkpoint that fails is logged once, naming the file and why, not
+        again while the retries fail, and once more when one is written again."""
+        with self.srv.connect() as c:
+            good = self.wait_for_checkpoint(c, 0)
+            # the child's temporary file cannot be created: a directory stands there
+            tmp = self.ckpt + ".tmp"
+            os.mkdir(tmp)
+            for k in range(3):  # three intervals: a failure, then the retries fail too
+                opstest.send_all(c, opstest.workload(20 + k, 1100, tag="fail%d" % k))
+                failures = k + 1
+                self.nudge_until(c, lambda st: int(st["checkpoint_failures"]) >= failures,
+                                 "failure %d" % failures)
+            log = self.srv.stderr()
+            lines = [l for l in log.splitlines() if "checkpoint: " in l]
+            self.assertEqual(len(lines), 1, log[-3000:])
+            self.assertTrue(lines[0].startswith("warn "), lines[0])
+            self.assertIn("checkpoint: cannot write %s: Is a directory (the checkpoint of seq "
+                          % self.ckpt, lines[0])
+            self.assertIn("the next start replays the events after seq %d, the last good "
+                          "checkpoint" % good, lines[0])
+            self.assertEqual(int(opstest.stats(c)["checkpoint_seq"]), good)
+            # the way is free again: the next interval's checkpoint is written
+            os.rmdir(tmp)
+            opstest.send_all(c, opstest.workload(30, 1100, tag="heal"))
+            st = self.nudge_until(c, lambda st: int(st["checkpoint_seq"]) > good, "recovery")
+            log = self.srv.stderr()
+            again = [l for l in log.splitlines() if "checkpoint: written again" in l]
+            self.assertEqual(len(again), 1, log[-3000:])
+            self.assertIn("covering seq %s (%s failed before it)"
+                          % (st["checkpoint_seq"], st["checkpoint_failures"]), again[0])
+            self.assertEqual(len([l for l in log.splitlines() if "checkpoint: " in l]), 2)
+        # a crash now starts from the new checkpoint
+        self.srv.kill_and_restart()
         self.assertIn("loaded from the checkpoint of seq", memory_line(self.srv))
 
 
