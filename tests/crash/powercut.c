@@ -23,6 +23,11 @@
  * call, in one of three places: before it, inside it (a write: a sector-aligned prefix
  * is written), or after it. Writes made through a writable mapping are not seen (LMDB
  * runs without MDB_WRITEMAP), nor are directory entries (a new file's name).
+ *
+ * A forked child (the daemon's checkpoint writer) is on the same machine: its writes
+ * are journaled in memory it shares with its parent, it never cuts on its own, and the
+ * parent's cut kills it (so that it writes no more) and puts back its writes not yet
+ * durable too, before its own. One child at a time; a fork forgets the last child's.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -39,6 +44,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,10 +88,30 @@ static int pc_ignore_sync;
 static const char *pc_log;
 static unsigned long pc_calls;
 
-static struct pc_file pc_files[PC_MAX_FILES];
-static int pc_nfiles;
-static struct pc_sector *pc_sectors;
-static size_t pc_nsectors, pc_capsectors;
+/* What a process wrote since the last syncs: its files and the sectors to put back. */
+struct pc_journal {
+    struct pc_file files[PC_MAX_FILES];
+    int nfiles;
+    struct pc_sector *sectors;
+    size_t nsectors, capsectors;
+};
+
+/* A forked child's journal, in memory shared with its parent: the parent cuts the power
+ * for both (a child never cuts on its own), so it puts back the child's writes too. One
+ * child at a time (the daemon's checkpoint); a fork starts it afresh. The sectors are a
+ * fixed array: what a child writes is mostly a new file, whose new sectors need no
+ * copy (see pc_save). */
+#define PC_KID_SECTORS 8192
+struct pc_kid {
+    pid_t pid; /* the child (0: none yet) */
+    struct pc_journal j;
+    struct pc_sector sectors[PC_KID_SECTORS];
+};
+
+static struct pc_journal pc_own;
+static struct pc_journal *pc_j = &pc_own; /* this process's: pc_own, or the child's */
+static struct pc_kid *pc_kid;             /* shared with the child; NULL: no mapping */
+static int pc_is_child;
 static struct pc_map pc_maps[PC_MAX_MAPS];
 static int pc_nmaps;
 
@@ -103,6 +129,7 @@ static int (*real_ftruncate64)(int, off_t);
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static void *(*real_mmap64)(void *, size_t, int, int, int, off_t);
 static int (*real_munmap)(void *, size_t);
+static pid_t (*real_fork)(void);
 
 #define PC_REAL(name)                                                                              \
     do {                                                                                           \
@@ -146,6 +173,11 @@ static void pc_init(void)
         pc_mode = PC_KEEP;
     pc_ignore_sync = ign != NULL && strcmp(ign, "1") == 0;
     pc_log = getenv("WM_PC_LOG");
+    PC_REAL(mmap);
+    pc_kid =
+        real_mmap(NULL, sizeof(*pc_kid), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (pc_kid == MAP_FAILED)
+        pc_kid = NULL;
     pc_on = 1;
 }
 
@@ -160,8 +192,8 @@ static int pc_file_of(int fd)
         pc_init();
     if (!pc_on || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         return -1;
-    for (int i = 0; i < pc_nfiles; i++) {
-        if (pc_files[i].dev == st.st_dev && pc_files[i].ino == st.st_ino)
+    for (int i = 0; i < pc_j->nfiles; i++) {
+        if (pc_j->files[i].dev == st.st_dev && pc_j->files[i].ino == st.st_ino)
             return i;
     }
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -171,28 +203,31 @@ static int pc_file_of(int fd)
     path[n] = '\0';
     if ((size_t)n <= pc_dirlen || strncmp(path, pc_dir, pc_dirlen) != 0 || path[pc_dirlen] != '/')
         return -1;
-    if (pc_nfiles == PC_MAX_FILES)
+    if (pc_j->nfiles == PC_MAX_FILES)
         return -1;
-    pc_files[pc_nfiles].dev = st.st_dev;
-    pc_files[pc_nfiles].ino = st.st_ino;
-    memcpy(pc_files[pc_nfiles].path, path, (size_t)n + 1);
-    pc_files[pc_nfiles].rfd = open(path, O_RDONLY | O_CLOEXEC);
+    pc_j->files[pc_j->nfiles].dev = st.st_dev;
+    pc_j->files[pc_j->nfiles].ino = st.st_ino;
+    memcpy(pc_j->files[pc_j->nfiles].path, path, (size_t)n + 1);
+    pc_j->files[pc_j->nfiles].rfd = open(path, O_RDONLY | O_CLOEXEC);
     /* what a file holds when first seen was made durable by whoever wrote it */
-    pc_files[pc_nfiles].durable_size = st.st_size;
-    return pc_nfiles++;
+    pc_j->files[pc_j->nfiles].durable_size = st.st_size;
+    return pc_j->nfiles++;
 }
 
 static struct pc_sector *pc_sector_find(int file, off_t sector)
 {
-    for (size_t i = 0; i < pc_nsectors; i++) {
-        if (pc_sectors[i].file == file && pc_sectors[i].sector == sector)
-            return &pc_sectors[i];
+    for (size_t i = 0; i < pc_j->nsectors; i++) {
+        if (pc_j->sectors[i].file == file && pc_j->sectors[i].sector == sector)
+            return &pc_j->sectors[i];
     }
     return NULL;
 }
 
+static void pc_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Before [off, off+len) of file is written: keep the durable content of each sector
- * not kept yet. */
+ * not kept yet. A sector wholly beyond the file's durable size needs no copy: a cut
+ * zeroes it, or cuts the file to that size (pc_revert). */
 static void pc_save(int file, off_t off, size_t len)
 {
     if (len == 0)
@@ -201,22 +236,28 @@ static void pc_save(int file, off_t off, size_t len)
         struct pc_sector *e;
         ssize_t n;
 
-        if (pc_sector_find(file, s) != NULL)
+        if (s * PC_SECTOR >= pc_j->files[file].durable_size || pc_sector_find(file, s) != NULL)
             continue;
-        if (pc_nsectors == pc_capsectors) {
-            size_t cap = pc_capsectors ? pc_capsectors * 2 : 256;
-            struct pc_sector *ns = realloc(pc_sectors, cap * sizeof(*ns));
+        if (pc_j->nsectors == pc_j->capsectors) {
+            size_t cap = pc_j->capsectors ? pc_j->capsectors * 2 : 256;
+            struct pc_sector *ns;
+            if (pc_is_child) { /* the shared array is full: no cut could be right now */
+                pc_logf("powercut: the child's journal is full (%zu sectors)\n", pc_j->nsectors);
+                abort();
+            }
+            ns = realloc(pc_j->sectors, cap * sizeof(*ns));
             if (ns == NULL)
                 abort();
-            pc_sectors = ns;
-            pc_capsectors = cap;
+            pc_j->sectors = ns;
+            pc_j->capsectors = cap;
         }
-        e = &pc_sectors[pc_nsectors];
+        e = &pc_j->sectors[pc_j->nsectors];
         e->file = file;
         e->sector = s;
-        n = pread(pc_files[file].rfd, e->data, PC_SECTOR, s * PC_SECTOR);
+        n = pread(pc_j->files[file].rfd, e->data, PC_SECTOR, s * PC_SECTOR);
         e->len = n > 0 ? (size_t)n : 0;
-        pc_nsectors++;
+        /* counted once filled: the parent reads a child's journal after killing it */
+        __atomic_store_n(&pc_j->nsectors, pc_j->nsectors + 1, __ATOMIC_RELEASE);
     }
 }
 
@@ -228,13 +269,13 @@ static void pc_synced(int file, int fd)
 
     if (pc_ignore_sync)
         return;
-    for (size_t i = 0; i < pc_nsectors; i++) {
-        if (pc_sectors[i].file != file)
-            pc_sectors[j++] = pc_sectors[i];
+    for (size_t i = 0; i < pc_j->nsectors; i++) {
+        if (pc_j->sectors[i].file != file)
+            pc_j->sectors[j++] = pc_j->sectors[i];
     }
-    pc_nsectors = j;
-    if (fd >= 0 ? fstat(fd, &st) == 0 : stat(pc_files[file].path, &st) == 0)
-        pc_files[file].durable_size = st.st_size;
+    pc_j->nsectors = j;
+    if (fd >= 0 ? fstat(fd, &st) == 0 : stat(pc_j->files[file].path, &st) == 0)
+        pc_j->files[file].durable_size = st.st_size;
 }
 
 /* [off, off+len) of file is durable now (an O_DSYNC write): its sectors are. */
@@ -244,14 +285,14 @@ static void pc_synced_range(int file, off_t off, size_t len)
 
     if (pc_ignore_sync || len == 0)
         return;
-    for (size_t i = 0; i < pc_nsectors; i++) {
-        struct pc_sector *e = &pc_sectors[i];
+    for (size_t i = 0; i < pc_j->nsectors; i++) {
+        struct pc_sector *e = &pc_j->sectors[i];
         if (e->file == file && e->sector >= off / PC_SECTOR &&
             e->sector <= (off + (off_t)len - 1) / PC_SECTOR)
             continue;
-        pc_sectors[j++] = *e;
+        pc_j->sectors[j++] = *e;
     }
-    pc_nsectors = j;
+    pc_j->nsectors = j;
 }
 
 static void pc_logf(const char *fmt, ...)
@@ -274,43 +315,93 @@ static void pc_logf(const char *fmt, ...)
     close(fd);
 }
 
-/* The power cut: put back what the disk may not have had, then die. Called locked. */
-static void pc_cut(const char *call, const char *where)
+/* Put back in j's files what a power cut could have lost: each sector saved (all, or
+ * some at random), and the part beyond the durable size (the file cut to that size, or
+ * it kept and each of its sectors zeroed at random). Adds to *reverted, *truncated and
+ * *beyond (bytes past the durable sizes). */
+static void pc_revert(const struct pc_journal *j, unsigned long *reverted, unsigned long *truncated,
+                      unsigned long long *beyond)
 {
-    static const char *const modes[] = {"drop", "tear", "keep"};
-    unsigned long reverted = 0, truncated = 0;
+    static const unsigned char zero[PC_SECTOR];
 
     PC_REAL(pwrite);
     PC_REAL(ftruncate);
     PC_REAL(fsync);
-    for (int f = 0; f < pc_nfiles; f++) {
-        int fd = open(pc_files[f].path, O_WRONLY | O_CLOEXEC);
+    for (int f = 0; f < j->nfiles; f++) {
+        int fd = open(j->files[f].path, O_WRONLY | O_CLOEXEC);
+        off_t durable = j->files[f].durable_size;
         struct stat st;
         int cut_size;
 
         if (fd < 0)
             continue;
-        for (size_t i = 0; i < pc_nsectors; i++) {
-            struct pc_sector *e = &pc_sectors[i];
-            static const unsigned char zero[PC_SECTOR];
+        for (size_t i = 0; i < j->nsectors; i++) {
+            const struct pc_sector *e = &j->sectors[i];
             if (e->file != f || pc_mode == PC_KEEP || (pc_mode == PC_TEAR && (pc_random() & 1)))
                 continue;
             /* a sector beyond the old end reads as zeros once its size survives */
             if (real_pwrite(fd, e->len > 0 ? e->data : zero, e->len > 0 ? e->len : PC_SECTOR,
                             e->sector * PC_SECTOR) >= 0)
-                reverted++;
+                (*reverted)++;
         }
         cut_size = pc_mode == PC_DROP || (pc_mode == PC_TEAR && (pc_random() & 1));
-        if (cut_size && fstat(fd, &st) == 0 && st.st_size > pc_files[f].durable_size &&
-            real_ftruncate(fd, pc_files[f].durable_size) == 0)
-            truncated++;
+        if (fstat(fd, &st) == 0 && st.st_size > durable)
+            *beyond += (unsigned long long)(st.st_size - durable);
+        if (pc_mode != PC_KEEP && fstat(fd, &st) == 0 && st.st_size > durable) {
+            if (cut_size) {
+                if (real_ftruncate(fd, durable) == 0)
+                    (*truncated)++;
+            } else {
+                /* the new size survived: each new sector (beyond the one holding the old
+                 * end, which was saved) made it or reads as zeros */
+                for (off_t sec = (durable + PC_SECTOR - 1) / PC_SECTOR;
+                     sec * PC_SECTOR < st.st_size; sec++) {
+                    if ((pc_random() & 1) &&
+                        real_pwrite(fd, zero, PC_SECTOR, sec * PC_SECTOR) == PC_SECTOR)
+                        (*reverted)++;
+                }
+            }
+        }
         real_fsync(fd);
         close(fd);
     }
-    pc_logf("powercut: %s %s after %lu calls, mode %s%s: %zu sectors not durable, %lu put back, "
-            "%lu files cut to their durable size\n",
+}
+
+/* The power cut: put back what the disk may not have had, of this process and of its
+ * forked child (killed first, so that it writes no more), then die. Called locked. */
+static void pc_cut(const char *call, const char *where)
+{
+    static const char *const modes[] = {"drop", "tear", "keep"};
+    unsigned long reverted = 0, truncated = 0, kid_reverted = 0, kid_truncated = 0;
+    unsigned long long beyond = 0, kid_beyond = 0;
+    char kid[200] = "";
+    pid_t pid = pc_kid != NULL ? pc_kid->pid : 0;
+    int running = 0;
+
+    /* our child still running, or ended and not reaped yet: stopped for good first (a
+     * pid the daemon reaped already is not ours to kill: its process has ended) */
+    if (pid > 0 && waitpid(pid, NULL, WNOHANG | __WALL) == 0) {
+        running = 1;
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+    }
+    if (pid > 0) {
+        size_t n = __atomic_load_n(&pc_kid->j.nsectors, __ATOMIC_ACQUIRE);
+        struct pc_journal *kj = &pc_kid->j;
+        kj->nsectors = n;
+        pc_revert(kj, &kid_reverted, &kid_truncated, &kid_beyond);
+        snprintf(kid, sizeof(kid),
+                 "; its child %ld (%s) too: %d files, %zu sectors and %llu new bytes not "
+                 "durable, %lu put back, %lu files cut",
+                 (long)pid, running ? "killed while writing" : "ended", kj->nfiles, n, kid_beyond,
+                 kid_reverted, kid_truncated);
+    }
+    pc_revert(pc_j, &reverted, &truncated, &beyond);
+    pc_logf("powercut: %s %s after %lu calls, mode %s%s: %zu sectors and %llu new bytes not "
+            "durable, %lu put back, %lu files cut to their durable size%s\n",
             where, call, pc_calls, modes[pc_mode], pc_ignore_sync ? " (syncs ignored)" : "",
-            pc_nsectors, reverted, truncated);
+            pc_j->nsectors, beyond, reverted, truncated, kid);
     raise(SIGKILL);
     _exit(137);
 }
@@ -321,7 +412,7 @@ enum pc_where { PC_NONE, PC_BEFORE, PC_INSIDE, PC_AFTER };
 static enum pc_where pc_due(int is_write)
 {
     pc_calls++;
-    if (pc_after_ns == 0)
+    if (pc_after_ns == 0 || pc_is_child) /* the parent cuts for both */
         return PC_NONE;
     if (pc_cut_at_ns == 0) /* the clock starts at the store's first write */
         pc_cut_at_ns = pc_now_ns() + pc_after_ns;
@@ -530,7 +621,7 @@ int syncfs(int fd)
     PC_REAL(syncfs);
     r = real_syncfs(fd);
     pthread_mutex_lock(&pc_lock);
-    for (int f = 0; r == 0 && f < pc_nfiles; f++)
+    for (int f = 0; r == 0 && f < pc_j->nfiles; f++)
         pc_synced(f, -1);
     pthread_mutex_unlock(&pc_lock);
     return r;
@@ -541,7 +632,7 @@ void sync(void)
     PC_REAL(sync);
     real_sync();
     pthread_mutex_lock(&pc_lock);
-    for (int f = 0; f < pc_nfiles; f++)
+    for (int f = 0; f < pc_j->nfiles; f++)
         pc_synced(f, -1);
     pthread_mutex_unlock(&pc_lock);
 }
@@ -619,4 +710,52 @@ int msync(void *addr, size_t len, int flags)
         pc_cut("msync", "after");
     pthread_mutex_unlock(&pc_lock);
     return r;
+}
+
+/* A fork: the child journals into the shared pc_kid, so that the parent's cut puts its
+ * writes back too (the power goes for both); the child itself never cuts. Under the
+ * lock, so that no cut falls between the fork and the child's pid being known. A child
+ * of the child is not watched. */
+pid_t fork(void)
+{
+    pid_t pid;
+
+    PC_REAL(fork);
+    pthread_mutex_lock(&pc_lock);
+    if (pc_on < 0)
+        pc_init();
+    /* what the child calls, found now: dlsym after a fork of threads may deadlock */
+    PC_REAL(write);
+    PC_REAL(pwrite);
+    PC_REAL(writev);
+    PC_REAL(pwritev);
+    PC_REAL(fsync);
+    PC_REAL(fdatasync);
+    PC_REAL(ftruncate);
+    PC_REAL(ftruncate64);
+    if (pc_on && pc_kid != NULL && !pc_is_child) {
+        pc_kid->pid = 0;
+        pc_kid->j.nfiles = 0;
+        pc_kid->j.nsectors = 0;
+        pc_kid->j.sectors = pc_kid->sectors;
+        pc_kid->j.capsectors = PC_KID_SECTORS;
+    }
+    pid = real_fork();
+    if (pid == 0) {
+        if (pc_is_child || pc_kid == NULL) {
+            pc_on = 0;
+        } else {
+            /* the parent's descriptors and mappings are the parent's to track */
+            for (int i = 0; i < pc_own.nfiles; i++)
+                if (pc_own.files[i].rfd >= 0)
+                    close(pc_own.files[i].rfd);
+            pc_nmaps = 0;
+            pc_j = &pc_kid->j;
+            pc_is_child = 1;
+        }
+    } else if (pid > 0 && pc_on && pc_kid != NULL && !pc_is_child) {
+        pc_kid->pid = pid;
+    }
+    pthread_mutex_unlock(&pc_lock);
+    return pid;
 }
