@@ -14,11 +14,12 @@ set -eu
 # prometheus is there for its promtool, which checks /metrics in the e2e tests;
 # chromium, nodejs and npm (for playwright-core) and poppler-utils (pdfinfo, pdftoppm)
 # for the monitor page's browser test (tests/browser); postgresql-15 for the export test
-# (test_ops_export loads an export into a private cluster and compares GROUP BY with COUNT).
+# (test_ops_export loads an export into a private cluster and compares GROUP BY with COUNT);
+# logrotate for the package test (it checks and uses the package's logrotate file).
 PACKAGES="build-essential make cmake pkg-config libevent-dev liblmdb-dev libmsgpack-dev
 libssl-dev libcmocka-dev libjansson-dev libcsv-dev libsystemd-dev python3
 netcat-openbsd openssl groff-base prometheus debhelper lintian dpkg-dev systemd clang
-libclang-rt-14-dev chromium poppler-utils nodejs npm postgresql-15"
+libclang-rt-14-dev chromium poppler-utils nodejs npm postgresql-15 logrotate"
 BENCH_PACKAGES="libpq-dev lmdb-utils valgrind strace wrk"
 
 case "${1:-}" in

@@ -2,8 +2,9 @@
 # The Debian package (issue 13 item 8): builds it with `dpkg-buildpackage -us -uc -b`
 # from a copy of the source tree, runs lintian (no errors allowed), checks its contents
 # and hardening, and checks the installed files: the configuration passes
-# `werkmonitord --check-config`, `systemd-analyze verify` accepts the unit, and the
-# daemon started with the installed configuration gets the region's 27 projects.
+# `werkmonitord --check-config`, `systemd-analyze verify` accepts the unit, the daemon
+# started with the installed configuration gets the region's 27 projects, and
+# logrotate accepts the audit trail's logrotate file and rotates with it.
 #
 # WM_DEB_CHECK=1 runs the unit tests inside the package build (dh_auto_test).
 # WM_DEB_INSTALL=1 (the default when CI=true and run as root) installs the package on
@@ -85,11 +86,13 @@ dpkg-deb -c "$deb" | awk '{print $6}' >"$tmp/contents"
 for f in ./usr/bin/werkmonitord ./usr/bin/werkmonitor ./usr/share/man/man8/werkmonitord.8.gz \
     ./usr/share/man/man1/werkmonitor.1.gz ./usr/share/werkmonitor/gooi-en-vechtstreek.wm \
     ./lib/systemd/system/werkmonitord.service ./etc/werkmonitor/werkmonitord.conf \
-    ./usr/share/doc/werkmonitor/copyright ./usr/share/doc/werkmonitor/examples/werkmonitord.conf.example; do
+    ./usr/share/doc/werkmonitor/copyright ./usr/share/doc/werkmonitor/examples/werkmonitord.conf.example \
+    ./etc/logrotate.d/werkmonitor; do
     check "the package holds $f" grep -qx "$f" "$tmp/contents"
 done
 dpkg-deb -e "$deb" "$tmp/control"
 check "the configuration is a conffile" grep -qx /etc/werkmonitor/werkmonitord.conf "$tmp/control/conffiles"
+check "the logrotate file is a conffile" grep -qx /etc/logrotate.d/werkmonitor "$tmp/control/conffiles"
 check "postinst enables the unit" grep -q 'deb-systemd-helper.*werkmonitord.service' "$tmp/control/postinst"
 dpkg-deb -x "$deb" "$tmp/root"
 for b in werkmonitord werkmonitor; do
@@ -151,6 +154,44 @@ else
     cat "$tmp/daemon.log" >&2
     bad "projects with the installed configuration: $nproj, want 27"
 fi
+# The logrotate file: logrotate accepts it; pointed at this daemon's audit file (and its
+# postrotate at this daemon's pid instead of the unit), a rotation leaves the trail so
+# far in audit.log.1 and the daemon writing to a new audit.log it made on SIGHUP.
+lr=$root/etc/logrotate.d/werkmonitor
+check "logrotate -d accepts $lr" sh -c "logrotate -d -s '$tmp/logrotate.state' '$lr' >'$tmp/logrotate-d.log' 2>&1"
+send_event() { # send_event ID: one event, which the audit trail records
+    local r
+    r=$(echo "EVENT started id=$1 person=pseudo-logrotate gemeente=Hilversum date=2024-03-01 project=hout kind=overig doelgroep=overig benefit=onbekend" |
+        "$client" --port "$port" raw) && [ "${r#OK}" != "$r" ]
+}
+wait_for() { # wait_for COMMAND...: until it succeeds, 5 s at most
+    for _ in $(seq 50); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+audited_before() {
+    send_event lr-1 && wait_for grep -q 'op=event.*seq=' "$tmp/audit.log"
+}
+rotate() {
+    # the path and the postrotate pointed at this daemon
+    awk -v path="$tmp/audit.log" -v pid="$daemon_pid" '
+        /^\/var\/log\/werkmonitor\/audit\.log / { sub(/^[^ ]*/, path) }
+        /^[ \t]*endscript/ { skip = 0 }
+        skip { next }
+        /^[ \t]*postrotate/ { print; print "\t\tkill -HUP " pid; skip = 1; next }
+        { print }' "$lr" >"$tmp/logrotate.conf" &&
+        logrotate -f -s "$tmp/logrotate.state" "$tmp/logrotate.conf" >"$tmp/logrotate.log" 2>&1 &&
+        grep -q 'op=event' "$tmp/audit.log.1"
+}
+audited_after() {
+    wait_for grep -q 'SIGHUP: reopened the audit log' "$tmp/daemon.log" && send_event lr-2 &&
+        wait_for grep -q 'op=event' "$tmp/audit.log" && [ "$(grep -c 'op=event' "$tmp/audit.log.1")" = 1 ]
+}
+check "an event before the rotation is in the audit trail" audited_before
+check "logrotate -f with it moves the audit trail to audit.log.1" rotate
+check "after the rotation the daemon writes its audit trail to a new audit.log" audited_after
 kill -TERM "$daemon_pid"
 check "werkmonitord stops cleanly" wait "$daemon_pid"
 daemon_pid=
