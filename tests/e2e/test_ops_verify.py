@@ -149,6 +149,33 @@ class VerifyTest(unittest.TestCase):
         self.assertIn("no store in", p.stderr)
         self.assertFalse(os.path.exists(self.srv.data_dir + "/nothing"))
 
+    def test_option_errors_name_the_option_and_value(self):
+        """The commands' one option parser: each error names the option (and the value),
+        the same for every command, and changes nothing."""
+        d = self.srv.data_dir
+        before = sorted(os.listdir(d))
+        cases = [
+            (("verify", "--data", d, "--max-report", "many"), "--max-report: not a number: 'many'"),
+            (("verify", "--data", d, "--max-report=-1"), "--max-report: not a number: '-1'"),
+            (("export", "--data", d, "--format", "xml"), "--format: want ndjson or csv, got 'xml'"),
+            (("export", "--data", d, "--table", "Events"), "--table: want [a-z0-9_], got 'Events'"),
+            (("backup", "--data", d), "give the copy's directory with --to DIR"),
+        ]
+        for cmd in ("backup", "verify", "export", "restore"):
+            cases += [
+                ((cmd, "--data"), "--data needs DIR"),
+                ((cmd, "--data="), "--data needs DIR"),
+                ((cmd, "--help=yes"), "--help takes no value"),
+                ((cmd, "--frob=1"), "unknown option '--frob' (see --help)"),
+                ((cmd, "stray"), "unexpected argument 'stray' (see --help)"),
+                ((cmd,), "give the store with --data DIR (or --config FILE)"),
+            ]
+        for args, msg in cases:
+            p = opstest.ops(*args, check=2)
+            self.assertEqual(p.stderr, "werkmonitord %s: %s\n" % (args[0], msg), args)
+            self.assertEqual(p.stdout, "", args)
+        self.assertEqual(sorted(os.listdir(d)), before)
+
 
 if __name__ == "__main__":
     unittest.main()
