@@ -3,17 +3,21 @@
  * holding the memory part as it was after the record at seq S, read at open instead of
  * decoding every record (rebuild.c replays the records after S onto it). Written whole
  * when the store closes, and every so many events by a child process (fork: the child
- * writes its copy-on-write view of the memory part while the writer goes on).
+ * writes its copy-on-write view of the memory part while the writer goes on). A child
+ * that fails is counted, with why ("cannot write PATH: ..."), in the store's statistics,
+ * which the daemon logs; the next is tried after another interval.
  *
  * The file: a header, then sections. The header holds the magic, the format, the
  * schema, the build (werkmonitord's version, the sizes of the structs stored as they
  * are in memory, a mark of the hash functions whose tables are stored as they are, a
  * CRC of the types and their enumerated values), the store's uuid, S, the CRC-32C of
  * the record at S, and a table of sections (id, offset, length, CRC-32C each), with a
- * CRC of its own. The sections follow in the table's order: the persons with their
- * names and entries; the name index; the lists of persons, scope flags and totals; the
- * rollup. Adding one is an id, a writer and a reader in ckpt_sections; a file without
- * a section this build reads, or with one it does not know, is not used. Integers in
+ * CRC of its own. The sections follow in the table's order: 1, the persons with their
+ * names and entries; 2, the name index; 3, the lists of persons, scope flags and
+ * totals; 4, the rollup; 5 (since schema 4), the ids index, (principal, id) -> latest
+ * seq: its hash key, checked against the store's at open, and its slots as they are.
+ * Adding one is an id, a writer and a reader in ckpt_sections; a file without a
+ * section this build reads, or with one it does not know, is not used. Integers in
  * host order: the file belongs to this machine and build, as data.mdb does.
  *
  * Written to memory.ckpt.tmp, synced, renamed over memory.ckpt, the directory synced:
