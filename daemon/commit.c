@@ -112,8 +112,7 @@ static void commit_watch_checkpoint(struct commit_queue *q)
 {
     struct store_stats st;
 
-    if (store_stats(q->store, &st) != WM_OK)
-        return;
+    store_ckpt_stats(q->store, &st);
     if (st.checkpoints_written > q->ckpt_written && q->ckpt_failing) {
         log_msg(LOG_INFO, "checkpoint: written again, covering seq %llu (%llu failed before it)",
                 (unsigned long long)st.checkpoint_seq, (unsigned long long)q->ckpt_failing);

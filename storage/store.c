@@ -522,6 +522,15 @@ int store_totals(struct store *s, struct wm_totals *t)
     return WM_OK;
 }
 
+void store_ckpt_stats(const struct store *s, struct store_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->checkpoint_seq = s->ckpt.seq;
+    st->checkpoints_written = s->ckpt.written;
+    st->checkpoint_failures = s->ckpt.failures;
+    snprintf(st->checkpoint_error, sizeof st->checkpoint_error, "%s", s->ckpt.last_error);
+}
+
 int store_stats(struct store *s, struct store_stats *st)
 {
     struct store_counters c;

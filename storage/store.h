@@ -247,6 +247,11 @@ struct store_stats {
 };
 /* Read the statistics. Returns WM_OK or WM_EIO. */
 int store_stats(struct store *s, struct store_stats *st);
+/* Only the checkpoint fields of st (checkpoint_seq, checkpoints_written,
+ * checkpoint_failures, checkpoint_error; the rest zeroed), without store_stats' read
+ * transaction: cheap enough for the writer to call after every batch. Call it on the
+ * thread that calls store_apply (which starts and reaps the checkpoint's child). */
+void store_ckpt_stats(const struct store *s, struct store_stats *st);
 
 /* What a backup holds: read back from the copy itself. */
 struct store_backup_info {

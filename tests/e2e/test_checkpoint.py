@@ -144,11 +144,14 @@ class CheckpointTest(unittest.TestCase):
         again while the retries fail, and once more when one is written again."""
         with self.srv.connect() as c:
             good = self.wait_for_checkpoint(c, 0)
+            # the interval grows with the store: as many records as the last checkpoint
+            # covers, at least --checkpoint-every's 1000
+            n = max(1000, good) + 100
             # the child's temporary file cannot be created: a directory stands there
             tmp = self.ckpt + ".tmp"
             os.mkdir(tmp)
             for k in range(3):  # three intervals: a failure, then the retries fail too
-                opstest.send_all(c, opstest.workload(20 + k, 1100, tag="fail%d" % k))
+                opstest.send_all(c, opstest.workload(20 + k, n, tag="fail%d" % k))
                 failures = k + 1
                 self.nudge_until(c, lambda st: int(st["checkpoint_failures"]) >= failures,
                                  "failure %d" % failures)
@@ -163,7 +166,7 @@ class CheckpointTest(unittest.TestCase):
             self.assertEqual(int(opstest.stats(c)["checkpoint_seq"]), good)
             # the way is free again: the next interval's checkpoint is written
             os.rmdir(tmp)
-            opstest.send_all(c, opstest.workload(30, 1100, tag="heal"))
+            opstest.send_all(c, opstest.workload(30, n, tag="heal"))
             st = self.nudge_until(c, lambda st: int(st["checkpoint_seq"]) > good, "recovery")
             log = self.srv.stderr()
             again = [l for l in log.splitlines() if "checkpoint: written again" in l]
