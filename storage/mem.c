@@ -22,7 +22,7 @@ void store_huge_pages(void *p, size_t len)
         (void)madvise((void *)a, b - a, store_huge_pages_allowed ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
-void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first)
+void *store_array_regrow(void *v, size_t *cap, size_t need, size_t size, size_t first)
 {
     size_t n = *cap ? *cap : first;
     void *nv;

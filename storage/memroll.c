@@ -139,8 +139,10 @@ static struct store_mcell *cell_find(const struct store_memroll *m, const struct
 }
 
 /* Make room for three more cells (one per granularity), so that adding them cannot
- * fail halfway. Growing moves every cell, so the buckets' lists are rebuilt (their
- * lengths do not change, so they need no memory). */
+ * fail halfway. Growing moves every cell; the buckets' lists name cells by their place,
+ * so each old place keeps its cell's new place (in its count, the old table being
+ * thrown away) and the lists are renamed through it, needing no bucket lookup. Returns
+ * WM_OK (1 when the table moved: places found before are stale) or WM_ENOMEM. */
 static int reserve(struct store_memroll *m)
 {
     struct store_mcell *old = m->cells, *t;
@@ -149,84 +151,52 @@ static int reserve(struct store_memroll *m)
     if ((m->ncells + 3) * 2 <= m->capcells)
         return WM_OK;
     n = m->capcells ? m->capcells * 2 : 4096;
+    if (n > (size_t)UINT32_MAX + 1)
+        return WM_ENOMEM; /* the buckets' lists hold places as u32 */
     t = calloc(n, sizeof *t);
     if (!t)
         return WM_ENOMEM;
     store_huge_pages(t, n * sizeof *t);
     m->cells = t;
     m->capcells = n;
-    for (size_t i = 0; i < m->nbuckets; i++)
-        m->buckets[i].n = 0;
     for (size_t i = 0; i < oldcap; i++) {
         struct store_mcell *c;
-        struct store_mbucket *b;
         if (!old[i].used)
             continue;
         c = cell_find(m, &old[i]);
         *c = old[i];
-        b = (struct store_mbucket *)store_memroll_bucket(m, c->type, c->gran, c->unit);
-        if (b && b->n < b->cap)
-            b->cells[b->n++] = (uint32_t)(c - m->cells);
+        old[i].count = (uint32_t)(c - m->cells);
+    }
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        struct store_mbucket *b = &m->buckets[i];
+        for (size_t j = 0; j < b->n; j++)
+            b->cells[j] = old[b->cells[j]].count;
     }
     free(old);
-    return WM_OK;
+    return 1;
 }
 
-/* Room for the two VEC cells (year and month) an entry of type td may create. */
-static int vec_reserve(struct store_memroll *m, const struct proto_type_desc *td)
+/* Room for one more index in a bucket's list. */
+static int list_reserve(uint32_t **v, size_t *cap, size_t n)
 {
-    size_t nc = store_vec_len(td);
-    struct store_vcell *vc;
-    uint64_t *v;
+    uint32_t *nv = store_array_grow(*v, cap, n + 1, sizeof *nv, 8);
 
-    if (store_itab_reserve(&m->vindex, 2, 1024) != WM_OK)
+    if (!nv)
         return WM_ENOMEM;
-    vc = store_array_grow(m->vcells, &m->capvcells, m->nvcells + 2, sizeof *vc, 512);
-    if (!vc)
-        return WM_ENOMEM;
-    m->vcells = vc;
-    v = store_array_grow(m->vec, &m->capvec, m->nvec + 2 * nc, sizeof *v, 8192);
-    if (!v)
-        return WM_ENOMEM;
-    m->vec = v;
+    *v = nv;
     return WM_OK;
 }
 
-int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e)
-{
-    const struct proto_type_desc *td = proto_type_desc(e->type);
-    int32_t units[3];
-
-    if (reserve(m) != WM_OK || (td && vec_reserve(m, td) != WM_OK))
-        return WM_ENOMEM;
-    date_units(e->date, units);
-    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
-        struct store_mbucket *b = bucket_get(m, e->type, g, units[g]);
-        if (!b)
-            return WM_ENOMEM;
-        uint32_t *nc = store_array_grow(b->cells, &b->cap, b->n + 1, sizeof *nc, 8);
-        if (!nc)
-            return WM_ENOMEM;
-        b->cells = nc;
-        if (td && g != STORE_GRAN_DAY) {
-            nc = store_array_grow(b->vcells, &b->capv, b->nv + 1, sizeof *nc, 8);
-            if (!nc)
-                return WM_ENOMEM;
-            b->vcells = nc;
-        }
-    }
-    return WM_OK;
-}
-
-/* The VEC cell of entry e at gran (unit), or NULL; with create (after vec_reserve and
- * the bucket's room, both made by store_memroll_prepare) a missing one is added at
- * zero. */
+/* The VEC cell of entry e at gran (unit), or NULL when there is none; with create a
+ * missing one is added at zero (which counts nothing, so one left behind by a change
+ * that fails later is harmless), NULL then meaning out of memory. */
 static struct store_vcell *vcell_get(struct store_memroll *m, const struct store_pentry *e,
                                      int gran, int32_t unit, size_t nc, int create)
 {
     uint32_t h = vcell_hash(e->type, gran, unit, e->project, e->gemeente), i;
     struct store_mbucket *b;
     struct store_vcell *c;
+    uint64_t *v;
     size_t pos;
 
     for (i = store_itab_first(&m->vindex, h, &pos); i != STORE_ITAB_NONE;
@@ -236,9 +206,18 @@ static struct store_vcell *vcell_get(struct store_memroll *m, const struct store
             c->type == e->type && c->gran == gran)
             return c;
     }
-    b = create ? (struct store_mbucket *)store_memroll_bucket(m, e->type, gran, unit) : NULL;
-    if (!b || b->nv == b->capv || m->nvcells == m->capvcells || m->nvec + nc > m->capvec ||
-        (m->vindex.n + 1) * 2 > m->vindex.cap)
+    if (!create || store_itab_reserve(&m->vindex, 1, 1024) != WM_OK)
+        return NULL;
+    c = store_array_grow(m->vcells, &m->capvcells, m->nvcells + 1, sizeof *c, 512);
+    if (!c)
+        return NULL;
+    m->vcells = c;
+    v = store_array_grow(m->vec, &m->capvec, m->nvec + nc, sizeof *v, 8192);
+    if (!v)
+        return NULL;
+    m->vec = v;
+    b = bucket_get(m, e->type, gran, unit);
+    if (!b || list_reserve(&b->vcells, &b->capv, b->nv) != WM_OK)
         return NULL;
     c = &m->vcells[m->nvcells];
     c->unit = unit;
@@ -254,79 +233,87 @@ static struct store_vcell *vcell_get(struct store_memroll *m, const struct store
     return &m->vcells[m->nvcells++];
 }
 
-/* Count entry e in or out of its year and month VEC cells: the count and the counter
- * of each enum's value. Nothing changes when a counter would go below zero. */
-static int vec_change(struct store_memroll *m, const struct store_pentry *e, const int32_t units[3],
-                      int sign)
+/* Add the cell like key (count 0) at its free place *c, with room made by reserve. */
+static int cell_add(struct store_memroll *m, const struct store_mcell *key, struct store_mcell *c)
 {
-    const struct proto_type_desc *td = proto_type_desc(e->type);
-    size_t nc, idx[1 + WM_MAX_ENUMS], n = 1;
-    uint64_t *v[2];
+    struct store_mbucket *b = bucket_get(m, key->type, key->gran, key->unit);
 
-    if (!td)
-        return WM_OK; /* PROGRESS's pseudo types have no VEC cells */
-    nc = store_vec_len(td);
-    idx[0] = 0;
-    for (int i = 0; i < td->nenums; i++) {
-        if (e->enums[i] >= td->enums[i]->nvalues)
-            return WM_EINTERNAL;
-        idx[n++] = store_vec_offset(td, i) + e->enums[i];
-    }
-    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH; g++) {
-        struct store_vcell *c = vcell_get(m, e, g, units[g], nc, sign > 0);
-        if (!c)
-            return WM_EINTERNAL; /* removing what was never counted, or not prepared */
-        v[g] = &m->vec[c->off];
-        for (size_t j = 0; j < n && sign < 0; j++)
-            if (v[g][idx[j]] == 0)
-                return WM_EINTERNAL;
-    }
-    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH; g++)
-        for (size_t j = 0; j < n; j++)
-            v[g][idx[j]] += (uint64_t)(int64_t)sign;
+    if (!b || list_reserve(&b->cells, &b->cap, b->n) != WM_OK)
+        return WM_ENOMEM;
+    *c = *key;
+    c->count = 0;
+    m->ncells++;
+    b->cells[b->n++] = (uint32_t)(c - m->cells);
     return WM_OK;
 }
 
 int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, int sign)
 {
+    const struct proto_type_desc *td = proto_type_desc(e->type);
+    struct store_mcell key[3], *c[3];
+    size_t nc = 0, idx[1 + WM_MAX_ENUMS], n = 1;
+    uint32_t off[2];
     int32_t units[3];
-    int ret;
+    int missing = 0, ret;
 
+    /* First find (adding, create at zero) every cell the entry counts in, and check
+     * that each can take the change; only then change them, so a failure changes no
+     * count. Cells are never removed: removing finds them all, and an undo that adds
+     * back what it removed allocates nothing. */
     date_units(e->date, units);
-    ret = vec_change(m, e, units, sign);
-    if (ret != WM_OK)
-        return ret;
-    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
-        struct store_mcell key, *c;
-        memset(&key, 0, sizeof key);
-        key.unit = units[g];
-        key.project = e->project;
-        key.gemeente = e->gemeente;
-        key.type = e->type;
-        key.gran = (uint8_t)g;
-        memcpy(key.enums, e->enums, WM_MAX_ENUMS);
-        key.used = 1;
-        c = m->capcells ? cell_find(m, &key) : NULL;
-        if (c && c->used) {
-            if (sign < 0 && c->count == 0)
+    if (td) {
+        /* the year and month VEC cells (PROGRESS's pseudo types have none) */
+        nc = store_vec_len(td);
+        idx[0] = 0;
+        for (int i = 0; i < td->nenums; i++) {
+            if (e->enums[i] >= td->enums[i]->nvalues)
                 return WM_EINTERNAL;
-            c->count += (uint64_t)(int64_t)sign;
-            continue;
+            idx[n++] = store_vec_offset(td, i) + e->enums[i];
         }
-        if (sign < 0 || !c)
-            return WM_EINTERNAL; /* removing from a cell that does not exist */
-        {
-            /* store_memroll_prepare made room: neither the table nor the bucket grows */
-            struct store_mbucket *b =
-                (struct store_mbucket *)store_memroll_bucket(m, key.type, g, key.unit);
-            if (!b || b->n == b->cap || (m->ncells + 1) * 2 > m->capcells)
-                return WM_EINTERNAL;
-            key.count = 1;
-            *c = key;
-            m->ncells++;
-            b->cells[b->n++] = (uint32_t)(c - m->cells);
+        for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH; g++) {
+            struct store_vcell *vc = vcell_get(m, e, g, units[g], nc, sign > 0);
+            if (!vc)
+                return sign > 0 ? WM_ENOMEM : WM_EINTERNAL;
+            off[g] = vc->off;
+            for (size_t j = 0; j < n && sign < 0; j++)
+                if (m->vec[off[g] + idx[j]] == 0)
+                    return WM_EINTERNAL; /* removing what was never counted */
         }
     }
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
+        memset(&key[g], 0, sizeof key[g]);
+        key[g].unit = units[g];
+        key[g].project = e->project;
+        key[g].gemeente = e->gemeente;
+        key[g].type = e->type;
+        key[g].gran = (uint8_t)g;
+        memcpy(key[g].enums, e->enums, WM_MAX_ENUMS);
+        key[g].used = 1;
+        c[g] = m->capcells ? cell_find(m, &key[g]) : NULL;
+        missing |= !c[g] || !c[g]->used;
+    }
+    if (missing && sign < 0)
+        return WM_EINTERNAL; /* removing from a cell that does not exist */
+    if (missing) {
+        ret = reserve(m);
+        if (ret < 0)
+            return ret;
+        for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
+            /* again where the table moved, or an earlier cell took this one's place */
+            if (ret == 1 || !c[g] || !c[g]->used || !same_cell(c[g], &key[g]))
+                c[g] = cell_find(m, &key[g]);
+            if (!c[g]->used && cell_add(m, &key[g], c[g]) != WM_OK)
+                return WM_ENOMEM;
+        }
+    }
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++)
+        if (sign < 0 ? c[g]->count == 0 : c[g]->count == UINT32_MAX)
+            return sign < 0 ? WM_EINTERNAL : WM_ESTORAGE;
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++)
+        c[g]->count += (uint32_t)sign;
+    for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_MONTH && td; g++)
+        for (size_t j = 0; j < n; j++)
+            m->vec[off[g] + idx[j]] += (uint64_t)(int64_t)sign;
     if (!m->has_dates) {
         m->min_date = m->max_date = e->date;
         m->has_dates = 1;

@@ -221,13 +221,13 @@ static int has_type_year(const struct store_person *p, int type, int year)
 
 /* Everything adding entry in to person p (whose entry i has the same values, or i is
  * p->n) may allocate, so that nothing fails once something changed: the list by type
- * and year the person joins (*tylist, or NULL), the entry vector, the in-memory
- * rollup's cells, and the lists a placement may join. Undoing a removal needs only
- * the first: nothing else shrank. */
+ * and year the person joins (*tylist, or NULL), the entry vector, and the lists a
+ * placement may join. Undoing a removal needs only the first: nothing else shrank.
+ * (The rollup's cells change all or nothing by themselves: store_memroll_change.) */
 static int entry_reserve(struct store_people *pl, struct store_person *p, uint32_t i,
                          const struct store_pentry *in, int undoing, struct store_plist **tylist)
 {
-    int y, m, d, ret;
+    int y, m, d;
 
     *tylist = NULL;
     if (i == p->n) {
@@ -240,10 +240,7 @@ static int entry_reserve(struct store_people *pl, struct store_person *p, uint32
         return WM_OK;
     if (i == p->n && p->n == p->cap && store_arena_entries_grow(&pl->arena, p) != WM_OK)
         return WM_ENOMEM;
-    ret = store_memroll_prepare(&pl->roll, in);
-    if (ret == WM_OK && in->type == WM_TYPE_PLACED)
-        ret = lists_reserve(&pl->persons, in->project);
-    return ret;
+    return in->type == WM_TYPE_PLACED ? lists_reserve(&pl->persons, in->project) : WM_OK;
 }
 
 int store_people_entry_change(struct store_people *pl, uint32_t pid, const struct store_pentry *in,

@@ -113,10 +113,17 @@ extern int store_huge_pages_allowed;
 #define STORE_HUGE ((size_t)2 << 20)
 void store_huge_pages(void *p, size_t len);
 
+/* store_array_grow when v lacks room: v reallocated with *cap doubled (from first)
+ * until it has room for need elements (large arrays get huge pages). NULL when out of
+ * memory (v and *cap unchanged). */
+void *store_array_regrow(void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* Room for need elements of size bytes in the array v of *cap: v itself when it has
- * it, else v reallocated with *cap doubled (from first) until it does (large arrays
- * get huge pages). NULL when out of memory (v and *cap unchanged). */
-void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
+ * it, else as store_array_regrow. Inline: the memory part asks several times per event,
+ * and nearly always has the room. */
+static inline void *store_array_grow(void *v, size_t *cap, size_t need, size_t size, size_t first)
+{
+    return need <= *cap ? v : store_array_regrow(v, cap, need, size, first);
+}
 
 /* store_array_grow, and the new elements zeroed. */
 void *store_array_grow_zero(void *v, size_t *cap, size_t need, size_t size, size_t first);
@@ -531,15 +538,21 @@ struct store_pentry {
 #define STORE_MT_UFIRST 9
 
 /* A cell of the in-memory rollup (memroll.c): live events with exactly these values
- * in one time unit. */
+ * in one time unit. 16 bytes, four to a cache line: the table holds about 1.6 cells
+ * per event (most of them day cells) at most half full, so at 24 bytes it was the
+ * largest part of the memory part. The count fits 32 bits as a person's entry's does:
+ * an increment that would overflow it fails (WM_ESTORAGE) and changes nothing. */
 struct store_mcell {
     int32_t unit; /* year, month index or date, by gran */
     uint16_t project, gemeente;
-    uint8_t type, gran;
+    unsigned type : 4; /* a WM_TYPE_* or STORE_MT_* */
+    unsigned gran : 2;
+    unsigned used : 1; /* 0: a free place in the table */
     uint8_t enums[WM_MAX_ENUMS];
-    uint8_t used; /* 0: a free place in the table */
-    uint64_t count;
+    uint32_t count;
 };
+_Static_assert(sizeof(struct store_mcell) == 16, "a rollup cell is 16 bytes");
+_Static_assert(STORE_MT_UFIRST < 16 && WM_TYPE_COUNT_ <= 16, "types fit a cell's 4 bits");
 
 /* A VEC cell of the in-memory rollup: the live events of one type in one year or
  * month, by project and gemeente, with the count (vec[off]) and then one counter per
@@ -584,12 +597,12 @@ struct store_memroll {
     size_t nvec, capvec;
 };
 
-/* Make sure counting entry e in (store_memroll_change, sign 1) cannot run out of
- * memory. WM_OK or WM_ENOMEM (nothing counted; empty buckets may remain). */
-int store_memroll_prepare(struct store_memroll *m, const struct store_pentry *e);
-/* Count entry e in (sign 1, after store_memroll_prepare) or out (sign -1) of its
- * year, month and day cells, and (a real type) of its year and month VEC cells. WM_OK,
- * or WM_EINTERNAL when removing what was never counted. */
+/* Count entry e in (sign 1) or out (sign -1) of its year, month and day cells, and (a
+ * real type) of its year and month VEC cells: all of them or, on an error, none. WM_OK;
+ * WM_ENOMEM (adding; cells it created may remain, at zero: they count nothing);
+ * WM_ESTORAGE (a cell's count would overflow); WM_EINTERNAL when removing what was
+ * never counted. Removing, or adding back what was removed, allocates nothing (cells
+ * are never removed), so an undo cannot fail for memory. */
 int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, int sign);
 /* The bucket of (type, gran, unit), or NULL when it has no cells. Read lock held. */
 const struct store_mbucket *store_memroll_bucket(const struct store_memroll *m, int type, int gran,

@@ -63,8 +63,6 @@ int store_people_roll(struct store_people *pl, int type, uint32_t project, int32
     e.type = (uint8_t)type;
     e.project = (uint16_t)project;
     e.date = date;
-    if (ret == WM_OK && sign > 0)
-        ret = store_memroll_prepare(&pl->roll, &e);
     if (ret == WM_OK)
         ret = store_memroll_change(&pl->roll, &e, sign);
     if (ret == WM_OK)
