@@ -14,16 +14,17 @@
 struct store_arena_chunk {
     struct store_arena_chunk *prev;
     size_t used, cap;
-    char data[];
+    _Alignas(16) char data[]; /* so a 16-byte entry at an offset aligned to 16 never
+                                 straddles two cache lines */
 };
 
-void *store_arena_alloc(struct store_arena *a, size_t len)
+void *store_arena_alloc(struct store_arena *a, size_t len, size_t align)
 {
     struct store_arena_chunk *c = a->chunk;
+    size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
     void *out;
 
-    len = (len + 15) & ~(size_t)15;
-    if (!c || c->cap - c->used < len) {
+    if (!c || at > c->cap || c->cap - at < len) {
         /* chunks from 1 MiB doubling to 64 MiB */
         size_t cap = c && c->cap < ARENA_CHUNK_MAX ? c->cap * 2 : ARENA_CHUNK;
         struct store_arena_chunk *n;
@@ -40,16 +41,17 @@ void *store_arena_alloc(struct store_arena *a, size_t len)
         store_huge_pages(n->data, cap);
         a->chunk = c = n;
         a->bytes += cap;
+        at = 0;
     }
-    out = c->data + c->used;
-    c->used += len;
+    out = c->data + at;
+    c->used = at + len;
     return out;
 }
 
 const char *store_arena_copy(struct store_arena *a, const char *s)
 {
     size_t len = strlen(s) + 1;
-    char *out = store_arena_alloc(a, len);
+    char *out = store_arena_alloc(a, len, 1);
 
     if (out)
         memcpy(out, s, len);
@@ -102,7 +104,7 @@ int store_arena_entries_new(struct store_arena *a, struct store_person *p, uint3
     if (k >= STORE_PE_CLASSES)
         p->e = malloc(cap * sizeof *p->e);
     else
-        p->e = store_arena_alloc(a, cap * sizeof *p->e);
+        p->e = store_arena_alloc(a, cap * sizeof *p->e, 16);
     if (!p->e)
         return WM_ENOMEM;
     p->cap = cap;
@@ -123,7 +125,7 @@ int store_arena_entries_grow(struct store_arena *a, struct store_person *p)
         ne = a->free[k];
         memcpy(&a->free[k], ne, sizeof a->free[k]);
     } else {
-        ne = store_arena_alloc(a, cap * sizeof *ne);
+        ne = store_arena_alloc(a, cap * sizeof *ne, 16);
     }
     if (!ne)
         return WM_ENOMEM;

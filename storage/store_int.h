@@ -771,10 +771,11 @@ struct store {
 
 /* ---- the arena (arena.c) -------------------------------------------------------- */
 
-/* len bytes (rounded up to 16, which keeps entries aligned) from the arena, freed only
- * with it. NULL when out of memory. */
-void *store_arena_alloc(struct store_arena *a, size_t len);
-/* A copy of s in the arena, or NULL. */
+/* len bytes aligned to align (a power of two) from the arena, freed only with it.
+ * NULL when out of memory. */
+void *store_arena_alloc(struct store_arena *a, size_t len, size_t align);
+/* A copy of s in the arena (byte-aligned: a pseudonym of 64 characters took 80 bytes
+ * when every piece was rounded to 16), or NULL. */
 const char *store_arena_copy(struct store_arena *a, const char *s);
 /* Double person p's entry vector (from the arena's free lists or chunks; from malloc
  * when too large for them). WM_OK or WM_ENOMEM (p unchanged). */
