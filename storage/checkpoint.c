@@ -41,7 +41,7 @@
 
 #include "store_int.h"
 
-#define CKPT_FORMAT 3 /* 3: rollup cells of 16 bytes (a 32-bit count) */
+#define CKPT_FORMAT 3 /* 3: rollup cells of 16 bytes, ids slots of 12 */
 #define CKPT_BUF ((size_t)1 << 20)
 #define CKPT_SEC_MAX 16
 static const char ckpt_magic[8] = {'W', 'M', 'M', 'E', 'M', 'C', 'K', '\n'};

@@ -153,11 +153,11 @@ int store_ids_reserve(struct store_ids *t, size_t more)
 
 void store_ids_add(struct store_ids *t, uint64_t h, uint64_t seq)
 {
-    size_t j = h & (t->cap - 1);
+    size_t j = (uint32_t)h & (t->cap - 1);
 
     while (t->slots[j].seq)
         j = (j + 1) & (t->cap - 1);
-    t->slots[j].h = h;
+    t->slots[j].h = (uint32_t)h;
     t->slots[j].seq = seq;
     t->n++;
 }

@@ -299,8 +299,9 @@ int store_memroll_change(struct store_memroll *m, const struct store_pentry *e, 
         if (ret < 0)
             return ret;
         for (int g = STORE_GRAN_YEAR; g <= STORE_GRAN_DAY; g++) {
-            /* again where the table moved, or an earlier cell took this one's place */
-            if (ret == 1 || !c[g] || !c[g]->used || !same_cell(c[g], &key[g]))
+            /* again where the table moved, or an earlier cell took this one's free
+             * place (a free place still free is still the key's: linear probing) */
+            if (ret == 1 || !c[g] || (c[g]->used && !same_cell(c[g], &key[g])))
                 c[g] = cell_find(m, &key[g]);
             if (!c[g]->used && cell_add(m, &key[g], c[g]) != WM_OK)
                 return WM_ENOMEM;

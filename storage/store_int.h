@@ -333,9 +333,12 @@ int store_notes_export(struct store *s, MDB_txn *txn, store_export_fn fn, void *
 /* (principal, id) -> the seq of the id's latest record: events and retractions share it;
  * after a REPLACE it names the new version. In LMDB (schema 1-3: DBI ids) each random id
  * cost a write to a random B-tree leaf, about one page per event per commit; here it is
- * a slot. A slot holds the key's 64-bit SipHash-2-4 under the store's own random key
- * (meta "idkey", so clients cannot choose colliding ids) and the seq; equal hashes may
- * hold several seqs, and the record at a seq decides (store_ids_find). Part of the memory
+ * a slot. A slot holds the low 32 bits of the key's SipHash-2-4 under the store's own
+ * random key (meta "idkey", so clients cannot choose colliding ids) and the seq, 12
+ * bytes (16 with the whole hash: a quarter of the memory part's bytes went to this
+ * table); equal hashes may hold several seqs, and the record at a seq decides
+ * (store_ids_find): at 1M ids about a hundred share their 32 bits with another, each
+ * costing that one more record read when looked up. Part of the memory
  * part: rebuilt from the records at open (rebuild.c), read under its lock.
  *
  * The writer's batch changes go to chg (looked up first, by the writer alone) and reach
@@ -343,9 +346,9 @@ int store_notes_export(struct store *s, MDB_txn *txn, store_export_fn fn, void *
  * reader sees the table at the commit of its read transaction; a failed commit drops
  * them. */
 struct store_ids_slot {
-    uint64_t h;
+    uint32_t h;   /* the hash's low 32 bits */
     uint64_t seq; /* 0: free */
-};
+} __attribute__((packed));
 struct store_ids_change {
     uint64_t h;
     uint64_t seq; /* the key's latest record now */
@@ -382,7 +385,7 @@ static inline uint64_t store_ids_next(const struct store_ids *t, uint64_t h, siz
 {
     for (const struct store_ids_slot *sl; (sl = &t->slots[*pos])->seq != 0;) {
         *pos = (*pos + 1) & (t->cap - 1);
-        if (sl->h == h)
+        if (sl->h == (uint32_t)h)
             return sl->seq;
     }
     return 0;
@@ -392,7 +395,7 @@ static inline uint64_t store_ids_first(const struct store_ids *t, uint64_t h, si
 {
     if (t->cap == 0)
         return 0;
-    *pos = h & (t->cap - 1);
+    *pos = (uint32_t)h & (t->cap - 1);
     return store_ids_next(t, h, pos);
 }
 /* Room for more keys in the table. WM_OK or WM_ENOMEM (t unchanged). */

@@ -795,7 +795,7 @@ static void check_ids_extra(struct verify *v)
         vi = store_vmap_find(&v->ids, rk, rlen);
         pl = strlen((const char *)rk);
         if (vi != SIZE_MAX && *(const uint64_t *)store_vmap_val(&v->ids, vi) == sl->seq &&
-            (store_siphash(t->key, rk, rlen) & store_ids_hash_mask) == sl->h)
+            (uint32_t)(store_siphash(t->key, rk, rlen) & store_ids_hash_mask) == sl->h)
             continue;
         if (store_vmap_find(&v->bad_ids, rk, rlen) != SIZE_MAX)
             continue; /* wrong, and reported with its record */
