@@ -713,6 +713,12 @@ int store_totals_gemeenten(struct store *s, const char *const *names, size_t n,
                 if (WM_RESULT_SUCCESS(v))
                     q.filter[WM_DIM_ENUM0].mask |= 1u << v;
         }
+        if (q.distinct) {
+            /* kept per gemeente by the memory part: no walk over the placed persons */
+            for (size_t i = 0; i < n; i++)
+                out[i].placed_persons = ids[i] ? store_people_placed_in(&s->people, ids[i]) : 0;
+            continue;
+        }
         ret = totals_figure(&c, &q, fig, ids, n, out, err, errlen);
     }
     store_query_end(s, c.txn, &c.reg);

@@ -3,6 +3,7 @@
  * person's live events as compact entries, and the lists of persons that the queries
  * walk: by project placed in, placed in two or more projects, and by type and year.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -99,6 +100,15 @@ static void placed_summary(const struct store_person *p, uint32_t project, uint6
         }
     }
     *nprojects = ns;
+}
+
+/* 1 when the person has a live placement in gemeente g (an entry at count 0 is gone). */
+static int placed_in_gemeente(const struct store_person *p, uint32_t g)
+{
+    for (uint32_t i = 0; i < p->n; i++)
+        if (p->e[i].type == WM_TYPE_PLACED && p->e[i].gemeente == g)
+            return 1;
+    return 0;
 }
 
 /* ---- the lists of persons ---------------------------------------------------------- */
@@ -240,7 +250,16 @@ static int entry_reserve(struct store_people *pl, struct store_person *p, uint32
         return WM_OK;
     if (i == p->n && p->n == p->cap && store_arena_entries_grow(&pl->arena, p) != WM_OK)
         return WM_ENOMEM;
-    return in->type == WM_TYPE_PLACED ? lists_reserve(&pl->persons, in->project) : WM_OK;
+    if (in->type != WM_TYPE_PLACED)
+        return WM_OK;
+    if (in->gemeente >= pl->persons.ngplaced) {
+        uint64_t *g = store_array_grow_zero(pl->persons.gplaced, &pl->persons.ngplaced,
+                                            in->gemeente + 1u, sizeof *g, 16);
+        if (!g)
+            return WM_ENOMEM;
+        pl->persons.gplaced = g;
+    }
+    return lists_reserve(&pl->persons, in->project);
 }
 
 int store_people_entry_change(struct store_people *pl, uint32_t pid, const struct store_pentry *in,
@@ -251,11 +270,14 @@ int store_people_entry_change(struct store_people *pl, uint32_t pid, const struc
     struct store_plist *tylist = NULL;
     uint64_t before = 0, after = 0;
     unsigned nbefore = 0, nafter = 0;
+    int gbefore = 0;
     uint32_t i;
     int ret;
 
-    if (in->type == WM_TYPE_PLACED)
+    if (in->type == WM_TYPE_PLACED) {
         placed_summary(p, in->project, &before, &nbefore);
+        gbefore = placed_in_gemeente(p, in->gemeente);
+    }
     for (i = 0; i < p->n; i++)
         if (same_values(&p->e[i], in))
             break;
@@ -263,6 +285,8 @@ int store_people_entry_change(struct store_people *pl, uint32_t pid, const struc
         return WM_EINTERNAL; /* removing an event the layer never saw */
     if (sign > 0 && (ret = entry_reserve(pl, p, i, in, undoing, &tylist)) != WM_OK)
         return ret;
+    if (in->type == WM_TYPE_PLACED && in->gemeente >= t->ngplaced)
+        return WM_EINTERNAL; /* a placement never added, or not reserved */
     ret = store_memroll_change(&pl->roll, in, sign);
     if (ret != WM_OK)
         return ret;
@@ -281,8 +305,48 @@ int store_people_entry_change(struct store_people *pl, uint32_t pid, const struc
     }
     if (in->type != WM_TYPE_PLACED)
         return WM_OK;
+    if (placed_in_gemeente(p, in->gemeente) != gbefore)
+        t->gplaced[in->gemeente] += gbefore ? (uint64_t)-1 : 1;
     placed_summary(p, in->project, &after, &nafter);
     return lists_update(t, pid, in->project, before, nbefore, after, nafter);
+}
+
+int store_persons_count_gemeenten(struct store_persons *t)
+{
+    uint32_t *last, ng = 0; /* last: by gemeente, the last person counted there, plus one */
+
+    for (uint32_t pid = 0; pid < t->n; pid++)
+        for (uint32_t i = 0; i < t->p[pid].n; i++)
+            if (t->p[pid].e[i].type == WM_TYPE_PLACED && t->p[pid].e[i].gemeente >= ng)
+                ng = t->p[pid].e[i].gemeente + 1u;
+    last = calloc(ng ? ng : 1, sizeof *last);
+    if (!last)
+        return WM_ENOMEM;
+    if (ng > t->ngplaced) {
+        uint64_t *g = store_array_grow_zero(t->gplaced, &t->ngplaced, ng, sizeof *g, 16);
+        if (!g) {
+            free(last);
+            return WM_ENOMEM;
+        }
+        t->gplaced = g;
+    }
+    if (t->ngplaced)
+        memset(t->gplaced, 0, t->ngplaced * sizeof *t->gplaced);
+    for (uint32_t pid = 0; pid < t->n; pid++)
+        for (uint32_t i = 0; i < t->p[pid].n; i++) {
+            const struct store_pentry *e = &t->p[pid].e[i];
+            if (e->type == WM_TYPE_PLACED && last[e->gemeente] != pid + 1) {
+                last[e->gemeente] = pid + 1;
+                t->gplaced[e->gemeente]++;
+            }
+        }
+    free(last);
+    return WM_OK;
+}
+
+uint64_t store_people_placed_in(const struct store_people *pl, uint32_t g)
+{
+    return g < pl->persons.ngplaced ? pl->persons.gplaced[g] : 0;
 }
 
 /* ---- reading a person -------------------------------------------------------------- */
@@ -334,6 +398,7 @@ void store_persons_free(struct store_persons *t)
     free(t->multi.v);
     plists_free(t->ty, t->nty);
     free(t->regional);
+    free(t->gplaced);
     memset(t, 0, sizeof *t);
 }
 

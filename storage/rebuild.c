@@ -361,6 +361,12 @@ void store_people_ckpt_read(struct store *s, struct store_ckpt_load *ld)
     }
     ld->status =
         store_ckpt_read(&s->people, &s->ckpt, &ld->seq, &ld->rec_crc, ld->why, sizeof ld->why);
+    /* what the checkpoint does not hold: derived from what it does */
+    if (ld->status == WM_OK && store_persons_count_gemeenten(&s->people.persons) != WM_OK) {
+        ld->status = WM_ENOMEM;
+        proto_errf(ld->why, sizeof ld->why, "out of memory");
+        store_people_clear(&s->people);
+    }
     if (ld->status == WM_ENOT_FOUND)
         proto_errf(ld->why, sizeof ld->why, "no checkpoint");
 }

@@ -218,8 +218,8 @@ int store_totals(struct store *s, struct wm_totals *t);
  * totals of the events of gemeente names[i] alone (started, completed with a successful
  * result, placed and outflow events, distinct persons placed), all from one read, with
  * out[i].seq and *seq the store's last seq in it; a name the store does not know has
- * zeros. Cost: the rollup cells of all time by gemeente, plus one walk of the persons
- * ever placed (as COUNT placed distinct=person), for every name at once. Returns WM_OK,
+ * zeros. Cost: the rollup cells of all time by gemeente, for every name at once (the
+ * distinct persons placed are counters the memory part keeps). Returns WM_OK,
  * WM_EIO, WM_ENOMEM (err says why; out is zeroed).
  */
 int store_totals_gemeenten(struct store *s, const char *const *names, size_t n,

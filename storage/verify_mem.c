@@ -284,6 +284,52 @@ static int verify_placed_lists(const struct store_people *pl, struct store_vexpe
     return WM_OK;
 }
 
+/* The placed persons by gemeente (WATCH by gemeente reads them): from the recomputed
+ * entries, each (person, gemeente) with a live placement once. */
+static int verify_gemeente_placed(const struct store_people *pl, struct store_vexpect *x,
+                                  struct store_vreport *r)
+{
+    const struct store_persons *t = &pl->persons;
+    struct store_vmap seen;
+    uint64_t *want;
+    size_t ng = t->ngplaced;
+    int ret = WM_OK;
+
+    for (size_t i = 0; i < x->entries.n; i++) {
+        const uint8_t *k = store_vmap_key(&x->entries, i);
+        if (k[12] == WM_TYPE_PLACED && store_get_u16(k + 10) >= ng)
+            ng = store_get_u16(k + 10) + 1u;
+    }
+    want = calloc(ng ? ng : 1, sizeof *want);
+    if (!want)
+        return WM_ENOMEM;
+    store_vmap_init(&seen, 0);
+    for (size_t i = 0; i < x->entries.n && ret == WM_OK; i++) {
+        const uint8_t *k = store_vmap_key(&x->entries, i);
+        uint8_t pg[6];
+        void *v;
+        size_t before = seen.n;
+        if (k[12] != WM_TYPE_PLACED || *(const uint64_t *)store_vmap_val(&x->entries, i) == 0)
+            continue;
+        memcpy(pg, k, 4);          /* the person */
+        memcpy(pg + 4, k + 10, 2); /* the gemeente */
+        ret = store_vmap_put(&seen, pg, sizeof pg, &v);
+        if (ret == WM_OK && seen.n > before)
+            want[store_get_u16(k + 10)]++;
+    }
+    for (size_t g = 0; g < ng && ret == WM_OK; g++) {
+        uint64_t have = g < t->ngplaced ? t->gplaced[g] : 0;
+        if (have != want[g])
+            store_vreport(r,
+                          "memory part: gemeente %s has %llu placed persons, the events give %llu",
+                          g < x->reg->ngem && x->reg->gem[g][0] ? x->reg->gem[g] : "-",
+                          (unsigned long long)have, (unsigned long long)want[g]);
+    }
+    store_vmap_free(&seen);
+    free(want);
+    return ret;
+}
+
 /* The lists by type and year (distinct=person walks them): each person with a live
  * entry of a type in a year must be on its list (a list may hold more: readers check
  * the entries). */
@@ -341,6 +387,8 @@ int store_people_verify(struct store_people *pl, struct store_vexpect *x, struct
         mem_of[i] = UINT32_MAX;
     verify_entries(pl, x, r, mem_of);
     ret = verify_placed_lists(pl, x, r);
+    if (ret == WM_OK)
+        ret = verify_gemeente_placed(pl, x, r);
     if (ret == WM_OK)
         ret = verify_year_lists(pl, x, r, mem_of);
     for (size_t i = 0; i < x->reg->nproj && ret == WM_OK; i++) {

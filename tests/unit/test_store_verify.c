@@ -246,6 +246,19 @@ static void test_memory_damage(void **state)
     assert_true(reported(f, "placed persons is 3, the events give 2", NULL));
     pl->persons.placed--;
 
+    /* the placed persons of a gemeente (WATCH by gemeente reads them) */
+    {
+        size_t g = 0;
+        while (g < pl->persons.ngplaced && pl->persons.gplaced[g] == 0)
+            g++;
+        assert_true(g < pl->persons.ngplaced);
+        pl->persons.gplaced[g]++;
+        assert_int_equal(verify(f, NULL), 1);
+        assert_true(reported(f, "placed persons, the events give", NULL));
+        pl->persons.gplaced[g]--;
+        assert_int_equal(verify(f, NULL), 0);
+    }
+
     pl->persons.multi.n--; /* aaaa and bbbb are placed in two projects each */
     assert_int_equal(verify(f, NULL), 1);
     assert_true(reported(f, "lists 1 persons placed in several projects, the events give 2", NULL));
