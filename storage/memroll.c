@@ -72,7 +72,9 @@ static int same_cell(const struct store_mcell *a, const struct store_mcell *b)
 
 void store_memroll_free(struct store_memroll *m)
 {
-    for (uint32_t i = 0; i < m->nbuckets; i++) {
+    /* every bucket the array has room for: past nbuckets they are zero (grown zeroed), or
+     * one a checkpoint's reader began and gave up on (a damaged file) */
+    for (size_t i = 0; i < m->capbuckets; i++) {
         free(m->buckets[i].cells);
         free(m->buckets[i].vcells);
     }
@@ -109,7 +111,7 @@ static struct store_mbucket *bucket_get(struct store_memroll *m, int type, int g
         return b;
     if (store_itab_reserve(&m->bindex, 1, 256) != WM_OK)
         return NULL;
-    b = store_array_grow(m->buckets, &m->capbuckets, m->nbuckets + 1, sizeof *b, 256);
+    b = store_array_grow_zero(m->buckets, &m->capbuckets, m->nbuckets + 1, sizeof *b, 256);
     if (!b)
         return NULL;
     m->buckets = b;
