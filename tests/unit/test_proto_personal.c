@@ -3,6 +3,7 @@
  * search in its forms, the person rule, the exceptions, and that the request parser
  * applies them to every token without repeating the value.
  */
+#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,6 +134,85 @@ static void test_parser_every_token(void **state)
  * digits in a row that pass the eleven-test by chance (about one 16-hex id in 500); such a
  * run inside a longer hex run is not a BSN standing alone. The forms a person types a BSN
  * in are still refused around them. */
+/* The BSN search by another route: POSIX regular expressions for the three forms,
+ * anchored at each start of a run of digits, and the eleven-test on the nine digits
+ * matched. 1 when s holds a BSN. */
+static int find_by_regex(const regex_t re[3], const char *s)
+{
+    size_t n = strlen(s);
+
+    for (size_t i = 0; i < n; i++) {
+        regmatch_t m;
+        char d[9];
+        size_t k = 0;
+
+        if (s[i] < '0' || s[i] > '9' || (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9'))
+            continue;
+        for (int f = 0; f < 3; f++) {
+            if (regexec(&re[f], s + i, 1, &m, 0) != 0)
+                continue;
+            k = 0;
+            for (regoff_t j = m.rm_so; j < m.rm_eo && k < 9; j++)
+                if (s[i + (size_t)j] >= '0' && s[i + (size_t)j] <= '9')
+                    d[k++] = s[i + (size_t)j];
+            if (k == 9 && proto_bsn_valid(d, 9))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* The search reads eight bytes at a time to see whether a value holds nine digits at
+ * all (personal.c, nine_digits): random values of every length around the word size,
+ * digits at every alignment, bytes above 0x7f that differ from a digit in bit 7 only
+ * (0xB0-0xB9) or are UTF-8, give the same answer as the regular expressions. */
+static void test_find_matches_reference(void **state)
+{
+    static const char *const forms[3] = {"^[0-9]{9}([^0-9]|$)",
+                                         "^[0-9]{3}[. -][0-9]{3}[. -][0-9]{3}([^0-9]|$)",
+                                         "^[0-9]{4}[. -][0-9]{2}[. -][0-9]{3}([^0-9]|$)"};
+    static const char alphabet[] = "0123456789012345678901234567890123456789.- a%\xb0\xb9\xc3";
+    regex_t re[3];
+    uint32_t seed = 12345;
+    char s[40];
+    int hits = 0;
+
+    (void)state;
+    for (int f = 0; f < 3; f++)
+        assert_int_equal(regcomp(&re[f], forms[f], REG_EXTENDED), 0);
+    for (int round = 0; round < 20000; round++) {
+        size_t len;
+
+        seed = seed * 1103515245u + 12345u;
+        len = (seed >> 16) % 34;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            s[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        s[len] = '\0';
+        hits += find_by_regex(re, s);
+        if (proto_bsn_find(s, len) != find_by_regex(re, s))
+            fail_msg("round %d: search and reference disagree on a %zu-byte value", round, len);
+    }
+    /* the values hold BSNs often enough for the comparison to mean something */
+    assert_true(hits > 100);
+    /* nine digits straddling a word at every offset, and eight that are not enough */
+    for (size_t off = 0; off < 17; off++) {
+        memset(s, 'x', sizeof(s));
+        memcpy(s + off, "111222333", 9);
+        s[off + 9 + 3] = '\0';
+        assert_true(find(s));
+        memcpy(s + off, "11122233", 8);
+        s[off + 8] = 'x';
+        assert_false(find(s));
+        memcpy(s + off, "123 456 782", 11);
+        s[off + 11] = '\0';
+        assert_true(find(s));
+    }
+    for (int f = 0; f < 3; f++)
+        regfree(&re[f]);
+}
+
 static void test_random_ids_are_not_bsns(void **state)
 {
     (void)state;
@@ -211,10 +291,15 @@ static void test_line_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_eleven_test),  cmocka_unit_test(test_find_forms),
-        cmocka_unit_test(test_person_rule),  cmocka_unit_test(test_parser_every_token),
-        cmocka_unit_test(test_query_string), cmocka_unit_test(test_messages_never_repeat),
-        cmocka_unit_test(test_line_check),   cmocka_unit_test(test_random_ids_are_not_bsns),
+        cmocka_unit_test(test_eleven_test),
+        cmocka_unit_test(test_find_forms),
+        cmocka_unit_test(test_person_rule),
+        cmocka_unit_test(test_parser_every_token),
+        cmocka_unit_test(test_query_string),
+        cmocka_unit_test(test_messages_never_repeat),
+        cmocka_unit_test(test_line_check),
+        cmocka_unit_test(test_random_ids_are_not_bsns),
+        cmocka_unit_test(test_find_matches_reference),
     };
     return cmocka_run_group_tests(tests, fixture_proto_setup, fixture_proto_teardown);
 }
