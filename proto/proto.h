@@ -343,7 +343,8 @@ struct proto_request {
     uint8_t refused_value; /* the last parse failed on proto_value_check (a BSN) */
     size_t nargs;
     struct proto_arg args[PROTO_MAX_ARGS];
-    char *buf; /* owned; decoded tokens */
+    uint64_t key_bits; /* the parser's: a bit per key seen, for its duplicate check */
+    char *buf;         /* owned; decoded tokens */
     size_t cap;
     /* owned: the values of a COUNT's filter lists (proto_count_build), as many as the
      * lists of the request hold */

@@ -4,6 +4,7 @@
  * arguments with %XX-decoded, UTF-8-checked values, each through the BSN rule
  * (personal.c). No I/O and no other semantics here.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,7 +119,8 @@ static int parse_verb(struct proto_request *req, const char *tok, size_t n, char
     req->verb = PROTO_VERB_UNKNOWN;
     if (keep == n) {
         for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-            if (strcmp(verbs[i].name, req->verb_text) == 0) {
+            if (verbs[i].name[0] == req->verb_text[0] &&
+                strcmp(verbs[i].name, req->verb_text) == 0) {
                 req->verb = verbs[i].verb;
                 break;
             }
@@ -136,9 +138,9 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
 {
     struct proto_arg *a;
     char q[64], why[96];
-    char *eq = memchr(tok, '=', n);
-    char *val = tok;
+    char *eq, *val = tok;
     size_t vlen = n, klen, i, vdec;
+    uint64_t bit;
     int rc;
 
     if (req->nargs >= PROTO_MAX_ARGS) {
@@ -147,13 +149,17 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
     }
     a = &req->args[req->nargs];
     a->key = NULL;
+    /* The key's characters are checked on the way to its '=' (the first one; '=' is no
+     * key character, so the scan stops there or before): i is the first byte that is
+     * none, and a key is bad when that comes before the '='. */
+    for (i = 0; i < n && key_char((unsigned char)tok[i]); i++)
+        ;
+    eq = i < n && tok[i] == '=' ? tok + i : memchr(tok + i, '=', n - i);
     /* AUTH's argument is positional by the contract, and a token may hold '='. */
     if (req->verb == PROTO_VERB_AUTH)
         eq = NULL;
     if (eq != NULL) {
         klen = (size_t)(eq - tok);
-        for (i = 0; i < klen && key_char((unsigned char)tok[i]); i++)
-            ;
         if (klen == 0 || i < klen) {
             quote_raw(q, sizeof(q), tok, klen);
             if (klen == 0)
@@ -171,12 +177,17 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
             return WM_EINVALID;
         }
         *eq = '\0';
-        for (i = 0; i < req->nargs; i++) {
+        /* Equal keys have equal bits, so only a key whose bit an earlier key set can
+         * be a duplicate; the keys of an EVENT of any one type have bits of their own,
+         * so its arguments are not compared pairwise. */
+        bit = 1ull << (((unsigned char)tok[0] + 12 * klen) & 63);
+        for (i = 0; (req->key_bits & bit) && i < req->nargs; i++) {
             if (req->args[i].key != NULL && strcmp(req->args[i].key, tok) == 0) {
                 proto_errf(err, errlen, "duplicate key '%s'", tok);
                 return WM_ESYNTAX;
             }
         }
+        req->key_bits |= bit;
         a->key = tok;
         val = eq + 1;
         vlen = n - klen - 1;
@@ -220,6 +231,7 @@ static int request_copy(struct proto_request *req, const char *src, size_t len, 
     char *nb;
 
     req->nargs = 0;
+    req->key_bits = 0;
     req->refused_value = 0;
     if (len > 0 && memchr(src, '\0', len) != NULL) {
         proto_errf(err, errlen, "NUL byte in %s", what);
@@ -243,6 +255,7 @@ static int request_copy(struct proto_request *req, const char *src, size_t len, 
 int proto_parse_line(struct proto_request *req, const char *line, size_t len, char *err,
                      size_t errlen)
 {
+    const char *sp;
     size_t i, start;
     int rc, have_verb = 0;
 
@@ -259,8 +272,9 @@ int proto_parse_line(struct proto_request *req, const char *line, size_t len, ch
         if (i >= len)
             break;
         start = i;
-        while (i < len && req->buf[i] != ' ')
-            i++;
+        /* memchr rather than a loop per byte: a line is mostly its tokens' bytes */
+        sp = memchr(req->buf + i, ' ', len - i);
+        i = sp != NULL ? (size_t)(sp - req->buf) : len;
         /* The space after the token (or the final NUL) becomes its terminator. */
         req->buf[i] = '\0';
         if (!have_verb) {

@@ -150,6 +150,19 @@ static void test_bad_keys(void **state)
     assert_int_equal(parse(&req, "EVENT a/b=x"), WM_ESYNTAX);
     assert_int_equal(parse(&req, "EVENT \xc3\xa9=x"), WM_ESYNTAX);
     assert_int_equal(req.nargs, 0);
+    /* the key is checked on the way to the first '=': a bad byte anywhere before it
+     * (first, last, after a good run) is named, one after it belongs to the value */
+    assert_int_equal(parse(&req, "EVENT ab.c-D=x"), WM_ESYNTAX);
+    assert_non_null(strstr(err, "bad key 'ab.c-D'"));
+    assert_int_equal(parse(&req, "EVENT Xab=x"), WM_ESYNTAX);
+    assert_non_null(strstr(err, "bad key 'Xab'"));
+    assert_int_equal(parse(&req, "EVENT ab%3D=x"), WM_ESYNTAX);
+    assert_non_null(strstr(err, "bad key 'ab%3D'"));
+    assert_int_equal(parse(&req, "EVENT key=Bad/Value=%41"), WM_OK);
+    assert_string_equal(proto_request_get(&req, "key"), "Bad/Value=A");
+    /* a positional token may hold any byte a value may; it has no key to check */
+    assert_int_equal(parse(&req, "EVENT Placed/X k=v"), WM_OK);
+    assert_string_equal(proto_request_positional(&req, 0), "Placed/X");
     proto_request_free(&req);
 }
 
@@ -164,6 +177,16 @@ static void test_duplicate_key(void **state)
     assert_int_equal(parse(&req, "EVENT started id=a id=a"), WM_ESYNTAX);
     /* The same text as a positional and as a key is fine. */
     assert_int_equal(parse(&req, "EVENT id id=a"), WM_OK);
+    /* the duplicate check looks further only for keys that share a bit (first byte and
+     * length): keys that do but differ pass, the same key far apart is found, and a
+     * new line starts with no keys seen */
+    assert_int_equal(parse(&req, "EVENT ab=1 ac=2 ba=3 a=4 abc=5"), WM_OK);
+    assert_int_equal(req.nargs, 5);
+    assert_int_equal(parse(&req, "EVENT ab=1 c=2 d=3 e=4 f=5 g=6 h=7 ab=8"), WM_ESYNTAX);
+    assert_non_null(strstr(err, "duplicate key 'ab'"));
+    assert_int_equal(parse(&req, "EVENT ab=1"), WM_OK);
+    assert_int_equal(parse(&req, "EVENT ab=2"), WM_OK);
+    assert_string_equal(proto_request_get(&req, "ab"), "2");
     proto_request_free(&req);
 }
 
