@@ -11,15 +11,24 @@
 /* Room for a quoted value inside a message. */
 #define QUOTE_MAX 72
 
+/* Lowercase letters and digits are tested first: they are nearly every byte of the
+ * ids and pseudonyms of every event. */
 static int id_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == '.' ||
            c == '_' || c == ':' || c == '/' || c == '-';
 }
 
 static int person_char(unsigned char c)
 {
-    return c != '/' && id_char(c);
+    return id_char(c) && c != '/';
+}
+
+/* 1 when key (may be NULL) is name; the first byte decides most pairs without a call,
+ * which matters where every argument of every EVENT is compared with a list of names. */
+static int key_is(const char *key, const char *name)
+{
+    return key != NULL && key[0] == name[0] && strcmp(key, name) == 0;
 }
 
 static const struct proto_arg *find_arg(const struct proto_request *req, const char *key)
@@ -27,7 +36,7 @@ static const struct proto_arg *find_arg(const struct proto_request *req, const c
     size_t i;
 
     for (i = 0; i < req->nargs; i++)
-        if (req->args[i].key != NULL && strcmp(req->args[i].key, key) == 0)
+        if (key_is(req->args[i].key, key))
             return &req->args[i];
     return NULL;
 }
@@ -60,11 +69,13 @@ static int unknown_field(const struct proto_arg *a, const char *for_what, char *
     return WM_EINVALID;
 }
 
+/* The getters below take the field's argument, NULL when the request has none (EVENT
+ * finds its arguments in one pass, the other requests with find_arg). */
+
 /* An id-like value (event id, ref): 1-WM_ID_MAX of [A-Za-z0-9._:/-], copied to out. */
-static int get_id(const struct proto_request *req, const char *field, char out[WM_ID_MAX + 1],
-                  char *err, size_t errlen)
+static int get_id(const struct proto_arg *a, const char *field, char out[WM_ID_MAX + 1], char *err,
+                  size_t errlen)
 {
-    const struct proto_arg *a = find_arg(req, field);
     size_t i;
 
     if (a == NULL)
@@ -80,10 +91,9 @@ static int get_id(const struct proto_request *req, const char *field, char out[W
 /* Optional free text of at most max characters (already valid UTF-8 without controls,
  * so counting the bytes that do not continue a sequence counts code points); out holds
  * 4 * max + 1 bytes. */
-static int get_text(const struct proto_request *req, const char *field, size_t max, char *out,
-                    char *err, size_t errlen)
+static int get_text(const struct proto_arg *a, const char *field, size_t max, char *out, char *err,
+                    size_t errlen)
 {
-    const struct proto_arg *a = find_arg(req, field);
     char what[48];
     size_t chars = 0;
 
@@ -102,10 +112,9 @@ static int get_text(const struct proto_request *req, const char *field, size_t m
 
 /* Optional unsigned integer in [lo, hi]; *out stays untouched when absent. Returns 1
  * when given, 0 when absent, WM_EINVALID when bad. */
-static int get_uint(const struct proto_request *req, const char *field, uint64_t lo, uint64_t hi,
+static int get_uint(const struct proto_arg *a, const char *field, uint64_t lo, uint64_t hi,
                     uint64_t *out, char *err, size_t errlen)
 {
-    const struct proto_arg *a = find_arg(req, field);
     char what[64];
     uint64_t v;
 
@@ -122,10 +131,9 @@ static int get_uint(const struct proto_request *req, const char *field, uint64_t
 
 /* Optional date not before 2000-01-01 and not after max. Returns 1 when given, 0 when
  * absent, WM_EINVALID when bad. */
-static int get_date(const struct proto_request *req, const char *field, int32_t max, int32_t *out,
+static int get_date(const struct proto_arg *a, const char *field, int32_t max, int32_t *out,
                     char *err, size_t errlen)
 {
-    const struct proto_arg *a = find_arg(req, field);
     char lim[11];
     char what[48];
 
@@ -144,11 +152,9 @@ static int get_date(const struct proto_request *req, const char *field, int32_t 
 }
 
 /* Optional registry name ([a-z0-9-]{1,64}). Returns 1, 0 or WM_EINVALID. */
-static int get_name(const struct proto_request *req, const char *field, char *out, char *err,
+static int get_name(const struct proto_arg *a, const char *field, char *out, char *err,
                     size_t errlen)
 {
-    const struct proto_arg *a = find_arg(req, field);
-
     if (a == NULL)
         return 0;
     if (!proto_name_valid(a->val, a->val_len))
@@ -159,11 +165,9 @@ static int get_name(const struct proto_request *req, const char *field, char *ou
 
 /* Optional project of an event, canonical ("ZorgStart" is zorgstart, "Taal Werkt"
  * taal-werkt). Returns 1, 0 or WM_EINVALID. */
-static int get_project(const struct proto_request *req, char out[WM_NAME_MAX + 1], char *err,
+static int get_project(const struct proto_arg *a, char out[WM_NAME_MAX + 1], char *err,
                        size_t errlen)
 {
-    const struct proto_arg *a = find_arg(req, "project");
-
     if (a == NULL)
         return 0;
     if (a->val_len > WM_NAME_MAX)
@@ -174,10 +178,9 @@ static int get_project(const struct proto_request *req, char out[WM_NAME_MAX + 1
     return 1;
 }
 
-static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX + 1], char *err,
+static int check_person(const struct proto_arg *a, char out[WM_PERSON_MAX + 1], char *err,
                         size_t errlen)
 {
-    const struct proto_arg *a = find_arg(req, "person");
     size_t i;
 
     if (a == NULL)
@@ -199,24 +202,48 @@ static int check_person(const struct proto_request *req, char out[WM_PERSON_MAX 
     return WM_OK;
 }
 
-/* Is key a field EVENT accepts for this type? */
-static int event_key_known(const struct proto_type_desc *td, int type, const char *key)
+/* An EVENT's input fields, each with its index in struct event_args: the fields every
+ * type has, a placement's own, then the type's enumerated fields (in its order). */
+static const char *const common_fields[] = {"id", "person", "gemeente", "date", "project"};
+static const char *const placed_fields[] = {"months", "hours", "employer", "by"};
+
+enum {
+    EV_ID,
+    EV_PERSON,
+    EV_GEMEENTE,
+    EV_DATE,
+    EV_PROJECT,
+    EV_MONTHS,
+    EV_HOURS,
+    EV_EMPLOYER,
+    EV_BY,
+    EV_ENUM0,
+    EV_FIELDS_ = EV_ENUM0 + WM_MAX_ENUMS
+};
+
+/* An EVENT's arguments by field, found in one pass over the request rather than a
+ * search of the arguments per field; NULL where the request has none. */
+struct event_args {
+    const struct proto_arg *arg[EV_FIELDS_];
+};
+
+/* The index of key among the input fields of this type, or -1 when it has none of
+ * that name. */
+static int event_field(const struct proto_type_desc *td, int type, const char *key)
 {
-    static const char *const common[] = {"id", "person", "gemeente", "date", "project"};
-    static const char *const placed[] = {"months", "hours", "employer", "by"};
     size_t i;
 
-    for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-        if (strcmp(common[i], key) == 0)
-            return 1;
+    for (i = 0; i < sizeof(common_fields) / sizeof(common_fields[0]); i++)
+        if (key_is(key, common_fields[i]))
+            return EV_ID + (int)i;
     for (i = 0; i < td->nenums; i++)
-        if (!td->enums[i]->derived && strcmp(td->enums[i]->name, key) == 0)
-            return 1;
+        if (!td->enums[i]->derived && key_is(key, td->enums[i]->name))
+            return EV_ENUM0 + (int)i;
     if (type == WM_TYPE_PLACED)
-        for (i = 0; i < sizeof(placed) / sizeof(placed[0]); i++)
-            if (strcmp(placed[i], key) == 0)
-                return 1;
-    return 0;
+        for (i = 0; i < sizeof(placed_fields) / sizeof(placed_fields[0]); i++)
+            if (key_is(key, placed_fields[i]))
+                return EV_MONTHS + (int)i;
+    return -1;
 }
 
 enum proto_field_kind proto_event_field_kind(int type, const char *key)
@@ -227,7 +254,7 @@ enum proto_field_kind proto_event_field_kind(int type, const char *key)
     for (t = type < 0 ? 0 : type; t < (type < 0 ? WM_TYPE_COUNT_ : type + 1); t++) {
         const struct proto_type_desc *td = proto_type_desc(t);
 
-        if (td != NULL && event_key_known(td, t, key))
+        if (td != NULL && event_field(td, t, key) >= 0)
             known = 1;
     }
     if (!known)
@@ -242,52 +269,64 @@ enum proto_field_kind proto_event_field_kind(int type, const char *key)
     return PROTO_FIELD_NAME;
 }
 
-/* Every key= of the request is a field of this type. Returns WM_OK or WM_EINVALID. */
-static int event_keys_known(const struct proto_request *req, const struct proto_type_desc *td,
-                            int type, char *err, size_t errlen)
+/* Every key= of the request is a field of this type; each goes to its place in ea.
+ * Returns WM_OK, or WM_EINVALID for the first key that is not. */
+static int event_args_collect(const struct proto_request *req, const struct proto_type_desc *td,
+                              int type, struct event_args *ea, char *err, size_t errlen)
 {
+    memset(ea, 0, sizeof(*ea));
     for (size_t i = 0; i < req->nargs; i++) {
         const struct proto_arg *a = &req->args[i];
+        int f;
 
-        if (a->key == NULL || event_key_known(td, type, a->key))
+        if (a->key == NULL)
             continue;
-        if (type == WM_TYPE_PLACED && strcmp(a->key, "durable") == 0) {
-            proto_errf(err, errlen, "durable: not an input field (derived from months)");
-            return WM_EINVALID;
+        f = event_field(td, type, a->key);
+        if (f < 0) {
+            if (type == WM_TYPE_PLACED && strcmp(a->key, "durable") == 0) {
+                proto_errf(err, errlen, "durable: not an input field (derived from months)");
+                return WM_EINVALID;
+            }
+            return unknown_field(a, td->name, err, errlen);
         }
-        return unknown_field(a, td->name, err, errlen);
+        /* the parser refuses a key given twice; were it not, the first would count,
+         * as a search from the front finds it */
+        if (ea->arg[f] == NULL)
+            ea->arg[f] = a;
     }
     return WM_OK;
 }
 
 /* The fields every type has: id, person, gemeente, date, project. */
-static int event_common_fields(const struct proto_request *req, const struct proto_env *env,
+static int event_common_fields(const struct event_args *ea, const struct proto_env *env,
                                const struct proto_type_desc *td, struct wm_event *ev, char *err,
                                size_t errlen)
 {
     const struct proto_arg *a;
+    size_t glen;
     int rc;
 
-    if ((rc = get_id(req, "id", ev->id, err, errlen)) != WM_OK)
+    if ((rc = get_id(ea->arg[EV_ID], "id", ev->id, err, errlen)) != WM_OK)
         return rc;
-    if ((rc = check_person(req, ev->person, err, errlen)) != WM_OK)
+    if ((rc = check_person(ea->arg[EV_PERSON], ev->person, err, errlen)) != WM_OK)
         return rc;
-    a = find_arg(req, "gemeente");
+    a = ea->arg[EV_GEMEENTE];
     if (a == NULL)
         return missing("gemeente", err, errlen);
     rc = proto_choice("gemeente", env->gemeenten, env->n_gemeenten, a->val, err, errlen);
     if (rc < 0)
         return rc;
     /* the canonical name, whatever case or spaces the request used */
-    if (strlen(env->gemeenten[rc]) > WM_NAME_MAX)
+    glen = strlen(env->gemeenten[rc]);
+    if (glen > WM_NAME_MAX)
         return bad_value("gemeente", "longer than 64 bytes", a, err, errlen);
-    memcpy(ev->gemeente, env->gemeenten[rc], strlen(env->gemeenten[rc]) + 1);
-    rc = get_date(req, "date", env->today + 1, &ev->date, err, errlen);
+    memcpy(ev->gemeente, env->gemeenten[rc], glen + 1);
+    rc = get_date(ea->arg[EV_DATE], "date", env->today + 1, &ev->date, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 0)
         return missing("date", err, errlen);
-    rc = get_project(req, ev->project, err, errlen);
+    rc = get_project(ea->arg[EV_PROJECT], ev->project, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 0 && td->project_required)
@@ -296,7 +335,7 @@ static int event_common_fields(const struct proto_request *req, const struct pro
 }
 
 /* The type's enumerated fields (the derived ones are computed elsewhere). */
-static int event_enum_fields(const struct proto_request *req, const struct proto_type_desc *td,
+static int event_enum_fields(const struct event_args *ea, const struct proto_type_desc *td,
                              struct wm_event *ev, char *err, size_t errlen)
 {
     for (size_t i = 0; i < td->nenums; i++) {
@@ -306,7 +345,7 @@ static int event_enum_fields(const struct proto_request *req, const struct proto
 
         if (f->derived)
             continue;
-        a = find_arg(req, f->name);
+        a = ea->arg[EV_ENUM0 + i];
         if (a == NULL) {
             if (f->required)
                 return missing(f->name, err, errlen);
@@ -322,25 +361,26 @@ static int event_enum_fields(const struct proto_request *req, const struct proto
 }
 
 /* A placement's own fields: months, hours, employer, by, and durable from months. */
-static int event_placed_fields(const struct proto_request *req, struct wm_event *ev, char *err,
+static int event_placed_fields(const struct event_args *ea, struct wm_event *ev, char *err,
                                size_t errlen)
 {
     uint64_t v;
     int rc;
 
-    rc = get_uint(req, "months", 0, 120, &v, err, errlen);
+    rc = get_uint(ea->arg[EV_MONTHS], "months", 0, 120, &v, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 1)
         ev->months = (int16_t)v;
-    rc = get_uint(req, "hours", 1, 60, &v, err, errlen);
+    rc = get_uint(ea->arg[EV_HOURS], "hours", 1, 60, &v, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 1)
         ev->hours = (int16_t)v;
-    if ((rc = get_text(req, "employer", WM_EMPLOYER_MAX, ev->employer, err, errlen)) < 0)
+    rc = get_text(ea->arg[EV_EMPLOYER], "employer", WM_EMPLOYER_MAX, ev->employer, err, errlen);
+    if (rc < 0)
         return rc;
-    if ((rc = get_text(req, "by", WM_BY_MAX, ev->by, err, errlen)) < 0)
+    if ((rc = get_text(ea->arg[EV_BY], "by", WM_BY_MAX, ev->by, err, errlen)) < 0)
         return rc;
     /* WSP's definition: a placement for at least six months is durable. */
     ev->enums[2] = (uint8_t)(ev->months < 0    ? WM_DURABLE_UNKNOWN_IDX
@@ -353,6 +393,7 @@ int proto_event_build(const struct proto_request *req, const struct proto_env *e
                       struct wm_event *ev, char *err, size_t errlen)
 {
     const struct proto_type_desc *td;
+    struct event_args ea;
     const char *tname;
     char q[QUOTE_MAX];
     int type, rc;
@@ -375,12 +416,12 @@ int proto_event_build(const struct proto_request *req, const struct proto_env *e
     td = proto_type_desc(type);
     ev->type = (uint8_t)type;
     if ((rc = proto_request_no_extra(req, 1, err, errlen)) != WM_OK ||
-        (rc = event_keys_known(req, td, type, err, errlen)) != WM_OK ||
-        (rc = event_common_fields(req, env, td, ev, err, errlen)) != WM_OK ||
-        (rc = event_enum_fields(req, td, ev, err, errlen)) != WM_OK)
+        (rc = event_args_collect(req, td, type, &ea, err, errlen)) != WM_OK ||
+        (rc = event_common_fields(&ea, env, td, ev, err, errlen)) != WM_OK ||
+        (rc = event_enum_fields(&ea, td, ev, err, errlen)) != WM_OK)
         return rc;
     if (type == WM_TYPE_PLACED)
-        return event_placed_fields(req, ev, err, errlen);
+        return event_placed_fields(&ea, ev, err, errlen);
     return WM_OK;
 }
 
@@ -430,7 +471,7 @@ int proto_retract_build(const struct proto_request *req, struct wm_retract *rt, 
         return rc;
     if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "RETRACT", err, errlen)))
         return rc;
-    if ((rc = get_id(req, "id", rt->id, err, errlen)) != WM_OK)
+    if ((rc = get_id(find_arg(req, "id"), "id", rt->id, err, errlen)) != WM_OK)
         return rc;
     ref = find_arg(req, "ref");
     seq = find_arg(req, "seq");
@@ -441,15 +482,15 @@ int proto_retract_build(const struct proto_request *req, struct wm_retract *rt, 
     if (ref == NULL && seq == NULL)
         return missing("ref", err, errlen);
     if (ref != NULL) {
-        if ((rc = get_id(req, "ref", rt->ref, err, errlen)) != WM_OK)
+        if ((rc = get_id(ref, "ref", rt->ref, err, errlen)) != WM_OK)
             return rc;
     } else {
-        rc = get_uint(req, "seq", 1, UINT64_MAX, &rt->ref_seq, err, errlen);
+        rc = get_uint(seq, "seq", 1, UINT64_MAX, &rt->ref_seq, err, errlen);
         if (rc < 0)
             return rc;
         rt->by_seq = 1;
     }
-    return get_text(req, "reason", WM_TEXT_MAX, rt->reason, err, errlen);
+    return get_text(find_arg(req, "reason"), "reason", WM_TEXT_MAX, rt->reason, err, errlen);
 }
 
 int proto_show_build(const struct proto_request *req, struct wm_show_query *q, char *err,
@@ -478,10 +519,10 @@ int proto_show_build(const struct proto_request *req, struct wm_show_query *q, c
             proto_errf(err, errlen, "principal: only with id= (a seq names one principal's event)");
             return WM_EINVALID;
         }
-        rc = get_uint(req, "seq", 1, UINT64_MAX, &q->seq, err, errlen);
+        rc = get_uint(seq, "seq", 1, UINT64_MAX, &q->seq, err, errlen);
         return rc < 0 ? rc : WM_OK;
     }
-    if ((rc = get_id(req, "id", q->id, err, errlen)) != WM_OK)
+    if ((rc = get_id(id, "id", q->id, err, errlen)) != WM_OK)
         return rc;
     if (pr != NULL) {
         if (pr->val_len < 1 || pr->val_len > WM_NAME_MAX)
@@ -501,12 +542,12 @@ static int period_targets(const struct proto_request *req, struct wm_project *p,
     uint64_t v;
     int rc, i;
 
-    rc = get_date(req, "start", INT32_MAX, &p->start, err, errlen);
+    rc = get_date(find_arg(req, "start"), "start", INT32_MAX, &p->start, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 1)
         p->set_mask |= WM_PSET_START;
-    rc = get_date(req, "end", INT32_MAX, &p->end, err, errlen);
+    rc = get_date(find_arg(req, "end"), "end", INT32_MAX, &p->end, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 1)
@@ -516,7 +557,7 @@ static int period_targets(const struct proto_request *req, struct wm_project *p,
         return WM_EINVALID;
     }
     for (i = 0; i < 3; i++) {
-        rc = get_uint(req, tkeys[i], 0, 1000000000, &v, err, errlen);
+        rc = get_uint(find_arg(req, tkeys[i]), tkeys[i], 0, 1000000000, &v, err, errlen);
         if (rc < 0)
             return rc;
         if (rc == 1) {
@@ -564,7 +605,7 @@ int proto_project_build(const struct proto_request *req, struct wm_project *p, c
         return rc;
     if ((rc = only_keys(req, keys, sizeof(keys) / sizeof(keys[0]), "PROJECT", err, errlen)))
         return rc;
-    rc = get_name(req, "category", p->category, err, errlen);
+    rc = get_name(find_arg(req, "category"), "category", p->category, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 1)
@@ -579,8 +620,9 @@ int proto_project_build(const struct proto_request *req, struct wm_project *p, c
     }
     if ((rc = period_targets(req, p, err, errlen)) != WM_OK)
         return rc;
-    if (find_arg(req, "title") != NULL) {
-        if ((rc = get_text(req, "title", WM_TEXT_MAX, p->title, err, errlen)) < 0)
+    a = find_arg(req, "title");
+    if (a != NULL) {
+        if ((rc = get_text(a, "title", WM_TEXT_MAX, p->title, err, errlen)) < 0)
             return rc;
         p->set_mask |= WM_PSET_TITLE;
     }

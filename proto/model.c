@@ -84,6 +84,11 @@ int proto_type_lookup(const char *name)
 
     if (name == NULL)
         return -1;
+    /* the name as the protocol writes it first (nearly every request), which a call to
+     * strcmp decides; then any case or spacing of it */
+    for (t = 0; t < WM_TYPE_COUNT_; t++)
+        if (strcmp(type_descs[t].name, name) == 0)
+            return t;
     for (t = 0; t < WM_TYPE_COUNT_; t++)
         if (canon_equal(type_descs[t].name, name))
             return t;
@@ -143,8 +148,10 @@ int proto_choice(const char *field, const char *const *values, size_t n, const c
     size_t i, o = 0;
     int w;
 
+    /* the first byte passes over most values without a call (a region's gemeenten are
+     * a list of tens, compared for every event) */
     for (i = 0; i < n; i++)
-        if (strcmp(values[i], value) == 0)
+        if (values[i][0] == value[0] && strcmp(values[i], value) == 0)
             return (int)i;
     for (i = 0; i < n; i++)
         if (canon_equal(values[i], value))

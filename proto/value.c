@@ -286,13 +286,20 @@ int proto_name_canon(char *s, size_t n)
 {
     size_t i;
 
+    int canonical = 1;
+
     /* Check first, so a refused value stays as given for the error message. */
     if (n == 0 || n > WM_NAME_MAX)
         return 0;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        if (name_char(s[i]))
+            continue;
         if (!name_char(proto_canon_char(s[i])))
             return 0;
-    for (i = 0; i < n; i++)
+        canonical = 0;
+    }
+    /* most names come canonical already: then there is nothing to rewrite */
+    for (i = 0; !canonical && i < n; i++)
         s[i] = proto_canon_char(s[i]);
     return 1;
 }

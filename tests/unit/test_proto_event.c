@@ -536,6 +536,68 @@ static void test_unknown_field(void **state)
     expect_invalid("EVENT outflow " COMMON "benefit=pw reason=werk seq=1", "unknown field seq");
 }
 
+/* EVENT finds its arguments in one pass (event_args_collect): the order of the fields
+ * on the line changes nothing, an unknown field is reported before any missing or bad
+ * one and the first unknown in line order is the one named, and a field's checks run in
+ * the protocol's order (id, person, gemeente, date, project, then the type's own). */
+static void test_field_order(void **state)
+{
+    struct wm_event a, b;
+
+    (void)state;
+    assert_int_equal(build("EVENT placed " COMMON "project=p sector=zorg contract=betaald months=7 "
+                           "hours=32 employer=acme by=jan",
+                           &a),
+                     WM_OK);
+    assert_int_equal(build("EVENT placed by=jan hours=32 contract=betaald sector=zorg months=7 "
+                           "project=p date=2024-02-01 employer=acme gemeente=hilversum "
+                           "person=pseudo-0001 id=e1",
+                           &b),
+                     WM_OK);
+    assert_true(proto_event_same(&a, &b));
+    assert_int_equal(b.months, 7);
+    assert_int_equal(b.hours, 32);
+    assert_string_equal(b.employer, "acme");
+    assert_string_equal(b.by, "jan");
+    assert_int_equal(b.enums[2], WM_DURABLE_YES_IDX);
+    /* unknown beats missing and bad, and the first unknown on the line is named */
+    expect_invalid("EVENT started id=e1 colour=blue size=9 date=bad", "unknown field colour");
+    expect_invalid("EVENT started size=9 colour=blue", "unknown field size");
+    expect_invalid("EVENT placed " COMMON "project=p sector=zorg colour=x durable=yes",
+                   "unknown field colour");
+    expect_invalid("EVENT placed " COMMON "project=p sector=zorg durable=yes colour=x",
+                   "durable: not an input field");
+    /* the checks in the protocol's order, whatever the order on the line */
+    expect_invalid("EVENT started date=bad gemeente=nowhere person=x id=e1 project=p",
+                   "person: must be a pseudonym");
+    expect_invalid("EVENT started date=bad gemeente=nowhere person=pseudo-0001 id=e1 project=p",
+                   "gemeente: unknown value 'nowhere'");
+    expect_invalid("EVENT started project=P_Q date=2023-02-29 id=e1 person=pseudo-0001 "
+                   "gemeente=hilversum",
+                   "date: not a date YYYY-MM-DD, got '2023-02-29'");
+    expect_invalid("EVENT started project=P_Q id=e1 person=pseudo-0001 gemeente=hilversum "
+                   "date=2024-02-01",
+                   "project: must be 1-64 characters of [a-z0-9-], got 'P_Q'");
+    expect_invalid("EVENT completed project=p result=x " COMMON, "result: unknown value 'x'");
+    expect_invalid("EVENT placed " COMMON "project=p sector=zorg hours=61 months=121",
+                   "months: must be an integer 0-120");
+    expect_invalid("EVENT placed " COMMON "project=p", "missing field sector");
+    /* empty values: each refused by its own rule, named */
+    expect_invalid("EVENT started id= person=pseudo-0001 gemeente=hilversum date=2024-02-01 "
+                   "project=p",
+                   "id: must be 1-128 characters");
+    expect_invalid("EVENT started " COMMON "project=", "project: must be 1-64 characters");
+    expect_invalid("EVENT started id=e1 person=pseudo-0001 gemeente=hilversum date= project=p",
+                   "date: not a date YYYY-MM-DD, got ''");
+    /* day-first forms are refused, not read */
+    expect_invalid("EVENT started id=e1 person=pseudo-0001 gemeente=hilversum date=01-02-2024 "
+                   "project=p",
+                   "date: not a date YYYY-MM-DD, got '01-02-2024'");
+    expect_invalid("EVENT started id=e1 person=pseudo-0001 gemeente=hilversum date=2024-2-1 "
+                   "project=p",
+                   "date: not a date YYYY-MM-DD");
+}
+
 static void test_event_same(void **state)
 {
     struct wm_event a, b;
@@ -693,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_project_syntax),
         cmocka_unit_test(test_unknown_field),
+        cmocka_unit_test(test_field_order),
         cmocka_unit_test(test_event_same),
         cmocka_unit_test(test_field_kind),
         cmocka_unit_test(test_show_query),
