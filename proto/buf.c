@@ -75,6 +75,20 @@ int wm_buf_puts(struct wm_buf *b, const char *s)
     return wm_buf_append(b, s, strlen(s));
 }
 
+int wm_buf_put_u64(struct wm_buf *b, uint64_t n)
+{
+    char tmp[20]; /* UINT64_MAX has 20 digits */
+    size_t i = sizeof(tmp);
+
+    /* by hand rather than printf: every acknowledgement and row carries such a number,
+     * and vsnprintf's format parsing costs several times the digits */
+    do {
+        tmp[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    return wm_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
 int wm_buf_vprintf(struct wm_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;

@@ -31,7 +31,10 @@ int proto_fmt_error(struct wm_buf *out, int err, const char *msg)
 
 int proto_fmt_ack(struct wm_buf *out, int dup, uint64_t seq)
 {
-    return wm_buf_printf(out, "%s %llu\n", dup ? "DUP" : "OK", (unsigned long long)seq);
+    /* the answer to every event: appended piece by piece, without printf */
+    wm_buf_append(out, dup ? "DUP " : "OK ", dup ? 4 : 3);
+    wm_buf_put_u64(out, seq);
+    return wm_buf_append(out, "\n", 1);
 }
 
 int proto_fmt_replaced(struct wm_buf *out, uint64_t seq, uint64_t old)
@@ -117,7 +120,10 @@ int proto_fmt_pair(struct wm_buf *out, const char *key, const char *val)
 
 int proto_fmt_pair_u64(struct wm_buf *out, const char *key, uint64_t n)
 {
-    return wm_buf_printf(out, " %s=%llu", key, (unsigned long long)n);
+    wm_buf_append(out, " ", 1);
+    wm_buf_puts(out, key);
+    wm_buf_append(out, "=", 1);
+    return wm_buf_put_u64(out, n);
 }
 
 int proto_fmt_end(struct wm_buf *out, size_t n)

@@ -78,6 +78,8 @@ void wm_buf_reset(struct wm_buf *b);
 int wm_buf_append(struct wm_buf *b, const void *p, size_t n);
 /* Append a NUL-terminated string. Returns WM_OK or WM_ENOMEM. */
 int wm_buf_puts(struct wm_buf *b, const char *s);
+/* Append n in decimal, as printf's %llu writes it. Returns WM_OK or WM_ENOMEM. */
+int wm_buf_put_u64(struct wm_buf *b, uint64_t n);
 /* Append printf-formatted text. Returns WM_OK or WM_ENOMEM. */
 int wm_buf_printf(struct wm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int wm_buf_vprintf(struct wm_buf *b, const char *fmt, va_list ap);
