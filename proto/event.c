@@ -11,17 +11,28 @@
 /* Room for a quoted value inside a message. */
 #define QUOTE_MAX 72
 
-/* Lowercase letters and digits are tested first: they are nearly every byte of the
- * ids and pseudonyms of every event. */
-static int id_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == '.' ||
-           c == '_' || c == ':' || c == '/' || c == '-';
-}
+/* The bytes of an id: [A-Za-z0-9._:/-] (a pseudonym: the same without '/'). */
+static const unsigned char id_chars[256] = {
+    ['-'] = 1, ['.'] = 1, ['/'] = 1, [':'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1,
+    ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+    ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
+    ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1,
+    ['x'] = 1, ['y'] = 1, ['z'] = 1};
 
-static int person_char(unsigned char c)
+/* 1 when every byte of s may stand in an id. The id and the pseudonym of every event
+ * pass here, some 80 bytes an event: each byte is looked up and the verdict taken once,
+ * rather than up to eight comparisons and a branch per byte. */
+static int id_chars_only(const char *s, size_t n)
 {
-    return id_char(c) && c != '/';
+    unsigned char ok = 1;
+
+    for (size_t i = 0; i < n; i++)
+        ok &= id_chars[(unsigned char)s[i]];
+    return ok;
 }
 
 /* 1 when key (may be NULL) is name; the first byte decides most pairs without a call,
@@ -76,13 +87,9 @@ static int unknown_field(const struct proto_arg *a, const char *for_what, char *
 static int get_id(const struct proto_arg *a, const char *field, char out[WM_ID_MAX + 1], char *err,
                   size_t errlen)
 {
-    size_t i;
-
     if (a == NULL)
         return missing(field, err, errlen);
-    for (i = 0; i < a->val_len && id_char((unsigned char)a->val[i]); i++)
-        ;
-    if (a->val_len < 1 || a->val_len > WM_ID_MAX || i < a->val_len)
+    if (a->val_len < 1 || a->val_len > WM_ID_MAX || !id_chars_only(a->val, a->val_len))
         return bad_value(field, "must be 1-128 characters of [A-Za-z0-9._:/-]", a, err, errlen);
     memcpy(out, a->val, a->val_len + 1);
     return WM_OK;
@@ -181,19 +188,11 @@ static int get_project(const struct proto_arg *a, char out[WM_NAME_MAX + 1], cha
 static int check_person(const struct proto_arg *a, char out[WM_PERSON_MAX + 1], char *err,
                         size_t errlen)
 {
-    size_t i;
-
     if (a == NULL)
         return missing("person", err, errlen);
     /* Never quote a person value: it must not leave the server in any response. */
-    for (i = 0; i < a->val_len; i++) {
-        if (!person_char((unsigned char)a->val[i])) {
-            proto_errf(err, errlen,
-                       "person: must be a pseudonym of 8-128 characters of [A-Za-z0-9._:-]");
-            return WM_EINVALID;
-        }
-    }
-    if (a->val_len < 8 || a->val_len > WM_PERSON_MAX) {
+    if (!id_chars_only(a->val, a->val_len) || memchr(a->val, '/', a->val_len) != NULL ||
+        a->val_len < 8 || a->val_len > WM_PERSON_MAX) {
         proto_errf(err, errlen,
                    "person: must be a pseudonym of 8-128 characters of [A-Za-z0-9._:-]");
         return WM_EINVALID;

@@ -598,6 +598,53 @@ static void test_field_order(void **state)
                    "date: not a date YYYY-MM-DD");
 }
 
+/* build for a line the parser may refuse (a control byte, a byte that is not UTF-8):
+ * WM_EINVALID then, as the value never reaches EVENT's checks. */
+static int build_parsed(const char *line, struct wm_event *ev)
+{
+    if (proto_parse_line(&req, line, strlen(line), err, sizeof(err)) != WM_OK)
+        return WM_EINVALID;
+    return proto_event_build(&req, &env, ev, err, sizeof(err));
+}
+
+/* Every byte value in an id and in a pseudonym: accepted exactly when it is one of
+ * [A-Za-z0-9._:/-] (a pseudonym: without '/'), wherever it stands. */
+static void test_id_bytes(void **state)
+{
+    struct wm_event ev;
+    char line[256];
+
+    (void)state;
+    for (int c = 1; c < 256; c++) {
+        int id_ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
+        int rc;
+
+        snprintf(line, sizeof(line),
+                 "EVENT started id=a%%%02Xb person=pseudo-0001 gemeente=hilversum "
+                 "date=2024-02-01 project=p",
+                 c);
+        rc = build_parsed(line, &ev);
+        if (rc != (id_ok ? WM_OK : WM_EINVALID))
+            fail_msg("id with byte 0x%02x: %d", c, rc);
+        snprintf(line, sizeof(line),
+                 "EVENT started id=e1 person=%%%02Xseudo-000000000000000000000000000001 "
+                 "gemeente=hilversum date=2024-02-01 project=p",
+                 c);
+        rc = build_parsed(line, &ev);
+        if (rc != (id_ok && c != '/' ? WM_OK : WM_EINVALID))
+            fail_msg("person with byte 0x%02x: %d", c, rc);
+    }
+    /* bytes above 0x7f in valid UTF-8 reach the check, and are no id's ('\xe9' would be
+     * 'i' were only its low bits looked at) */
+    expect_invalid("EVENT started id=a%C3%A9b person=pseudo-0001 gemeente=hilversum "
+                   "date=2024-02-01 project=p",
+                   "id: must be 1-128 characters");
+    expect_invalid("EVENT started id=e1 person=pseudo-%C3%A9%C3%A9 gemeente=hilversum "
+                   "date=2024-02-01 project=p",
+                   "person: must be a pseudonym");
+}
+
 static void test_event_same(void **state)
 {
     struct wm_event a, b;
@@ -756,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_project_syntax),
         cmocka_unit_test(test_unknown_field),
         cmocka_unit_test(test_field_order),
+        cmocka_unit_test(test_id_bytes),
         cmocka_unit_test(test_event_same),
         cmocka_unit_test(test_field_kind),
         cmocka_unit_test(test_show_query),
