@@ -62,7 +62,9 @@ fail:
 
 int wm_buf_append(struct wm_buf *b, const void *p, size_t n)
 {
-    if (buf_reserve(b, n) != WM_OK)
+    /* room for n and the NUL already, as for nearly every append once the buffer has
+     * grown: no call (responses and import's request lines are many small appends) */
+    if ((b->oom || b->cap - b->len <= n) && buf_reserve(b, n) != WM_OK)
         return WM_ENOMEM;
     if (n > 0)
         memcpy(b->data + b->len, p, n);

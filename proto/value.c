@@ -182,10 +182,20 @@ static int needs_escape(unsigned char c)
 
 size_t proto_escape(char *dst, size_t dstlen, const char *s, size_t n)
 {
-    size_t i, o = 0;
+    /* The leading run that needs no escape, copied whole: printable ASCII other than
+     * '%' (plain_prefix, eight bytes at a time) up to its first space. Most values are
+     * one such run; the client escapes every value of every row it sends. */
+    size_t run = plain_prefix(s, n), i, o;
+    const char *sp = memchr(s, ' ', run);
     unsigned char c;
 
-    for (i = 0; i < n; i++) {
+    if (sp != NULL)
+        run = (size_t)(sp - s);
+    if (run >= dstlen)
+        run = 0; /* no room for it and the NUL: the loop below cuts the output */
+    if (run > 0)
+        memcpy(dst, s, run);
+    for (i = o = run; i < n; i++) {
         c = (unsigned char)s[i];
         if (needs_escape(c)) {
             if (dstlen > 0 && o + 3 < dstlen) {

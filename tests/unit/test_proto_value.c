@@ -145,6 +145,41 @@ static void test_escape(void **state)
     assert_int_equal(proto_escape(NULL, 0, "a b", 3), 5);
 }
 
+/* The leading run that needs no escape is copied whole (proto_escape): for values whose
+ * run ends anywhere (a space, '%', a control byte, UTF-8, the end) at every offset
+ * around eight bytes, and for every room from none to enough, the output is the whole
+ * escaped value cut before the first escape or byte that does not fit, terminated. */
+static void test_escape_runs_cut(void **state)
+{
+    static const char *const stops[] = {" ", "%", "\x01", "\x7f", "\xc3\xa9", ""};
+    char v[40], full[128], out[128];
+
+    (void)state;
+    for (size_t s = 0; s < sizeof(stops) / sizeof(stops[0]); s++) {
+        for (size_t run = 0; run < 18; run++) {
+            size_t n, need;
+
+            memset(v, 'k', run);
+            n = run + (size_t)snprintf(v + run, sizeof(v) - run, "%sz", stops[s]);
+            need = proto_escape(full, sizeof(full), v, n);
+            assert_int_equal(need, strlen(full));
+            for (size_t room = 1; room < need + 3; room++) {
+                size_t cut = need < room ? need : room - 1;
+
+                memset(out, '#', sizeof(out));
+                assert_int_equal(proto_escape(out, room, v, n), need);
+                /* never half an escape: back to the start of one cut through */
+                while (cut > 0 && ((cut >= 1 && full[cut - 1] == '%') ||
+                                   (cut >= 2 && full[cut - 2] == '%' && cut < need)))
+                    cut--;
+                if (strncmp(out, full, cut) != 0 || out[cut] != '\0')
+                    fail_msg("run %zu, stop %zu, room %zu: '%s' for '%.*s'", run, s, room, out,
+                             (int)cut, full);
+            }
+        }
+    }
+}
+
 static void test_escape_round_trip(void **state)
 {
     char raw[256], esc[800], back[800];
@@ -329,7 +364,7 @@ int main(void)
         cmocka_unit_test(test_escape_round_trip), cmocka_unit_test(test_quote),
         cmocka_unit_test(test_name_valid),        cmocka_unit_test(test_parse_uint),
         cmocka_unit_test(test_date_known_values), cmocka_unit_test(test_date_invalid),
-        cmocka_unit_test(test_date_round_trip),
+        cmocka_unit_test(test_date_round_trip),   cmocka_unit_test(test_escape_runs_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
