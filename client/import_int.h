@@ -349,6 +349,17 @@ double imp_input_fraction(const struct imp *im, uint64_t off);
  * chosen from it). Returns WM_OK or WM_ENOMEM. */
 int imp_csv_begin(struct imp *im, const char *p, size_t n);
 
+/*
+ * Split one whole line (p, n bytes, ending in LF) that holds no quote and no CR but
+ * before its LF into its fields, exactly as libcsv set up as imp_csv_begin does would
+ * from its rest state (spaces around a field trimmed, a line of spaces no record):
+ * field_cb for each field, record_cb with the terminator (CR or LF) at the end.
+ * Returns 1 when it did, 0 when the line is libcsv's to read (nothing called).
+ */
+int imp_csv_split_plain(const char *p, size_t n, unsigned char delim,
+                        void (*field_cb)(void *, size_t, void *), void (*record_cb)(int, void *),
+                        void *arg);
+
 /* Feed one physical line (or the last piece of the file) to the CSV reader: records
  * become rows, the first the header. Errors go to im->fatal. */
 void imp_csv_line(struct imp *im, const char *p, size_t n);

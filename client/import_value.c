@@ -22,10 +22,17 @@ static size_t nbsp_at(const char *s, size_t n)
 
 size_t imp_value_fold(char *dst, const char *v, size_t n)
 {
-    size_t o = 0;
+    size_t o = 0, i = 0;
     int pending = 0;
 
-    for (size_t i = 0; i < n;) {
+    /* The leading run with nothing to fold (no byte up to the space, so no white space,
+     * and no first byte of a no-break space) is copied as it is: most cells are one such
+     * run, and every cell of every row passes here. */
+    while (i < n && (unsigned char)v[i] > ' ' && (unsigned char)v[i] != 0xC2)
+        i++;
+    memmove(dst, v, i);
+    o = i;
+    while (i < n) {
         size_t sp = fold_space((unsigned char)v[i]) ? 1 : nbsp_at(v + i, n - i);
 
         if (sp > 0) {

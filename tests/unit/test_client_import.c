@@ -1,8 +1,9 @@
 /*
  * Unit tests of import's values and columns (import_value.c, import_map.c): white
  * space folded, dates in every form Dutch Excel writes and each refusal, whole numbers
- * written as decimals, BSNs that lost a zero or became a number, and the mapping
- * profile read, resolved and refused line by line.
+ * written as decimals, BSNs that lost a zero or became a number, the mapping profile
+ * read, resolved and refused line by line, and the CSV reader's split of plain lines
+ * against libcsv's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -328,6 +329,89 @@ static void test_map_refused(void **state)
     imp_map_free(&m);
 }
 
+/* What a CSV parse gave: each field in brackets, each record's end as "|CR" or "|LF". */
+struct split_out {
+    char s[512];
+    size_t n;
+};
+
+static void out_field(void *data, size_t len, void *arg)
+{
+    struct split_out *o = arg;
+
+    o->n +=
+        (size_t)snprintf(o->s + o->n, sizeof(o->s) - o->n, "[%.*s]", (int)len, (const char *)data);
+}
+
+static void out_record(int c, void *arg)
+{
+    struct split_out *o = arg;
+
+    o->n += (size_t)snprintf(o->s + o->n, sizeof(o->s) - o->n, "|%s", c == '\r' ? "CR" : "LF");
+}
+
+/* libcsv as imp_csv_begin sets it up: only the space is trimmed. */
+static int only_space(unsigned char c)
+{
+    return c == ' ';
+}
+
+/* imp_csv_split_plain splits a line exactly as libcsv from its rest state does: every
+ * line of up to seven of a letter, spaces, TABs and both other delimiters, with either
+ * line end and each delimiter in turn; and leaves to libcsv what it must (a quote, an
+ * inner CR, no LF). */
+static void test_csv_split_plain(void **state)
+{
+    static const char alphabet[] = "a ;,\t";
+    static const unsigned char delims[3] = {';', ',', '\t'};
+    const size_t k = sizeof(alphabet) - 1;
+    struct split_out fast, ref;
+    char line[16];
+    int split = 0, lines = 0;
+
+    (void)state;
+    for (size_t len = 0; len <= 7; len++) {
+        size_t count = 1;
+
+        for (size_t i = 0; i < len; i++)
+            count *= k;
+        /* code's digits in base k are the line's characters; its parity the line end */
+        for (size_t code = 0; code < 2 * count; code++) {
+            unsigned char delim = delims[lines++ % 3];
+            struct csv_parser parser;
+            size_t n = 0, c = code / 2;
+
+            for (size_t i = 0; i < len; i++, c /= k)
+                line[n++] = alphabet[c % k];
+            if (code % 2)
+                line[n++] = '\r';
+            line[n++] = '\n';
+            memset(&fast, 0, sizeof(fast));
+            memset(&ref, 0, sizeof(ref));
+            assert_int_equal(imp_csv_split_plain(line, n, delim, out_field, out_record, &fast), 1);
+            assert_int_equal(csv_init(&parser, CSV_APPEND_NULL), 0);
+            csv_set_delim(&parser, delim);
+            csv_set_space_func(&parser, only_space);
+            assert_int_equal(csv_parse(&parser, line, n, out_field, out_record, &ref), n);
+            csv_free(&parser);
+            if (strcmp(fast.s, ref.s) != 0)
+                fail_msg("line '%.*s' (delimiter 0x%02x): split %s, libcsv %s", (int)n, line, delim,
+                         fast.s, ref.s);
+            split += fast.n > 0;
+        }
+    }
+    assert_true(split > 100000);
+    memset(&fast, 0, sizeof(fast));
+    assert_int_equal(imp_csv_split_plain("a;\"b\"\n", 6, ';', out_field, out_record, &fast), 0);
+    assert_int_equal(imp_csv_split_plain("a\r;b\n", 5, ';', out_field, out_record, &fast), 0);
+    assert_int_equal(imp_csv_split_plain("a;b", 3, ';', out_field, out_record, &fast), 0);
+    assert_int_equal(imp_csv_split_plain("", 0, ';', out_field, out_record, &fast), 0);
+    assert_int_equal(fast.n, 0);
+    assert_int_equal(imp_csv_split_plain(" a ; b c ;\r\n", 12, ';', out_field, out_record, &fast),
+                     1);
+    assert_string_equal(fast.s, "[a][b c][]|CR");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_columns_without_a_map),
         cmocka_unit_test(test_map_profile),
         cmocka_unit_test(test_map_refused),
+        cmocka_unit_test(test_csv_split_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
