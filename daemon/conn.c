@@ -443,6 +443,27 @@ static int conn_looks_http(struct evbuffer *in)
            (n >= 5 && (memcmp(head, "POST ", 5) == 0 || memcmp(head, "HEAD ", 5) == 0));
 }
 
+/* The offset of the first LF among in's first lim bytes, or -1 when there is none. A
+ * line nearly always lies in the buffer's first chunk: memchr looks there first, and
+ * libevent's search across chunks runs only when the chunk ends before lim. */
+static ev_ssize_t conn_find_lf(struct evbuffer *in, size_t lim)
+{
+    struct evbuffer_iovec v;
+    struct evbuffer_ptr end, lf;
+
+    if (evbuffer_peek(in, 1, NULL, &v, 1) == 1) {
+        const char *nl = memchr(v.iov_base, '\n', v.iov_len < lim ? v.iov_len : lim);
+
+        if (nl != NULL)
+            return nl - (const char *)v.iov_base;
+        if (v.iov_len >= lim)
+            return -1;
+    }
+    evbuffer_ptr_set(in, &end, lim, EVBUFFER_PTR_SET);
+    lf = evbuffer_search_range(in, "\n", 1, NULL, &end);
+    return lf.pos;
+}
+
 static void conn_process_input(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -452,7 +473,7 @@ static void conn_process_input(struct conn *c)
     /* an answer still going out comes first: the next request waits for its END */
     while (conn_takes_lines(c) && !c->stalled && !c->auth_held && c->answer == NULL) {
         size_t avail = evbuffer_get_length(in), lim, len;
-        struct evbuffer_ptr end, lf;
+        ev_ssize_t lf;
 
         if (avail == 0)
             break;
@@ -462,19 +483,18 @@ static void conn_process_input(struct conn *c)
         }
         /* a LF can only matter within max_line + CR + LF bytes */
         lim = avail < max + 2 ? avail : max + 2;
-        evbuffer_ptr_set(in, &end, lim, EVBUFFER_PTR_SET);
-        lf = evbuffer_search_range(in, "\n", 1, NULL, &end);
+        lf = conn_find_lf(in, lim);
         if (c->discarding) {
-            if (lf.pos < 0) {
+            if (lf < 0) {
                 evbuffer_drain(in, lim);
                 continue;
             }
-            evbuffer_drain(in, (size_t)lf.pos + 1);
+            evbuffer_drain(in, (size_t)lf + 1);
             c->discarding = 0;
             conn_reply_err(c, WM_ETOO_LONG, "line exceeds %zu bytes", max);
             continue;
         }
-        if (lf.pos < 0 && avail <= max + 1)
+        if (lf < 0 && avail <= max + 1)
             break; /* an incomplete line that may still fit: wait for more */
         if (!c->saw_line) {
             c->saw_line = 1;
@@ -485,13 +505,13 @@ static void conn_process_input(struct conn *c)
                 break;
             }
         }
-        if (lf.pos < 0) {
+        if (lf < 0) {
             /* too long already; drop it through its LF, however it arrives */
             c->discarding = 1;
             evbuffer_drain(in, lim);
             continue;
         }
-        len = (size_t)lf.pos;
+        len = (size_t)lf;
         evbuffer_remove(in, srv->line, len + 1);
         if (len > 0 && srv->line[len - 1] == '\r')
             len--;
