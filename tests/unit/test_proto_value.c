@@ -53,32 +53,35 @@ static void test_unescape(void **state)
 }
 
 /* The eight-bytes-at-a-time path for plain values: every byte value at every place of
- * a 24-byte value (inside and after the words it reads, and in the tail) is accepted
- * exactly when it is printable ASCII other than '%', and decodes to itself then. */
+ * a value of every length up to 24 (inside the words it reads and in the last, padded
+ * one) is accepted exactly when it is printable ASCII other than '%', and decodes to
+ * itself then. */
 static void test_unescape_plain_words(void **state)
 {
     char in[32], buf[32], err[128];
     size_t n;
 
     (void)state;
-    for (size_t pos = 0; pos < 24; pos++) {
-        for (int b = 0; b < 256; b++) {
-            int plain = b >= 0x20 && b < 0x7f && b != '%';
-            int rc;
-            memset(in, 'k', 24);
-            in[pos] = (char)b;
-            n = 99;
-            rc = proto_unescape(buf, in, 24, &n, err, sizeof(err));
-            if (b == '%') {
-                /* "%kk" is malformed; at the end "%k"/"%" too short */
-                assert_int_equal(rc, WM_ESYNTAX);
-                continue;
-            }
-            assert_int_equal(rc, plain ? WM_OK : WM_ESYNTAX);
-            if (plain) {
-                assert_int_equal(n, 24);
-                assert_memory_equal(buf, in, 24);
-                assert_int_equal(buf[24], '\0');
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (int b = 0; b < 256; b++) {
+                int plain = b >= 0x20 && b < 0x7f && b != '%';
+                int rc;
+                memset(in, 'k', sizeof(in));
+                in[pos] = (char)b;
+                n = 99;
+                rc = proto_unescape(buf, in, len, &n, err, sizeof(err));
+                if (b == '%') {
+                    /* "%kk" is malformed; at the end "%k"/"%" too short */
+                    assert_int_equal(rc, WM_ESYNTAX);
+                    continue;
+                }
+                assert_int_equal(rc, plain ? WM_OK : WM_ESYNTAX);
+                if (plain) {
+                    assert_int_equal(n, len);
+                    assert_memory_equal(buf, in, len);
+                    assert_int_equal(buf[len], '\0');
+                }
             }
         }
     }
