@@ -12,6 +12,16 @@
 
 static int pack_str(msgpack_packer *pk, const char *s, size_t n)
 {
+    unsigned char tmp[32];
+
+    /* A short string (nearly every key and value of a record) goes out in one write of
+     * its fixstr header and bytes, the form msgpack_pack_str gives it, rather than two:
+     * the writer thread encodes every event, and each write is a call and a copy. */
+    if (n < 32) {
+        tmp[0] = (unsigned char)(0xa0 | n);
+        memcpy(tmp + 1, s, n);
+        return pk->callback(pk->data, (const char *)tmp, n + 1);
+    }
     return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
 }
 

@@ -122,6 +122,47 @@ static void test_event_round_trip(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* The record's bytes are msgpack-c's own forms: read back with msgpack-c's unpacker
+ * and packed again with msgpack_pack_object, they come out the same, for strings of
+ * every length around the short form's limit (31, 32 bytes) and the str8 form's (255,
+ * 256), written in one piece or two (record.c's pack_str). */
+static void test_event_bytes_canonical(void **state)
+{
+    static const size_t lens[] = {0, 1, 30, 31, 32, 33, 64, 128, 255, 256, 300};
+    msgpack_sbuffer sb, again;
+    msgpack_unpacked u;
+    msgpack_packer pk;
+    struct wm_event ev;
+
+    (void)state;
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&again);
+    msgpack_unpacked_init(&u);
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        size_t off = 0;
+
+        make_event(&ev, WM_TYPE_PLACED);
+        memset(ev.employer, 'e', lens[i]);
+        ev.employer[lens[i]] = '\0';
+        if (lens[i] >= 1 && lens[i] <= WM_ID_MAX) {
+            memset(ev.id, 'i', lens[i]);
+            ev.id[lens[i]] = '\0';
+        }
+        msgpack_sbuffer_clear(&sb);
+        msgpack_sbuffer_clear(&again);
+        assert_int_equal(proto_event_encode(&ev, &sb), WM_OK);
+        assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+        assert_int_equal(off, sb.size);
+        msgpack_packer_init(&pk, &again, msgpack_sbuffer_write);
+        assert_int_equal(msgpack_pack_object(&pk, u.data), 0);
+        assert_int_equal(again.size, sb.size);
+        assert_memory_equal(again.data, sb.data, sb.size);
+    }
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&again);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_enums_stored_by_name(void **state)
 {
     msgpack_sbuffer sb;
@@ -642,6 +683,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_round_trip),
+        cmocka_unit_test(test_event_bytes_canonical),
         cmocka_unit_test(test_enums_stored_by_name),
         cmocka_unit_test(test_decode_variants),
         cmocka_unit_test(test_record_kind),
