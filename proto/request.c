@@ -40,10 +40,14 @@ void proto_request_free(struct proto_request *req)
     proto_request_init(req);
 }
 
-static int key_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
+/* The bytes of a key: [a-z0-9._-]. A table, one load per byte, where the tests were up
+ * to seven comparisons: every key of every request passes here. */
+static const unsigned char key_chars[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
+    ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,
+    ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
 
 static char upper(char c)
 {
@@ -152,7 +156,7 @@ static int parse_arg(struct proto_request *req, char *tok, const char *raw, size
     /* The key's characters are checked on the way to its '=' (the first one; '=' is no
      * key character, so the scan stops there or before): i is the first byte that is
      * none, and a key is bad when that comes before the '='. */
-    for (i = 0; i < n && key_char((unsigned char)tok[i]); i++)
+    for (i = 0; i < n && key_chars[(unsigned char)tok[i]]; i++)
         ;
     eq = i < n && tok[i] == '=' ? tok + i : memchr(tok + i, '=', n - i);
     /* AUTH's argument is positional by the contract, and a token may hold '='. */

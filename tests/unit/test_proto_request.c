@@ -160,6 +160,17 @@ static void test_bad_keys(void **state)
     assert_non_null(strstr(err, "bad key 'ab%3D'"));
     assert_int_equal(parse(&req, "EVENT key=Bad/Value=%41"), WM_OK);
     assert_string_equal(proto_request_get(&req, "key"), "Bad/Value=A");
+    /* every byte value in a key: accepted exactly when it is one of [a-z0-9._-] */
+    for (int c = 1; c < 256; c++) {
+        char line[16];
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+
+        if (c == ' ' || c == '=')
+            continue; /* they end the token or the key */
+        snprintf(line, sizeof(line), "X k%cy=v", c);
+        assert_int_equal(parse(&req, line), ok ? WM_OK : WM_ESYNTAX);
+    }
     /* a positional token may hold any byte a value may; it has no key to check */
     assert_int_equal(parse(&req, "EVENT Placed/X k=v"), WM_OK);
     assert_string_equal(proto_request_positional(&req, 0), "Placed/X");
