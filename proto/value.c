@@ -66,6 +66,10 @@ int proto_utf8_valid(const char *s, size_t n)
     size_t i = 0, l;
 
     while (i < n) {
+        if (u[i] < 0x80) {
+            i++; /* ASCII, nearly every byte: nothing to look up */
+            continue;
+        }
         l = utf8_seq_len(u, n, i);
         if (l == 0)
             return 0;
