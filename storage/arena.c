@@ -1,7 +1,8 @@
 /*
  * storage: the memory part's arena. Pseudonyms and the persons' entry vectors come
- * from chunks on huge pages, freed only with the memory part, so a walk over persons
- * reads few pages and misses the TLB seldom; entry vectors have a free list per size.
+ * from large chunks (on huge pages unless a checkpoint's child may be forked:
+ * store_huge_pages), freed only with the memory part, so a walk over persons reads few
+ * pages; entry vectors have a free list per size.
  */
 #include <stdlib.h>
 #include <string.h>

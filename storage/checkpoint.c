@@ -325,7 +325,7 @@ static int ckr_count(struct ckr *r, uint64_t *n, size_t size, uint64_t max)
     return 0;
 }
 
-/* An array of n elements of size bytes (huge pages when large), or NULL (n == 0, or
+/* An array of n elements of size bytes (store_huge_pages' advice when large), or NULL (n == 0, or
  * out of memory: then r->bad). */
 static void *ckr_alloc(struct ckr *r, size_t n, size_t size)
 {

@@ -114,7 +114,7 @@ extern int store_huge_pages_allowed;
 void store_huge_pages(void *p, size_t len);
 
 /* store_array_grow when v lacks room: v reallocated with *cap doubled (from first)
- * until it has room for need elements (large arrays get huge pages). NULL when out of
+ * until it has room for need elements (large arrays get store_huge_pages' advice). NULL when out of
  * memory (v and *cap unchanged). */
 void *store_array_regrow(void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* Room for need elements of size bytes in the array v of *cap: v itself when it has
